@@ -1,0 +1,218 @@
+// pybind11 module bpfast._core: converts arrays, releases the GIL and maps C++
+// exceptions to Python ones. No physics here.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+
+#include "bpfast/elements.hpp"
+#include "bpfast/errors.hpp"
+#include "bpfast/n2p2_io.hpp"
+#include "bpfast/potential.hpp"
+#include "bpfast/threading.hpp"
+
+namespace py = pybind11;
+using bpfast::Potential;
+
+namespace {
+
+/// numpy array that owns (moves) a std::vector.
+template <typename T>
+py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+    auto* owned = new std::vector<T>(std::move(v));
+    py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>(shape, owned->data(), free_when_done);
+}
+
+const char* scaling_name(bpfast::ScalingMode m) {
+    switch (m) {
+        case bpfast::ScalingMode::Scale: return "scale";
+        case bpfast::ScalingMode::Center: return "center";
+        case bpfast::ScalingMode::ScaleCenter: return "scalecenter";
+        case bpfast::ScalingMode::Sigma: return "sigma";
+        default: return "none";
+    }
+}
+
+py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> positions,
+                 py::array_t<int32_t, py::array::c_style> numbers, py::object cell,
+                 std::array<bool, 3> pbc, bool forces, bool stress, bool energies, int threads,
+                 bool descriptors_only) {
+    if (positions.ndim() != 2 || positions.shape(1) != 3) {
+        throw bpfast::InputError("positions must have shape (n, 3)");
+    }
+    const int64_t n = positions.shape(0);
+    if (numbers.ndim() != 1 || numbers.shape(0) != n) {
+        throw bpfast::InputError("numbers must have shape (n,)");
+    }
+    bpfast::Cell c{};
+    bool have_cell = !cell.is_none();
+    if (have_cell) {
+        auto arr = cell.cast<py::array_t<double, py::array::c_style | py::array::forcecast>>();
+        if (arr.ndim() != 2 || arr.shape(0) != 3 || arr.shape(1) != 3) {
+            throw bpfast::InputError("cell must have shape (3, 3)");
+        }
+        for (int a = 0; a < 3; ++a) {
+            for (int b = 0; b < 3; ++b) c[a][b] = arr.at(a, b);
+        }
+    }
+    bpfast::ComputeOptions opt;
+    opt.forces = forces;
+    opt.stress = stress;
+    opt.energies = energies;
+    opt.threads = threads;
+    opt.descriptors_only = descriptors_only;
+    if (descriptors_only) opt.forces = opt.stress = opt.energies = false;
+    bpfast::Result res;
+    {
+        py::gil_scoped_release release;
+        res = pot.compute(positions.data(), numbers.data(), n, have_cell ? &c : nullptr, pbc, opt);
+    }
+    py::dict out;
+    if (descriptors_only) {
+        py::list values, atoms;
+        for (size_t e = 0; e < res.descriptors.size(); ++e) {
+            values.append(py::array_t<double>({res.descriptors[e].rows(), res.descriptors[e].cols()},
+                                              res.descriptors[e].data()));
+            const py::ssize_t m = static_cast<py::ssize_t>(res.descriptor_atoms[e].size());
+            atoms.append(to_numpy(std::move(res.descriptor_atoms[e]), {m}));
+        }
+        out["descriptors"] = values;
+        out["descriptor_atoms"] = atoms;
+        return out;
+    }
+    out["energy"] = res.energy;
+    out["forces"] = forces ? py::object(to_numpy(std::move(res.forces), {n, 3})) : py::none();
+    out["energies"] = energies ? py::object(to_numpy(std::move(res.energies), {n})) : py::none();
+    if (res.has_virial) {
+        std::vector<double> v(res.virial.begin(), res.virial.end());
+        out["virial"] = to_numpy(std::move(v), {3, 3});
+    } else {
+        out["virial"] = py::none();
+    }
+    py::list extrapolations;
+    for (auto& counts : res.extrapolations) {
+        const py::ssize_t m = static_cast<py::ssize_t>(counts.size());
+        extrapolations.append(to_numpy(std::move(counts), {m}));
+    }
+    out["extrapolations"] = extrapolations;
+    out["extrapolating_atoms"] = res.extrapolating_atoms;
+    out["neighbor_pairs"] = res.neighbor_pairs;
+    py::dict timings;
+    timings["neighbors"] = res.timings[0];
+    timings["symmetry_functions"] = res.timings[1];
+    timings["network"] = res.timings[2];
+    timings["forces"] = res.timings[3];
+    out["timings"] = timings;
+    return out;
+}
+
+py::list symmetry_function_table(const Potential& pot) {
+    const auto& spec = pot.spec();
+    py::list out;
+    for (size_t e = 0; e < spec.elements.size(); ++e) {
+        py::list rows;
+        for (const auto& sf : spec.symmetry_functions[e]) {
+            py::dict d;
+            d["type"] = sf.type;
+            d["e1"] = sf.e1 >= 0 ? py::object(py::str(spec.elements[sf.e1])) : py::none();
+            d["e2"] = sf.e2 >= 0 ? py::object(py::str(spec.elements[sf.e2])) : py::none();
+            d["eta"] = sf.eta;
+            d["rs"] = sf.rs;
+            d["lambda"] = sf.lambda;
+            d["zeta"] = sf.zeta;
+            d["rc"] = sf.rc;
+            d["rl"] = sf.rl;
+            d["angle_left"] = sf.angle_left;
+            d["angle_right"] = sf.angle_right;
+            d["subtype"] = sf.subtype;
+            d["line"] = sf.line;
+            rows.append(d);
+        }
+        out.append(rows);
+    }
+    return out;
+}
+
+/// Raises `bpfast.errors.<name>(*args)`.
+void raise_bpfast(const char* name, py::tuple args) {
+    py::object cls = py::module_::import("bpfast.errors").attr(name);
+    PyErr_SetObject(cls.ptr(), args.ptr());
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "bpfast native core (internal; use the bpfast package)";
+
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const bpfast::FormatError& e) {
+            raise_bpfast("FormatError", py::make_tuple(e.what(), e.file(), e.line(), e.detail()));
+        } catch (const bpfast::FileNotFoundError& e) {
+            py::object cls = py::module_::import("builtins").attr("FileNotFoundError");
+            PyErr_SetObject(cls.ptr(), py::make_tuple(2, "No such file", e.path()).ptr());
+        } catch (const bpfast::UnsupportedError& e) {
+            raise_bpfast("UnsupportedPotentialError", py::make_tuple(e.what()));
+        } catch (const bpfast::UnknownElementError& e) {
+            PyErr_SetString(PyExc_KeyError, e.what());
+        } catch (const bpfast::InputError& e) {
+            PyErr_SetString(PyExc_ValueError, e.what());
+        } catch (const bpfast::Error& e) {
+            PyErr_SetString(PyExc_RuntimeError, e.what());
+        }
+    });
+
+    py::class_<Potential, std::shared_ptr<Potential>>(m, "Potential")
+        .def_property_readonly("directory", [](const Potential& p) { return p.spec().directory; })
+        .def_property_readonly("elements", [](const Potential& p) { return p.spec().elements; })
+        .def_property_readonly("atomic_numbers",
+                               [](const Potential& p) { return p.spec().atomic_numbers; })
+        .def_property_readonly("cutoff", &Potential::cutoff)
+        .def_property_readonly("cutoff_type",
+                               [](const Potential& p) { return int(p.spec().cutoff_type); })
+        .def_property_readonly("cutoff_alpha", [](const Potential& p) { return p.spec().cutoff_alpha; })
+        .def_property_readonly("scaling",
+                               [](const Potential& p) { return scaling_name(p.spec().scaling_mode); })
+        .def_property_readonly("normalized", [](const Potential& p) { return p.spec().normalized; })
+        .def_property_readonly("mean_energy", [](const Potential& p) { return p.spec().mean_energy; })
+        .def_property_readonly("conv_energy", [](const Potential& p) { return p.spec().conv_energy; })
+        .def_property_readonly("conv_length", [](const Potential& p) { return p.spec().conv_length; })
+        .def_property_readonly("atom_energy", [](const Potential& p) { return p.spec().atom_energy; })
+        .def_property_readonly("normalize_nodes",
+                               [](const Potential& p) { return p.spec().normalize_nodes; })
+        .def_property_readonly("architectures",
+                               [](const Potential& p) {
+                                   std::vector<std::vector<int>> out;
+                                   for (const auto& n : p.spec().networks) out.push_back(n.sizes);
+                                   return out;
+                               })
+        .def_property_readonly("activations",
+                               [](const Potential& p) {
+                                   std::vector<std::string> out;
+                                   for (const auto& n : p.spec().networks) {
+                                       std::string s;
+                                       for (auto a : n.activations) s += static_cast<char>(a);
+                                       out.push_back(s);
+                                   }
+                                   return out;
+                               })
+        .def_property_readonly("symmetry_functions", &symmetry_function_table)
+        .def("compute", &compute, py::arg("positions"), py::arg("numbers"), py::arg("cell"),
+             py::arg("pbc"), py::arg("forces"), py::arg("stress"), py::arg("energies"),
+             py::arg("threads"), py::arg("descriptors_only") = false);
+
+    m.def(
+        "load",
+        [](const std::string& directory) {
+            py::gil_scoped_release release;
+            return std::make_shared<Potential>(bpfast::read_n2p2_potential(directory));
+        },
+        py::arg("directory"));
+    m.def("atomic_number", &bpfast::atomic_number, py::arg("symbol"));
+    m.def("element_symbol", &bpfast::element_symbol, py::arg("atomic_number"));
+    m.def("have_openmp", &bpfast::have_openmp);
+    m.def("default_threads", [] { return bpfast::resolve_threads(0); });
+}

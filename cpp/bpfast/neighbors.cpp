@@ -1,0 +1,262 @@
+#include "bpfast/neighbors.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "bpfast/errors.hpp"
+#include "bpfast/threading.hpp"
+
+namespace bpfast {
+namespace {
+
+struct Vec3 {
+    double x, y, z;
+};
+
+double det3(const Cell& h) {
+    return h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) -
+           h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
+           h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]);
+}
+
+Vec3 cross(const std::array<double, 3>& a, const std::array<double, 3>& b) {
+    return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+}
+
+double norm(const Vec3& v) { return std::sqrt(v.x * v.x + v.y * v.y + v.z * v.z); }
+
+/// Geometry of the binning: fractional frame, bins and search ranges.
+struct Grid {
+    Cell h{};      // frame rows (lattice vectors, or identity for open systems)
+    Cell hinv{};   // inverse: s = r hinv
+    std::array<bool, 3> periodic{};
+    std::array<int, 3> bins{};
+    std::array<int, 3> reach{};  // bins to search on each side
+    std::array<double, 3> lo{}, width{};  // fractional origin and bin width
+};
+
+std::array<double, 3> unit(const Vec3& v) {
+    const double l = norm(v);
+    return {v.x / l, v.y / l, v.z / l};
+}
+
+/// Replaces the vectors of non-periodic directions by unit vectors orthogonal to the
+/// periodic ones: along open directions the cell only defines the binning frame, and
+/// users often leave those vectors zero.
+void complete_frame(Cell& h, const std::array<bool, 3>& pbc) {
+    const int np = int(pbc[0]) + int(pbc[1]) + int(pbc[2]);
+    if (np == 3) return;
+    if (np == 2) {
+        const int k = !pbc[0] ? 0 : (!pbc[1] ? 1 : 2);
+        const Vec3 c = cross(h[(k + 1) % 3], h[(k + 2) % 3]);
+        if (norm(c) > 0.0) h[k] = unit(c);
+        return;
+    }
+    const int k = pbc[0] ? 0 : (pbc[1] ? 1 : 2);
+    const std::array<double, 3>& a = h[k];
+    // A helper axis least aligned with a, then two unit vectors orthogonal to a.
+    std::array<double, 3> axis{0.0, 0.0, 0.0};
+    const double ax = std::fabs(a[0]), ay = std::fabs(a[1]), az = std::fabs(a[2]);
+    axis[ax <= ay && ax <= az ? 0 : (ay <= az ? 1 : 2)] = 1.0;
+    const Vec3 u = cross(a, axis);
+    if (norm(u) == 0.0) return;
+    const std::array<double, 3> uu = unit(u);
+    const std::array<double, 3> vv = unit(cross(a, uu));
+    h[(k + 1) % 3] = uu;
+    h[(k + 2) % 3] = vv;
+}
+
+}  // namespace
+
+void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
+                         const std::array<bool, 3>& pbc, double cutoff, int threads,
+                         NeighborList& out) {
+    if (!(cutoff > 0.0)) throw InputError("neighbour cutoff must be positive");
+    out.offsets.assign(n + 1, 0);
+    out.index.clear();
+    out.dx.clear();
+    out.dy.clear();
+    out.dz.clear();
+    if (n == 0) return;
+
+    Grid g;
+    const bool any_periodic = pbc[0] || pbc[1] || pbc[2];
+    if (any_periodic) {
+        if (cell == nullptr) throw InputError("a periodic structure needs a cell");
+        g.h = *cell;
+        complete_frame(g.h, pbc);
+    } else {
+        g.h = {{{1.0, 0.0, 0.0}, {0.0, 1.0, 0.0}, {0.0, 0.0, 1.0}}};
+    }
+    g.periodic = pbc;
+    const double det = det3(g.h);
+    // Perpendicular heights h_k = |det| / |a_l x a_m|.
+    std::array<double, 3> height{};
+    for (int k = 0; k < 3; ++k) {
+        const double area = norm(cross(g.h[(k + 1) % 3], g.h[(k + 2) % 3]));
+        height[k] = area > 0.0 ? std::fabs(det) / area : 0.0;
+    }
+    const double scale = std::max({std::fabs(g.h[0][0]), std::fabs(g.h[0][1]), std::fabs(g.h[0][2]),
+                                   std::fabs(g.h[1][0]), std::fabs(g.h[1][1]), std::fabs(g.h[1][2]),
+                                   std::fabs(g.h[2][0]), std::fabs(g.h[2][1]), std::fabs(g.h[2][2])});
+    if (!(std::fabs(det) > 1e-12 * scale * scale * scale) || !std::isfinite(det)) {
+        throw InputError("the cell is singular (its lattice vectors are linearly dependent)");
+    }
+    const double inv = 1.0 / det;
+    const Cell& h = g.h;
+    g.hinv = {{{(h[1][1] * h[2][2] - h[1][2] * h[2][1]) * inv,
+                (h[0][2] * h[2][1] - h[0][1] * h[2][2]) * inv,
+                (h[0][1] * h[1][2] - h[0][2] * h[1][1]) * inv},
+               {(h[1][2] * h[2][0] - h[1][0] * h[2][2]) * inv,
+                (h[0][0] * h[2][2] - h[0][2] * h[2][0]) * inv,
+                (h[0][2] * h[1][0] - h[0][0] * h[1][2]) * inv},
+               {(h[1][0] * h[2][1] - h[1][1] * h[2][0]) * inv,
+                (h[0][1] * h[2][0] - h[0][0] * h[2][1]) * inv,
+                (h[0][0] * h[1][1] - h[0][1] * h[1][0]) * inv}}};
+
+    // Fractional coordinates, wrapped along periodic directions; wrapped Cartesian
+    // positions w = r - m h with integer m.
+    std::vector<double> frac(3 * n), wrapped(3 * n);
+    std::array<double, 3> smin{}, smax{};
+    smin.fill(std::numeric_limits<double>::infinity());
+    smax.fill(-std::numeric_limits<double>::infinity());
+    for (int64_t i = 0; i < n; ++i) {
+        const double* r = pos + 3 * i;
+        double s[3], m[3];
+        for (int k = 0; k < 3; ++k) {
+            s[k] = r[0] * g.hinv[0][k] + r[1] * g.hinv[1][k] + r[2] * g.hinv[2][k];
+            m[k] = pbc[k] ? std::floor(s[k]) : 0.0;
+            s[k] -= m[k];
+            smin[k] = std::min(smin[k], s[k]);
+            smax[k] = std::max(smax[k], s[k]);
+            frac[3 * i + k] = s[k];
+        }
+        for (int c = 0; c < 3; ++c) {
+            wrapped[3 * i + c] = r[c] - (m[0] * h[0][c] + m[1] * h[1][c] + m[2] * h[2][c]);
+        }
+    }
+    // Bins: at least `cutoff` wide where possible, and not many more than atoms.
+    for (int k = 0; k < 3; ++k) {
+        const double extent = pbc[k] ? 1.0 : smax[k] - smin[k];
+        g.lo[k] = pbc[k] ? 0.0 : smin[k];
+        const double span = extent * height[k];  // perpendicular length covered
+        const double nb = std::floor(span / cutoff);
+        g.bins[k] = static_cast<int>(std::max(1.0, std::min(nb, 1.0e6)));
+    }
+    const double max_bins = 2.0 * static_cast<double>(n) + 64.0;
+    while (static_cast<double>(g.bins[0]) * g.bins[1] * g.bins[2] > max_bins) {
+        const int k = static_cast<int>(std::max_element(g.bins.begin(), g.bins.end()) - g.bins.begin());
+        g.bins[k] = std::max(1, g.bins[k] / 2);
+    }
+    for (int k = 0; k < 3; ++k) {
+        const double extent = pbc[k] ? 1.0 : smax[k] - smin[k];
+        g.width[k] = extent > 0.0 ? extent / g.bins[k] : 1.0;
+        const double bin_height = g.width[k] * height[k];
+        if (pbc[k]) {
+            g.reach[k] = static_cast<int>(std::ceil(cutoff / bin_height));
+        } else {
+            // Open direction: all bins within `cutoff`, never beyond the grid.
+            g.reach[k] = extent > 0.0 ? std::min(g.bins[k], static_cast<int>(std::ceil(cutoff / bin_height)))
+                                      : 0;
+        }
+    }
+
+    // Counting sort of atoms into bins.
+    const int64_t nbins = static_cast<int64_t>(g.bins[0]) * g.bins[1] * g.bins[2];
+    std::vector<int64_t> bin_of(n);
+    std::vector<int64_t> bin_start(nbins + 1, 0);
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t b[3];
+        for (int k = 0; k < 3; ++k) {
+            const double t = (frac[3 * i + k] - g.lo[k]) / g.width[k];
+            b[k] = std::min<int64_t>(g.bins[k] - 1, std::max<int64_t>(0, static_cast<int64_t>(std::floor(t))));
+        }
+        bin_of[i] = (b[0] * g.bins[1] + b[1]) * g.bins[2] + b[2];
+        ++bin_start[bin_of[i] + 1];
+    }
+    for (int64_t b = 0; b < nbins; ++b) bin_start[b + 1] += bin_start[b];
+    std::vector<int64_t> bin_atoms(n);
+    {
+        std::vector<int64_t> fill(bin_start.begin(), bin_start.end() - 1);
+        for (int64_t i = 0; i < n; ++i) bin_atoms[fill[bin_of[i]]++] = i;
+    }
+
+    const double rc2 = cutoff * cutoff;
+    // Visits every (j, S) within the cutoff of atom i; `emit(j, dx, dy, dz)`.
+    auto visit = [&](int64_t i, auto&& emit) {
+        const int64_t b = bin_of[i];
+        const int bi[3] = {static_cast<int>(b / (int64_t(g.bins[1]) * g.bins[2])),
+                           static_cast<int>((b / g.bins[2]) % g.bins[1]),
+                           static_cast<int>(b % g.bins[2])};
+        const double wi[3] = {wrapped[3 * i], wrapped[3 * i + 1], wrapped[3 * i + 2]};
+        for (int o0 = -g.reach[0]; o0 <= g.reach[0]; ++o0) {
+            int t0 = bi[0] + o0, s0 = 0;
+            if (pbc[0]) {
+                s0 = static_cast<int>(std::floor(double(t0) / g.bins[0]));
+                t0 -= s0 * g.bins[0];
+            } else if (t0 < 0 || t0 >= g.bins[0]) {
+                continue;
+            }
+            for (int o1 = -g.reach[1]; o1 <= g.reach[1]; ++o1) {
+                int t1 = bi[1] + o1, s1 = 0;
+                if (pbc[1]) {
+                    s1 = static_cast<int>(std::floor(double(t1) / g.bins[1]));
+                    t1 -= s1 * g.bins[1];
+                } else if (t1 < 0 || t1 >= g.bins[1]) {
+                    continue;
+                }
+                for (int o2 = -g.reach[2]; o2 <= g.reach[2]; ++o2) {
+                    int t2 = bi[2] + o2, s2 = 0;
+                    if (pbc[2]) {
+                        s2 = static_cast<int>(std::floor(double(t2) / g.bins[2]));
+                        t2 -= s2 * g.bins[2];
+                    } else if (t2 < 0 || t2 >= g.bins[2]) {
+                        continue;
+                    }
+                    const double sx = s0 * h[0][0] + s1 * h[1][0] + s2 * h[2][0] - wi[0];
+                    const double sy = s0 * h[0][1] + s1 * h[1][1] + s2 * h[2][1] - wi[1];
+                    const double sz = s0 * h[0][2] + s1 * h[1][2] + s2 * h[2][2] - wi[2];
+                    const bool self_image = s0 == 0 && s1 == 0 && s2 == 0;
+                    const int64_t tb = (int64_t(t0) * g.bins[1] + t1) * g.bins[2] + t2;
+                    for (int64_t q = bin_start[tb]; q < bin_start[tb + 1]; ++q) {
+                        const int64_t j = bin_atoms[q];
+                        if (self_image && j == i) continue;
+                        const double dx = wrapped[3 * j] + sx;
+                        const double dy = wrapped[3 * j + 1] + sy;
+                        const double dz = wrapped[3 * j + 2] + sz;
+                        if (dx * dx + dy * dy + dz * dz < rc2) emit(j, dx, dy, dz);
+                    }
+                }
+            }
+        }
+    };
+
+    const int nt = resolve_threads(threads);
+    (void)nt;
+#pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t count = 0;
+        visit(i, [&](int64_t, double, double, double) { ++count; });
+        out.offsets[i + 1] = count;
+    }
+    for (int64_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
+    const size_t total = static_cast<size_t>(out.offsets[n]);
+    out.index.resize(total);
+    out.dx.resize(total);
+    out.dy.resize(total);
+    out.dz.resize(total);
+#pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t p = out.offsets[i];
+        visit(i, [&](int64_t j, double dx, double dy, double dz) {
+            out.index[p] = static_cast<int32_t>(j);
+            out.dx[p] = dx;
+            out.dy[p] = dy;
+            out.dz[p] = dz;
+            ++p;
+        });
+    }
+}
+
+}  // namespace bpfast

@@ -1,0 +1,71 @@
+// Per-element feed-forward network on fixed weights, evaluated for a batch of atoms.
+//
+// Layer l maps the previous activations a (batch x n_{l-1}) to
+//   z = (a W_l + b_l) * norm_l,   a' = f_l(z)
+// with W_l stored as an (n_{l-1} x n_l) matrix (rows = source neurons) and
+// norm_l = 1 / n_{l-1} with `normalize_nodes`, else 1. The last layer has one neuron:
+// the atomic energy (in the potential's normalised units).
+#pragma once
+
+#include <Eigen/Core>
+#include <string>
+#include <vector>
+
+namespace bpfast {
+
+/// n2p2 activation letters: l t s p r g c S e h.
+enum class Activation : char {
+    Linear = 'l',      ///< x
+    Tanh = 't',        ///< tanh x
+    Sigmoid = 's',     ///< 1 / (1 + exp(-x))
+    Softplus = 'p',    ///< ln(1 + exp(x))
+    Relu = 'r',        ///< max(0, x)
+    Gaussian = 'g',    ///< exp(-x^2 / 2)
+    Cos = 'c',         ///< cos x
+    RevSigmoid = 'S',  ///< 1 - 1 / (1 + exp(-x))
+    Exp = 'e',         ///< exp(-x)
+    Square = 'h',      ///< x^2
+};
+
+/// Activation for an n2p2 letter; throws InputError for an unknown letter.
+Activation activation_from_letter(const std::string& letter);
+
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// Scratch matrices for one thread.
+struct NetworkWorkspace {
+    std::vector<RowMatrix> z, a, d;
+};
+
+class Network {
+  public:
+    Network() = default;
+    /// `sizes` = neurons per layer from the input to the output (last must be 1);
+    /// `activations` has sizes.size() - 1 entries; `parameters` in n2p2 order
+    /// (per layer: weights source-major, then biases). Throws InputError if the
+    /// number of parameters is wrong.
+    Network(const std::vector<int>& sizes, const std::vector<Activation>& activations,
+            bool normalize_nodes, const std::vector<double>& parameters);
+
+    /// Number of parameters an architecture needs.
+    static size_t parameter_count(const std::vector<int>& sizes);
+
+    int inputs() const { return sizes_.empty() ? 0 : sizes_.front(); }
+    const std::vector<int>& sizes() const { return sizes_; }
+    const std::vector<Activation>& activations() const { return activations_; }
+
+    /// Energies of `batch` atoms with inputs x (batch x inputs, row-major). If dx is not
+    /// null it receives dE/dx (batch x inputs, row-major); dx may alias x (x is read
+    /// only before dx is written).
+    void evaluate(const double* x, int batch, double* energy, double* dx,
+                  NetworkWorkspace& ws) const;
+
+  private:
+    std::vector<int> sizes_;
+    std::vector<Activation> activations_;
+    std::vector<RowMatrix> weights_;
+    std::vector<Eigen::RowVectorXd> biases_;
+    std::vector<double> norm_;
+};
+
+}  // namespace bpfast

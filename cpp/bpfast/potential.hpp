@@ -1,0 +1,97 @@
+// A loaded 2nd-generation HDNNP and its evaluation:
+// structure -> neighbours -> symmetry functions -> scaling -> network (E, dE/dG)
+// -> fused force/virial pass -> Result.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpfast/cutoff.hpp"
+#include "bpfast/neighbors.hpp"
+#include "bpfast/network.hpp"
+#include "bpfast/scaling.hpp"
+#include "bpfast/symmetry_functions.hpp"
+
+namespace bpfast {
+
+/// Network architecture and parameters of one element, as read from the files.
+struct NetworkSpec {
+    std::vector<int> sizes;                ///< input (n_SF), hidden..., output (1)
+    std::vector<Activation> activations;   ///< one per non-input layer
+    std::vector<double> parameters;        ///< n2p2 order
+};
+
+/// Everything that defines a potential; plain data produced by n2p2_io.
+struct PotentialSpec {
+    std::string directory;
+    std::vector<std::string> elements;  ///< sorted by atomic number (element index order)
+    std::vector<int> atomic_numbers;
+    CutoffType cutoff_type = CutoffType::Hard;
+    double cutoff_alpha = 0.0;
+    std::vector<std::vector<SymmetryFunctionSpec>> symmetry_functions;  ///< per element, sorted
+    ScalingMode scaling_mode = ScalingMode::None;
+    double scale_min = 0.0, scale_max = 1.0;
+    std::vector<std::vector<SFStatistics>> statistics;  ///< per element, per SF
+    bool normalize_nodes = false;
+    std::vector<NetworkSpec> networks;  ///< per element
+    bool normalized = false;            ///< mean_energy / conv_energy / conv_length given
+    double mean_energy = 0.0, conv_energy = 1.0, conv_length = 1.0;
+    std::vector<double> atom_energy;  ///< per element offset (physical units)
+};
+
+/// What to compute in one call.
+struct ComputeOptions {
+    bool forces = true;
+    bool stress = false;    ///< needs a cell
+    bool energies = false;  ///< per-atom energies
+    int threads = 0;        ///< 0: OpenMP default
+    /// Stop after the symmetry functions and return their raw (unscaled) values in
+    /// Result::descriptors; energy, forces and stress are not computed.
+    bool descriptors_only = false;
+};
+
+/// Results in the potential's own units.
+struct Result {
+    double energy = 0.0;
+    std::vector<double> forces;    ///< n x 3 row-major, if requested
+    std::vector<double> energies;  ///< n, if requested
+    std::array<double, 9> virial{};  ///< dE/d(strain)_ab = sum_n (dE/dd_n)_a (d_n)_b
+    bool has_virial = false;
+    /// extrapolations[e][s]: atoms of element e whose raw SF s left [G_min, G_max]
+    std::vector<std::vector<int64_t>> extrapolations;
+    std::vector<int64_t> extrapolating_atoms;  ///< per element: atoms with any
+    int64_t neighbor_pairs = 0;
+    /// descriptors_only: raw SF values, per element a matrix whose row r belongs to
+    /// atom descriptor_atoms[e][r].
+    std::vector<RowMatrix> descriptors;
+    std::vector<std::vector<int64_t>> descriptor_atoms;
+    /// wall-clock seconds: neighbours, symmetry functions, network, forces
+    std::array<double, 4> timings{};
+};
+
+class Potential {
+  public:
+    explicit Potential(PotentialSpec spec);
+
+    const PotentialSpec& spec() const { return spec_; }
+    /// Largest symmetry-function cutoff.
+    double cutoff() const { return cutoff_; }
+    /// Element index for an atomic number, or -1.
+    int element_index(int atomic_number) const;
+
+    /// Evaluates `n` atoms with atomic numbers `numbers` at `positions` (n x 3).
+    /// `cell` may be null for open boundaries. Thread-safe (const).
+    Result compute(const double* positions, const int32_t* numbers, int64_t n, const Cell* cell,
+                   const std::array<bool, 3>& pbc, const ComputeOptions& options) const;
+
+  private:
+    PotentialSpec spec_;
+    double cutoff_ = 0.0;
+    std::vector<Descriptor> descriptors_;
+    std::vector<Scaling> scalings_;
+    std::vector<Network> networks_;
+};
+
+}  // namespace bpfast

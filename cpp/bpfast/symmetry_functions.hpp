@@ -1,0 +1,155 @@
+// Atom-centred symmetry functions (SFs) of n2p2, values and gradients.
+//
+// Notation: i is the central atom, j and k are neighbours (every periodic image is
+// its own neighbour), d_j = r_j - r_i, r_ij = |d_j|, r_jk = |d_k - d_j|,
+// cos(theta) = d_j . d_k / (r_ij r_ik), f_c = cutoff function (cutoff.hpp) of the
+// SF's own r_c, Z_j = atomic number of j. Sums over j < k run over unordered pairs of
+// distinct neighbours; the element condition of angular SFs is symmetric in (e1, e2).
+// All distance conditions are strict.
+//
+// Gaussian types (use the global cutoff function):
+//   2   G = sum_j [el_j = e1]  exp(-eta (r_ij - r_s)^2) f_c(r_ij)
+//   12  G = sum_j Z_j exp(-eta (r_ij - r_s)^2) f_c(r_ij)
+//   3   G = 2^(1-zeta) sum_{j<k} (1 + lambda cos)^zeta
+//           exp(-eta [(r_ij-r_s)^2 + (r_ik-r_s)^2 + (r_jk-r_s)^2]) f_c(r_ij) f_c(r_ik) f_c(r_jk),
+//           requiring r_ij, r_ik, r_jk < r_c
+//   9   as 3 without any r_jk factor or condition
+//   13  as 3 with the weight Z_j Z_k and no element filter
+//   A term with 1 + lambda cos <= 0 contributes 0.
+// Compact ("polynomial", Bircher et al.) types, C(x; lo, hi) = core(|x - centre| / half-width):
+//   20  G = sum_j [el_j = e1] C(r_ij; r_l, r_c)               for r_l < r_ij < r_c
+//   23  as 20 with weight Z_j and no element filter
+//   22  G = sum_{j<k} C(r_ij) C(r_ik) A(theta)                 for r_l < r_ij, r_ik < r_c
+//   21  as 22 times C(r_jk), requiring max(r_l, 0) < r_jk < r_c
+//   24, 25  as 21, 22 with weight Z_j Z_k and no element filter
+//   A(theta) = C(theta; theta_l, theta_r) with the symmetric core; the triplet counts only
+//   for theta_l <= theta <= theta_r and is skipped when cos(theta) is exactly +-1.
+//   Asymmetric radial cores ("p2a"...) replace u by (2 - u) u before the core.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bpfast/cutoff.hpp"
+
+namespace bpfast {
+
+/// One symmetry function as defined by a `symfunction_short` line.
+struct SymmetryFunctionSpec {
+    int type = 0;    ///< n2p2 type number (2, 3, 9, 12, 13, 20 ... 25)
+    int center = 0;  ///< element index of the central atom
+    int e1 = -1;     ///< element index of neighbour 1 (-1 for weighted types)
+    int e2 = -1;     ///< element index of neighbour 2 (angular, e1 <= e2; -1 if unused)
+    double eta = 0.0, rs = 0.0, lambda = 0.0, zeta = 0.0;  ///< Gaussian parameters
+    double rc = 0.0;                                       ///< outer cutoff radius (length)
+    double rl = 0.0;                                       ///< compact: lower radial bound
+    double angle_left = 0.0, angle_right = 0.0;            ///< compact: window in radians
+    std::string subtype;                                   ///< compact: "p1".."p4", "p2a", "e"
+    int line = 0;                                          ///< 1-based line in input.nn
+};
+
+/// True if `type` is one of the SF types bpfast implements.
+bool is_known_sf_type(int type);
+/// True for the angular types (3, 9, 13, 21, 22, 24, 25).
+bool is_angular_sf_type(int type);
+
+/// n2p2's order of the SFs of one element (type, then a type-specific key).
+bool sf_less(const SymmetryFunctionSpec& a, const SymmetryFunctionSpec& b);
+
+/// Compact function C(x; lo, hi) of the polynomial SF types.
+class CompactFunction {
+  public:
+    CompactFunction() = default;
+    /// core: "p1".."p4" or "e", optionally followed by "a" (asymmetric) when allowed.
+    CompactFunction(double lo, double hi, const std::string& core, bool allow_asymmetric);
+    /// Value and derivative d C / d x for lo <= x <= hi.
+    void evaluate(double x, double& f, double& df) const;
+
+  private:
+    double centre_ = 0.0, inv_half_width_ = 0.0;
+    int order_ = 2;  ///< 1..4 polynomial, 0 exponential
+    bool asymmetric_ = false;
+};
+
+/// Local environment of one atom: its neighbours, filled by the caller.
+struct NeighborEnv {
+    int count = 0;
+    const double* dx = nullptr;  ///< d_j = r_j - r_i, components
+    const double* dy = nullptr;
+    const double* dz = nullptr;
+    const double* r = nullptr;       ///< |d_j|
+    const int* element = nullptr;    ///< element index of j
+    const double* weight = nullptr;  ///< atomic number Z_j (weighted types)
+};
+
+/// Scratch memory of one thread; keeps capacity between atoms and calls.
+struct DescriptorWorkspace {
+    std::vector<double> fc, dfc;         // per (cutoff slot, neighbour)
+    std::vector<int> list;               // filtered neighbour indices of a group
+    std::vector<double> h, dh;           // per (radial key, listed neighbour)
+    std::vector<double> hjk, dhjk;       // per radial key, for the current pair
+};
+
+/// All symmetry functions of one element, compiled into groups that share work.
+class Descriptor {
+  public:
+    Descriptor() = default;
+    /// `sfs` must already be in n2p2's order; `atomic_numbers` maps element index -> Z.
+    Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType cutoff_type,
+               double cutoff_alpha);
+
+    int size() const { return n_; }
+    double cutoff() const { return max_cutoff_; }
+
+    /// G[0..size) = symmetry function values of the atom with environment `env`.
+    void values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const;
+    /// g{x,y,z}[n] += sum_s dEdG[s] * dG_s / d d_n for every neighbour n.
+    void gradient(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
+                  double* gz, DescriptorWorkspace& ws) const;
+
+  private:
+    struct Radial {
+        int index, type, element, slot;
+        double eta, rs, rc, rl;
+        CompactFunction compact;
+    };
+    struct AngularSF {
+        int index, key;
+        double lambda, zeta, prefactor;  // Gaussian; prefactor = 2^(1-zeta)
+        int int_zeta;                    // zeta as an integer, or -1
+        CompactFunction angle;           // compact
+        double angle_left, angle_right;  // compact
+    };
+    struct Key {
+        double eta, rs;
+    };
+    struct AngularGroup {
+        int type, e1, e2, slot;
+        double rc, rl;
+        bool weighted, compact, uses_jk;
+        std::string subtype;
+        CompactFunction radial;  // compact types
+        std::vector<Key> keys;   // Gaussian types: distinct (eta, r_s)
+        std::vector<AngularSF> sfs;
+    };
+
+    template <bool Gradient>
+    void evaluate(const NeighborEnv& env, double* G, const double* dEdG, double* gx, double* gy,
+                  double* gz, DescriptorWorkspace& ws) const;
+    template <bool Gradient>
+    void gaussian_group(const AngularGroup& g, const NeighborEnv& env, double* G,
+                        const double* dEdG, double* gx, double* gy, double* gz,
+                        DescriptorWorkspace& ws) const;
+    template <bool Gradient>
+    void compact_group(const AngularGroup& g, const NeighborEnv& env, double* G,
+                       const double* dEdG, double* gx, double* gy, double* gz,
+                       DescriptorWorkspace& ws) const;
+
+    int n_ = 0;
+    double max_cutoff_ = 0.0;
+    std::vector<CutoffFunction> cutoffs_;  // one per distinct r_c (slot)
+    std::vector<Radial> radial_;
+    std::vector<AngularGroup> angular_;
+};
+
+}  // namespace bpfast

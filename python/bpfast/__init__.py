@@ -1,0 +1,21 @@
+"""bpfast: fast, exact evaluation of Behler-Parrinello neural-network potentials.
+
+Load an n2p2/RuNNer potential directory with :func:`load` and evaluate energies,
+forces, stress and per-atom energies with :meth:`Potential.compute`.
+"""
+
+from __future__ import annotations
+
+from .errors import ExtrapolationWarning, FormatError, UnsupportedPotentialError
+from .potential import Potential, Result, load
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ExtrapolationWarning",
+    "FormatError",
+    "Potential",
+    "Result",
+    "UnsupportedPotentialError",
+    "load",
+]

@@ -1,0 +1,302 @@
+"""The Python face of a loaded potential: argument checks, results and warnings."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core
+from .errors import ExtrapolationWarning
+
+__all__ = ["Potential", "Result", "load"]
+
+ArrayLike = Any
+
+
+@dataclass(frozen=True)
+class Result:
+    """Result of :meth:`Potential.compute`, in the potential's own units.
+
+    Attributes
+    ----------
+    energy : float
+        Total energy.
+    forces : ndarray (n, 3) or None
+        Forces -dE/dr (energy/length), if requested.
+    stress : ndarray (3, 3) or None
+        Stress (1/V) dE/d(strain) (energy/length^3, ASE sign convention: positive
+        = tensile, pressure = -trace/3), if requested.
+    energies : ndarray (n,) or None
+        Per-atom energies (summing to ``energy``), if requested.
+    extrapolations : int
+        Number of (atom, symmetry function) values outside the range in
+        ``scaling.data``, counted as n2p2 counts extrapolation warnings.
+    timings : dict
+        Wall-clock seconds of the phases: neighbors, symmetry_functions, network, forces.
+    neighbor_pairs : int
+        Number of (atom, neighbour) pairs within the cutoff.
+    """
+
+    energy: float
+    forces: Optional[np.ndarray] = None
+    stress: Optional[np.ndarray] = None
+    energies: Optional[np.ndarray] = None
+    extrapolations: int = 0
+    timings: Dict[str, float] = field(default_factory=dict, compare=False)
+    neighbor_pairs: int = 0
+
+
+def load(path: Union[str, os.PathLike]) -> "Potential":
+    """Load an n2p2/RuNNer potential directory.
+
+    The directory holds ``input.nn``, ``scaling.data`` and one
+    ``weights.ZZZ.data`` per element (ZZZ = atomic number, zero-padded to 3).
+    A path to the ``input.nn`` file itself is accepted too.
+
+    Raises FileNotFoundError for a missing directory or file,
+    :class:`bpfast.FormatError` (a ValueError with ``file`` and ``line``) for
+    malformed content and :class:`bpfast.UnsupportedPotentialError` for
+    potentials bpfast cannot evaluate (4G-HDNNPs).
+    """
+    p = Path(path)
+    if p.is_file() and p.name == "input.nn":
+        p = p.parent
+    if not p.is_dir():
+        raise FileNotFoundError(2, "No such potential directory", str(p))
+    return Potential(_core.load(str(p)))
+
+
+def _species_to_numbers(species: ArrayLike, n: int) -> np.ndarray:
+    arr = np.asarray(species)
+    if arr.ndim != 1:
+        raise ValueError(f"species must be a 1-D sequence of {n} symbols or atomic numbers, "
+                         f"got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"species has {arr.shape[0]} entries but positions has {n} atoms")
+    if n == 0:
+        return np.zeros(0, dtype=np.int32)
+    if arr.dtype.kind in "iu":
+        numbers = arr.astype(np.int64)
+        bad = (numbers < 1) | (numbers > 118)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise KeyError(f"atom {i}: atomic number {numbers[i]} is not an element")
+        return numbers.astype(np.int32)
+    if arr.dtype.kind in "US" or arr.dtype == object:
+        out = np.empty(n, dtype=np.int32)
+        cache: Dict[str, int] = {}
+        for i, s in enumerate(arr.tolist()):
+            if isinstance(s, bytes):
+                s = s.decode()
+            if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+                z = int(s)
+            else:
+                z = cache.get(s)
+                if z is None:
+                    z = _core.atomic_number(str(s))
+                    cache[s] = z
+            if not 1 <= z <= 118:
+                raise KeyError(f"atom {i}: unknown element {s!r}")
+            out[i] = z
+        return out
+    raise ValueError(f"species must hold element symbols or atomic numbers, got dtype {arr.dtype}")
+
+
+def _as_cell(cell: ArrayLike) -> np.ndarray:
+    c = np.asarray(cell, dtype=np.float64)
+    if c.shape == (3,):
+        c = np.diag(c)
+    if c.shape != (3, 3):
+        raise ValueError(f"cell must be a 3x3 matrix (rows = lattice vectors) or 3 lengths, "
+                         f"got shape {c.shape}")
+    if not np.isfinite(c).all():
+        raise ValueError("cell contains NaN or infinite values")
+    return np.ascontiguousarray(c)
+
+
+def _as_pbc(pbc: Any, have_cell: bool) -> Tuple[bool, bool, bool]:
+    if pbc is None:
+        return (have_cell,) * 3
+    arr = np.asarray(pbc)
+    if arr.shape == ():
+        return (bool(arr),) * 3
+    if arr.shape != (3,):
+        raise ValueError(f"pbc must be a bool or 3 bools, got shape {arr.shape}")
+    return tuple(bool(x) for x in arr)  # type: ignore[return-value]
+
+
+def _threads(threads: Optional[int]) -> int:
+    if threads is None:
+        return 0
+    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return int(threads)
+
+
+def _prepare(positions, species, cell, pbc):
+    """Checked, converted arguments: positions (n, 3) float64, numbers (n,) int32,
+    cell (3, 3) float64 or None, pbc (3 bools)."""
+    pos = np.ascontiguousarray(positions, dtype=np.float64)
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        if pos.size == 0 and pos.ndim <= 2:
+            pos = pos.reshape(0, 3)
+        else:
+            raise ValueError(f"positions must have shape (n, 3), got {pos.shape}")
+    n = pos.shape[0]
+    if not np.isfinite(pos).all():
+        i = int(np.argmax(~np.isfinite(pos).all(axis=1)))
+        raise ValueError(f"positions contain NaN or infinite values (atom {i})")
+    numbers = _species_to_numbers(species, n)
+    c = None if cell is None else _as_cell(cell)
+    periodic = _as_pbc(pbc, c is not None)
+    if any(periodic) and c is None:
+        raise ValueError("pbc is set but no cell was given")
+    return pos, numbers, c, periodic
+
+
+class Potential:
+    """A loaded, immutable 2nd-generation HDNNP. Create it with :func:`bpfast.load`.
+
+    All inputs and outputs are in the potential's own units (those of its training
+    data, e.g. Bohr and Hartree for the n2p2 water potentials).
+    """
+
+    def __init__(self, core: "_core.Potential"):
+        self._core = core
+        self.elements: Tuple[str, ...] = tuple(core.elements)
+        self.atomic_numbers: Tuple[int, ...] = tuple(core.atomic_numbers)
+        self.cutoff: float = float(core.cutoff)
+        self.directory: str = core.directory
+        arch = core.architectures
+        self.n_symmetry_functions: Dict[str, int] = {
+            el: int(a[0]) for el, a in zip(self.elements, arch)}
+        self.architecture: Dict[str, Tuple[int, ...]] = {
+            el: tuple(int(x) for x in a) for el, a in zip(self.elements, arch)}
+        self.activations: Dict[str, str] = dict(zip(self.elements, core.activations))
+
+    @property
+    def symmetry_functions(self) -> Dict[str, list]:
+        """Per element, the symmetry functions in n2p2's (network input) order."""
+        return dict(zip(self.elements, self._core.symmetry_functions))
+
+    @property
+    def normalization(self) -> Optional[Dict[str, float]]:
+        """mean_energy, conv_energy, conv_length if the potential uses them, else None."""
+        c = self._core
+        if not c.normalized:
+            return None
+        return {"mean_energy": c.mean_energy, "conv_energy": c.conv_energy,
+                "conv_length": c.conv_length}
+
+    @property
+    def atom_energy(self) -> Dict[str, float]:
+        """Per-element energy offsets (``atom_energy`` in input.nn; 0 if absent)."""
+        return dict(zip(self.elements, self._core.atom_energy))
+
+    def __repr__(self) -> str:
+        nets = ", ".join(f"{el} {'-'.join(map(str, a))} ({' '.join(self.activations[el])})"
+                         for el, a in self.architecture.items())
+        return (f"Potential({self.directory!r}, elements={self.elements}, cutoff={self.cutoff:g}, "
+                f"networks: {nets})")
+
+    def compute(
+        self,
+        positions: ArrayLike,
+        species: ArrayLike,
+        cell: Optional[ArrayLike] = None,
+        pbc: Union[None, bool, Sequence[bool]] = None,
+        *,
+        forces: bool = True,
+        stress: bool = False,
+        energies: bool = False,
+        threads: Optional[int] = None,
+    ) -> Result:
+        """Energy (and forces, stress, per-atom energies) of one structure.
+
+        Parameters
+        ----------
+        positions : array (n, 3)
+            Cartesian positions (length unit of the potential).
+        species : sequence of n element symbols or atomic numbers
+        cell : array (3, 3), optional
+            Rows are the lattice vectors a, b, c (or 3 lengths of an orthorhombic cell).
+        pbc : bool or 3 bools, optional
+            Periodic directions; default: periodic in all directions if a cell is given.
+        forces, stress, energies : bool
+            What to compute besides the energy. Stress needs a cell.
+        threads : int, optional
+            OpenMP threads for this call (default: OMP_NUM_THREADS or all cores).
+        """
+        pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
+        volume = 0.0
+        if stress:
+            if c is None:
+                raise ValueError("stress needs a cell")
+            volume = abs(float(np.linalg.det(c)))
+            if not volume > 0.0:
+                raise ValueError("stress needs a cell with non-zero volume")
+        out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
+                                 bool(energies), _threads(threads))
+        counts = out["extrapolations"]
+        total = int(sum(int(c_.sum()) for c_ in counts))
+        if total:
+            self._warn_extrapolation(counts, out["extrapolating_atoms"], total)
+        stress_tensor = None
+        if stress:
+            stress_tensor = np.asarray(out["virial"]) / volume
+        return Result(
+            energy=float(out["energy"]),
+            forces=out["forces"],
+            stress=stress_tensor,
+            energies=out["energies"],
+            extrapolations=total,
+            timings=dict(out["timings"]),
+            neighbor_pairs=int(out["neighbor_pairs"]),
+        )
+
+    def descriptors(
+        self,
+        positions: ArrayLike,
+        species: ArrayLike,
+        cell: Optional[ArrayLike] = None,
+        pbc: Union[None, bool, Sequence[bool]] = None,
+        *,
+        threads: Optional[int] = None,
+    ) -> list:
+        """Raw (unscaled) symmetry-function values of every atom.
+
+        Returns a list of n 1-D arrays; atom i's array has
+        ``n_symmetry_functions[element of i]`` entries in n2p2's order (the order
+        of ``scaling.data`` and of the network inputs). Arguments as for
+        :meth:`compute`. No extrapolation warning is issued.
+        """
+        pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
+        out = self._core.compute(pos, numbers, c, periodic, False, False, False,
+                                 _threads(threads), True)
+        result: list = [None] * pos.shape[0]
+        for values, atoms in zip(out["descriptors"], out["descriptor_atoms"]):
+            for row, i in enumerate(atoms):
+                result[int(i)] = values[row]
+        return result
+
+    def _warn_extrapolation(self, counts, atoms, total: int) -> None:
+        per_element = ", ".join(f"{el}: {a}" for el, a in zip(self.elements, atoms) if a)
+        worst = []
+        for el, c in zip(self.elements, counts):
+            for s in np.argsort(-c, kind="stable")[:3]:
+                if c[s]:
+                    worst.append((int(c[s]), el, int(s)))
+        worst.sort(key=lambda t: -t[0])
+        tops = ", ".join(f"{el} function {s + 1} ({k} atoms)" for k, el, s in worst[:3])
+        warnings.warn(
+            ExtrapolationWarning(
+                f"{sum(atoms)} atoms ({per_element}) have symmetry functions outside the "
+                f"training range of scaling.data ({total} atom-function values; most "
+                f"frequent: {tops}); the potential is extrapolating"),
+            stacklevel=3,
+        )

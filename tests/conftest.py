@@ -1,0 +1,56 @@
+"""Shared fixtures: where the n2p2 reference data live, and helpers to read them.
+
+The n2p2 potentials and reference outputs are not part of this repository; they sit
+in ``../shared`` next to the checkout (or wherever BPFAST_SHARED points). Tests that
+need them are skipped when they are absent, unless BPFAST_REQUIRE_SHARED=1 (set by
+.ci/run), in which case their absence is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("BPFAST_SHARED", REPO.parent / "shared"))
+REFERENCE = SHARED / "reference"
+POTENTIALS = SHARED / "potentials"
+
+
+def shared_available() -> bool:
+    return REFERENCE.is_dir() and POTENTIALS.is_dir()
+
+
+def pytest_configure(config):
+    if os.environ.get("BPFAST_REQUIRE_SHARED") == "1" and not shared_available():
+        raise pytest.UsageError(
+            f"BPFAST_REQUIRE_SHARED=1 but the n2p2 reference data are missing: {REFERENCE}")
+
+
+def require_shared():
+    if not shared_available():
+        pytest.skip(f"n2p2 reference data not found at {SHARED}")
+
+
+def reference_cases():
+    """(potential name, extxyz path) for every reference file, sorted."""
+    if not shared_available():
+        return []
+    cases = []
+    for pot in sorted(p for p in REFERENCE.iterdir() if p.is_dir()):
+        for f in sorted(pot.glob("*.extxyz")):
+            cases.append((pot.name, f))
+    return cases
+
+
+def second_generation_potentials():
+    """Names of the 2G potentials in shared/potentials (no nnp_type 4)."""
+    if not shared_available():
+        return []
+    names = []
+    for d in sorted(p for p in POTENTIALS.iterdir() if p.is_dir()):
+        if not list(d.glob("weightse.*.data")):
+            names.append(d.name)
+    return names
