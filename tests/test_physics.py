@@ -1,0 +1,281 @@
+"""Physics checks on synthetic potentials written by the tests themselves.
+
+Nothing here needs ../shared: the potentials come from tests/synthetic.py (random
+weights, every symmetry-function type, cutoff type, activation and scaling mode), the
+energies are checked against an independent NumPy evaluation of n2p2's formulas
+(tests/numpy_reference.py), and the derivatives against finite differences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bpfast
+from bpfast.testing import numerical_forces, numerical_stress
+from numpy_reference import NumpyHDNNP
+from synthetic import ACTIVATION_LETTERS, SCALING_MODES, SF_TYPES, random_structure, write_potential
+
+# Random test structures may leave the synthetic training range; that is not under test here.
+pytestmark = pytest.mark.filterwarnings("ignore::bpfast.ExtrapolationWarning")
+
+
+def make(tmp_path_factory, name="pot", **kwargs):
+    directory = tmp_path_factory.mktemp(name)
+    write_potential(directory, **kwargs)
+    return directory
+
+
+def structure(seed, n_atoms=10, cell="triclinic", elements=("H", "O"), rc=4.0, **kw):
+    rng = np.random.default_rng(seed)
+    # Compact angular SFs skip exactly collinear triplets, which an atom and its own
+    # images always form: keep cells taller than the cutoff for them.
+    return random_structure(rng, elements, n_atoms, cell=cell, min_height=rc + 0.5, **kw)
+
+
+def compute(pot, s, **kw):
+    positions, numbers, cell, pbc = s
+    return pot.compute(positions, numbers, cell, pbc, **kw)
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    """Every SF type, default settings."""
+    return bpfast.load(make(tmp_path_factory, "full", seed=1))
+
+
+def assert_forces_match_fd(pot, s, rtol=1e-6, step=1e-5):
+    positions, numbers, cell, pbc = s
+    res = pot.compute(positions, numbers, cell, pbc)
+    fd = numerical_forces(pot, positions, numbers, cell, pbc, step=step)
+    scale = np.max(np.abs(fd))
+    # Round-off of a central difference: about eps * |E| / step.
+    noise = 1e-15 * max(abs(res.energy), 1.0) / step
+    assert scale > 1e4 * noise, "forces vanish next to round-off: the test would prove nothing"
+    np.testing.assert_allclose(res.forces, fd, rtol=0, atol=max(rtol * scale, 10 * noise))
+
+
+# ---------------------------------------------------------------------------------
+# Energies against the independent NumPy implementation
+
+
+VARIANTS = (
+    [dict(cutoff_type=t) for t in range(9)]
+    + [dict(cutoff_type=t, cutoff_alpha=0.3) for t in (1, 4, 5, 6, 7, 8)]
+    + [dict(scaling=m) for m in SCALING_MODES]
+    + [dict(activations=(a, "t", "l")) for a in ACTIVATION_LETTERS]
+    + [dict(nodes=(5,), activations=("t", "l")), dict(nodes=(4,), activations=("p", "l")),
+       dict(nodes=(7, 3, 4), activations=("t", "s", "p", "l"))]
+    + [dict(normalize_nodes=True), dict(normalisation=False),
+       dict(atom_energy={"H": -0.5, "O": -75.0}), dict(scale_range=None),
+       dict(elements=("O", "C", "H")), dict(elements=("Cu",))]
+)
+
+
+def variant_id(v):
+    return "-".join(f"{k}={v_}" for k, v_ in v.items()).replace(" ", "")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[variant_id(v) for v in VARIANTS])
+def test_energy_matches_numpy_reference(tmp_path_factory, variant):
+    directory = make(tmp_path_factory, seed=7, **variant)
+    pot = bpfast.load(directory)
+    ref = NumpyHDNNP(directory)
+    elements = variant.get("elements", ("H", "O"))
+    for s in (structure(3, elements=elements), structure(4, cell=None, elements=elements)):
+        positions, numbers, cell, pbc = s
+        res = pot.compute(positions, numbers, cell, pbc, energies=True)
+        e_ref, per_atom = ref.energy(positions, numbers, cell, pbc)
+        assert res.energy == pytest.approx(e_ref, rel=1e-10, abs=1e-10)
+        np.testing.assert_allclose(res.energies, per_atom, rtol=1e-10, atol=1e-10)
+
+
+def test_descriptors_match_numpy_reference(tmp_path_factory):
+    directory = make(tmp_path_factory, seed=3, elements=("O", "C", "H"))
+    pot = bpfast.load(directory)
+    ref = NumpyHDNNP(directory)
+    for s in (structure(5, elements=("O", "C", "H")), structure(6, cell=None, elements=("O", "C", "H"))):
+        positions, numbers, cell, pbc = s
+        mine = pot.descriptors(positions, numbers, cell, pbc)
+        theirs = ref.symmetry_functions(positions, numbers, cell, pbc)
+        assert len(mine) == len(theirs)
+        for a, b in zip(mine, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------
+# Derivatives
+
+
+@pytest.mark.parametrize("sf_type", SF_TYPES)
+@pytest.mark.parametrize("cell", ["triclinic", None])
+def test_forces_finite_difference_per_sf_type(tmp_path_factory, sf_type, cell):
+    pot = bpfast.load(make(tmp_path_factory, sf_types=(sf_type,), seed=sf_type))
+    assert_forces_match_fd(pot, structure(sf_type, cell=cell))
+
+
+@pytest.mark.parametrize("cutoff_type,alpha", [(t, 0.0) for t in range(1, 9)] +
+                         [(t, 0.3) for t in (1, 4, 5, 6, 7, 8)])
+def test_forces_finite_difference_per_cutoff(tmp_path_factory, cutoff_type, alpha):
+    pot = bpfast.load(make(tmp_path_factory, sf_types=(2, 3, 9, 12, 13), cutoff_type=cutoff_type,
+                           cutoff_alpha=alpha, seed=cutoff_type))
+    assert_forces_match_fd(pot, structure(11))
+
+
+ACTIVATION_CASES = [(a, "t", "l") for a in ACTIVATION_LETTERS] + [
+    ("t", "t", a) for a in ACTIVATION_LETTERS if a not in "lr"]  # relu output may be flat 0
+
+
+@pytest.mark.parametrize("activations", ACTIVATION_CASES, ids="".join)
+def test_forces_finite_difference_per_activation(tmp_path_factory, activations):
+    pot = bpfast.load(make(tmp_path_factory, sf_types=(2, 3), activations=activations, seed=5))
+    assert_forces_match_fd(pot, structure(12, cell=None))
+
+
+def test_forces_in_thin_cell_include_self_images(tmp_path_factory):
+    """A cell much thinner than the cutoff: atoms see many of their own images."""
+    pot = bpfast.load(make(tmp_path_factory, sf_types=(2, 3, 9, 12, 13), seed=2))
+    rng = np.random.default_rng(0)
+    cell = np.array([[1.9, 0.0, 0.0], [0.4, 2.1, 0.0], [0.3, -0.2, 2.4]])
+    positions = rng.uniform(0, 1, (3, 3)) @ cell
+    s = (positions, np.array([1, 8, 1]), cell, True)
+    res = compute(pot, s, stress=True)
+    assert res.neighbor_pairs > 3 * 20
+    assert_forces_match_fd(pot, s)
+    fd = numerical_stress(pot, *s)
+    np.testing.assert_allclose(res.stress, fd, rtol=0, atol=1e-6 * np.max(np.abs(fd)))
+
+
+@pytest.mark.parametrize("cell", ["triclinic", "cubic"])
+def test_stress_finite_difference(full, cell):
+    s = structure(21, n_atoms=12, cell=cell)
+    res = compute(full, s, stress=True)
+    fd = numerical_stress(full, *s)
+    assert np.max(np.abs(fd)) > 1e-6
+    np.testing.assert_allclose(res.stress, fd, rtol=0, atol=1e-6 * np.max(np.abs(fd)))
+    np.testing.assert_allclose(res.stress, res.stress.T, rtol=0, atol=1e-12 * np.max(np.abs(fd)))
+
+
+def test_per_atom_energies_sum_to_total(full):
+    res = compute(full, structure(30), energies=True)
+    assert res.energies.sum() == pytest.approx(res.energy, rel=1e-13, abs=1e-13)
+
+
+# ---------------------------------------------------------------------------------
+# Invariances and extensivity
+
+
+def random_rotation(rng, proper=True):
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.diag(r))
+    if proper and np.linalg.det(q) < 0:
+        q[:, 0] *= -1
+    return q
+
+
+@pytest.mark.parametrize("cell", ["triclinic", None])
+def test_rotation_translation_invariance(full, cell):
+    rng = np.random.default_rng(1)
+    positions, numbers, c, pbc = structure(40, cell=cell)
+    ref = full.compute(positions, numbers, c, pbc, stress=c is not None)
+    for proper in (True, False):  # a reflection too: the energy is achiral here
+        rot = random_rotation(rng, proper)
+        shift = rng.normal(size=3) * 3
+        new_c = None if c is None else c @ rot.T
+        res = full.compute(positions @ rot.T + shift, numbers, new_c, pbc, stress=c is not None)
+        assert res.energy == pytest.approx(ref.energy, rel=1e-12)
+        np.testing.assert_allclose(res.forces, ref.forces @ rot.T, rtol=0,
+                                   atol=1e-10 * np.max(np.abs(ref.forces)))
+        if c is not None:
+            np.testing.assert_allclose(res.stress, rot @ ref.stress @ rot.T, rtol=0,
+                                       atol=1e-10 * np.max(np.abs(ref.stress)))
+
+
+def test_permutation_invariance(full):
+    rng = np.random.default_rng(2)
+    positions, numbers, cell, pbc = structure(41)
+    ref = full.compute(positions, numbers, cell, pbc, energies=True)
+    perm = rng.permutation(len(numbers))
+    res = full.compute(positions[perm], numbers[perm], cell, pbc, energies=True)
+    assert res.energy == pytest.approx(ref.energy, rel=1e-12)
+    np.testing.assert_allclose(res.forces, ref.forces[perm], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.energies, ref.energies[perm], rtol=0, atol=1e-12)
+
+
+def test_choice_of_periodic_image(full):
+    rng = np.random.default_rng(3)
+    positions, numbers, cell, pbc = structure(42)
+    ref = full.compute(positions, numbers, cell, pbc, stress=True)
+    shifts = rng.integers(-3, 4, size=(len(numbers), 3))
+    res = full.compute(positions + shifts @ cell, numbers, cell, pbc, stress=True)
+    assert res.energy == pytest.approx(ref.energy, rel=1e-12)
+    np.testing.assert_allclose(res.forces, ref.forces, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(res.stress, ref.stress, rtol=0, atol=1e-11)
+    # An equivalent cell: other lattice vectors spanning the same lattice.
+    unimodular = np.array([[1, 1, 0], [0, 1, 0], [1, 0, 1]])
+    res2 = full.compute(positions, numbers, unimodular @ cell, pbc, stress=True)
+    assert res2.energy == pytest.approx(ref.energy, rel=1e-12)
+    np.testing.assert_allclose(res2.stress, ref.stress, rtol=0, atol=1e-11)
+
+
+def test_left_handed_cell(full):
+    positions, numbers, cell, pbc = structure(43)
+    ref = full.compute(positions, numbers, cell, pbc, stress=True)
+    res = full.compute(positions, numbers, cell[[1, 0, 2]], pbc, stress=True)
+    assert np.linalg.det(cell[[1, 0, 2]]) < 0
+    assert res.energy == pytest.approx(ref.energy, rel=1e-12)
+    np.testing.assert_allclose(res.stress, ref.stress, rtol=0, atol=1e-11)
+
+
+def test_supercell_is_extensive(full):
+    positions, numbers, cell, pbc = structure(44)
+    ref = full.compute(positions, numbers, cell, pbc, stress=True, energies=True)
+    reps = np.array([[i, j, k] for i in range(2) for j in range(2) for k in range(2)])
+    big_pos = np.concatenate([positions + r @ cell for r in reps])
+    big_num = np.tile(numbers, len(reps))
+    res = full.compute(big_pos, big_num, 2 * cell, pbc, stress=True, energies=True)
+    assert res.energy == pytest.approx(8 * ref.energy, rel=1e-11)
+    np.testing.assert_allclose(res.forces, np.tile(ref.forces, (8, 1)), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.stress, ref.stress, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(res.energies, np.tile(ref.energies, 8), rtol=0, atol=1e-11)
+
+
+def test_separated_copies_are_additive(full):
+    positions, numbers, _, _ = structure(45, cell=None)
+    ref = full.compute(positions, numbers)
+    far = positions + np.array([100.0, -50.0, 30.0])
+    res = full.compute(np.concatenate([positions, far]), np.concatenate([numbers, numbers]))
+    assert res.energy == pytest.approx(2 * ref.energy, rel=1e-12)
+    np.testing.assert_allclose(res.forces, np.concatenate([ref.forces, ref.forces]), atol=1e-12)
+
+
+def test_mixed_boundaries_match_explicit_images(full):
+    """Periodic along a only == explicit copies along a (far enough apart in b, c)."""
+    rng = np.random.default_rng(4)
+    n = 6
+    a_len = 3.0
+    positions = rng.uniform(0, 1, (n, 3)) * np.array([a_len, 4.0, 4.0])
+    numbers = np.array([1, 8] * (n // 2))
+    cell = np.array([[a_len, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    slab = full.compute(positions, numbers, cell, (True, False, False), energies=True)
+    # Explicit images: the energy of the central copy inside a long chain of copies.
+    k = 4  # copies on each side, k * a_len > cutoff
+    images = np.concatenate([positions + np.array([m * a_len, 0, 0]) for m in range(-k, k + 1)])
+    chain = full.compute(images, np.tile(numbers, 2 * k + 1), energies=True)
+    centre = chain.energies[k * n:(k + 1) * n]
+    np.testing.assert_allclose(slab.energies, centre, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(slab.forces, chain.forces[k * n:(k + 1) * n], rtol=0, atol=1e-11)
+
+
+# ---------------------------------------------------------------------------------
+# Threads
+
+
+def test_one_and_two_threads_agree(full):
+    s = structure(50, n_atoms=40, box=9.0)
+    one = compute(full, s, threads=1, stress=True, energies=True)
+    two = compute(full, s, threads=2, stress=True, energies=True)
+    assert two.energy == pytest.approx(one.energy, rel=1e-12)
+    np.testing.assert_allclose(two.forces, one.forces, rtol=0, atol=1e-12 * np.max(np.abs(one.forces)))
+    np.testing.assert_allclose(two.stress, one.stress, rtol=0, atol=1e-12 * np.max(np.abs(one.stress)))
+    np.testing.assert_allclose(two.energies, one.energies, rtol=1e-12)
