@@ -1,0 +1,273 @@
+"""Bad input gets a clear Python exception or warning, never a crash or a NaN."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+import bpfast
+from synthetic import default_scaling_structures, random_structure, write_potential
+
+
+@pytest.fixture(scope="module")
+def potdir(tmp_path_factory):
+    return write_potential(tmp_path_factory.mktemp("pot"), sf_types=(2, 3, 9), seed=4)
+
+
+@pytest.fixture(scope="module")
+def pot(potdir):
+    return bpfast.load(potdir)
+
+
+@pytest.fixture
+def broken(potdir, tmp_path):
+    """A fresh copy of the potential to damage."""
+    target = tmp_path / "broken"
+    shutil.copytree(potdir, target)
+    return target
+
+
+def edit_line(path, predicate, replace):
+    """Replaces the first line for which predicate(line) holds; returns its 1-based number."""
+    lines = path.read_text().splitlines()
+    for k, line in enumerate(lines):
+        if predicate(line):
+            lines[k] = replace(line)
+            path.write_text("\n".join(lines) + "\n")
+            return k + 1
+    raise AssertionError("no matching line")
+
+
+# ---------------------------------------------------------------------------------
+# Files
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no_such_dir"):
+        bpfast.load(tmp_path / "no_such_dir")
+
+
+@pytest.mark.parametrize("name", ["input.nn", "scaling.data", "weights.001.data", "weights.008.data"])
+def test_missing_file(broken, name):
+    (broken / name).unlink()
+    with pytest.raises(FileNotFoundError) as info:
+        bpfast.load(broken)
+    assert info.value.filename.endswith(name)
+
+
+def test_input_nn_path_is_accepted(potdir):
+    assert bpfast.load(potdir / "input.nn").elements == ("H", "O")
+
+
+def _sf_line(kind):
+    return lambda line: line.split()[:1] in (["symfunction_short"], ["symfunction"]) and (
+        line.split()[2] == kind)
+
+
+@pytest.mark.parametrize(
+    "predicate,replace,message",
+    [
+        (_sf_line("2"), lambda l: l.split("!")[0].split("#")[0].rsplit(None, 1)[0] + " abc",
+         "expected a number for rc, found 'abc'"),
+        (_sf_line("2"), lambda l: "symfunction_short H 7 H 0.1 0.0 4.0", "unknown symmetry function type 7"),
+        (_sf_line("2"), lambda l: "symfunction_short H 2 Zn 0.1 0.0 4.0", "element 'Zn' is not listed"),
+        (_sf_line("3"), lambda l: "symfunction_short H 3 H O 0.1 1.0", "expects parameters"),
+        (lambda l: l.startswith("global_activation_short"), lambda l: "global_activation_short t t",
+         "expects 3"),
+        (lambda l: l.startswith("global_activation_short"), lambda l: "global_activation_short t q l",
+         "unknown activation 'q'"),
+        (lambda l: l.startswith("cutoff_type"), lambda l: "cutoff_type 6 1.5", "alpha"),
+        (lambda l: l.startswith("cutoff_type"), lambda l: "cutoff_type 12", "unknown cutoff_type 12"),
+        (lambda l: l.startswith("elements"), lambda l: "elements H O Xq", "number_of_elements"),
+        (lambda l: l.startswith("number_of_elements"), lambda l: "number_of_elements two",
+         "expected a number"),
+        (lambda l: l.startswith("global_nodes_short"), lambda l: l + "\nglobal_nodes_short 3 3",
+         "given a second time"),
+    ],
+)
+def test_malformed_input_nn(broken, predicate, replace, message):
+    number = edit_line(broken / "input.nn", predicate, replace)
+    with pytest.raises(bpfast.FormatError, match=re.escape(message)) as info:
+        bpfast.load(broken)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert err.file.endswith("input.nn")
+    if "second time" in message:
+        number += 1
+    assert err.line == number
+    assert f"input.nn:{number}:" in str(err)
+
+
+def test_missing_keyword(broken):
+    edit_line(broken / "input.nn", lambda l: l.startswith("global_hidden_layers_short"), lambda l: "")
+    with pytest.raises(bpfast.FormatError, match="missing required keyword 'global_hidden_layers_short'"):
+        bpfast.load(broken)
+
+
+def test_fourth_generation_is_unsupported(broken):
+    path = broken / "input.nn"
+    path.write_text("nnp_type 4G-HDNNP\n" + path.read_text())
+    with pytest.raises(bpfast.UnsupportedPotentialError, match="4th-generation"):
+        bpfast.load(broken)
+
+
+def test_scaling_data_too_short(broken):
+    path = broken / "scaling.data"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-3]) + "\n")
+    with pytest.raises(bpfast.FormatError, match="file ends early") as info:
+        bpfast.load(broken)
+    assert info.value.file.endswith("scaling.data")
+
+
+def test_scaling_data_not_a_number(broken):
+    number = edit_line(broken / "scaling.data", lambda l: not l.startswith("#") and l.strip(),
+                       lambda l: l.replace(l.split()[3], "x1.0", 1))
+    with pytest.raises(bpfast.FormatError, match="column 4") as info:
+        bpfast.load(broken)
+    assert info.value.line == number
+
+
+@pytest.mark.parametrize("change", ["drop", "extra", "garbage"])
+def test_weights_file_problems(broken, change):
+    path = broken / "weights.008.data"
+    lines = [l for l in path.read_text().splitlines()]
+    data = [k for k, l in enumerate(lines) if l.strip() and not l.lstrip().startswith("#")]
+    if change == "drop":
+        del lines[data[-1]]
+    elif change == "extra":
+        lines.append("0.5")
+    else:
+        lines[data[3]] = "nan?"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(bpfast.FormatError) as info:
+        bpfast.load(broken)
+    assert info.value.file.endswith("weights.008.data")
+    if change == "garbage":
+        assert info.value.line == data[3] + 1
+    else:
+        assert "weights and biases" in str(info.value)
+
+
+# ---------------------------------------------------------------------------------
+# Structures
+
+
+def test_element_the_potential_lacks(pot):
+    with pytest.raises(KeyError, match="C .*does not describe"):
+        pot.compute(np.zeros((2, 3)) + [[0, 0, 0], [1, 0, 0]], ["H", "C"])
+
+
+def test_unknown_element_symbol(pot):
+    with pytest.raises(KeyError, match="Xx"):
+        pot.compute(np.zeros((1, 3)), ["Xx"])
+    with pytest.raises(KeyError, match="200"):
+        pot.compute(np.zeros((1, 3)), [200])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_positions(pot, bad):
+    pos = np.array([[0.0, 0.0, 0.0], [1.0, bad, 0.0]])
+    with pytest.raises(ValueError, match="NaN or infinite.*atom 1"):
+        pot.compute(pos, ["H", "O"])
+
+
+def test_non_finite_cell(pot):
+    with pytest.raises(ValueError, match="cell"):
+        pot.compute(np.zeros((1, 3)), ["H"], cell=np.diag([5.0, np.nan, 5.0]))
+
+
+@pytest.mark.parametrize(
+    "positions,species,cell,message",
+    [
+        (np.zeros((2, 2)), ["H", "O"], None, r"positions must have shape \(n, 3\)"),
+        (np.zeros((2, 3)), ["H"], None, "species has 1 entries but positions has 2"),
+        (np.zeros((2, 3)), [["H", "O"]], None, "1-D"),
+        (np.zeros((1, 3)), ["H"], np.eye(2), "cell must be a 3x3"),
+    ],
+)
+def test_wrong_shapes(pot, positions, species, cell, message):
+    with pytest.raises(ValueError, match=message):
+        pot.compute(positions, species, cell)
+
+
+def test_singular_cell(pot):
+    cell = np.array([[4.0, 0, 0], [0, 4.0, 0], [4.0, 4.0, 0]])
+    with pytest.raises(ValueError, match="singular"):
+        pot.compute(np.zeros((1, 3)), ["H"], cell)
+
+
+def test_pbc_without_cell(pot):
+    with pytest.raises(ValueError, match="no cell"):
+        pot.compute(np.zeros((1, 3)), ["H"], pbc=True)
+
+
+def test_stress_without_cell(pot):
+    with pytest.raises(ValueError, match="stress needs a cell"):
+        pot.compute(np.zeros((1, 3)), ["H"], stress=True)
+
+
+def test_bad_threads(pot):
+    with pytest.raises(ValueError, match="threads"):
+        pot.compute(np.zeros((1, 3)), ["H"], threads=0)
+
+
+def test_zero_atoms(pot):
+    res = pot.compute(np.zeros((0, 3)), [], energies=True)
+    assert res.energy == 0.0
+    assert res.forces.shape == (0, 3)
+    assert res.energies.shape == (0,)
+    res = pot.compute(np.zeros((0, 3)), [], cell=np.eye(3) * 5, stress=True)
+    assert res.energy == 0.0 and np.all(res.stress == 0.0)
+
+
+@pytest.mark.filterwarnings("ignore::bpfast.ExtrapolationWarning")
+def test_atoms_on_top_of_each_other(pot):
+    pos = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.2, 0.1], [0.3, 1.1, 0.0]])
+    res = pot.compute(pos, ["H", "H", "O", "O"], cell=np.eye(3) * 6, stress=True, energies=True)
+    assert np.isfinite(res.energy)
+    assert np.isfinite(res.forces).all() and np.isfinite(res.stress).all()
+    assert np.isfinite(res.energies).all()
+
+
+def test_far_apart_atoms_do_not_exhaust_memory(pot):
+    pos = np.array([[0.0, 0.0, 0.0], [1e7, 0.0, 0.0], [0.0, 3e6, -2e7]])
+    res = pot.compute(pos, ["H", "O", "H"])
+    assert np.isfinite(res.energy) and res.neighbor_pairs == 0
+
+
+def test_extrapolation_warning(pot):
+    # Compressed far below the synthetic training density: many SFs leave the range.
+    rng = np.random.default_rng(0)
+    positions, numbers, cell, pbc = random_structure(rng, ("H", "O"), 12, cell="cubic", box=2.0,
+                                                     min_dist=0.3)
+    with pytest.warns(bpfast.ExtrapolationWarning, match=r"atoms \(.*\) have symmetry functions "
+                      r"outside the training range") as record:
+        res = pot.compute(positions, numbers, cell, pbc)
+    assert len(record) == 1
+    assert res.extrapolations > 0
+    assert f"{res.extrapolations} atom-function values" in str(record[0].message)
+    # The count is what the descriptors and scaling.data say.
+    stats = {}
+    with open(f"{pot.directory}/scaling.data") as f:
+        rows = [line.split() for line in f if line.strip() and not line.startswith("#")]
+    k = 0
+    for el, z in zip(pot.elements, pot.atomic_numbers):
+        n = pot.n_symmetry_functions[el]
+        stats[z] = np.array([[float(v) for v in r[2:4]] for r in rows[k:k + n]])
+        k += n
+    G = pot.descriptors(positions, numbers, cell, pbc)
+    expected = sum(int(np.sum((g < stats[z][:, 0]) | (g > stats[z][:, 1])))
+                   for z, g in zip(numbers, G))
+    assert res.extrapolations == expected
+
+
+def test_no_warning_for_the_training_structures(pot, recwarn):
+    # scaling.data of the synthetic potential was computed from exactly these.
+    for s in default_scaling_structures(("H", "O"), 4.0, 4):
+        res = pot.compute(*s)
+        assert res.extrapolations == 0
+    assert len(recwarn) == 0
