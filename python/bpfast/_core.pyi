@@ -1,0 +1,41 @@
+"""Type stubs of the native module (internal: use bpfast.load and bpfast.Potential)."""
+
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+class Potential:
+    directory: str
+    elements: List[str]
+    atomic_numbers: List[int]
+    cutoff: float
+    cutoff_type: int
+    cutoff_alpha: float
+    scaling: str
+    normalized: bool
+    mean_energy: float
+    conv_energy: float
+    conv_length: float
+    atom_energy: List[float]
+    normalize_nodes: bool
+    architectures: List[List[int]]
+    activations: List[str]
+    symmetry_functions: List[List[Dict[str, Any]]]
+    def compute(
+        self,
+        positions: np.ndarray,
+        numbers: np.ndarray,
+        cell: Optional[np.ndarray],
+        pbc: Tuple[bool, bool, bool],
+        forces: bool,
+        stress: bool,
+        energies: bool,
+        threads: int,
+        descriptors_only: bool = False,
+    ) -> Dict[str, Any]: ...
+
+def load(directory: str) -> Potential: ...
+def atomic_number(symbol: str) -> int: ...
+def element_symbol(atomic_number: int) -> str: ...
+def have_openmp() -> bool: ...
+def default_threads() -> int: ...

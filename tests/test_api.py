@@ -1,0 +1,129 @@
+"""The public Python API: attributes, results, threads, and the README quickstart."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bpfast
+from conftest import POTENTIALS, REPO, require_shared
+from synthetic import random_structure, write_potential
+
+
+@pytest.fixture(scope="module")
+def potdir(tmp_path_factory):
+    return write_potential(tmp_path_factory.mktemp("pot"), elements=("O", "H"), sf_types=(2, 3, 20),
+                           nodes=(6, 5), activations=("t", "p", "l"), seed=9)
+
+
+@pytest.fixture(scope="module")
+def pot(potdir):
+    return bpfast.load(potdir)
+
+
+def test_public_names():
+    for name in bpfast.__all__:
+        assert hasattr(bpfast, name)
+    assert issubclass(bpfast.FormatError, ValueError)
+    assert issubclass(bpfast.UnsupportedPotentialError, ValueError)
+    assert issubclass(bpfast.ExtrapolationWarning, UserWarning)
+
+
+def test_potential_attributes(pot, potdir):
+    assert pot.elements == ("H", "O")  # sorted by atomic number, whatever the file order
+    assert pot.atomic_numbers == (1, 8)
+    assert pot.cutoff == pytest.approx(4.0)
+    n = pot.n_symmetry_functions
+    assert set(n) == {"H", "O"} and all(v > 0 for v in n.values())
+    assert pot.architecture == {el: (n[el], 6, 5, 1) for el in ("H", "O")}
+    assert pot.activations == {"H": "tpl", "O": "tpl"}
+    text = repr(pot)
+    assert "H" in text and "O" in text and f"{n['H']}-6-5-1" in text
+    sfs = pot.symmetry_functions
+    assert [sf["type"] for sf in sfs["H"]] == sorted(sf["type"] for sf in sfs["H"])
+    assert pot.normalization is not None and set(pot.normalization) == {
+        "mean_energy", "conv_energy", "conv_length"}
+    assert Path(pot.directory) == Path(potdir)
+
+
+def test_result_is_frozen_and_typed(pot):
+    s = random_structure(np.random.default_rng(0), ("H", "O"), 6, cell="cubic", density=0.05)
+    res = pot.compute(*s, stress=True, energies=True)
+    assert isinstance(res, bpfast.Result)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.energy = 0.0  # type: ignore[misc]
+    assert isinstance(res.energy, float)
+    assert res.forces.dtype == np.float64 and res.forces.shape == (6, 3)
+    assert res.stress.shape == (3, 3) and res.energies.shape == (6,)
+    only_energy = pot.compute(*s, forces=False)
+    assert only_energy.forces is None and only_energy.stress is None and only_energy.energies is None
+    assert only_energy.energy == pytest.approx(res.energy, rel=1e-14)
+    assert set(res.timings) == {"neighbors", "symmetry_functions", "network", "forces"}
+
+
+def test_species_as_symbols_or_numbers(pot):
+    positions, numbers, cell, pbc = random_structure(np.random.default_rng(1), ("H", "O"), 5, cell=None)
+    symbols = ["H" if z == 1 else "O" for z in numbers]
+    a = pot.compute(positions, numbers)
+    b = pot.compute(positions, symbols)
+    c = pot.compute(positions.tolist(), list(numbers.astype(np.int8)))
+    assert a.energy == b.energy == c.energy
+    np.testing.assert_array_equal(a.forces, b.forces)
+
+
+def test_orthorhombic_cell_as_lengths(pot):
+    positions, numbers, cell, _ = random_structure(np.random.default_rng(2), ("H", "O"), 6, cell="cubic")
+    lengths = np.diag(cell)
+    assert pot.compute(positions, numbers, lengths).energy == pot.compute(positions, numbers, cell).energy
+
+
+_THREAD_SCRIPT = """
+import json, sys, numpy as np, bpfast
+sys.path.insert(0, {tests!r})
+from synthetic import random_structure
+pot = bpfast.load({potdir!r})
+s = random_structure(np.random.default_rng(5), ("H", "O"), 60, cell="triclinic", box=8.0)
+r = pot.compute(*s, stress=True, energies=True)
+print(json.dumps(dict(e=r.energy, f=r.forces.tolist(), s=r.stress.tolist(), a=r.energies.tolist())))
+"""
+
+
+def test_omp_num_threads_1_and_2_agree(potdir):
+    script = _THREAD_SCRIPT.format(tests=str(Path(__file__).parent), potdir=str(potdir))
+    out = {}
+    for threads in ("1", "2"):
+        env = dict(os.environ, OMP_NUM_THREADS=threads)
+        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                              text=True, check=True)
+        out[threads] = json.loads(proc.stdout)
+    one, two = out["1"], out["2"]
+    assert two["e"] == pytest.approx(one["e"], rel=1e-12)
+    f1, f2 = np.array(one["f"]), np.array(two["f"])
+    assert np.max(np.abs(f1 - f2)) <= 1e-12 * np.max(np.abs(f1))
+    s1, s2 = np.array(one["s"]), np.array(two["s"])
+    assert np.max(np.abs(s1 - s2)) <= 1e-12 * np.max(np.abs(s1))
+    np.testing.assert_allclose(two["a"], one["a"], rtol=1e-12)
+
+
+def test_readme_quickstart_runs():
+    """The README's quickstart, pointed at the shipped n2p2 water potential."""
+    require_shared()
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"## Quickstart\s+```python\n(.*?)```", readme, re.S).group(1)
+    code = block.replace('bpfast.load("H2O_RPBE-D3")', f'bpfast.load({str(POTENTIALS / "H2O_RPBE-D3")!r})')
+    assert code != block
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
+        namespace: dict = {}
+        exec(compile(code, "README.md", "exec"), namespace)
+    res = namespace["res"]
+    assert np.isfinite(res.energy) and res.forces.shape == (3, 3) and res.stress.shape == (3, 3)
