@@ -127,3 +127,53 @@ def test_readme_quickstart_runs():
         exec(compile(code, "README.md", "exec"), namespace)
     res = namespace["res"]
     assert np.isfinite(res.energy) and res.forces.shape == (3, 3) and res.stress.shape == (3, 3)
+
+
+@pytest.mark.parametrize("cell", ["triclinic", None])
+def test_neighbor_cache_reuse_is_exact(pot, cell):
+    rng = np.random.default_rng(7)
+    positions, numbers, c, pbc = random_structure(rng, ("H", "O"), 30, cell=cell, density=0.05)
+    cache = bpfast.NeighborCache(skin=0.6)
+    assert cache.skin == 0.6 and cache.rebuilds == 0
+    pos = positions.copy()
+    for step in range(12):
+        pos = pos + rng.normal(scale=0.03, size=pos.shape)
+        cached = pot.compute(pos, numbers, c, pbc, cache=cache, stress=c is not None, energies=True)
+        fresh = pot.compute(pos, numbers, c, pbc, stress=c is not None, energies=True)
+        assert cached.energy == pytest.approx(fresh.energy, rel=1e-12)
+        np.testing.assert_allclose(cached.forces, fresh.forces, rtol=0,
+                                   atol=1e-12 * np.max(np.abs(fresh.forces)))
+        np.testing.assert_allclose(cached.energies, fresh.energies, rtol=1e-12, atol=1e-14)
+        if c is not None:
+            np.testing.assert_allclose(cached.stress, fresh.stress, rtol=0,
+                                       atol=1e-12 * np.max(np.abs(fresh.stress)))
+    # Random walk of 12 steps of 0.03 per component: some atoms pass skin/2 = 0.3.
+    assert 1 < cache.rebuilds < 12
+
+
+def test_neighbor_cache_rebuilds_when_needed(pot):
+    rng = np.random.default_rng(8)
+    positions, numbers, cell, pbc = random_structure(rng, ("H", "O"), 20, cell="cubic", density=0.05)
+    cache = bpfast.NeighborCache(skin=1.0)
+    pot.compute(positions, numbers, cell, pbc, cache=cache)
+    pot.compute(positions + 0.1, numbers, cell, pbc, cache=cache)
+    assert cache.rebuilds == 1  # moved 0.17 < skin / 2
+    moved = positions.copy()
+    moved[3] += [0.6, 0.0, 0.0]
+    pot.compute(moved, numbers, cell, pbc, cache=cache)
+    assert cache.rebuilds == 2  # one atom moved more than skin / 2
+    pot.compute(moved, numbers, cell * 1.01, pbc, cache=cache)
+    assert cache.rebuilds == 3  # new cell
+    pot.compute(moved[:-1], numbers[:-1], cell * 1.01, pbc, cache=cache)
+    assert cache.rebuilds == 4  # other atoms
+    cache.reset()
+    pot.compute(moved[:-1], numbers[:-1], cell * 1.01, pbc, cache=cache)
+    assert cache.rebuilds == 5
+    none = bpfast.NeighborCache(skin=0.0)
+    for _ in range(3):
+        pot.compute(positions, numbers, cell, pbc, cache=none)
+    assert none.rebuilds == 3
+    with pytest.raises(ValueError, match="skin"):
+        bpfast.NeighborCache(skin=-1.0)
+    with pytest.raises(TypeError, match="NeighborCache"):
+        pot.compute(positions, numbers, cell, pbc, cache=object())

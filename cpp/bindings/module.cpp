@@ -38,7 +38,7 @@ const char* scaling_name(bpfast::ScalingMode m) {
 py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> positions,
                  py::array_t<int32_t, py::array::c_style> numbers, py::object cell,
                  std::array<bool, 3> pbc, bool forces, bool stress, bool energies, int threads,
-                 bool descriptors_only) {
+                 bool descriptors_only, bpfast::NeighborCache* cache) {
     if (positions.ndim() != 2 || positions.shape(1) != 3) {
         throw bpfast::InputError("positions must have shape (n, 3)");
     }
@@ -67,7 +67,8 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
     bpfast::Result res;
     {
         py::gil_scoped_release release;
-        res = pot.compute(positions.data(), numbers.data(), n, have_cell ? &c : nullptr, pbc, opt);
+        res = pot.compute(positions.data(), numbers.data(), n, have_cell ? &c : nullptr, pbc, opt,
+                          cache);
     }
     py::dict out;
     if (descriptors_only) {
@@ -202,7 +203,26 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("symmetry_functions", &symmetry_function_table)
         .def("compute", &compute, py::arg("positions"), py::arg("numbers"), py::arg("cell"),
              py::arg("pbc"), py::arg("forces"), py::arg("stress"), py::arg("energies"),
-             py::arg("threads"), py::arg("descriptors_only") = false);
+             py::arg("threads"), py::arg("descriptors_only") = false,
+             py::arg("cache") = nullptr);
+
+    py::class_<bpfast::NeighborCache, std::shared_ptr<bpfast::NeighborCache>>(m, "NeighborCache",
+        R"doc(A neighbour list kept between calls of Potential.compute (a Verlet list).
+
+The list is built with cutoff + skin and reused while the cell and the periodic
+boundary conditions are unchanged and no atom moved more than skin / 2 since it was
+built; results are the same as with a fresh list. skin = 0 rebuilds on every call.
+The skin is in the potential's length unit. One cache serves one structure (one
+trajectory); calls that share a cache are serialised.)doc")
+        .def(py::init<double>(), py::arg("skin") = 1.0)
+        .def_property_readonly("skin", &bpfast::NeighborCache::skin)
+        .def_property_readonly("rebuilds", &bpfast::NeighborCache::rebuilds,
+                               "Number of neighbour-list builds so far.")
+        .def("reset", &bpfast::NeighborCache::reset, "Forget the kept list.")
+        .def("__repr__", [](const bpfast::NeighborCache& c) {
+            return "NeighborCache(skin=" + std::to_string(c.skin()) +
+                   ", rebuilds=" + std::to_string(c.rebuilds()) + ")";
+        });
 
     m.def(
         "load",

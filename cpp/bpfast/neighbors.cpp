@@ -75,9 +75,10 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     if (!(cutoff > 0.0)) throw InputError("neighbour cutoff must be positive");
     out.offsets.assign(n + 1, 0);
     out.index.clear();
-    out.dx.clear();
-    out.dy.clear();
-    out.dz.clear();
+    out.shift.clear();
+    out.shift_vectors.clear();
+    out.wrap.assign(n, {0.0, 0.0, 0.0});
+    out.cutoff = cutoff;
     if (n == 0) return;
 
     Grid g;
@@ -133,7 +134,8 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
             frac[3 * i + k] = s[k];
         }
         for (int c = 0; c < 3; ++c) {
-            wrapped[3 * i + c] = r[c] - (m[0] * h[0][c] + m[1] * h[1][c] + m[2] * h[2][c]);
+            out.wrap[i][c] = m[0] * h[0][c] + m[1] * h[1][c] + m[2] * h[2][c];
+            wrapped[3 * i + c] = r[c] - out.wrap[i][c];
         }
     }
     // Bins: at least `cutoff` wide where possible, and not many more than atoms.
@@ -182,8 +184,25 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
         for (int64_t i = 0; i < n; ++i) bin_atoms[fill[bin_of[i]]++] = i;
     }
 
+    // Table of lattice translations S . h reachable from any bin.
+    std::array<int, 3> tmax{}, tdim{};
+    for (int k = 0; k < 3; ++k) {
+        tmax[k] = pbc[k] ? (g.bins[k] - 1 + g.reach[k]) / g.bins[k] + 1 : 0;
+        tdim[k] = 2 * tmax[k] + 1;
+    }
+    out.shift_vectors.resize(static_cast<size_t>(tdim[0]) * tdim[1] * tdim[2]);
+    for (int a = 0; a < tdim[0]; ++a) {
+        for (int b = 0; b < tdim[1]; ++b) {
+            for (int c = 0; c < tdim[2]; ++c) {
+                const double s0 = a - tmax[0], s1 = b - tmax[1], s2 = c - tmax[2];
+                auto& v = out.shift_vectors[(static_cast<size_t>(a) * tdim[1] + b) * tdim[2] + c];
+                for (int x = 0; x < 3; ++x) v[x] = s0 * h[0][x] + s1 * h[1][x] + s2 * h[2][x];
+            }
+        }
+    }
+
     const double rc2 = cutoff * cutoff;
-    // Visits every (j, S) within the cutoff of atom i; `emit(j, dx, dy, dz)`.
+    // Visits every (j, S) within the cutoff of atom i; `emit(j, shift index)`.
     auto visit = [&](int64_t i, auto&& emit) {
         const int64_t b = bin_of[i];
         const int bi[3] = {static_cast<int>(b / (int64_t(g.bins[1]) * g.bins[2])),
@@ -214,9 +233,12 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                     } else if (t2 < 0 || t2 >= g.bins[2]) {
                         continue;
                     }
-                    const double sx = s0 * h[0][0] + s1 * h[1][0] + s2 * h[2][0] - wi[0];
-                    const double sy = s0 * h[0][1] + s1 * h[1][1] + s2 * h[2][1] - wi[1];
-                    const double sz = s0 * h[0][2] + s1 * h[1][2] + s2 * h[2][2] - wi[2];
+                    const int shift = ((s0 + tmax[0]) * tdim[1] + (s1 + tmax[1])) * tdim[2] +
+                                      (s2 + tmax[2]);
+                    const auto& sv = out.shift_vectors[shift];
+                    const double sx = sv[0] - wi[0];
+                    const double sy = sv[1] - wi[1];
+                    const double sz = sv[2] - wi[2];
                     const bool self_image = s0 == 0 && s1 == 0 && s2 == 0;
                     const int64_t tb = (int64_t(t0) * g.bins[1] + t1) * g.bins[2] + t2;
                     for (int64_t q = bin_start[tb]; q < bin_start[tb + 1]; ++q) {
@@ -225,7 +247,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                         const double dx = wrapped[3 * j] + sx;
                         const double dy = wrapped[3 * j + 1] + sy;
                         const double dz = wrapped[3 * j + 2] + sz;
-                        if (dx * dx + dy * dy + dz * dz < rc2) emit(j, dx, dy, dz);
+                        if (dx * dx + dy * dy + dz * dz < rc2) emit(j, shift);
                     }
                 }
             }
@@ -237,26 +259,67 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
 #pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
     for (int64_t i = 0; i < n; ++i) {
         int64_t count = 0;
-        visit(i, [&](int64_t, double, double, double) { ++count; });
+        visit(i, [&](int64_t, int) { ++count; });
         out.offsets[i + 1] = count;
     }
     for (int64_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
     const size_t total = static_cast<size_t>(out.offsets[n]);
     out.index.resize(total);
-    out.dx.resize(total);
-    out.dy.resize(total);
-    out.dz.resize(total);
+    out.shift.resize(total);
 #pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
     for (int64_t i = 0; i < n; ++i) {
         int64_t p = out.offsets[i];
-        visit(i, [&](int64_t j, double dx, double dy, double dz) {
+        visit(i, [&](int64_t j, int shift) {
             out.index[p] = static_cast<int32_t>(j);
-            out.dx[p] = dx;
-            out.dy[p] = dy;
-            out.dz[p] = dz;
+            out.shift[p] = shift;
             ++p;
         });
     }
+}
+
+void wrapped_positions(const NeighborList& list, const double* positions, int64_t n,
+                       std::vector<double>& out) {
+    out.resize(3 * n);
+    for (int64_t i = 0; i < n; ++i) {
+        for (int c = 0; c < 3; ++c) out[3 * i + c] = positions[3 * i + c] - list.wrap[i][c];
+    }
+}
+
+NeighborCache::NeighborCache(double skin) : skin_(skin) {
+    if (!(skin >= 0.0) || !std::isfinite(skin)) {
+        throw InputError("the neighbour-list skin must be a finite number >= 0");
+    }
+}
+
+void NeighborCache::reset() { valid_ = false; }
+
+const NeighborList& NeighborCache::update(const double* positions, int64_t n, const Cell* cell,
+                                          const std::array<bool, 3>& pbc, double cutoff,
+                                          int threads) {
+    bool valid = valid_ && skin_ > 0.0 && static_cast<int64_t>(reference_.size()) == 3 * n &&
+                 pbc == pbc_ && cutoff == cutoff_ && (cell != nullptr) == have_cell_ &&
+                 (cell == nullptr || *cell == cell_);
+    if (valid) {
+        const double limit = 0.25 * skin_ * skin_;  // (skin / 2)^2
+        for (int64_t i = 0; i < n && valid; ++i) {
+            const double dx = positions[3 * i] - reference_[3 * i];
+            const double dy = positions[3 * i + 1] - reference_[3 * i + 1];
+            const double dz = positions[3 * i + 2] - reference_[3 * i + 2];
+            valid = dx * dx + dy * dy + dz * dz < limit;
+        }
+    }
+    if (!valid) {
+        valid_ = false;
+        build_neighbor_list(positions, n, cell, pbc, cutoff + skin_, threads, list_);
+        reference_.assign(positions, positions + 3 * n);
+        have_cell_ = cell != nullptr;
+        if (cell != nullptr) cell_ = *cell;
+        pbc_ = pbc;
+        cutoff_ = cutoff;
+        valid_ = true;
+        ++rebuilds_;
+    }
+    return list_;
 }
 
 }  // namespace bpfast

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 namespace bpfast {
@@ -16,15 +17,25 @@ namespace bpfast {
 /// Cell matrix, rows are the lattice vectors a, b, c.
 using Cell = std::array<std::array<double, 3>, 3>;
 
-/// Neighbour list in compressed-row form: the neighbours of atom i are the entries
-/// offsets[i] .. offsets[i+1]-1 of `index` and of the displacement arrays.
+/// Neighbour list in compressed-row form. The neighbours of atom i are the entries
+/// offsets[i] .. offsets[i+1]-1 of `index` and `shift`. Displacements are not stored:
+/// with the wrapped positions w = r - wrap . cell (see wrapped_positions) the vector
+/// to neighbour p of atom i is w[index[p]] + shift_vectors[shift[p]] - w[i], so a list
+/// stays valid while atoms move (Verlet lists) as long as the cell is unchanged.
 struct NeighborList {
-    std::vector<int64_t> offsets;  ///< size n_atoms + 1
-    std::vector<int32_t> index;    ///< neighbour atom index j
-    std::vector<double> dx, dy, dz;  ///< d = r_j + S - r_i
+    std::vector<int64_t> offsets;            ///< size n_atoms + 1
+    std::vector<int32_t> index;              ///< neighbour atom j
+    std::vector<int32_t> shift;              ///< index into shift_vectors
+    std::vector<std::array<double, 3>> shift_vectors;  ///< lattice translations S . cell
+    std::vector<std::array<double, 3>> wrap;  ///< per atom: translation removed by wrapping
+    double cutoff = 0.0;                      ///< list cutoff
 
     size_t pairs() const { return index.size(); }
 };
+
+/// w[i] = r[i] - wrap[i] for positions (n x 3, row-major) into out (n x 3).
+void wrapped_positions(const NeighborList& list, const double* positions, int64_t n,
+                       std::vector<double>& out);
 
 /// Builds the full neighbour list of `n` atoms (positions row-major n x 3).
 /// `cell` may be null when no direction is periodic. Throws InputError for a
@@ -32,5 +43,37 @@ struct NeighborList {
 void build_neighbor_list(const double* positions, int64_t n, const Cell* cell,
                          const std::array<bool, 3>& pbc, double cutoff, int threads,
                          NeighborList& out);
+
+/// A neighbour list kept between calls: a Verlet list built at cutoff + skin and
+/// reused while the cell and boundary conditions are unchanged and no atom has moved
+/// more than skin / 2 since the list was built. A skin of 0 rebuilds every call.
+class NeighborCache {
+  public:
+    explicit NeighborCache(double skin);
+
+    double skin() const { return skin_; }
+    /// Number of list builds so far.
+    int64_t rebuilds() const { return rebuilds_; }
+    /// Forgets the kept list; the next call builds a new one.
+    void reset();
+
+    /// A list holding every pair within `cutoff` at these positions: the kept list if
+    /// still valid, else a new one. Callers hold mutex() while they use the list.
+    const NeighborList& update(const double* positions, int64_t n, const Cell* cell,
+                               const std::array<bool, 3>& pbc, double cutoff, int threads);
+    std::mutex& mutex() { return mutex_; }
+
+  private:
+    double skin_;
+    int64_t rebuilds_ = 0;
+    bool valid_ = false;
+    NeighborList list_;
+    std::vector<double> reference_;  // positions at the last build
+    Cell cell_{};
+    bool have_cell_ = false;
+    std::array<bool, 3> pbc_{};
+    double cutoff_ = 0.0;
+    std::mutex mutex_;
+};
 
 }  // namespace bpfast

@@ -67,7 +67,7 @@ void reduce_extrapolations(const std::vector<ThreadScratch>& scratch, Result& re
 
 Result Potential::compute(const double* positions, const int32_t* numbers, int64_t n,
                           const Cell* cell, const std::array<bool, 3>& pbc,
-                          const ComputeOptions& options) const {
+                          const ComputeOptions& options, NeighborCache* cache) const {
     Result res;
     const int nel = static_cast<int>(spec_.elements.size());
     res.extrapolations.resize(nel);
@@ -110,8 +110,18 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
 
     const int nt = resolve_threads(options.threads);
     auto t0 = Clock::now();
-    NeighborList list;
-    build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, list);
+    NeighborList own_list;
+    std::unique_lock<std::mutex> lock;
+    const NeighborList* list_ptr = &own_list;
+    if (cache != nullptr) {
+        lock = std::unique_lock<std::mutex>(cache->mutex());
+        list_ptr = &cache->update(positions, n, cell, pbc, cutoff_, nt);
+    } else {
+        build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, own_list);
+    }
+    const NeighborList& list = *list_ptr;
+    std::vector<double> wrapped;
+    wrapped_positions(list, positions, n, wrapped);
     res.neighbor_pairs = static_cast<int64_t>(list.pairs());
     res.timings[0] = seconds_since(t0);
 
@@ -124,6 +134,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
     // Environment of atom i within its element's cutoff.
     auto environment = [&](int64_t i, ThreadScratch& ts) {
         const double rc = descriptors_[element[i]].cutoff();
+        const double rc2 = rc * rc;
         const int64_t begin = list.offsets[i], end = list.offsets[i + 1];
         const size_t cap = static_cast<size_t>(end - begin);
         if (ts.dx.size() < cap) {
@@ -134,11 +145,17 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
             ts.neighbor.resize(cap);
         }
         int m = 0;
+        const double* wi = wrapped.data() + 3 * i;
         for (int64_t p = begin; p < end; ++p) {
-            const double x = list.dx[p], y = list.dy[p], z = list.dz[p];
-            const double r = std::sqrt(x * x + y * y + z * z);
-            if (!(r < rc)) continue;
             const int64_t j = list.index[p];
+            const auto& sv = list.shift_vectors[list.shift[p]];
+            const double* wj = wrapped.data() + 3 * j;
+            const double x = wj[0] + sv[0] - wi[0];
+            const double y = wj[1] + sv[1] - wi[1];
+            const double z = wj[2] + sv[2] - wi[2];
+            const double r2 = x * x + y * y + z * z;
+            if (!(r2 < rc2)) continue;
+            const double r = std::sqrt(r2);
             ts.dx[m] = x;
             ts.dy[m] = y;
             ts.dz[m] = z;

@@ -83,8 +83,11 @@ class Potential {
 
     /// Evaluates `n` atoms with atomic numbers `numbers` at `positions` (n x 3).
     /// `cell` may be null for open boundaries. Thread-safe (const).
+    /// With a `cache` the neighbour list is reused between calls when possible; the cache
+    /// is locked for the duration of the call.
     Result compute(const double* positions, const int32_t* numbers, int64_t n, const Cell* cell,
-                   const std::array<bool, 3>& pbc, const ComputeOptions& options) const;
+                   const std::array<bool, 3>& pbc, const ComputeOptions& options,
+                   NeighborCache* cache = nullptr) const;
 
   private:
     PotentialSpec spec_;

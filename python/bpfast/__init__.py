@@ -7,13 +7,14 @@ forces, stress and per-atom energies with :meth:`Potential.compute`.
 from __future__ import annotations
 
 from .errors import ExtrapolationWarning, FormatError, UnsupportedPotentialError
-from .potential import Potential, Result, load
+from .potential import NeighborCache, Potential, Result, load
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ExtrapolationWarning",
     "FormatError",
+    "NeighborCache",
     "Potential",
     "Result",
     "UnsupportedPotentialError",

@@ -13,7 +13,9 @@ import numpy as np
 from . import _core
 from .errors import ExtrapolationWarning
 
-__all__ = ["Potential", "Result", "load"]
+__all__ = ["NeighborCache", "Potential", "Result", "load"]
+
+NeighborCache = _core.NeighborCache
 
 ArrayLike = Any
 
@@ -39,7 +41,8 @@ class Result:
     timings : dict
         Wall-clock seconds of the phases: neighbors, symmetry_functions, network, forces.
     neighbor_pairs : int
-        Number of (atom, neighbour) pairs within the cutoff.
+        Number of (atom, neighbour) pairs in the neighbour list (within the cutoff,
+        or within cutoff + skin when a NeighborCache is used).
     """
 
     energy: float
@@ -215,6 +218,7 @@ class Potential:
         stress: bool = False,
         energies: bool = False,
         threads: Optional[int] = None,
+        cache: Optional["_core.NeighborCache"] = None,
     ) -> Result:
         """Energy (and forces, stress, per-atom energies) of one structure.
 
@@ -231,6 +235,9 @@ class Potential:
             What to compute besides the energy. Stress needs a cell.
         threads : int, optional
             OpenMP threads for this call (default: OMP_NUM_THREADS or all cores).
+        cache : bpfast.NeighborCache, optional
+            Keeps the neighbour list between calls (Verlet list with a skin), for MD
+            and relaxations; results are the same as without it.
         """
         pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
         volume = 0.0
@@ -240,8 +247,10 @@ class Potential:
             volume = abs(float(np.linalg.det(c)))
             if not volume > 0.0:
                 raise ValueError("stress needs a cell with non-zero volume")
+        if cache is not None and not isinstance(cache, _core.NeighborCache):
+            raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
         out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
-                                 bool(energies), _threads(threads))
+                                 bool(energies), _threads(threads), False, cache)
         counts = out["extrapolations"]
         total = int(sum(int(c_.sum()) for c_ in counts))
         if total:

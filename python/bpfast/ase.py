@@ -1,0 +1,207 @@
+"""ASE calculator for Behler-Parrinello potentials evaluated by bpfast.
+
+>>> from bpfast.ase import BPCalculator
+>>> atoms.calc = BPCalculator("H2O_RPBE-D3", length_unit="bohr", energy_unit="hartree")
+>>> atoms.get_potential_energy()       # eV
+>>> atoms.get_forces()                 # eV/Å
+>>> atoms.get_stress()                 # eV/Å³, Voigt (xx, yy, zz, yz, xz, xy)
+
+ASE works in Å and eV; the potential in its own units (those of its training
+data). The calculator converts positions and cell into the potential's units and
+energies, forces and stress back, through the factors of :mod:`bpfast.units`.
+
+Every evaluation computes everything at once (energy, forces, per-atom energies
+and, for cells periodic in all three directions, the stress), so that asking
+for further properties of the same atoms costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Optional, Sequence, Union
+
+import numpy as np
+
+try:
+    from ase.calculators.calculator import (
+        Calculator,
+        PropertyNotImplementedError,
+        all_changes,
+    )
+except ImportError as exc:  # pragma: no cover - exercised only without ASE
+    raise ImportError(
+        "bpfast.ase needs ASE: pip install 'bpfast[ase]' (or pip install ase)") from exc
+
+from . import potential as _potential
+from .units import UnitLike, UnitSystem
+
+__all__ = ["BPCalculator", "voigt_6"]
+
+
+def voigt_6(stress: np.ndarray) -> np.ndarray:
+    """3x3 stress tensor -> ASE's Voigt 6-vector (xx, yy, zz, yz, xz, xy)."""
+    s = np.asarray(stress, dtype=np.float64)
+    return np.array([s[0, 0], s[1, 1], s[2, 2],
+                     0.5 * (s[1, 2] + s[2, 1]), 0.5 * (s[0, 2] + s[2, 0]),
+                     0.5 * (s[0, 1] + s[1, 0])])
+
+
+def _new_cache(skin: float):
+    """A bpfast.NeighborCache with ``skin`` (potential units), or None if the core has none."""
+    cache_type = getattr(_potential, "NeighborCache", None)
+    if cache_type is None or not skin > 0.0:
+        return None
+    return cache_type(skin=skin)
+
+
+class BPCalculator(Calculator):
+    """ASE calculator evaluating an n2p2/RuNNer potential with bpfast.
+
+    Parameters
+    ----------
+    potential : str, os.PathLike or bpfast.Potential
+        A loaded potential or the directory holding ``input.nn``, ``scaling.data``
+        and ``weights.ZZZ.data``.
+    length_unit, energy_unit : str or float
+        Units of the potential: names from :data:`bpfast.units.LENGTH_UNITS` /
+        :data:`bpfast.units.ENERGY_UNITS` ("angstrom", "bohr", "nm", "ev",
+        "hartree", "kcal/mol", "kj/mol", "rydberg", ...) or factors (Å resp. eV
+        per unit). Default Å and eV (no conversion). The n2p2 water potentials
+        need ``length_unit="bohr", energy_unit="hartree"``.
+    skin : float
+        Verlet skin in Å. The neighbour list is built with cutoff + skin and reused
+        until an atom has moved more than skin/2 or the cell, the number of atoms,
+        the species or the periodicity changed; the results are those of a fresh
+        list. 0 builds a new list at every evaluation.
+    threads : int, optional
+        OpenMP threads per evaluation (default: OMP_NUM_THREADS or all cores).
+    **kwargs
+        Passed to :class:`ase.calculators.calculator.Calculator` (e.g. ``label``).
+
+    Attributes
+    ----------
+    potential : bpfast.Potential
+    units : bpfast.units.UnitSystem
+    rebuilds : int
+        Neighbour-list builds so far.
+    evaluations : int
+        Evaluations of the potential so far.
+    extrapolations : int
+        (atom, symmetry function) values outside the training range, summed over
+        all evaluations; each evaluation that extrapolates also issues a
+        :class:`bpfast.ExtrapolationWarning`.
+    extrapolating_evaluations : int
+        Number of evaluations that extrapolated.
+    timings : dict
+        Seconds spent per phase (neighbors, symmetry_functions, network, forces),
+        summed over all evaluations.
+    last_result : bpfast.Result or None
+        The raw result (potential units) of the last evaluation.
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
+
+    def __init__(
+        self,
+        potential: Union[str, "os.PathLike[str]", _potential.Potential],
+        length_unit: UnitLike = "angstrom",
+        energy_unit: UnitLike = "ev",
+        *,
+        skin: float = 1.0,
+        threads: Optional[int] = None,
+        **kwargs: Any,
+    ):
+        if isinstance(potential, _potential.Potential):
+            self.potential = potential
+        elif isinstance(potential, (str, os.PathLike)):
+            self.potential = _potential.load(potential)
+        else:
+            raise TypeError("potential must be a bpfast.Potential or a path to a potential "
+                            f"directory, got {type(potential).__name__}")
+        self.units = UnitSystem(length_unit, energy_unit)
+        skin = float(skin)
+        if not np.isfinite(skin) or skin < 0.0:
+            raise ValueError(f"skin must be a finite length >= 0 (Å), got {skin!r}")
+        if threads is not None:
+            _potential._threads(threads)  # validate now rather than at the first call
+        self.skin = skin
+        self.threads = threads
+        self._cache = _new_cache(skin / self.units.length)
+        self._builds_without_cache = 0
+        self.evaluations = 0
+        self.extrapolations = 0
+        self.extrapolating_evaluations = 0
+        self.timings: Dict[str, float] = {}
+        self.last_result: Optional[_potential.Result] = None
+        super().__init__(**kwargs)
+
+    # ------------------------------------------------------------------ info
+    @property
+    def rebuilds(self) -> int:
+        """Neighbour-list builds so far (one per evaluation without a cache)."""
+        if self._cache is not None:
+            return int(self._cache.rebuilds)
+        return self._builds_without_cache
+
+    @property
+    def neighbor_cache(self):
+        """The bpfast.NeighborCache in use, or None (skin 0 or no cache in the core)."""
+        return self._cache
+
+    def reset(self) -> None:
+        """Forget the results (ASE semantics) and the cached neighbour list."""
+        super().reset()
+        if getattr(self, "_cache", None) is not None:
+            self._cache.reset()
+
+    def __repr__(self) -> str:
+        return (f"BPCalculator({self.potential.directory!r}, length_unit="
+                f"{self.units.length_name!r}, energy_unit={self.units.energy_name!r}, "
+                f"skin={self.skin:g})")
+
+    # ------------------------------------------------------------------ work
+    def calculate(
+        self,
+        atoms=None,
+        properties: Sequence[str] = ("energy",),
+        system_changes: Sequence[str] = all_changes,
+    ) -> None:
+        Calculator.calculate(self, atoms, properties, system_changes)
+        atoms = self.atoms
+        pbc = np.asarray(atoms.pbc, dtype=bool)
+        periodic3d = bool(pbc.all())
+        if "stress" in properties and not periodic3d:
+            raise PropertyNotImplementedError(
+                "stress needs a cell that is periodic in all three directions")
+        u = self.units
+        positions = atoms.positions / u.length if u.length != 1.0 else atoms.positions
+        cell = None
+        if pbc.any():
+            cell = np.asarray(atoms.cell[:], dtype=np.float64) / u.length
+        want_stress = periodic3d and abs(atoms.cell.volume) > 0.0
+        kwargs: Dict[str, Any] = {}
+        if self._cache is not None:
+            kwargs["cache"] = self._cache
+        # an extrapolation issues a bpfast.ExtrapolationWarning from Potential.compute
+        res = self.potential.compute(
+            positions, atoms.numbers, cell, tuple(pbc) if cell is not None else False,
+            forces=True, stress=want_stress, energies=True, threads=self.threads, **kwargs)
+        if self._cache is None:
+            self._builds_without_cache += 1
+        self.evaluations += 1
+        if res.extrapolations:
+            self.extrapolations += res.extrapolations
+            self.extrapolating_evaluations += 1
+        for phase, seconds in res.timings.items():
+            self.timings[phase] = self.timings.get(phase, 0.0) + float(seconds)
+        self.last_result = res
+
+        energy = res.energy * u.energy
+        self.results = {
+            "energy": energy,
+            "free_energy": energy,
+            "forces": np.asarray(res.forces) * u.force,
+            "energies": np.asarray(res.energies) * u.energy,
+        }
+        if want_stress:
+            self.results["stress"] = voigt_6(res.stress) * u.stress
