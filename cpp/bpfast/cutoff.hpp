@@ -15,6 +15,8 @@
 
 #include <cmath>
 
+#include "bpfast/fastmath.hpp"
+
 namespace bpfast {
 
 /// Polynomial cores p1..p4 on x in [0, 1]: value 1 at x = 0 and 0 at x = 1, with
@@ -119,6 +121,49 @@ class CutoffFunction {
             default:
                 f = 1.0;
                 df = 0.0;
+                return;
+        }
+    }
+
+    /// f and df/dr for m distances at once (vectorisable). Entries with r >= r_c get
+    /// meaningless values: callers mask them.
+    void evaluate_batch(const double* r, int m, double* f, double* df) const {
+        switch (type_) {
+            case CutoffType::TanhU:
+            case CutoffType::Tanh: {
+                const double inv_rc = 1.0 / rc_, inv_norm = 1.0 / tanh_norm_;
+#pragma omp simd
+                for (int i = 0; i < m; ++i) {
+                    const double t = vtanh_nonneg(1.0 - r[i] * inv_rc);
+                    f[i] = t * t * t * inv_norm;
+                    df[i] = -3.0 * t * t * (1.0 - t * t) * inv_rc * inv_norm;
+                }
+                return;
+            }
+            case CutoffType::Poly1:
+            case CutoffType::Poly2:
+            case CutoffType::Poly3:
+            case CutoffType::Poly4: {
+                const int order = static_cast<int>(type_) - static_cast<int>(CutoffType::Poly1) + 1;
+                for (int i = 0; i < m; ++i) {
+                    const double x = (r[i] - ri_) * inv_width_;
+                    double fi, dfi;
+                    polynomial_core(order, x, fi, dfi);
+                    const bool inner = r[i] < ri_;
+                    f[i] = inner ? 1.0 : fi;
+                    df[i] = inner ? 0.0 : dfi * inv_width_;
+                }
+                return;
+            }
+            default:
+                for (int i = 0; i < m; ++i) {
+                    if (r[i] < rc_) {
+                        evaluate(r[i], f[i], df[i]);
+                    } else {
+                        f[i] = 0.0;
+                        df[i] = 0.0;
+                    }
+                }
                 return;
         }
     }

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "bpfast/errors.hpp"
+#include "bpfast/fastmath.hpp"
 
 namespace bpfast {
 
@@ -184,6 +185,17 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
             }
             a.lambda = sf.lambda;
             a.zeta = sf.zeta;
+            a.angle_key = -1;
+            for (size_t k = 0; k < group->angle_keys.size(); ++k) {
+                if (group->angle_keys[k].lambda == sf.lambda && group->angle_keys[k].zeta == sf.zeta) {
+                    a.angle_key = static_cast<int>(k);
+                }
+            }
+            if (a.angle_key < 0) {
+                group->angle_keys.push_back({sf.lambda, sf.zeta,
+                                             is_integer_zeta(sf.zeta) ? int(std::lround(sf.zeta)) : -1});
+                a.angle_key = static_cast<int>(group->angle_keys.size() - 1);
+            }
             a.prefactor = std::pow(2.0, 1.0 - sf.zeta);
             a.int_zeta = is_integer_zeta(sf.zeta) ? static_cast<int>(std::lround(sf.zeta)) : -1;
         }
@@ -194,13 +206,22 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
 // ---------------------------------------------------------------------------------------
 // Evaluation
 
-void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
+// The two entry points are compiled twice on x86-64 with GCC: for the baseline ISA and
+// for x86-64-v3 (AVX2 + FMA), chosen at load time by the CPU. `flatten` inlines the
+// kernels into each clone so that they are vectorised for its ISA.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BPFAST_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
+#else
+#define BPFAST_KERNEL
+#endif
+
+BPFAST_KERNEL void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
     std::fill(G, G + n_, 0.0);
     evaluate<false>(env, G, nullptr, nullptr, nullptr, nullptr, ws);
 }
 
-void Descriptor::gradient(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
-                          double* gz, DescriptorWorkspace& ws) const {
+BPFAST_KERNEL void Descriptor::gradient(const NeighborEnv& env, const double* dEdG, double* gx,
+                                        double* gy, double* gz, DescriptorWorkspace& ws) const {
     evaluate<true>(env, nullptr, dEdG, gx, gy, gz, ws);
 }
 
@@ -215,13 +236,11 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
         const double rc = cutoffs_[s].rc();
         double* fc = ws.fc.data() + s * m;
         double* dfc = ws.dfc.data() + s * m;
+        cutoffs_[s].evaluate_batch(env.r, m, fc, dfc);
         for (int n = 0; n < m; ++n) {
-            if (env.r[n] < rc) {
-                cutoffs_[s].evaluate(env.r[n], fc[n], dfc[n]);
-            } else {
-                fc[n] = 0.0;
-                dfc[n] = 0.0;
-            }
+            const bool inside = env.r[n] < rc;
+            fc[n] = inside ? fc[n] : 0.0;
+            dfc[n] = inside ? dfc[n] : 0.0;
         }
     }
 
@@ -243,7 +262,7 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
                 rad.compact.evaluate(r, f, df);
             } else {
                 const double t = r - rad.rs;
-                const double e = std::exp(-rad.eta * t * t);
+                const double e = vexp(-rad.eta * t * t);
                 f = e * fc[n];
                 df = e * (dfc[n] - 2.0 * rad.eta * t * fc[n]);
             }
@@ -313,87 +332,249 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
         if (!any) return;
     }
     const int m = env.count;
+    // Listed neighbours: for two different elements, those of e1 first (partners j),
+    // then those of e2 (partners k); otherwise all, with pairs j < k.
     std::vector<int>& list = ws.list;
-    filter_neighbors(env, 0.0, g.rc, g.e1, g.e2, list);
+    list.clear();
+    int n_first = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (int n = 0; n < m; ++n) {
+            const double r = env.r[n];
+            if (!(r < g.rc) || r == 0.0) continue;
+            const int el = env.element[n];
+            const bool take = g.weighted || g.e1 == g.e2
+                                  ? (pass == 0 && (g.weighted || el == g.e1))
+                                  : (pass == 0 ? el == g.e1 : el == g.e2);
+            if (take) list.push_back(n);
+        }
+        if (pass == 0) n_first = static_cast<int>(list.size());
+    }
+    const bool distinct = !g.weighted && g.e1 != g.e2;
     const int nl = static_cast<int>(list.size());
+    if (nl < 2) return;
     const int nk = static_cast<int>(g.keys.size());
-    const double* fc = ws.fc.data() + g.slot * m;
-    const double* dfc = ws.dfc.data() + g.slot * m;
-    // h = exp(-eta (r - r_s)^2) f_c(r) and its derivative, per key and listed neighbour.
+    for (auto* v : {&ws.x, &ws.y, &ws.z, &ws.r, &ws.inv_r, &ws.w, &ws.cos_t, &ws.rjk, &ws.fjk,
+                    &ws.dfjk, &ws.jx, &ws.jy, &ws.jz, &ws.acc_c, &ws.acc_ij, &ws.acc_ik,
+                    &ws.acc_jk, &ws.base, &ws.gx, &ws.gy, &ws.gz}) {
+        if (static_cast<int>(v->size()) < nl) v->resize(nl);
+    }
+    const int na = static_cast<int>(g.angle_keys.size());
+    ws.power.resize(static_cast<size_t>(na) * nl);
+    ws.power1.resize(static_cast<size_t>(na) * nl);
     ws.h.resize(static_cast<size_t>(nk) * nl);
     ws.dh.resize(static_cast<size_t>(nk) * nl);
-    ws.hjk.resize(nk);
-    ws.dhjk.resize(nk);
+    ws.hjk.resize(static_cast<size_t>(nk) * nl);
+    ws.dhjk.resize(static_cast<size_t>(nk) * nl);
+    const double* fc = ws.fc.data() + g.slot * m;
+    const double* dfc = ws.dfc.data() + g.slot * m;
+    for (int p = 0; p < nl; ++p) {
+        const int n = list[p];
+        ws.x[p] = env.dx[n];
+        ws.y[p] = env.dy[n];
+        ws.z[p] = env.dz[n];
+        ws.r[p] = env.r[n];
+        ws.inv_r[p] = 1.0 / env.r[n];
+        ws.w[p] = g.weighted ? env.weight[n] : 1.0;
+    }
+    // h = exp(-eta (r - r_s)^2) f_c(r) and dh/dr, per key and listed neighbour.
     for (int k = 0; k < nk; ++k) {
         const double eta = g.keys[k].eta, rs = g.keys[k].rs;
+        double* h = ws.h.data() + k * nl;
+        double* dh = ws.dh.data() + k * nl;
         for (int p = 0; p < nl; ++p) {
             const int n = list[p];
-            const double t = env.r[n] - rs;
-            const double e = std::exp(-eta * t * t);
-            ws.h[k * nl + p] = e * fc[n];
-            ws.dh[k * nl + p] = e * (dfc[n] - 2.0 * eta * t * fc[n]);
+            const double t = ws.r[p] - rs;
+            const double e = vexp(-eta * t * t);
+            h[p] = e * fc[n];
+            dh[p] = e * (dfc[n] - 2.0 * eta * t * fc[n]);
         }
     }
+    if (Gradient) {
+        std::fill(ws.gx.begin(), ws.gx.begin() + nl, 0.0);
+        std::fill(ws.gy.begin(), ws.gy.begin() + nl, 0.0);
+        std::fill(ws.gz.begin(), ws.gz.begin() + nl, 0.0);
+    }
     const CutoffFunction& cutoff = cutoffs_[g.slot];
-    for (int p = 0; p < nl; ++p) {
-        const int a = list[p];
-        for (int q = p + 1; q < nl; ++q) {
-            const int b = list[q];
-            if (!g.weighted && g.e1 != g.e2 && env.element[a] == env.element[b]) continue;
-            const double jx = env.dx[b] - env.dx[a];
-            const double jy = env.dy[b] - env.dy[a];
-            const double jz = env.dz[b] - env.dz[a];
-            double rjk = 0.0;
-            if (g.uses_jk) {
-                rjk = std::sqrt(jx * jx + jy * jy + jz * jz);
-                if (!(rjk < g.rc)) continue;
-                double f, df;
-                cutoff.evaluate(rjk, f, df);
-                for (int k = 0; k < nk; ++k) {
-                    const double t = rjk - g.keys[k].rs;
-                    const double e = std::exp(-g.keys[k].eta * t * t);
-                    ws.hjk[k] = e * f;
-                    ws.dhjk[k] = e * (df - 2.0 * g.keys[k].eta * t * f);
+    const double rc = g.rc;
+    const int j_end = distinct ? n_first : nl - 1;
+    for (int p = 0; p < j_end; ++p) {
+        // Partners k of j = p occupy [q0, nl) of the list; arrays below are indexed
+        // by q - q0.
+        const int q0 = distinct ? n_first : p + 1;
+        const int mk = nl - q0;
+        if (mk <= 0) continue;
+        const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
+        const double* xk = ws.x.data() + q0;
+        const double* yk = ws.y.data() + q0;
+        const double* zk = ws.z.data() + q0;
+        const double* inv_rk = ws.inv_r.data() + q0;
+        double* cos_t = ws.cos_t.data();
+        double* jx = ws.jx.data();
+        double* jy = ws.jy.data();
+        double* jz = ws.jz.data();
+        double* rjk = ws.rjk.data();
+#pragma omp simd
+        for (int q = 0; q < mk; ++q) {
+            jx[q] = xk[q] - xj;
+            jy[q] = yk[q] - yj;
+            jz[q] = zk[q] - zj;
+            cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
+            rjk[q] = std::sqrt(jx[q] * jx[q] + jy[q] * jy[q] + jz[q] * jz[q]);
+        }
+        // Radial factor of the j-k distance per key (1 for types without it).
+        if (g.uses_jk) {
+            cutoff.evaluate_batch(rjk, mk, ws.fjk.data(), ws.dfjk.data());
+#pragma omp simd
+            for (int q = 0; q < mk; ++q) {
+                const bool inside = rjk[q] < rc;
+                ws.fjk[q] = inside ? ws.fjk[q] : 0.0;
+                ws.dfjk[q] = inside ? ws.dfjk[q] : 0.0;
+            }
+            for (int k = 0; k < nk; ++k) {
+                const double eta = g.keys[k].eta, rs = g.keys[k].rs;
+                double* hjk = ws.hjk.data() + k * nl;
+                double* dhjk = ws.dhjk.data() + k * nl;
+                const double* fjk = ws.fjk.data();
+                const double* dfjk = ws.dfjk.data();
+#pragma omp simd
+                for (int q = 0; q < mk; ++q) {
+                    const double t = rjk[q] - rs;
+                    const double e = vexp(-eta * t * t);
+                    hjk[q] = e * fjk[q];
+                    dhjk[q] = e * (dfjk[q] - 2.0 * eta * t * fjk[q]);
+                }
+            }
+        }
+        const double wj = ws.w[p];
+        const double* wk = ws.w.data() + q0;
+        if (Gradient) {
+            std::fill(ws.acc_c.begin(), ws.acc_c.begin() + mk, 0.0);
+            std::fill(ws.acc_ij.begin(), ws.acc_ij.begin() + mk, 0.0);
+            std::fill(ws.acc_ik.begin(), ws.acc_ik.begin() + mk, 0.0);
+            std::fill(ws.acc_jk.begin(), ws.acc_jk.begin() + mk, 0.0);
+        }
+        // (1 + lambda cos)^zeta and ^(zeta - 1) per angle key; 0 where 1 + lambda cos <= 0.
+        for (int a = 0; a < na; ++a) {
+            const AngleKey& ak = g.angle_keys[a];
+            double* pw = ws.power.data() + a * nl;
+            double* pw1 = ws.power1.data() + a * nl;
+            double* base = ws.base.data();
+            const double lambda = ak.lambda;
+            if (ak.int_zeta > 0) {
+                // Binary powering, one vector loop per bit of zeta - 1.
+#pragma omp simd
+                for (int q = 0; q < mk; ++q) {
+                    base[q] = 1.0 + lambda * cos_t[q];
+                    pw1[q] = 1.0;
+                }
+                for (int e = ak.int_zeta - 1; e > 0; e >>= 1) {
+                    if (e & 1) {
+#pragma omp simd
+                        for (int q = 0; q < mk; ++q) pw1[q] *= base[q];
+                    }
+                    if (e > 1) {
+#pragma omp simd
+                        for (int q = 0; q < mk; ++q) base[q] *= base[q];
+                    }
                 }
             } else {
-                for (int k = 0; k < nk; ++k) {
-                    ws.hjk[k] = 1.0;
-                    ws.dhjk[k] = 0.0;
+                for (int q = 0; q < mk; ++q) {
+                    const double P = 1.0 + lambda * cos_t[q];
+                    pw1[q] = P > 0.0 ? std::pow(P, ak.zeta - 1.0) : 0.0;
                 }
             }
-            const double cos_t = (env.dx[a] * env.dx[b] + env.dy[a] * env.dy[b] +
-                                  env.dz[a] * env.dz[b]) /
-                                 (env.r[a] * env.r[b]);
-            const double w = g.weighted ? env.weight[a] * env.weight[b] : 1.0;
-            double acc_c = 0.0, acc_ij = 0.0, acc_ik = 0.0, acc_jk = 0.0;
-            for (const AngularSF& sf : g.sfs) {
-                const double P = 1.0 + sf.lambda * cos_t;
-                if (P <= 0.0) continue;
-                double pz1, pz;  // P^(zeta-1), P^zeta
-                if (sf.int_zeta > 0) {
-                    pz1 = sf.int_zeta > 1 ? ipow(P, sf.int_zeta - 1) : 1.0;
-                    pz = pz1 * P;
+#pragma omp simd
+            for (int q = 0; q < mk; ++q) {
+                const double P = 1.0 + lambda * cos_t[q];
+                pw1[q] = P > 0.0 ? pw1[q] : 0.0;
+                pw[q] = pw1[q] * P;
+            }
+        }
+        for (const AngularSF& sf : g.sfs) {
+            const int k = sf.key;
+            const double hij = ws.h[k * nl + p];
+            const double* hik = ws.h.data() + k * nl + q0;
+            const double* hjk = ws.hjk.data() + k * nl;
+            const double* pw = ws.power.data() + sf.angle_key * nl;
+            const double* pw1 = ws.power1.data() + sf.angle_key * nl;
+            if (!Gradient) {
+                double sum = 0.0;
+                if (g.uses_jk) {
+#pragma omp simd reduction(+ : sum)
+                    for (int q = 0; q < mk; ++q) sum += wk[q] * pw[q] * hik[q] * hjk[q];
                 } else {
-                    pz = std::pow(P, sf.zeta);
-                    pz1 = pz / P;
+#pragma omp simd reduction(+ : sum)
+                    for (int q = 0; q < mk; ++q) sum += wk[q] * pw[q] * hik[q];
                 }
-                const int k = sf.key;
-                const double hij = ws.h[k * nl + p], hik = ws.h[k * nl + q], hjk = ws.hjk[k];
-                if (!Gradient) {
-                    G[sf.index] += w * sf.prefactor * pz * hij * hik * hjk;
+                G[sf.index] += sf.prefactor * wj * hij * sum;
+            } else {
+                const double u = dEdG[sf.index] * sf.prefactor * wj;
+                if (u == 0.0) continue;
+                const double dhij = ws.dh[k * nl + p];
+                const double* dhik = ws.dh.data() + k * nl + q0;
+                const double* dhjk = ws.dhjk.data() + k * nl;
+                const double czl = sf.zeta * sf.lambda;
+                double* acc_c = ws.acc_c.data();
+                double* acc_ij = ws.acc_ij.data();
+                double* acc_ik = ws.acc_ik.data();
+                double* acc_jk = ws.acc_jk.data();
+                if (g.uses_jk) {
+#pragma omp simd
+                    for (int q = 0; q < mk; ++q) {
+                        const double uw = u * wk[q];
+                        const double a = uw * pw[q] * hjk[q];  // u w P^zeta h_jk
+                        acc_c[q] += uw * czl * pw1[q] * hij * hik[q] * hjk[q];
+                        acc_ij[q] += a * dhij * hik[q];
+                        acc_ik[q] += a * hij * dhik[q];
+                        acc_jk[q] += uw * pw[q] * hij * hik[q] * dhjk[q];
+                    }
                 } else {
-                    const double u = dEdG[sf.index] * w * sf.prefactor;
-                    const double ang = u * pz;
-                    acc_c += u * sf.zeta * sf.lambda * pz1 * hij * hik * hjk;
-                    acc_ij += ang * ws.dh[k * nl + p] * hik * hjk;
-                    acc_ik += ang * hij * ws.dh[k * nl + q] * hjk;
-                    acc_jk += ang * hij * hik * ws.dhjk[k];
+#pragma omp simd
+                    for (int q = 0; q < mk; ++q) {
+                        const double uw = u * wk[q];
+                        const double a = uw * pw[q];
+                        acc_c[q] += uw * czl * pw1[q] * hij * hik[q];
+                        acc_ij[q] += a * dhij * hik[q];
+                        acc_ik[q] += a * hij * dhik[q];
+                    }
                 }
             }
-            if (Gradient) {
-                add_triplet_gradient(env, a, b, cos_t, acc_c, acc_ij, acc_ik, acc_jk, jx, jy, jz,
-                                     rjk, gx, gy, gz);
+        }
+        if (Gradient) {
+            // Chain rule to d_j and d_k: see add_triplet_gradient.
+            double sx = 0.0, sy = 0.0, sz = 0.0;
+            double* gxk = ws.gx.data() + q0;
+            double* gyk = ws.gy.data() + q0;
+            double* gzk = ws.gz.data() + q0;
+            const double* acc_c = ws.acc_c.data();
+            const double* acc_ij = ws.acc_ij.data();
+            const double* acc_ik = ws.acc_ik.data();
+            const double* acc_jk = ws.acc_jk.data();
+#pragma omp simd reduction(+ : sx, sy, sz)
+            for (int q = 0; q < mk; ++q) {
+                const double inv_rk2 = inv_rk[q] * inv_rk[q];
+                const double cc = acc_c[q] * inv_rj * inv_rk[q];
+                const double ca = acc_ij[q] * inv_rj - acc_c[q] * cos_t[q] * inv_rj * inv_rj;
+                const double cb = acc_ik[q] * inv_rk[q] - acc_c[q] * cos_t[q] * inv_rk2;
+                const double cj = rjk[q] > 0.0 ? acc_jk[q] / rjk[q] : 0.0;
+                sx += ca * xj + cc * xk[q] - cj * jx[q];
+                sy += ca * yj + cc * yk[q] - cj * jy[q];
+                sz += ca * zj + cc * zk[q] - cj * jz[q];
+                gxk[q] += cb * xk[q] + cc * xj + cj * jx[q];
+                gyk[q] += cb * yk[q] + cc * yj + cj * jy[q];
+                gzk[q] += cb * zk[q] + cc * zj + cj * jz[q];
             }
+            ws.gx[p] += sx;
+            ws.gy[p] += sy;
+            ws.gz[p] += sz;
+        }
+    }
+    if (Gradient) {
+        for (int p = 0; p < nl; ++p) {
+            const int n = list[p];
+            gx[n] += ws.gx[p];
+            gy[n] += ws.gy[p];
+            gz[n] += ws.gz[p];
         }
     }
 }

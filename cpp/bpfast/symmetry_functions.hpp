@@ -84,10 +84,17 @@ struct NeighborEnv {
 
 /// Scratch memory of one thread; keeps capacity between atoms and calls.
 struct DescriptorWorkspace {
-    std::vector<double> fc, dfc;         // per (cutoff slot, neighbour)
-    std::vector<int> list;               // filtered neighbour indices of a group
-    std::vector<double> h, dh;           // per (radial key, listed neighbour)
-    std::vector<double> hjk, dhjk;       // per radial key, for the current pair
+    std::vector<double> fc, dfc;    // per (cutoff slot, neighbour)
+    std::vector<int> list;          // filtered neighbour indices of a group
+    std::vector<double> h, dh;      // per (radial key, listed neighbour)
+    std::vector<double> hjk, dhjk;  // per radial key, for the current pair
+    // Gathered copies of a group's neighbours (structure of arrays) ...
+    std::vector<double> x, y, z, r, inv_r, w;
+    // ... per-partner temporaries for one central pair partner j ...
+    std::vector<double> cos_t, rjk, fjk, dfjk, jx, jy, jz, acc_c, acc_ij, acc_ik, acc_jk, base;
+    std::vector<double> power, power1;  // per (angle key, partner): P^zeta, P^(zeta-1)
+    // ... and the gradient gathered per listed neighbour.
+    std::vector<double> gx, gy, gz;
 };
 
 /// All symmetry functions of one element, compiled into groups that share work.
@@ -114,11 +121,15 @@ class Descriptor {
         CompactFunction compact;
     };
     struct AngularSF {
-        int index, key;
+        int index, key, angle_key;
         double lambda, zeta, prefactor;  // Gaussian; prefactor = 2^(1-zeta)
         int int_zeta;                    // zeta as an integer, or -1
         CompactFunction angle;           // compact
         double angle_left, angle_right;  // compact
+    };
+    struct AngleKey {  // distinct (lambda, zeta) of a Gaussian group
+        double lambda, zeta;
+        int int_zeta;  // zeta as an integer, or -1
     };
     struct Key {
         double eta, rs;
@@ -130,6 +141,7 @@ class Descriptor {
         std::string subtype;
         CompactFunction radial;  // compact types
         std::vector<Key> keys;   // Gaussian types: distinct (eta, r_s)
+        std::vector<AngleKey> angle_keys;
         std::vector<AngularSF> sfs;
     };
 
