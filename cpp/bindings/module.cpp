@@ -136,6 +136,49 @@ py::list symmetry_function_table(const Potential& pot) {
     return out;
 }
 
+/// Full neighbour list as numpy arrays i, j (int64) and D = r_j + S - r_i (n_pairs x 3).
+py::tuple neighbor_list(py::array_t<double, py::array::c_style> positions, py::object cell,
+                        std::array<bool, 3> pbc, double cutoff, int threads) {
+    if (positions.ndim() != 2 || positions.shape(1) != 3) {
+        throw bpfast::InputError("positions must have shape (n, 3)");
+    }
+    const int64_t n = positions.shape(0);
+    bpfast::Cell c{};
+    const bool have_cell = !cell.is_none();
+    if (have_cell) {
+        auto arr = cell.cast<py::array_t<double, py::array::c_style | py::array::forcecast>>();
+        for (int a = 0; a < 3; ++a) {
+            for (int b = 0; b < 3; ++b) c[a][b] = arr.at(a, b);
+        }
+    }
+    std::vector<int64_t> first, second;
+    std::vector<double> vectors;
+    {
+        py::gil_scoped_release release;
+        bpfast::NeighborList list;
+        bpfast::build_neighbor_list(positions.data(), n, have_cell ? &c : nullptr, pbc, cutoff,
+                                    bpfast::resolve_threads(threads), list);
+        std::vector<double> w;
+        bpfast::wrapped_positions(list, positions.data(), n, w);
+        const size_t np = list.pairs();
+        first.resize(np);
+        second.resize(np);
+        vectors.resize(3 * np);
+        for (int64_t i = 0; i < n; ++i) {
+            for (int64_t p = list.offsets[i]; p < list.offsets[i + 1]; ++p) {
+                const int64_t j = list.index[p];
+                const auto& sv = list.shift_vectors[list.shift[p]];
+                first[p] = i;
+                second[p] = j;
+                for (int x = 0; x < 3; ++x) vectors[3 * p + x] = w[3 * j + x] + sv[x] - w[3 * i + x];
+            }
+        }
+    }
+    const py::ssize_t np = static_cast<py::ssize_t>(first.size());
+    return py::make_tuple(to_numpy(std::move(first), {np}), to_numpy(std::move(second), {np}),
+                          to_numpy(std::move(vectors), {np, 3}));
+}
+
 /// Raises `bpfast.errors.<name>(*args)`.
 void raise_bpfast(const char* name, py::tuple args) {
     py::object cls = py::module_::import("bpfast.errors").attr(name);
@@ -231,6 +274,8 @@ trajectory); calls that share a cache are serialised.)doc")
             return std::make_shared<Potential>(bpfast::read_n2p2_potential(directory));
         },
         py::arg("directory"));
+    m.def("neighbor_list", &neighbor_list, py::arg("positions"), py::arg("cell"), py::arg("pbc"),
+          py::arg("cutoff"), py::arg("threads") = 0);
     m.def("atomic_number", &bpfast::atomic_number, py::arg("symbol"));
     m.def("element_symbol", &bpfast::element_symbol, py::arg("atomic_number"));
     m.def("have_openmp", &bpfast::have_openmp);

@@ -7,6 +7,7 @@ forces, stress and per-atom energies with :meth:`Potential.compute`.
 from __future__ import annotations
 
 from .errors import ExtrapolationWarning, FormatError, UnsupportedPotentialError
+from .neighbors import neighbor_list
 from .potential import NeighborCache, Potential, Result, load
 
 __version__ = "0.1.0"
@@ -19,4 +20,5 @@ __all__ = [
     "Result",
     "UnsupportedPotentialError",
     "load",
+    "neighbor_list",
 ]

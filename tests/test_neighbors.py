@@ -1,0 +1,55 @@
+"""The cell-list neighbour search against ASE's neighbour list."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bpfast
+
+ase_nl = pytest.importorskip("ase.neighborlist")
+ase = pytest.importorskip("ase")
+
+
+def pairs(i, j, D):
+    """Sorted rows (i, j, D rounded) so that lists can be compared as sets."""
+    rows = np.column_stack([i, j, np.round(D, 8)])
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+CELLS = {
+    "cubic": np.eye(3) * 7.0,
+    "triclinic": np.array([[6.0, 0.0, 0.0], [2.5, 5.5, 0.0], [-1.5, 1.0, 6.5]]),
+    "thin": np.array([[1.7, 0.0, 0.0], [0.3, 2.2, 0.0], [0.2, 0.4, 9.0]]),
+    "left-handed": np.array([[0.0, 6.0, 0.0], [6.5, 0.0, 0.0], [0.5, 0.5, 6.0]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+@pytest.mark.parametrize("pbc", [(True, True, True), (True, False, True), (False, False, False)])
+def test_matches_ase(name, pbc):
+    rng = np.random.default_rng(0)
+    cell = CELLS[name]
+    positions = rng.uniform(-0.2, 1.2, (25, 3)) @ cell  # some atoms outside the cell
+    cutoff = 3.7
+    i, j, D = bpfast.neighbor_list(positions, cutoff, cell, pbc)
+    atoms = ase.Atoms("H25", positions=positions, cell=cell, pbc=pbc)
+    ai, aj, aD = ase_nl.neighbor_list("ijD", atoms, cutoff, self_interaction=False)
+    assert len(i) == len(ai) > 0
+    np.testing.assert_allclose(pairs(i, j, D), pairs(ai, aj, aD), atol=1e-7)
+    assert np.all(np.linalg.norm(D, axis=1) < cutoff)
+
+
+def test_cluster_without_cell():
+    rng = np.random.default_rng(1)
+    positions = rng.uniform(0, 10, (60, 3))
+    i, j, D = bpfast.neighbor_list(positions, 2.5)
+    np.testing.assert_allclose(D, positions[j] - positions[i], atol=1e-12)
+    d = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
+    expected = np.argwhere((d < 2.5) & ~np.eye(60, dtype=bool))
+    assert sorted(map(tuple, np.column_stack([i, j]))) == sorted(map(tuple, expected))
+
+
+def test_bad_cutoff():
+    with pytest.raises(ValueError, match="cutoff"):
+        bpfast.neighbor_list(np.zeros((2, 3)), 0.0)
