@@ -201,6 +201,14 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
         }
         group->sfs.push_back(a);
     }
+    for (auto& g : angular_) {
+        if (g.compact) continue;
+        std::stable_sort(g.sfs.begin(), g.sfs.end(),
+                         [](const AngularSF& x, const AngularSF& y) { return x.key < y.key; });
+        g.key_start.assign(g.keys.size() + 1, 0);
+        for (const AngularSF& sf : g.sfs) ++g.key_start[sf.key + 1];
+        for (size_t k = 0; k < g.keys.size(); ++k) g.key_start[k + 1] += g.key_start[k];
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -355,9 +363,13 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
     const int nk = static_cast<int>(g.keys.size());
     for (auto* v : {&ws.x, &ws.y, &ws.z, &ws.r, &ws.inv_r, &ws.w, &ws.cos_t, &ws.rjk, &ws.fjk,
                     &ws.dfjk, &ws.jx, &ws.jy, &ws.jz, &ws.acc_c, &ws.acc_ij, &ws.acc_ik,
-                    &ws.acc_jk, &ws.base, &ws.gx, &ws.gy, &ws.gz}) {
+                    &ws.acc_jk, &ws.base, &ws.gx, &ws.gy, &ws.gz, &ws.px, &ws.py, &ws.pz,
+                    &ws.pinv, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz}) {
         if (static_cast<int>(v->size()) < nl) v->resize(nl);
     }
+    if (static_cast<int>(ws.sel.size()) < nl) ws.sel.resize(nl);
+    ws.ph.resize(static_cast<size_t>(nk) * nl);
+    ws.pdh.resize(static_cast<size_t>(nk) * nl);
     const int na = static_cast<int>(g.angle_keys.size());
     ws.power.resize(static_cast<size_t>(na) * nl);
     ws.power1.resize(static_cast<size_t>(na) * nl);
@@ -398,60 +410,104 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
     const double rc = g.rc;
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
-        // Partners k of j = p occupy [q0, nl) of the list; arrays below are indexed
-        // by q - q0.
+        // Partners k of j = p occupy [q0, nl) of the list.
         const int q0 = distinct ? n_first : p + 1;
         const int mk = nl - q0;
         if (mk <= 0) continue;
         const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
-        const double* xk = ws.x.data() + q0;
-        const double* yk = ws.y.data() + q0;
-        const double* zk = ws.z.data() + q0;
-        const double* inv_rk = ws.inv_r.data() + q0;
         double* cos_t = ws.cos_t.data();
         double* jx = ws.jx.data();
         double* jy = ws.jy.data();
         double* jz = ws.jz.data();
         double* rjk = ws.rjk.data();
-#pragma omp simd
-        for (int q = 0; q < mk; ++q) {
-            jx[q] = xk[q] - xj;
-            jy[q] = yk[q] - yj;
-            jz[q] = zk[q] - zj;
-            cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
-            rjk[q] = std::sqrt(jx[q] * jx[q] + jy[q] * jy[q] + jz[q] * jz[q]);
-        }
-        // Radial factor of the j-k distance per key (1 for types without it).
-        if (g.uses_jk) {
-            cutoff.evaluate_batch(rjk, mk, ws.fjk.data(), ws.dfjk.data());
+        {
+            const double* xk = ws.x.data() + q0;
+            const double* yk = ws.y.data() + q0;
+            const double* zk = ws.z.data() + q0;
+            const double* inv_rk = ws.inv_r.data() + q0;
 #pragma omp simd
             for (int q = 0; q < mk; ++q) {
-                const bool inside = rjk[q] < rc;
-                ws.fjk[q] = inside ? ws.fjk[q] : 0.0;
-                ws.dfjk[q] = inside ? ws.dfjk[q] : 0.0;
+                jx[q] = xk[q] - xj;
+                jy[q] = yk[q] - yj;
+                jz[q] = zk[q] - zj;
+                cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
+                rjk[q] = std::sqrt(jx[q] * jx[q] + jy[q] * jy[q] + jz[q] * jz[q]);
             }
+        }
+        // Partners that count: all, or (types with an r_jk factor) those with r_jk < r_c,
+        // packed to the front of every per-partner array so that later loops skip none.
+        int mc = mk;
+        const double *xk, *yk, *zk, *inv_rk, *wk;
+        const int hstride = nl;        // distance between the keys' rows in h / dh
+        const double *h_k, *dh_k;      // row 0 of the partners' h and dh
+        if (g.uses_jk) {
+            int* sel = ws.sel.data();
+            mc = 0;
+            for (int q = 0; q < mk; ++q) {
+                sel[mc] = q;
+                mc += rjk[q] < rc;
+            }
+            if (mc == 0) continue;
+            double* px = ws.px.data();
+            double* py = ws.py.data();
+            double* pz = ws.pz.data();
+            double* pinv = ws.pinv.data();
+            double* pw = ws.pw.data();
+            for (int c = 0; c < mc; ++c) {
+                const int q = sel[c];
+                const int o = q0 + q;
+                px[c] = ws.x[o];
+                py[c] = ws.y[o];
+                pz[c] = ws.z[o];
+                pinv[c] = ws.inv_r[o];
+                pw[c] = ws.w[o];
+                cos_t[c] = cos_t[q];
+                rjk[c] = rjk[q];
+                jx[c] = jx[q];
+                jy[c] = jy[q];
+                jz[c] = jz[q];
+            }
+            for (int k = 0; k < nk; ++k) {
+                const double* hrow = ws.h.data() + k * nl + q0;
+                const double* dhrow = ws.dh.data() + k * nl + q0;
+                double* ph = ws.ph.data() + k * nl;
+                double* pdh = ws.pdh.data() + k * nl;
+                for (int c = 0; c < mc; ++c) ph[c] = hrow[sel[c]];
+                if (Gradient) {
+                    for (int c = 0; c < mc; ++c) pdh[c] = dhrow[sel[c]];
+                }
+            }
+            xk = px;
+            yk = py;
+            zk = pz;
+            inv_rk = pinv;
+            wk = pw;
+            h_k = ws.ph.data();
+            dh_k = ws.pdh.data();
+            // Radial factor of the j-k distance per key.
+            cutoff.evaluate_batch(rjk, mc, ws.fjk.data(), ws.dfjk.data());
+            const double* fjk = ws.fjk.data();
+            const double* dfjk = ws.dfjk.data();
             for (int k = 0; k < nk; ++k) {
                 const double eta = g.keys[k].eta, rs = g.keys[k].rs;
                 double* hjk = ws.hjk.data() + k * nl;
                 double* dhjk = ws.dhjk.data() + k * nl;
-                const double* fjk = ws.fjk.data();
-                const double* dfjk = ws.dfjk.data();
 #pragma omp simd
-                for (int q = 0; q < mk; ++q) {
-                    const double t = rjk[q] - rs;
+                for (int c = 0; c < mc; ++c) {
+                    const double t = rjk[c] - rs;
                     const double e = vexp(-eta * t * t);
-                    hjk[q] = e * fjk[q];
-                    dhjk[q] = e * (dfjk[q] - 2.0 * eta * t * fjk[q]);
+                    hjk[c] = e * fjk[c];
+                    dhjk[c] = e * (dfjk[c] - 2.0 * eta * t * fjk[c]);
                 }
             }
-        }
-        const double wj = ws.w[p];
-        const double* wk = ws.w.data() + q0;
-        if (Gradient) {
-            std::fill(ws.acc_c.begin(), ws.acc_c.begin() + mk, 0.0);
-            std::fill(ws.acc_ij.begin(), ws.acc_ij.begin() + mk, 0.0);
-            std::fill(ws.acc_ik.begin(), ws.acc_ik.begin() + mk, 0.0);
-            std::fill(ws.acc_jk.begin(), ws.acc_jk.begin() + mk, 0.0);
+        } else {
+            xk = ws.x.data() + q0;
+            yk = ws.y.data() + q0;
+            zk = ws.z.data() + q0;
+            inv_rk = ws.inv_r.data() + q0;
+            wk = ws.w.data() + q0;
+            h_k = ws.h.data() + q0;
+            dh_k = ws.dh.data() + q0;
         }
         // (1 + lambda cos)^zeta and ^(zeta - 1) per angle key; 0 where 1 + lambda cos <= 0.
         for (int a = 0; a < na; ++a) {
@@ -463,110 +519,160 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
             if (ak.int_zeta > 0) {
                 // Binary powering, one vector loop per bit of zeta - 1.
 #pragma omp simd
-                for (int q = 0; q < mk; ++q) {
-                    base[q] = 1.0 + lambda * cos_t[q];
-                    pw1[q] = 1.0;
+                for (int c = 0; c < mc; ++c) {
+                    base[c] = 1.0 + lambda * cos_t[c];
+                    pw1[c] = 1.0;
                 }
                 for (int e = ak.int_zeta - 1; e > 0; e >>= 1) {
                     if (e & 1) {
 #pragma omp simd
-                        for (int q = 0; q < mk; ++q) pw1[q] *= base[q];
+                        for (int c = 0; c < mc; ++c) pw1[c] *= base[c];
                     }
                     if (e > 1) {
 #pragma omp simd
-                        for (int q = 0; q < mk; ++q) base[q] *= base[q];
+                        for (int c = 0; c < mc; ++c) base[c] *= base[c];
                     }
                 }
             } else {
-                for (int q = 0; q < mk; ++q) {
-                    const double P = 1.0 + lambda * cos_t[q];
-                    pw1[q] = P > 0.0 ? std::pow(P, ak.zeta - 1.0) : 0.0;
+                for (int c = 0; c < mc; ++c) {
+                    const double P = 1.0 + lambda * cos_t[c];
+                    pw1[c] = P > 0.0 ? std::pow(P, ak.zeta - 1.0) : 0.0;
                 }
             }
 #pragma omp simd
-            for (int q = 0; q < mk; ++q) {
-                const double P = 1.0 + lambda * cos_t[q];
-                pw1[q] = P > 0.0 ? pw1[q] : 0.0;
-                pw[q] = pw1[q] * P;
+            for (int c = 0; c < mc; ++c) {
+                const double P = 1.0 + lambda * cos_t[c];
+                pw1[c] = P > 0.0 ? pw1[c] : 0.0;
+                pw[c] = pw1[c] * P;
             }
         }
-        for (const AngularSF& sf : g.sfs) {
-            const int k = sf.key;
+        const double wj = ws.w[p];
+        double* acc_c = ws.acc_c.data();
+        double* acc_ij = ws.acc_ij.data();
+        double* acc_ik = ws.acc_ik.data();
+        double* acc_jk = ws.acc_jk.data();
+        if (Gradient) {
+            std::fill(acc_c, acc_c + mc, 0.0);
+            std::fill(acc_ij, acc_ij + mc, 0.0);
+            std::fill(acc_ik, acc_ik + mc, 0.0);
+            std::fill(acc_jk, acc_jk + mc, 0.0);
+        }
+        // Functions come sorted by radial key: work shared by a key is done once.
+        for (int k = 0; k < nk; ++k) {
+            const int s_begin = g.key_start[k], s_end = g.key_start[k + 1];
             const double hij = ws.h[k * nl + p];
-            const double* hik = ws.h.data() + k * nl + q0;
+            const double* hik = h_k + k * hstride;
             const double* hjk = ws.hjk.data() + k * nl;
-            const double* pw = ws.power.data() + sf.angle_key * nl;
-            const double* pw1 = ws.power1.data() + sf.angle_key * nl;
-            if (!Gradient) {
-                double sum = 0.0;
-                if (g.uses_jk) {
-#pragma omp simd reduction(+ : sum)
-                    for (int q = 0; q < mk; ++q) sum += wk[q] * pw[q] * hik[q] * hjk[q];
-                } else {
-#pragma omp simd reduction(+ : sum)
-                    for (int q = 0; q < mk; ++q) sum += wk[q] * pw[q] * hik[q];
-                }
-                G[sf.index] += sf.prefactor * wj * hij * sum;
+            double* R = ws.base.data();  // w_k h_ik h_jk
+            if (g.uses_jk) {
+#pragma omp simd
+                for (int c = 0; c < mc; ++c) R[c] = wk[c] * hik[c] * hjk[c];
             } else {
+#pragma omp simd
+                for (int c = 0; c < mc; ++c) R[c] = wk[c] * hik[c];
+            }
+            if (!Gradient) {
+                for (int s = s_begin; s < s_end; ++s) {
+                    const AngularSF& sf = g.sfs[s];
+                    const double* pw = ws.power.data() + sf.angle_key * nl;
+                    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+                    for (int c = 0; c < mc; ++c) sum += pw[c] * R[c];
+                    G[sf.index] += sf.prefactor * wj * hij * sum;
+                }
+                continue;
+            }
+            // A = sum_s u_s P^zeta, B = sum_s u_s zeta lambda P^(zeta-1) over this key.
+            double* A = ws.fjk.data();
+            double* B = ws.dfjk.data();
+            bool any = false;
+            for (int s = s_begin; s < s_end; ++s) {
+                const AngularSF& sf = g.sfs[s];
                 const double u = dEdG[sf.index] * sf.prefactor * wj;
                 if (u == 0.0) continue;
-                const double dhij = ws.dh[k * nl + p];
-                const double* dhik = ws.dh.data() + k * nl + q0;
-                const double* dhjk = ws.dhjk.data() + k * nl;
-                const double czl = sf.zeta * sf.lambda;
-                double* acc_c = ws.acc_c.data();
-                double* acc_ij = ws.acc_ij.data();
-                double* acc_ik = ws.acc_ik.data();
-                double* acc_jk = ws.acc_jk.data();
-                if (g.uses_jk) {
+                const double uzl = u * sf.zeta * sf.lambda;
+                const double* pw = ws.power.data() + sf.angle_key * nl;
+                const double* pw1 = ws.power1.data() + sf.angle_key * nl;
+                if (!any) {
 #pragma omp simd
-                    for (int q = 0; q < mk; ++q) {
-                        const double uw = u * wk[q];
-                        const double a = uw * pw[q] * hjk[q];  // u w P^zeta h_jk
-                        acc_c[q] += uw * czl * pw1[q] * hij * hik[q] * hjk[q];
-                        acc_ij[q] += a * dhij * hik[q];
-                        acc_ik[q] += a * hij * dhik[q];
-                        acc_jk[q] += uw * pw[q] * hij * hik[q] * dhjk[q];
+                    for (int c = 0; c < mc; ++c) {
+                        A[c] = u * pw[c];
+                        B[c] = uzl * pw1[c];
                     }
+                    any = true;
                 } else {
 #pragma omp simd
-                    for (int q = 0; q < mk; ++q) {
-                        const double uw = u * wk[q];
-                        const double a = uw * pw[q];
-                        acc_c[q] += uw * czl * pw1[q] * hij * hik[q];
-                        acc_ij[q] += a * dhij * hik[q];
-                        acc_ik[q] += a * hij * dhik[q];
+                    for (int c = 0; c < mc; ++c) {
+                        A[c] += u * pw[c];
+                        B[c] += uzl * pw1[c];
                     }
+                }
+            }
+            if (!any) continue;
+            const double dhij = ws.dh[k * nl + p];
+            const double* dhik = dh_k + k * hstride;
+            if (g.uses_jk) {
+                const double* dhjk = ws.dhjk.data() + k * nl;
+#pragma omp simd
+                for (int c = 0; c < mc; ++c) {
+                    const double a = A[c] * wk[c] * hjk[c];
+                    acc_c[c] += B[c] * hij * R[c];
+                    acc_ij[c] += a * dhij * hik[c];
+                    acc_ik[c] += a * hij * dhik[c];
+                    acc_jk[c] += A[c] * hij * wk[c] * hik[c] * dhjk[c];
+                }
+            } else {
+#pragma omp simd
+                for (int c = 0; c < mc; ++c) {
+                    const double a = A[c] * wk[c];
+                    acc_c[c] += B[c] * hij * R[c];
+                    acc_ij[c] += a * dhij * hik[c];
+                    acc_ik[c] += a * hij * dhik[c];
                 }
             }
         }
         if (Gradient) {
             // Chain rule to d_j and d_k: see add_triplet_gradient.
             double sx = 0.0, sy = 0.0, sz = 0.0;
-            double* gxk = ws.gx.data() + q0;
-            double* gyk = ws.gy.data() + q0;
-            double* gzk = ws.gz.data() + q0;
-            const double* acc_c = ws.acc_c.data();
-            const double* acc_ij = ws.acc_ij.data();
-            const double* acc_ik = ws.acc_ik.data();
-            const double* acc_jk = ws.acc_jk.data();
+            double* gxk = ws.pgx.data();
+            double* gyk = ws.pgy.data();
+            double* gzk = ws.pgz.data();
 #pragma omp simd reduction(+ : sx, sy, sz)
-            for (int q = 0; q < mk; ++q) {
-                const double inv_rk2 = inv_rk[q] * inv_rk[q];
-                const double cc = acc_c[q] * inv_rj * inv_rk[q];
-                const double ca = acc_ij[q] * inv_rj - acc_c[q] * cos_t[q] * inv_rj * inv_rj;
-                const double cb = acc_ik[q] * inv_rk[q] - acc_c[q] * cos_t[q] * inv_rk2;
-                const double cj = rjk[q] > 0.0 ? acc_jk[q] / rjk[q] : 0.0;
-                sx += ca * xj + cc * xk[q] - cj * jx[q];
-                sy += ca * yj + cc * yk[q] - cj * jy[q];
-                sz += ca * zj + cc * zk[q] - cj * jz[q];
-                gxk[q] += cb * xk[q] + cc * xj + cj * jx[q];
-                gyk[q] += cb * yk[q] + cc * yj + cj * jy[q];
-                gzk[q] += cb * zk[q] + cc * zj + cj * jz[q];
+            for (int c = 0; c < mc; ++c) {
+                const double inv_rk2 = inv_rk[c] * inv_rk[c];
+                const double cc = acc_c[c] * inv_rj * inv_rk[c];
+                const double ca = acc_ij[c] * inv_rj - acc_c[c] * cos_t[c] * inv_rj * inv_rj;
+                const double cb = acc_ik[c] * inv_rk[c] - acc_c[c] * cos_t[c] * inv_rk2;
+                const double cj = rjk[c] > 0.0 ? acc_jk[c] / rjk[c] : 0.0;
+                sx += ca * xj + cc * xk[c] - cj * jx[c];
+                sy += ca * yj + cc * yk[c] - cj * jy[c];
+                sz += ca * zj + cc * zk[c] - cj * jz[c];
+                gxk[c] = cb * xk[c] + cc * xj + cj * jx[c];
+                gyk[c] = cb * yk[c] + cc * yj + cj * jy[c];
+                gzk[c] = cb * zk[c] + cc * zj + cj * jz[c];
             }
             ws.gx[p] += sx;
             ws.gy[p] += sy;
             ws.gz[p] += sz;
+            if (g.uses_jk) {
+                const int* sel = ws.sel.data();
+                for (int c = 0; c < mc; ++c) {
+                    const int o = q0 + sel[c];
+                    ws.gx[o] += gxk[c];
+                    ws.gy[o] += gyk[c];
+                    ws.gz[o] += gzk[c];
+                }
+            } else {
+                double* gxo = ws.gx.data() + q0;
+                double* gyo = ws.gy.data() + q0;
+                double* gzo = ws.gz.data() + q0;
+#pragma omp simd
+                for (int c = 0; c < mc; ++c) {
+                    gxo[c] += gxk[c];
+                    gyo[c] += gyk[c];
+                    gzo[c] += gzk[c];
+                }
+            }
         }
     }
     if (Gradient) {

@@ -93,6 +93,9 @@ struct DescriptorWorkspace {
     // ... per-partner temporaries for one central pair partner j ...
     std::vector<double> cos_t, rjk, fjk, dfjk, jx, jy, jz, acc_c, acc_ij, acc_ik, acc_jk, base;
     std::vector<double> power, power1;  // per (angle key, partner): P^zeta, P^(zeta-1)
+    // ... packed copies of the partners that count ...
+    std::vector<int> sel;
+    std::vector<double> px, py, pz, pinv, pw, ph, pdh, pgx, pgy, pgz;
     // ... and the gradient gathered per listed neighbour.
     std::vector<double> gx, gy, gz;
 };
@@ -142,6 +145,7 @@ class Descriptor {
         CompactFunction radial;  // compact types
         std::vector<Key> keys;   // Gaussian types: distinct (eta, r_s)
         std::vector<AngleKey> angle_keys;
+        std::vector<int> key_start;  // Gaussian: sfs sorted by key; key k owns [start[k], start[k+1])
         std::vector<AngularSF> sfs;
     };
 
