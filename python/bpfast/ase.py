@@ -18,7 +18,7 @@ for further properties of the same atoms costs nothing.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, ClassVar, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -47,11 +47,8 @@ def voigt_6(stress: np.ndarray) -> np.ndarray:
 
 
 def _new_cache(skin: float):
-    """A bpfast.NeighborCache with ``skin`` (potential units), or None if the core has none."""
-    cache_type = getattr(_potential, "NeighborCache", None)
-    if cache_type is None or not skin > 0.0:
-        return None
-    return cache_type(skin=skin)
+    """A bpfast.NeighborCache with ``skin`` (potential units), or None for skin 0."""
+    return _potential.NeighborCache(skin=skin) if skin > 0.0 else None
 
 
 class BPCalculator(Calculator):
@@ -99,7 +96,8 @@ class BPCalculator(Calculator):
         The raw result (potential units) of the last evaluation.
     """
 
-    implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
+    implemented_properties: ClassVar[List[str]] = [
+        "energy", "free_energy", "forces", "stress", "energies"]
 
     def __init__(
         self,
@@ -145,7 +143,7 @@ class BPCalculator(Calculator):
 
     @property
     def neighbor_cache(self):
-        """The bpfast.NeighborCache in use, or None (skin 0 or no cache in the core)."""
+        """The bpfast.NeighborCache in use, or None (skin 0)."""
         return self._cache
 
     def reset(self) -> None:

@@ -36,8 +36,8 @@ from .units import UnitLike, UnitSystem
 
 __all__ = [
     "N2p2Structure",
-    "is_input_data",
     "iread_input_data",
+    "is_input_data",
     "read_atoms",
     "read_input_data",
     "write_atoms",
@@ -111,7 +111,11 @@ class N2p2Structure:
     @property
     def numbers(self) -> np.ndarray:
         """Atomic numbers (n,)."""
-        return np.array([_core.atomic_number(s) for s in self.symbols], dtype=np.int64)
+        numbers = np.array([_core.atomic_number(s) for s in self.symbols], dtype=np.int64)
+        bad = (numbers < 1) | (numbers > 118)
+        if bad.any():
+            raise KeyError(f"unknown element {self.symbols[int(np.argmax(bad))]!r}")
+        return numbers
 
     def to_atoms(self, length_unit: UnitLike = "angstrom", energy_unit: UnitLike = "ev",
                  *, results: bool = True):
@@ -207,7 +211,7 @@ class _Source:
     def __init__(self, target: PathOrFile, mode: str):
         if isinstance(target, (str, os.PathLike)):
             self.name = os.fspath(target)
-            self.stream: IO[str] = open(self.name, mode, encoding="utf-8")
+            self.stream: IO[str] = open(self.name, mode, encoding="utf-8")  # noqa: SIM115
             self.owned = True
         else:
             self.name = getattr(target, "name", "<stream>")
@@ -282,10 +286,8 @@ def iread_input_data(source: PathOrFile) -> Iterator[N2p2Structure]:
                     raise _error(name, lineno, "'atom' needs x y z element charge energy "
                                                f"fx fy fz (9 fields), got {len(tokens) - 1}")
                 symbol = tokens[4]
-                try:
-                    _core.atomic_number(symbol)
-                except Exception:
-                    raise _error(name, lineno, f"unknown element {symbol!r}") from None
+                if not 1 <= _core.atomic_number(symbol) <= 118:
+                    raise _error(name, lineno, f"unknown element {symbol!r}")
                 values = [_number(t, name, lineno, "atom column")
                           for t in tokens[1:4] + tokens[5:10]]
                 block["atoms"].append((symbol, values))

@@ -31,7 +31,7 @@ __all__ = [
 
 _KJ_PER_MOL = 1.0e3 / (6.02214076e23 * 1.602176634e-19)  # eV, = 0.010364269656...
 
-#: Å per length unit (keys are lower case; lookups ignore case, spaces, '_' and '-').
+#: Å per length unit (lookups ignore case, spaces, '_', '-' and '/').
 LENGTH_UNITS: Dict[str, float] = {
     "angstrom": 1.0,
     "ang": 1.0,
@@ -45,7 +45,7 @@ LENGTH_UNITS: Dict[str, float] = {
     "picometer": 0.01,
 }
 
-#: eV per energy unit (keys are lower case; lookups ignore case, spaces, '_' and '-').
+#: eV per energy unit (lookups ignore case, spaces, '_', '-' and '/').
 ENERGY_UNITS: Dict[str, float] = {
     "ev": 1.0,
     "mev": 1.0e-3,
@@ -54,7 +54,7 @@ ENERGY_UNITS: Dict[str, float] = {
     "au": 27.211386245988,
     "rydberg": 13.605693122994,
     "ry": 13.605693122994,
-    "kcal/mol": 0.0433641043,
+    "kcal/mol": 4.184 * _KJ_PER_MOL,  # = 0.0433641042418...
     "kj/mol": _KJ_PER_MOL,
 }
 
@@ -62,8 +62,8 @@ UnitLike = Union[str, float, int]
 
 
 def _normalise(name: str) -> str:
-    return re.sub(r"[\s_\-]", "", name.strip().lower()).replace("ångström", "angstrom") \
-        .replace("å", "angstrom")
+    key = re.sub(r"[\s_\-/]", "", name.strip().lower())
+    return key.replace("ångström", "angstrom").replace("å", "angstrom")
 
 
 def _factor(unit: UnitLike, table: Dict[str, float], kind: str) -> float:
@@ -76,8 +76,9 @@ def _factor(unit: UnitLike, table: Dict[str, float], kind: str) -> float:
         return value
     if isinstance(unit, str):
         key = _normalise(unit)
-        if key in table:
-            return table[key]
+        for name, value in table.items():
+            if _normalise(name) == key:
+                return value
         try:  # a number given as text, e.g. from the command line
             return _factor(float(unit), table, kind)
         except ValueError:
@@ -107,7 +108,7 @@ class UnitSystem:
     the factors that take a potential quantity to ASE units.
     """
 
-    __slots__ = ("length", "energy", "force", "stress", "length_name", "energy_name")
+    __slots__ = ("energy", "energy_name", "force", "length", "length_name", "stress")
 
     def __init__(self, length_unit: UnitLike = "angstrom", energy_unit: UnitLike = "ev"):
         self.length = length_factor(length_unit)

@@ -1,0 +1,475 @@
+"""Molecular dynamics with a bpfast potential: trajectory, log, progress bar, Ctrl-C.
+
+>>> from bpfast.md import run
+>>> summary = run(atoms, BPCalculator(pot, "bohr", "hartree"), steps=10_000, timestep=0.5,
+...               temperature=300, ensemble="nvt", trajectory="md.extxyz", log="md.log")
+
+Design. The integrators are ASE's (``ase.md``): velocity Verlet (NVE), Langevin
+or Nosé-Hoover chain (NVT), Berendsen or isotropic MTK (NPT). The forces come
+from :class:`bpfast.ase.BPCalculator`, i.e. the native core with a Verlet-skin
+neighbour list, and the per-step Python work (ASE's integrator, unit conversion,
+bookkeeping) is a few O(N) NumPy operations, ~0.3 µs per atom and step. For the
+n2p2 water potential at 100,000 atoms that is ~0.1 % of the force time, so a
+separate loop would gain nothing measurable (see ``docs/ase_md_cli.md``).
+
+Units are ASE's throughout: fs, K, bar, Å, eV (the calculator converts to and
+from the potential's units).
+
+Log columns (one line every ``log_interval`` steps, flushed as written):
+``step  time[ps]  Epot[eV]  Ekin[eV]  Etot[eV]  T[K]  P[bar]`` (P = kinetic +
+virial pressure, ``nan`` unless the cell is periodic in three directions).
+
+Ctrl-C (SIGINT, when run from the main thread) ends the run after the current
+step; the trajectory and log are closed normally and the summary says
+``interrupted=True``. A second Ctrl-C interrupts at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Dict, Optional, Union
+
+import numpy as np
+
+try:
+    import ase
+    import ase.io
+    from ase import units
+except ImportError as exc:  # pragma: no cover - exercised only without ASE
+    raise ImportError(
+        "bpfast.md needs ASE: pip install 'bpfast[ase]' (or pip install ase tqdm)") from exc
+
+from .ase import BPCalculator
+from .errors import ExtrapolationWarning
+
+__all__ = ["ENSEMBLES", "MDSummary", "make_dynamics", "run"]
+
+ENSEMBLES = ("nve", "nvt", "npt")
+THERMOSTATS = ("langevin", "nose-hoover")
+BAROSTATS = ("berendsen", "mtk")
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass
+class MDSummary:
+    """What :func:`run` did.
+
+    steps: MD steps completed; interrupted: stopped by Ctrl-C before ``steps``;
+    wall_time: seconds for the steps; atom_steps_per_second: atoms x steps / wall
+    time; evaluations, rebuilds: potential evaluations and neighbour-list builds;
+    extrapolating_evaluations: evaluations that extrapolated; timings: seconds per
+    core phase (neighbors, symmetry_functions, network, forces); first and last:
+    the log values (dict: step, time, epot, ekin, etot, temperature, pressure) at
+    the start and at the end.
+    """
+
+    steps: int
+    interrupted: bool
+    wall_time: float
+    atom_steps_per_second: float
+    evaluations: int
+    rebuilds: int
+    extrapolating_evaluations: int
+    timings: Dict[str, float] = field(default_factory=dict)
+    first: Dict[str, float] = field(default_factory=dict)
+    last: Dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------- integrators
+
+
+def make_dynamics(
+    atoms,
+    *,
+    timestep: float,
+    ensemble: str = "nve",
+    temperature: Optional[float] = None,
+    thermostat: str = "langevin",
+    barostat: str = "berendsen",
+    friction: float = 0.01,
+    tdamp: float = 100.0,
+    pressure: float = 1.01325,
+    pdamp: float = 1000.0,
+    compressibility: float = 4.57e-5,
+    seed: Optional[int] = None,
+):
+    """The ``ase.md`` integrator for ``ensemble`` (units fs, K, bar, 1/fs, 1/bar).
+
+    nve: VelocityVerlet. nvt: Langevin (``friction`` 1/fs) or Nose-Hoover chain
+    (``tdamp`` fs). npt: Berendsen (``tdamp``, ``pdamp`` fs, ``compressibility``
+    1/bar) or isotropic MTK (``tdamp``, ``pdamp``); needs a 3-D periodic cell.
+    """
+    ensemble = ensemble.lower()
+    if ensemble not in ENSEMBLES:
+        raise ValueError(f"ensemble must be one of {', '.join(ENSEMBLES)}, got {ensemble!r}")
+    if not (np.isfinite(timestep) and timestep > 0):
+        raise ValueError(f"timestep must be a positive number of fs, got {timestep!r}")
+    dt = timestep * units.fs
+    if ensemble == "nve":
+        from ase.md.verlet import VelocityVerlet
+        return VelocityVerlet(atoms, timestep=dt)
+    if temperature is None or not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"ensemble {ensemble!r} needs a temperature > 0 K, got {temperature!r}")
+    for name, value in (("friction", friction), ("tdamp", tdamp), ("pdamp", pdamp),
+                        ("compressibility", compressibility)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be positive, got {value!r}")
+    if ensemble == "nvt":
+        if thermostat == "langevin":
+            from ase.md.langevin import Langevin
+            return Langevin(atoms, timestep=dt, temperature_K=temperature,
+                            friction=friction / units.fs, fixcm=False,
+                            rng=np.random.default_rng(seed))
+        if thermostat == "nose-hoover":
+            NoseHooverChainNVT = _import_ase_md("NoseHooverChainNVT")
+            return NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature,
+                                      tdamp=tdamp * units.fs)
+        raise ValueError(f"thermostat must be one of {', '.join(THERMOSTATS)}, "
+                         f"got {thermostat!r}")
+    if not np.asarray(atoms.pbc).all():
+        raise ValueError("npt needs a cell that is periodic in all three directions")
+    if not np.isfinite(pressure):
+        raise ValueError(f"pressure must be a number of bar, got {pressure!r}")
+    if barostat == "berendsen":
+        from ase.md.nptberendsen import NPTBerendsen
+        return NPTBerendsen(atoms, timestep=dt, temperature_K=temperature,
+                            pressure_au=pressure * units.bar, taut=tdamp * units.fs,
+                            taup=pdamp * units.fs,
+                            compressibility_au=compressibility / units.bar)
+    if barostat == "mtk":
+        IsotropicMTKNPT = _import_ase_md("IsotropicMTKNPT")
+        return IsotropicMTKNPT(atoms, timestep=dt, temperature_K=temperature,
+                               pressure_au=pressure * units.bar, tdamp=tdamp * units.fs,
+                               pdamp=pdamp * units.fs)
+    raise ValueError(f"barostat must be one of {', '.join(BAROSTATS)}, got {barostat!r}")
+
+
+def _import_ase_md(name: str):
+    try:
+        import ase.md.nose_hoover_chain as nhc
+        return getattr(nhc, name)
+    except (ImportError, AttributeError):
+        raise ImportError(f"{name} needs a newer ASE (ase.md.nose_hoover_chain, ASE >= 3.24; "
+                          f"this is {ase.__version__}): pip install -U ase") from None
+
+
+# ---------------------------------------------------------------------- observables
+
+
+def _observables(atoms, step: int, timestep: float) -> Dict[str, float]:
+    epot = float(atoms.get_potential_energy())
+    ekin = float(atoms.get_kinetic_energy())
+    temperature = float(atoms.get_temperature()) if len(atoms) else 0.0
+    pressure = float("nan")
+    calc = atoms.calc
+    if np.asarray(atoms.pbc).all() and "stress" in getattr(calc, "results", {}):
+        volume = atoms.get_volume()
+        virial_pressure = -float(np.sum(calc.results["stress"][:3])) / 3.0
+        kinetic_pressure = 2.0 * ekin / (3.0 * volume)
+        pressure = (virial_pressure + kinetic_pressure) / units.bar
+    return {"step": step, "time": step * timestep * 1e-3, "epot": epot, "ekin": ekin,
+            "etot": epot + ekin, "temperature": temperature, "pressure": pressure}
+
+
+LOG_HEADER = ("# step  time[ps]  Epot[eV]  Ekin[eV]  Etot[eV]  T[K]  P[bar]\n")
+
+
+def _log_line(o: Dict[str, float]) -> str:
+    return (f"{int(o['step']):10d} {o['time']:12.6f} {o['epot']:20.10f} {o['ekin']:18.10f} "
+            f"{o['etot']:20.10f} {o['temperature']:10.3f} {o['pressure']:12.3f}\n")
+
+
+class _Trajectory:
+    """Frames written as they come: ASE .traj, or extended XYZ for anything else."""
+
+    def __init__(self, path: PathLike, atoms):
+        self.path = Path(path)
+        self.count = 0
+        if self.path.suffix == ".traj":
+            from ase.io.trajectory import Trajectory
+            self._traj = Trajectory(str(self.path), "w", atoms)
+            self._file: Optional[IO[str]] = None
+        else:
+            self._traj = None
+            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+
+    def write(self, atoms) -> None:
+        if self._traj is not None:
+            self._traj.write(atoms)
+        else:
+            ase.io.write(self._file, atoms, format="extxyz")
+            self._file.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        if self._traj is not None:
+            self._traj.close()
+        if self._file is not None:
+            self._file.close()
+
+
+class _StopOnSigint:
+    """First SIGINT: ask the loop to stop after this step. Second: KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> "_StopOnSigint":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _initial_velocities(atoms, temperature: Optional[float], velocities: str,
+                        seed: Optional[int]) -> None:
+    """Maxwell-Boltzmann momenta at exactly ``temperature``, zero total momentum
+    (and zero angular momentum for isolated structures), unless kept."""
+    if velocities not in ("auto", "keep", "init"):
+        raise ValueError(f"velocities must be 'auto', 'keep' or 'init', got {velocities!r}")
+    have = bool(np.any(atoms.get_momenta()))
+    if velocities == "keep" or (velocities == "auto" and have):
+        return
+    if temperature is None or temperature <= 0:
+        if velocities == "init":
+            raise ValueError("velocities='init' needs a temperature > 0 K")
+        return
+    if len(atoms) < 2:
+        return
+    rng = np.random.default_rng(seed)
+    masses = atoms.get_masses()[:, None]
+    p = rng.standard_normal((len(atoms), 3)) * np.sqrt(masses * units.kB * temperature)
+    p -= masses * (p.sum(axis=0) / masses.sum())  # no centre-of-mass motion
+    atoms.set_momenta(p)
+    if not np.asarray(atoms.pbc).any() and len(atoms) > 2:
+        from ase.md.velocitydistribution import ZeroRotation
+        ZeroRotation(atoms)
+    current = atoms.get_temperature()
+    if current > 0:
+        atoms.set_momenta(atoms.get_momenta() * np.sqrt(temperature / current))
+
+
+# ---------------------------------------------------------------------- driver
+
+
+def run(
+    atoms,
+    calculator: Optional[BPCalculator] = None,
+    *,
+    steps: int,
+    timestep: float = 0.5,
+    ensemble: str = "nve",
+    temperature: Optional[float] = None,
+    thermostat: str = "langevin",
+    barostat: str = "berendsen",
+    friction: float = 0.01,
+    tdamp: float = 100.0,
+    pressure: float = 1.01325,
+    pdamp: float = 1000.0,
+    compressibility: float = 4.57e-5,
+    velocities: str = "auto",
+    seed: Optional[int] = None,
+    trajectory: Optional[PathLike] = None,
+    trajectory_interval: int = 10,
+    log: Union[PathLike, IO[str], None] = None,
+    log_interval: int = 10,
+    progress: bool = True,
+    progress_file: Optional[IO[str]] = None,
+) -> MDSummary:
+    """Run ``steps`` MD steps on ``atoms`` (modified in place).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Positions in Å; momenta are kept or drawn (``velocities``).
+    calculator : BPCalculator, optional
+        Default: ``atoms.calc``, which must then be a BPCalculator.
+    steps : int
+        Number of steps (>= 0).
+    timestep : float
+        fs.
+    ensemble : "nve", "nvt" or "npt"
+    temperature : float, optional
+        K; target of the thermostat and temperature of the initial velocities.
+    thermostat : "langevin" or "nose-hoover" (nvt); barostat : "berendsen" or "mtk" (npt)
+    friction : float
+        Langevin friction, 1/fs.
+    tdamp, pdamp : float
+        Thermostat / barostat time constants, fs.
+    pressure : float
+        Target pressure, bar (npt).
+    compressibility : float
+        1/bar, Berendsen barostat (default: water, 4.57e-5).
+    velocities : "auto", "keep" or "init"
+        auto: keep the momenta of ``atoms`` if any are non-zero, else draw
+        Maxwell-Boltzmann velocities at ``temperature`` (zero total momentum).
+    seed : int, optional
+        Seed of the initial velocities and of the Langevin noise.
+    trajectory : path, optional
+        ``.traj`` writes an ASE trajectory, any other name extended XYZ (with
+        energy, forces, stress, per-atom energies, velocities). Frame 0 is the
+        initial state, then every ``trajectory_interval`` steps.
+    log : path or text stream, optional
+        Energy log every ``log_interval`` steps (see module docstring).
+    progress : bool
+        Show a tqdm progress bar with atoms x steps / s on ``progress_file``
+        (default stderr).
+
+    Returns an :class:`MDSummary`. Extrapolation: the first extrapolating
+    evaluation issues a :class:`bpfast.ExtrapolationWarning`; the total count is
+    in the summary and on the calculator.
+    """
+    calc = calculator if calculator is not None else atoms.calc
+    if not isinstance(calc, BPCalculator):
+        raise TypeError("run needs a bpfast.ase.BPCalculator (pass calculator= or set "
+                        "atoms.calc)")
+    atoms.calc = calc
+    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    steps = int(steps)
+    for name, value in (("trajectory_interval", trajectory_interval),
+                        ("log_interval", log_interval)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    _initial_velocities(atoms, temperature, velocities, seed)
+    dyn = make_dynamics(atoms, timestep=timestep, ensemble=ensemble, temperature=temperature,
+                        thermostat=thermostat, barostat=barostat, friction=friction,
+                        tdamp=tdamp, pressure=pressure, pdamp=pdamp,
+                        compressibility=compressibility, seed=seed)
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            raise ImportError("the progress bar needs tqdm: pip install tqdm "
+                              "(or pass progress=False)") from None
+        bar = tqdm(total=steps, unit="step", file=progress_file or sys.stderr,
+                   dynamic_ncols=True, smoothing=0.1)
+
+    log_file: Optional[IO[str]] = None
+    own_log = False
+    traj: Optional[_Trajectory] = None
+    warned = [False]
+    n = len(atoms)
+    evaluations0, rebuilds0 = calc.evaluations, calc.rebuilds
+    extrap0 = calc.extrapolating_evaluations
+    timings0 = dict(calc.timings)
+    done = 0
+    interrupted = hard = False
+    wall = 0.0
+    first: Dict[str, float] = {}
+    last: Dict[str, float] = {}
+
+    def evaluate(fn):
+        """Call fn under a warnings guard: one ExtrapolationWarning per run."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ExtrapolationWarning)
+            result = fn()
+        for w in caught:
+            if issubclass(w.category, ExtrapolationWarning):
+                if not warned[0]:
+                    warned[0] = True
+                    warnings.warn(ExtrapolationWarning(
+                        f"{w.message} (MD step {done}; further extrapolations during this "
+                        f"run are only counted)"), stacklevel=3)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return result
+
+    try:
+        if log is not None:
+            if hasattr(log, "write"):
+                log_file = log  # type: ignore[assignment]
+            else:
+                log_file = open(log, "w", encoding="utf-8")  # noqa: SIM115
+                own_log = True
+            log_file.write(f"# bpfast MD: {n} atoms, {ensemble}, dt {timestep:g} fs, "
+                           f"potential {calc.potential.directory}\n")
+            log_file.write(LOG_HEADER)
+        if trajectory is not None:
+            traj = _Trajectory(trajectory, atoms)
+
+        first = last = evaluate(lambda: _observables(atoms, 0, timestep))
+        if log_file is not None:
+            log_file.write(_log_line(first))
+            log_file.flush()
+        if traj is not None:
+            traj.write(atoms)
+
+        with _StopOnSigint() as stop:
+            t0 = time.perf_counter()
+            try:
+                for k in range(1, steps + 1):
+                    evaluate(dyn.step)
+                    done = k
+                    if k % log_interval == 0 or k == steps or (
+                            traj is not None and k % trajectory_interval == 0):
+                        last = evaluate(lambda k=k: _observables(atoms, k, timestep))
+                        if log_file is not None and (k % log_interval == 0 or k == steps):
+                            log_file.write(_log_line(last))
+                            log_file.flush()
+                        if traj is not None and k % trajectory_interval == 0:
+                            traj.write(atoms)
+                        if bar is not None:
+                            rate = n * k / max(time.perf_counter() - t0, 1e-12)
+                            bar.set_postfix_str(
+                                f"{rate:.3g} atom·steps/s, T={last['temperature']:.1f} K, "
+                                f"Etot={last['etot']:.6g} eV", refresh=False)
+                    if bar is not None:
+                        bar.update(1)
+                    if stop.requested:
+                        interrupted = k < steps
+                        break
+            except KeyboardInterrupt:  # second Ctrl-C: the step may be half done
+                interrupted = hard = True
+            wall = time.perf_counter() - t0
+        if interrupted and not hard and int(last.get("step", -1)) != done and done > 0:
+            # graceful stop after a whole step: log the state reached (cached results)
+            last = evaluate(lambda: _observables(atoms, done, timestep))
+            if log_file is not None:
+                log_file.write(_log_line(last))
+    finally:
+        if bar is not None:
+            bar.close()
+        if traj is not None:
+            traj.close()
+        if log_file is not None:
+            if interrupted:
+                log_file.write(f"# interrupted after step {done}\n")
+            log_file.flush()
+            if own_log:
+                log_file.close()
+
+    timings = {k: v - timings0.get(k, 0.0) for k, v in calc.timings.items()}
+    return MDSummary(
+        steps=done,
+        interrupted=interrupted,
+        wall_time=wall,
+        atom_steps_per_second=n * done / wall if wall > 0 else 0.0,
+        evaluations=calc.evaluations - evaluations0,
+        rebuilds=calc.rebuilds - rebuilds0,
+        extrapolating_evaluations=calc.extrapolating_evaluations - extrap0,
+        timings=timings,
+        first=first,
+        last=last,
+    )

@@ -1,0 +1,268 @@
+"""The bpfast command line: info, predict, md, bench; errors; Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ase")
+import ase.io  # noqa: E402
+from ase import Atoms  # noqa: E402
+
+import bpfast  # noqa: E402
+from bpfast import cli, n2p2_io  # noqa: E402
+from bpfast.n2p2_io import N2p2Structure  # noqa: E402
+from conftest import POTENTIALS, REFERENCE, require_shared  # noqa: E402
+from synthetic import random_structure, write_potential  # noqa: E402
+
+BOHR = 0.529177210903
+HARTREE = 27.211386245988
+
+
+@pytest.fixture(scope="module")
+def potdir(tmp_path_factory):
+    """A synthetic potential (rc 4) with an input.data of two periodic boxes."""
+    d = write_potential(tmp_path_factory.mktemp("pot"), elements=("H", "O"), sf_types=(2, 3),
+                        nodes=(5, 4), seed=13, widen=3.0)
+    rng = np.random.default_rng(3)
+    frames = []
+    for _ in range(2):
+        pos, numbers, cell, _ = random_structure(rng, ("H", "O"), 16, cell="cubic",
+                                                 density=0.05, min_dist=1.0)
+        frames.append(N2p2Structure(positions=pos, cell=cell, energy=0.0, charge=0.0,
+                                    symbols=["H" if z == 1 else "O" for z in numbers]))
+    n2p2_io.write_input_data(d / "input.data", frames)
+    return d
+
+
+def bpfast_cmd(*args, timeout=120, **kwargs):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "bpfast", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=env, check=False,
+                          **kwargs)
+
+
+def one_line_error(proc, command):
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"bpfast {command}: error: ")
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+# ---------------------------------------------------------------------- in-process
+
+
+def test_info(potdir, capsys):
+    assert cli.main(["info", str(potdir)]) == 0
+    out = capsys.readouterr().out
+    pot = bpfast.load(potdir)
+    assert "elements: H O" in out and "cutoff: 4" in out
+    for el in ("H", "O"):
+        assert f"  {el}: {pot.n_symmetry_functions[el]} (type 2: " in out
+        assert f"{pot.n_symmetry_functions[el]}-5-4-1, activations t t l" in out
+    assert "units: unknown" in out and "normalisation: mean_energy" in out
+
+
+def test_predict_in_potential_units_matches_compute(potdir, tmp_path, capsys):
+    out = tmp_path / "pred.extxyz"
+    assert cli.main(["predict", str(potdir), str(potdir / "input.data"), "-o", str(out),
+                     "--length-unit", "bohr", "--energy-unit", "hartree",
+                     "--threads", "1"]) == 0
+    assert "2 structure(s), 32 atoms" in capsys.readouterr().err
+    pot = bpfast.load(potdir)
+    frames = n2p2_io.read_input_data(potdir / "input.data")
+    images = ase.io.read(out, index=":")
+    assert len(images) == 2
+    for f, a in zip(frames, images):  # input.data is in the potential's units: so is OUT
+        ref = pot.compute(f.positions, f.symbols, f.cell, stress=True, energies=True)
+        np.testing.assert_array_equal(a.positions, f.positions)
+        assert a.get_potential_energy() == pytest.approx(ref.energy, rel=1e-14)
+        np.testing.assert_allclose(a.get_forces(), ref.forces, rtol=1e-13, atol=1e-14)
+        np.testing.assert_allclose(a.get_stress(voigt=False), ref.stress, rtol=1e-12,
+                                   atol=1e-16)
+        np.testing.assert_allclose(a.get_potential_energies(), ref.energies, rtol=1e-13)
+
+
+def test_predict_in_ase_units_from_extxyz(potdir, tmp_path, capsys):
+    frames = n2p2_io.read_input_data(potdir / "input.data")
+    atoms = frames[0].to_atoms("bohr", "hartree", results=False)
+    cluster = Atoms(atoms.symbols[:6], positions=atoms.positions[:6])  # isolated: no stress
+    src = tmp_path / "in.traj"  # any format ase.io reads; .traj keeps every digit
+    ase.io.write(src, [atoms, cluster])
+    out = tmp_path / "out.xyz"
+    assert cli.main(["predict", str(potdir), str(src), "-o", str(out), "--length-unit", "bohr",
+                     "--energy-unit", "Ha", "--index", "::1"]) == 0
+    capsys.readouterr()
+    pot = bpfast.load(potdir)
+    a, c = ase.io.read(out, index=":")
+    ref = pot.compute(frames[0].positions, frames[0].symbols, frames[0].cell, stress=True)
+    assert a.get_potential_energy() == pytest.approx(ref.energy * HARTREE, rel=1e-13)
+    np.testing.assert_allclose(a.get_forces(), ref.forces * HARTREE / BOHR, rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(a.get_stress(voigt=False), ref.stress * HARTREE / BOHR**3,
+                               rtol=1e-10, atol=1e-14)
+    assert "stress" not in c.calc.results and c.get_forces().shape == (6, 3)
+
+
+def test_bad_arguments_in_process(potdir, tmp_path, capsys):
+    assert cli.main(["predict", str(potdir), str(tmp_path / "none.xyz")]) == 1
+    assert "structure file not found" in capsys.readouterr().err
+    assert cli.main(["predict", str(potdir), str(potdir / "input.data"),
+                     "--length-unit", "furlong"]) == 1
+    assert "unknown length unit 'furlong'" in capsys.readouterr().err
+    assert cli.main(["predict", str(potdir), str(potdir / "input.data"), "--index", "7"]) == 1
+    assert "has 2 structures" in capsys.readouterr().err
+    assert cli.main(["md", str(potdir), str(potdir / "input.data"), "--steps", "1",
+                     "--ensemble", "nvt"]) == 1
+    assert "needs --temperature" in capsys.readouterr().err
+    bad = tmp_path / "input.data"
+    bad.write_text("begin\natom 0 0 0 H 0 0 0 0\nend\n")
+    assert cli.main(["predict", str(potdir), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:2:" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as info:
+        cli.main(["md", str(potdir)])
+    assert info.value.code == 2
+    assert "required: STRUCTURE, --steps" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        cli.main(["md", str(potdir), "x", "--steps", "10", "--dt", "-1"])
+    assert info.value.code == 2
+    assert "argument --dt: expected a positive number" in capsys.readouterr().err
+    assert cli.main([]) == 2
+
+
+def test_bench_in_process(potdir, capsys):
+    assert cli.main(["bench", str(potdir), "--atoms", "100", "--steps", "2",
+                     "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "x 2x2x2 = 128 atoms" in out
+    assert "atom·steps/s" in out and "peak memory" in out and "kiB/atom" in out
+    for phase in ("neighbors", "symmetry_functions", "network", "forces",
+                  "python + integrator"):
+        assert phase in out
+
+
+# ---------------------------------------------------------------------- subprocess
+
+
+def test_help_of_every_command():
+    for args in ([], ["info"], ["predict"], ["md"], ["bench"]):
+        proc = bpfast_cmd(*args, "--help")
+        assert proc.returncode == 0, proc.stderr
+        assert "usage: bpfast" in proc.stdout
+    assert "--length-unit" in proc.stdout and "--atoms" in proc.stdout
+
+
+def test_errors_are_one_line():
+    proc = bpfast_cmd("info", "/nonexistent/potential")
+    assert "No such potential directory" in one_line_error(proc, "info")
+    assert proc.returncode == 1
+    proc = bpfast_cmd("md", "/nonexistent/potential", "x.xyz")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [(
+        "bpfast md: error: the following arguments are required: --steps "
+        "(see 'bpfast md --help')")]
+    proc = bpfast_cmd("predict")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_md_end_to_end(potdir, tmp_path):
+    traj, log = tmp_path / "md.extxyz", tmp_path / "md.log"
+    proc = bpfast_cmd("md", potdir, potdir / "input.data", "--steps", 30, "--dt", 0.5,
+                      "--temperature", 300, "--ensemble", "nvt", "--seed", 1, "--traj", traj,
+                      "--traj-interval", 10, "--log", log, "--log-interval", 5,
+                      "--repeat", 2, 1, 1, "--length-unit", "bohr", "--energy-unit",
+                      "hartree", "--threads", 1)
+    assert proc.returncode == 0, proc.stderr
+    assert "30/30" in proc.stderr and "atom·steps/s" in proc.stderr  # progress bar
+    assert "bpfast md: 30 steps" in proc.stderr
+    rows = np.loadtxt(log, ndmin=2)
+    np.testing.assert_array_equal(rows[:, 0], np.arange(0, 31, 5))
+    frames = ase.io.read(traj, index=":")
+    assert len(frames) == 4 and len(frames[0]) == 32
+    first = n2p2_io.read_input_data(potdir / "input.data")[0]
+    np.testing.assert_allclose(frames[0].positions[:16], first.positions * BOHR, atol=1e-7)
+    assert frames[-1].get_potential_energy() == pytest.approx(rows[-1, 2], abs=1e-7)
+
+
+def test_ctrl_c_keeps_what_was_written(potdir, tmp_path):
+    traj, log = tmp_path / "md.traj", tmp_path / "md.log"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bpfast", "md", str(potdir), str(potdir / "input.data"),
+         "--steps", "10000000", "--temperature", "300", "--traj", str(traj),
+         "--traj-interval", "20", "--log", str(log), "--log-interval", "10", "--no-progress",
+         "--threads", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if log.exists() and len(log.read_text().splitlines()) >= 8:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted after step" in err
+    text = log.read_text()
+    assert "# interrupted after step" in text
+    rows = np.loadtxt(log, ndmin=2)
+    assert len(rows) >= 6 and np.all(np.isfinite(rows))
+    frames = ase.io.read(traj, index=":")
+    assert len(frames) >= 3
+    assert len(frames) - 1 == int(rows[-1, 0]) // 20
+
+
+def test_predict_shipped_water_potential_matches_n2p2(tmp_path):
+    require_shared()
+    ref_path = REFERENCE / "H2O_RPBE-D3" / "configset_6frames.extxyz"
+    out = tmp_path / "pred.extxyz"
+    proc = bpfast_cmd("predict", POTENTIALS / "H2O_RPBE-D3", ref_path, "-o", out,
+                      "--structure-units", "potential", "--length-unit", "bohr",
+                      "--energy-unit", "hartree")
+    assert proc.returncode == 0, proc.stderr
+    assert "6 structure(s), 672 atoms" in proc.stderr
+    got = ase.io.read(out, index=":")
+    ref = ase.io.read(ref_path, index=":")
+    assert len(got) == len(ref) == 6
+    for g, r in zip(got, ref):  # the reference files are in Bohr / Hartree
+        np.testing.assert_array_equal(g.positions, r.positions)
+        assert g.get_potential_energy() == pytest.approx(r.get_potential_energy(),
+                                                         rel=1e-10, abs=1e-9 * len(r))
+        fmax = np.abs(r.get_forces()).max()
+        np.testing.assert_allclose(g.get_forces(), r.get_forces(), rtol=0, atol=1e-8 * fmax)
+        s = r.get_stress(voigt=False)
+        np.testing.assert_allclose(g.get_stress(voigt=False), s, rtol=0,
+                                   atol=1e-8 * np.abs(s).max())
+        assert g.info["case"] == "configset_6frames"
+
+
+def test_info_and_md_on_shipped_water_potential(tmp_path):
+    require_shared()
+    proc = bpfast_cmd("info", POTENTIALS / "H2O_RPBE-D3")
+    assert proc.returncode == 0, proc.stderr
+    assert "units: Bohr / Ha according to the comments of input.nn" in proc.stdout
+    assert "H: 27 (type 2: 16, type 3: 11)" in proc.stdout
+    assert "O: 30-25-25-1, activations t t l" in proc.stdout
+    log = tmp_path / "md.log"
+    proc = bpfast_cmd("md", POTENTIALS / "H2O_RPBE-D3",
+                      REFERENCE / "H2O_RPBE-D3" / "ice8_orthorhombic.extxyz",
+                      "--structure-units", "potential", "--length-unit", "bohr",
+                      "--energy-unit", "hartree", "--steps", 20, "--dt", 0.25,
+                      "--temperature", 100, "--seed", 2, "--log", log, "--log-interval", 1,
+                      "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    rows = np.loadtxt(log, ndmin=2)
+    assert len(rows) == 21
+    assert np.ptp(rows[:, 4]) < 0.05 * np.ptp(rows[:, 3]) + 1e-6  # Etot steadier than Ekin
