@@ -25,25 +25,30 @@ namespace bpfast {
 ///   p2 ((15 - 6x) x - 10) x^3 + 1
 ///   p3 (x (x (20x - 70) + 84) - 35) x^4 + 1
 ///   p4 (x (x ((315 - 70x) x - 540) + 420) - 126) x^5 + 1
-inline void polynomial_core(int order, double x, double& f, double& df) {
+template <int Order>
+inline void polynomial_core_n(double x, double& f, double& df) {
     const double x2 = x * x;
+    if (Order == 1) {
+        f = (2.0 * x - 3.0) * x2 + 1.0;
+        df = (6.0 * x - 6.0) * x;
+    } else if (Order == 2) {
+        f = ((15.0 - 6.0 * x) * x - 10.0) * x2 * x + 1.0;
+        df = ((60.0 - 30.0 * x) * x - 30.0) * x2;
+    } else if (Order == 3) {
+        f = (x * (x * (20.0 * x - 70.0) + 84.0) - 35.0) * x2 * x2 + 1.0;
+        df = (x * (x * (140.0 * x - 420.0) + 420.0) - 140.0) * x2 * x;
+    } else {
+        f = (x * (x * ((315.0 - 70.0 * x) * x - 540.0) + 420.0) - 126.0) * x2 * x2 * x + 1.0;
+        df = (x * (x * ((2520.0 - 630.0 * x) * x - 3780.0) + 2520.0) - 630.0) * x2 * x2;
+    }
+}
+
+inline void polynomial_core(int order, double x, double& f, double& df) {
     switch (order) {
-        case 1:
-            f = (2.0 * x - 3.0) * x2 + 1.0;
-            df = (6.0 * x - 6.0) * x;
-            return;
-        case 2:
-            f = ((15.0 - 6.0 * x) * x - 10.0) * x2 * x + 1.0;
-            df = ((60.0 - 30.0 * x) * x - 30.0) * x2;
-            return;
-        case 3:
-            f = (x * (x * (20.0 * x - 70.0) + 84.0) - 35.0) * x2 * x2 + 1.0;
-            df = (x * (x * (140.0 * x - 420.0) + 420.0) - 140.0) * x2 * x;
-            return;
-        default:
-            f = (x * (x * ((315.0 - 70.0 * x) * x - 540.0) + 420.0) - 126.0) * x2 * x2 * x + 1.0;
-            df = (x * (x * ((2520.0 - 630.0 * x) * x - 3780.0) + 2520.0) - 630.0) * x2 * x2;
-            return;
+        case 1: polynomial_core_n<1>(x, f, df); return;
+        case 2: polynomial_core_n<2>(x, f, df); return;
+        case 3: polynomial_core_n<3>(x, f, df); return;
+        default: polynomial_core_n<4>(x, f, df); return;
     }
 }
 

@@ -3,6 +3,7 @@
 // and tanh built on it. Used in the symmetry-function kernels.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace bpfast {
@@ -42,6 +43,49 @@ inline double vexp(double x) {
 inline double vtanh_nonneg(double x) {
     const double e = vexp(-2.0 * x);
     return (1.0 - e) / (1.0 + e);
+}
+
+/// exp(1 - 1/(1 - u^2)) and its derivative for 0 <= u < 1 (0 at u >= 1); vectorisable.
+inline void exp_core_v(double u, double& f, double& df) {
+    const double q = 1.0 - u * u;
+    const bool inside = q > 0.0;
+    const double qs = inside ? q : 1.0;
+    const double e = vexp(1.0 - 1.0 / qs);
+    f = inside ? e : 0.0;
+    df = inside ? -e * 2.0 * u / (qs * qs) : 0.0;
+}
+
+namespace detail {
+/// Taylor coefficients of asin: asin(y) = sum_n c_n y^(2n+1), c_n = (2n)! / (4^n (n!)^2 (2n+1)).
+struct AsinSeries {
+    static constexpr int kTerms = 26;
+    double c[kTerms]{};
+    constexpr AsinSeries() {
+        double binom = 1.0;  // (2n)! / (4^n (n!)^2)
+        for (int n = 0; n < kTerms; ++n) {
+            c[n] = binom / (2 * n + 1);
+            binom *= (2.0 * n + 1.0) / (2.0 * n + 2.0);
+        }
+    }
+};
+inline constexpr AsinSeries kAsin{};
+}  // namespace detail
+
+/// acos(x) for x in [-1, 1], ~1e-16 absolute; vectorisable.
+inline double vacos(double x) {
+    constexpr double kPi = 3.14159265358979323846;
+    const double ax = x < 0.0 ? -x : x;
+    const bool small = ax <= 0.5;
+    // |s| <= 0.5 in both branches: asin by its Taylor series in s^2 <= 0.25.
+    const double half = 0.5 * (1.0 - ax);
+    const double s = small ? x : std::sqrt(half > 0.0 ? half : 0.0);
+    const double s2 = s * s;
+    double p = detail::kAsin.c[detail::AsinSeries::kTerms - 1];
+#pragma GCC unroll 32
+    for (int n = detail::AsinSeries::kTerms - 2; n >= 0; --n) p = p * s2 + detail::kAsin.c[n];
+    const double a = p * s;  // asin(s)
+    const double large = x > 0.0 ? 2.0 * a : kPi - 2.0 * a;
+    return small ? 0.5 * kPi - a : large;
 }
 
 }  // namespace bpfast

@@ -96,6 +96,46 @@ void CompactFunction::evaluate(double x, double& f, double& df) const {
     df = dg * du;
 }
 
+template <int Order, bool Asymmetric>
+void CompactFunction::batch(const double* x, int m, double* f, double* df) const {
+    const double centre = centre_, inv_w = inv_half_width_;
+#pragma omp simd
+    for (int i = 0; i < m; ++i) {
+        const double t = x[i] - centre;
+        double u = (t < 0.0 ? -t : t) * inv_w;
+        const bool inside = u < 1.0;
+        u = inside ? u : 0.0;
+        double du = (t < 0.0 ? -inv_w : inv_w);
+        if (Asymmetric) {
+            du *= 2.0 - 2.0 * u;
+            u = (2.0 - u) * u;
+        }
+        double g, dg;
+        if (Order == 0) {
+            exp_core_v(u, g, dg);
+        } else {
+            polynomial_core_n<Order>(u, g, dg);
+        }
+        f[i] = inside ? g : 0.0;
+        df[i] = inside ? dg * du : 0.0;
+    }
+}
+
+void CompactFunction::evaluate_batch(const double* x, int m, double* f, double* df) const {
+    switch (order_ * 2 + int(asymmetric_)) {
+        case 0: batch<0, false>(x, m, f, df); return;
+        case 1: batch<0, true>(x, m, f, df); return;
+        case 2: batch<1, false>(x, m, f, df); return;
+        case 3: batch<1, true>(x, m, f, df); return;
+        case 4: batch<2, false>(x, m, f, df); return;
+        case 5: batch<2, true>(x, m, f, df); return;
+        case 6: batch<3, false>(x, m, f, df); return;
+        case 7: batch<3, true>(x, m, f, df); return;
+        case 8: batch<4, false>(x, m, f, df); return;
+        default: batch<4, true>(x, m, f, df); return;
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Descriptor set-up
 
@@ -296,37 +336,98 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
 }
 
 namespace {
-/// Neighbours usable in an angular group: inside (lo, hi), non-zero distance and of a
-/// matching element.
-void filter_neighbors(const NeighborEnv& env, double lo, double hi, int e1, int e2,
-                      std::vector<int>& list) {
-    list.clear();
-    for (int n = 0; n < env.count; ++n) {
-        const double r = env.r[n];
-        if (!(r < hi) || !(r > lo) || r == 0.0) continue;
-        if (e1 >= 0 && env.element[n] != e1 && env.element[n] != e2) continue;
-        list.push_back(n);
+/// Chain rule for the pairs (j = p, k) of one group: turns the partial derivatives
+/// acc_c (cos theta), acc_ij, acc_ik, acc_jk (distances) of the mc partners of j into
+/// gradients with respect to d_j and d_k, added to ws.gx/gy/gz of the listed
+/// neighbours. `packed`: partner c is list entry q0 + ws.sel[c], else q0 + c.
+inline void pair_chain_rule(DescriptorWorkspace& ws, int p, int q0, int mc, bool packed,
+                            double xj, double yj, double zj, double inv_rj, const double* xk,
+                            const double* yk, const double* zk, const double* inv_rk) {
+    const double* acc_c = ws.acc_c.data();
+    const double* acc_ij = ws.acc_ij.data();
+    const double* acc_ik = ws.acc_ik.data();
+    const double* acc_jk = ws.acc_jk.data();
+    const double* cos_t = ws.cos_t.data();
+    const double* rjk = ws.rjk.data();
+    const double* jx = ws.jx.data();
+    const double* jy = ws.jy.data();
+    const double* jz = ws.jz.data();
+    double* gxk = ws.pgx.data();
+    double* gyk = ws.pgy.data();
+    double* gzk = ws.pgz.data();
+    double sx = 0.0, sy = 0.0, sz = 0.0;
+#pragma omp simd reduction(+ : sx, sy, sz)
+    for (int c = 0; c < mc; ++c) {
+        const double inv_rk2 = inv_rk[c] * inv_rk[c];
+        const double cc = acc_c[c] * inv_rj * inv_rk[c];
+        const double ca = acc_ij[c] * inv_rj - acc_c[c] * cos_t[c] * inv_rj * inv_rj;
+        const double cb = acc_ik[c] * inv_rk[c] - acc_c[c] * cos_t[c] * inv_rk2;
+        const double cj = rjk[c] > 0.0 ? acc_jk[c] / rjk[c] : 0.0;
+        sx += ca * xj + cc * xk[c] - cj * jx[c];
+        sy += ca * yj + cc * yk[c] - cj * jy[c];
+        sz += ca * zj + cc * zk[c] - cj * jz[c];
+        gxk[c] = cb * xk[c] + cc * xj + cj * jx[c];
+        gyk[c] = cb * yk[c] + cc * yj + cj * jy[c];
+        gzk[c] = cb * zk[c] + cc * zj + cj * jz[c];
+    }
+    ws.gx[p] += sx;
+    ws.gy[p] += sy;
+    ws.gz[p] += sz;
+    if (packed) {
+        const int* sel = ws.sel.data();
+        for (int c = 0; c < mc; ++c) {
+            const int o = q0 + sel[c];
+            ws.gx[o] += gxk[c];
+            ws.gy[o] += gyk[c];
+            ws.gz[o] += gzk[c];
+        }
+    } else {
+        double* gxo = ws.gx.data() + q0;
+        double* gyo = ws.gy.data() + q0;
+        double* gzo = ws.gz.data() + q0;
+#pragma omp simd
+        for (int c = 0; c < mc; ++c) {
+            gxo[c] += gxk[c];
+            gyo[c] += gyk[c];
+            gzo[c] += gzk[c];
+        }
     }
 }
 
-/// Adds the chain rule of one triplet (i; a, b) to the neighbour gradients, given the
-/// accumulated partial derivatives with respect to cos(theta), r_ij, r_ik and r_jk.
-inline void add_triplet_gradient(const NeighborEnv& env, int a, int b, double cos_t, double acc_c,
-                                 double acc_ij, double acc_ik, double acc_jk, double jx, double jy,
-                                 double jz, double rjk, double* gx, double* gy, double* gz) {
-    const double ria = env.r[a], rib = env.r[b];
-    const double inv_ab = 1.0 / (ria * rib);
-    const double ca = acc_ij / ria - acc_c * cos_t / (ria * ria);
-    const double cb = acc_ik / rib - acc_c * cos_t / (rib * rib);
-    const double cc = acc_c * inv_ab;
-    const double cj = rjk > 0.0 ? acc_jk / rjk : 0.0;
-    // d_a gets ca d_a + cc d_b - cj (d_b - d_a); d_b gets cb d_b + cc d_a + cj (d_b - d_a)
-    gx[a] += ca * env.dx[a] + cc * env.dx[b] - cj * jx;
-    gy[a] += ca * env.dy[a] + cc * env.dy[b] - cj * jy;
-    gz[a] += ca * env.dz[a] + cc * env.dz[b] - cj * jz;
-    gx[b] += cb * env.dx[b] + cc * env.dx[a] + cj * jx;
-    gy[b] += cb * env.dy[b] + cc * env.dy[a] + cj * jy;
-    gz[b] += cb * env.dz[b] + cc * env.dz[a] + cj * jz;
+/// Neighbours of an angular group, r in (lo, hi) and r > 0: for two different
+/// elements those of e1 first, then those of e2 (returns the count of the first
+/// part); otherwise all matching ones (returns the total).
+int collect_group_neighbors(const NeighborEnv& env, double lo, double hi, bool weighted, int e1,
+                            int e2, std::vector<int>& list) {
+    list.clear();
+    const bool distinct = !weighted && e1 != e2;
+    int first = 0;
+    for (int pass = 0; pass < (distinct ? 2 : 1); ++pass) {
+        const int want = pass == 0 ? e1 : e2;
+        for (int n = 0; n < env.count; ++n) {
+            const double r = env.r[n];
+            if (!(r < hi) || !(r > lo) || r == 0.0) continue;
+            if (!weighted && env.element[n] != want) continue;
+            list.push_back(n);
+        }
+        if (pass == 0) first = static_cast<int>(list.size());
+    }
+    return distinct ? first : static_cast<int>(list.size());
+}
+
+/// Grows every scratch vector that the angular kernels index per listed neighbour.
+void reserve_group(DescriptorWorkspace& ws, int nl, int rows) {
+    for (auto* v : {&ws.x, &ws.y, &ws.z, &ws.r, &ws.inv_r, &ws.w, &ws.cos_t, &ws.rjk, &ws.fjk,
+                    &ws.dfjk, &ws.jx, &ws.jy, &ws.jz, &ws.acc_c, &ws.acc_ij, &ws.acc_ik,
+                    &ws.acc_jk, &ws.base, &ws.gx, &ws.gy, &ws.gz, &ws.px, &ws.py, &ws.pz,
+                    &ws.pinv, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz, &ws.theta, &ws.fa, &ws.dfa}) {
+        if (static_cast<int>(v->size()) < nl) v->resize(nl);
+    }
+    if (static_cast<int>(ws.sel.size()) < nl) ws.sel.resize(nl);
+    const size_t n = static_cast<size_t>(rows) * nl;
+    for (auto* v : {&ws.h, &ws.dh, &ws.hjk, &ws.dhjk, &ws.ph, &ws.pdh}) {
+        if (v->size() < n) v->resize(n);
+    }
 }
 }  // namespace
 
@@ -340,43 +441,18 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
         if (!any) return;
     }
     const int m = env.count;
-    // Listed neighbours: for two different elements, those of e1 first (partners j),
-    // then those of e2 (partners k); otherwise all, with pairs j < k.
+    // Listed neighbours: for two different elements those of e1 (partners j) come
+    // first, then those of e2 (partners k); otherwise all, with pairs j < k.
     std::vector<int>& list = ws.list;
-    list.clear();
-    int n_first = 0;
-    for (int pass = 0; pass < 2; ++pass) {
-        for (int n = 0; n < m; ++n) {
-            const double r = env.r[n];
-            if (!(r < g.rc) || r == 0.0) continue;
-            const int el = env.element[n];
-            const bool take = g.weighted || g.e1 == g.e2
-                                  ? (pass == 0 && (g.weighted || el == g.e1))
-                                  : (pass == 0 ? el == g.e1 : el == g.e2);
-            if (take) list.push_back(n);
-        }
-        if (pass == 0) n_first = static_cast<int>(list.size());
-    }
+    const int n_first = collect_group_neighbors(env, 0.0, g.rc, g.weighted, g.e1, g.e2, list);
     const bool distinct = !g.weighted && g.e1 != g.e2;
     const int nl = static_cast<int>(list.size());
     if (nl < 2) return;
     const int nk = static_cast<int>(g.keys.size());
-    for (auto* v : {&ws.x, &ws.y, &ws.z, &ws.r, &ws.inv_r, &ws.w, &ws.cos_t, &ws.rjk, &ws.fjk,
-                    &ws.dfjk, &ws.jx, &ws.jy, &ws.jz, &ws.acc_c, &ws.acc_ij, &ws.acc_ik,
-                    &ws.acc_jk, &ws.base, &ws.gx, &ws.gy, &ws.gz, &ws.px, &ws.py, &ws.pz,
-                    &ws.pinv, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz}) {
-        if (static_cast<int>(v->size()) < nl) v->resize(nl);
-    }
-    if (static_cast<int>(ws.sel.size()) < nl) ws.sel.resize(nl);
-    ws.ph.resize(static_cast<size_t>(nk) * nl);
-    ws.pdh.resize(static_cast<size_t>(nk) * nl);
     const int na = static_cast<int>(g.angle_keys.size());
+    reserve_group(ws, nl, std::max(nk, na));
     ws.power.resize(static_cast<size_t>(na) * nl);
     ws.power1.resize(static_cast<size_t>(na) * nl);
-    ws.h.resize(static_cast<size_t>(nk) * nl);
-    ws.dh.resize(static_cast<size_t>(nk) * nl);
-    ws.hjk.resize(static_cast<size_t>(nk) * nl);
-    ws.dhjk.resize(static_cast<size_t>(nk) * nl);
     const double* fc = ws.fc.data() + g.slot * m;
     const double* dfc = ws.dfc.data() + g.slot * m;
     for (int p = 0; p < nl; ++p) {
@@ -632,47 +708,7 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
             }
         }
         if (Gradient) {
-            // Chain rule to d_j and d_k: see add_triplet_gradient.
-            double sx = 0.0, sy = 0.0, sz = 0.0;
-            double* gxk = ws.pgx.data();
-            double* gyk = ws.pgy.data();
-            double* gzk = ws.pgz.data();
-#pragma omp simd reduction(+ : sx, sy, sz)
-            for (int c = 0; c < mc; ++c) {
-                const double inv_rk2 = inv_rk[c] * inv_rk[c];
-                const double cc = acc_c[c] * inv_rj * inv_rk[c];
-                const double ca = acc_ij[c] * inv_rj - acc_c[c] * cos_t[c] * inv_rj * inv_rj;
-                const double cb = acc_ik[c] * inv_rk[c] - acc_c[c] * cos_t[c] * inv_rk2;
-                const double cj = rjk[c] > 0.0 ? acc_jk[c] / rjk[c] : 0.0;
-                sx += ca * xj + cc * xk[c] - cj * jx[c];
-                sy += ca * yj + cc * yk[c] - cj * jy[c];
-                sz += ca * zj + cc * zk[c] - cj * jz[c];
-                gxk[c] = cb * xk[c] + cc * xj + cj * jx[c];
-                gyk[c] = cb * yk[c] + cc * yj + cj * jy[c];
-                gzk[c] = cb * zk[c] + cc * zj + cj * jz[c];
-            }
-            ws.gx[p] += sx;
-            ws.gy[p] += sy;
-            ws.gz[p] += sz;
-            if (g.uses_jk) {
-                const int* sel = ws.sel.data();
-                for (int c = 0; c < mc; ++c) {
-                    const int o = q0 + sel[c];
-                    ws.gx[o] += gxk[c];
-                    ws.gy[o] += gyk[c];
-                    ws.gz[o] += gzk[c];
-                }
-            } else {
-                double* gxo = ws.gx.data() + q0;
-                double* gyo = ws.gy.data() + q0;
-                double* gzo = ws.gz.data() + q0;
-#pragma omp simd
-                for (int c = 0; c < mc; ++c) {
-                    gxo[c] += gxk[c];
-                    gyo[c] += gyk[c];
-                    gzo[c] += gzk[c];
-                }
-            }
+            pair_chain_rule(ws, p, q0, mc, g.uses_jk, xj, yj, zj, inv_rj, xk, yk, zk, inv_rk);
         }
     }
     if (Gradient) {
@@ -695,56 +731,156 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         if (!any) return;
     }
     std::vector<int>& list = ws.list;
-    filter_neighbors(env, g.rl, g.rc, g.e1, g.e2, list);
+    const int n_first = collect_group_neighbors(env, g.rl, g.rc, g.weighted, g.e1, g.e2, list);
+    const bool distinct = !g.weighted && g.e1 != g.e2;
     const int nl = static_cast<int>(list.size());
-    ws.h.resize(nl);
-    ws.dh.resize(nl);
-    for (int p = 0; p < nl; ++p) g.radial.evaluate(env.r[list[p]], ws.h[p], ws.dh[p]);
-    const double jk_lo = std::max(g.rl, 0.0);
+    if (nl < 2) return;
+    reserve_group(ws, nl, 1);
     for (int p = 0; p < nl; ++p) {
-        const int a = list[p];
-        for (int q = p + 1; q < nl; ++q) {
-            const int b = list[q];
-            if (!g.weighted && g.e1 != g.e2 && env.element[a] == env.element[b]) continue;
-            const double jx = env.dx[b] - env.dx[a];
-            const double jy = env.dy[b] - env.dy[a];
-            const double jz = env.dz[b] - env.dz[a];
-            double rjk = 0.0, cjk = 1.0, dcjk = 0.0;
-            if (g.uses_jk) {
-                rjk = std::sqrt(jx * jx + jy * jy + jz * jz);
-                if (!(rjk < g.rc) || !(rjk > jk_lo)) continue;
-                g.radial.evaluate(rjk, cjk, dcjk);
+        const int n = list[p];
+        ws.x[p] = env.dx[n];
+        ws.y[p] = env.dy[n];
+        ws.z[p] = env.dz[n];
+        ws.r[p] = env.r[n];
+        ws.inv_r[p] = 1.0 / env.r[n];
+        ws.w[p] = g.weighted ? env.weight[n] : 1.0;
+    }
+    // Radial factor C(r) of every listed neighbour.
+    g.radial.evaluate_batch(ws.r.data(), nl, ws.h.data(), ws.dh.data());
+    if (Gradient) {
+        std::fill(ws.gx.begin(), ws.gx.begin() + nl, 0.0);
+        std::fill(ws.gy.begin(), ws.gy.begin() + nl, 0.0);
+        std::fill(ws.gz.begin(), ws.gz.begin() + nl, 0.0);
+    }
+    const double rc = g.rc, jk_lo = std::max(g.rl, 0.0);
+    const int j_end = distinct ? n_first : nl - 1;
+    for (int p = 0; p < j_end; ++p) {
+        const int q0 = distinct ? n_first : p + 1;
+        const int mk = nl - q0;
+        if (mk <= 0) continue;
+        const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
+        double* cos_t = ws.cos_t.data();
+        double* jx = ws.jx.data();
+        double* jy = ws.jy.data();
+        double* jz = ws.jz.data();
+        double* rjk = ws.rjk.data();
+        {
+            const double* xk = ws.x.data() + q0;
+            const double* yk = ws.y.data() + q0;
+            const double* zk = ws.z.data() + q0;
+            const double* inv_rk = ws.inv_r.data() + q0;
+#pragma omp simd
+            for (int q = 0; q < mk; ++q) {
+                jx[q] = xk[q] - xj;
+                jy[q] = yk[q] - yj;
+                jz[q] = zk[q] - zj;
+                cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
+                rjk[q] = std::sqrt(jx[q] * jx[q] + jy[q] * jy[q] + jz[q] * jz[q]);
             }
-            const double cos_t = (env.dx[a] * env.dx[b] + env.dy[a] * env.dy[b] +
-                                  env.dz[a] * env.dz[b]) /
-                                 (env.r[a] * env.r[b]);
-            if (cos_t <= -1.0 || cos_t >= 1.0) continue;
-            const double theta = std::acos(cos_t);
-            const double w = g.weighted ? env.weight[a] * env.weight[b] : 1.0;
-            const double cij = ws.h[p], cik = ws.h[q];
-            const double radial = w * cij * cik * cjk;
-            double acc_theta = 0.0, acc_r = 0.0;
-            for (const AngularSF& sf : g.sfs) {
-                if (theta < sf.angle_left || theta > sf.angle_right) continue;
-                double A, dA;
-                sf.angle.evaluate(theta, A, dA);
-                if (!Gradient) {
-                    G[sf.index] += radial * A;
-                } else {
-                    const double u = dEdG[sf.index];
-                    acc_theta += u * dA;
-                    acc_r += u * A;
+        }
+        // Partners that count, packed: not collinear (cos theta strictly inside (-1, 1))
+        // and, for types with an r_jk factor, max(r_l, 0) < r_jk < r_c.
+        int* sel = ws.sel.data();
+        int mc = 0;
+        for (int q = 0; q < mk; ++q) {
+            sel[mc] = q;
+            const bool ok = cos_t[q] > -1.0 && cos_t[q] < 1.0 &&
+                            (!g.uses_jk || (rjk[q] > jk_lo && rjk[q] < rc));
+            mc += ok;
+        }
+        if (mc == 0) continue;
+        double* px = ws.px.data();
+        double* py = ws.py.data();
+        double* pz = ws.pz.data();
+        double* pinv = ws.pinv.data();
+        double* R = ws.pw.data();       // w_k C(r_ik) C(r_jk)
+        double* dRik = ws.ph.data();    // w_k C'(r_ik) C(r_jk)
+        double* dRjk = ws.pdh.data();   // w_k C(r_ik) C'(r_jk)
+        for (int c = 0; c < mc; ++c) {
+            const int q = sel[c];
+            const int o = q0 + q;
+            px[c] = ws.x[o];
+            py[c] = ws.y[o];
+            pz[c] = ws.z[o];
+            pinv[c] = ws.inv_r[o];
+            R[c] = ws.w[o] * ws.h[o];
+            dRik[c] = ws.w[o] * ws.dh[o];
+            cos_t[c] = cos_t[q];
+            rjk[c] = rjk[q];
+            jx[c] = jx[q];
+            jy[c] = jy[q];
+            jz[c] = jz[q];
+        }
+        if (g.uses_jk) {
+            double* cjk = ws.fjk.data();
+            double* dcjk = ws.dfjk.data();
+            g.radial.evaluate_batch(rjk, mc, cjk, dcjk);
+#pragma omp simd
+            for (int c = 0; c < mc; ++c) {
+                dRjk[c] = R[c] * dcjk[c];
+                R[c] *= cjk[c];
+                dRik[c] *= cjk[c];
+            }
+        } else {
+            std::fill(dRjk, dRjk + mc, 0.0);
+        }
+        double* theta = ws.theta.data();
+#pragma omp simd
+        for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
+        const double wj = ws.w[p];
+        const double cij = wj * ws.h[p], dcij = wj * ws.dh[p];
+        double* A = ws.fa.data();
+        double* dA = ws.dfa.data();
+        double* acc_a = ws.base.data();   // sum_s u_s A_s
+        double* acc_t = ws.acc_jk.data();  // sum_s u_s dA_s / dtheta
+        if (Gradient) {
+            std::fill(acc_a, acc_a + mc, 0.0);
+            std::fill(acc_t, acc_t + mc, 0.0);
+        }
+        bool any = false;
+        for (const AngularSF& sf : g.sfs) {
+            const double u = Gradient ? dEdG[sf.index] : 0.0;
+            if (Gradient && u == 0.0) continue;
+            sf.angle.evaluate_batch(theta, mc, A, dA);
+            if (!Gradient) {
+                double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+                for (int c = 0; c < mc; ++c) sum += A[c] * R[c];
+                G[sf.index] += cij * sum;
+            } else {
+                any = true;
+#pragma omp simd
+                for (int c = 0; c < mc; ++c) {
+                    acc_a[c] += u * A[c];
+                    acc_t[c] += u * dA[c];
                 }
             }
-            if (Gradient) {
+        }
+        if (Gradient && any) {
+            double* acc_c = ws.acc_c.data();
+            double* acc_ij = ws.acc_ij.data();
+            double* acc_ik = ws.acc_ik.data();
+            double* acc_jk = ws.acc_jk.data();
+#pragma omp simd
+            for (int c = 0; c < mc; ++c) {
                 // d theta / d cos = -1 / sin(theta)
-                const double acc_c = -acc_theta * radial / std::sqrt(1.0 - cos_t * cos_t);
-                const double acc_ij = acc_r * w * ws.dh[p] * cik * cjk;
-                const double acc_ik = acc_r * w * cij * ws.dh[q] * cjk;
-                const double acc_jk = acc_r * w * cij * cik * dcjk;
-                add_triplet_gradient(env, a, b, cos_t, acc_c, acc_ij, acc_ik, acc_jk, jx, jy, jz,
-                                     rjk, gx, gy, gz);
+                const double s = std::sqrt(1.0 - cos_t[c] * cos_t[c]);
+                const double t = acc_t[c];
+                const double a = acc_a[c];
+                acc_c[c] = -t * cij * R[c] / s;
+                acc_ij[c] = a * dcij * R[c];
+                acc_ik[c] = a * cij * dRik[c];
+                acc_jk[c] = a * cij * dRjk[c];
             }
+            pair_chain_rule(ws, p, q0, mc, true, xj, yj, zj, inv_rj, px, py, pz, pinv);
+        }
+    }
+    if (Gradient) {
+        for (int p = 0; p < nl; ++p) {
+            const int n = list[p];
+            gx[n] += ws.gx[p];
+            gy[n] += ws.gy[p];
+            gz[n] += ws.gz[p];
         }
     }
 }

@@ -64,8 +64,12 @@ class CompactFunction {
     CompactFunction(double lo, double hi, const std::string& core, bool allow_asymmetric);
     /// Value and derivative d C / d x for lo <= x <= hi.
     void evaluate(double x, double& f, double& df) const;
+    /// f, df for m arguments at once (vectorisable); 0 outside (lo, hi).
+    void evaluate_batch(const double* x, int m, double* f, double* df) const;
 
   private:
+    template <int Order, bool Asymmetric>
+    void batch(const double* x, int m, double* f, double* df) const;
     double centre_ = 0.0, inv_half_width_ = 0.0;
     int order_ = 2;  ///< 1..4 polynomial, 0 exponential
     bool asymmetric_ = false;
@@ -95,7 +99,7 @@ struct DescriptorWorkspace {
     std::vector<double> power, power1;  // per (angle key, partner): P^zeta, P^(zeta-1)
     // ... packed copies of the partners that count ...
     std::vector<int> sel;
-    std::vector<double> px, py, pz, pinv, pw, ph, pdh, pgx, pgy, pgz;
+    std::vector<double> px, py, pz, pinv, pw, ph, pdh, pgx, pgy, pgz, theta, fa, dfa;
     // ... and the gradient gathered per listed neighbour.
     std::vector<double> gx, gy, gz;
 };
