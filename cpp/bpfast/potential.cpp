@@ -108,7 +108,8 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
     }
     if (n == 0) return res;
 
-    const int nt = resolve_threads(options.threads);
+    // Default threads: at least ~32 atoms per thread.
+    const int nt = resolve_threads(options.threads, n, 32);
     auto t0 = Clock::now();
     NeighborList own_list;
     std::unique_lock<std::mutex> lock;

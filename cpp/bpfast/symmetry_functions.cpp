@@ -336,6 +336,29 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
 }
 
 namespace {
+/// For j = p and its partners k = q0 ... q0 + mk - 1 of a group's list: d_k - d_j,
+/// cos(theta_jk) and r_jk into ws.jx/jy/jz, ws.cos_t and ws.rjk (indexed from 0).
+inline void pair_geometry(DescriptorWorkspace& ws, int p, int q0, int mk) {
+    const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
+    const double* xk = ws.x.data() + q0;
+    const double* yk = ws.y.data() + q0;
+    const double* zk = ws.z.data() + q0;
+    const double* inv_rk = ws.inv_r.data() + q0;
+    double* cos_t = ws.cos_t.data();
+    double* jx = ws.jx.data();
+    double* jy = ws.jy.data();
+    double* jz = ws.jz.data();
+    double* rjk = ws.rjk.data();
+#pragma omp simd
+    for (int q = 0; q < mk; ++q) {
+        jx[q] = xk[q] - xj;
+        jy[q] = yk[q] - yj;
+        jz[q] = zk[q] - zj;
+        cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
+        rjk[q] = std::sqrt(jx[q] * jx[q] + jy[q] * jy[q] + jz[q] * jz[q]);
+    }
+}
+
 /// Chain rule for the pairs (j = p, k) of one group: turns the partial derivatives
 /// acc_c (cos theta), acc_ij, acc_ik, acc_jk (distances) of the mc partners of j into
 /// gradients with respect to d_j and d_k, added to ws.gx/gy/gz of the listed
@@ -415,6 +438,38 @@ int collect_group_neighbors(const NeighborEnv& env, double lo, double hi, bool w
     return distinct ? first : static_cast<int>(list.size());
 }
 
+/// Copies the listed neighbours into structure-of-arrays form (d, r, 1/r, weight Z or
+/// 1) and, for a gradient, zeroes their gradient accumulators.
+void gather_group(const NeighborEnv& env, const std::vector<int>& list, bool weighted,
+                  bool gradient, DescriptorWorkspace& ws) {
+    const int nl = static_cast<int>(list.size());
+    for (int p = 0; p < nl; ++p) {
+        const int n = list[p];
+        ws.x[p] = env.dx[n];
+        ws.y[p] = env.dy[n];
+        ws.z[p] = env.dz[n];
+        ws.r[p] = env.r[n];
+        ws.inv_r[p] = 1.0 / env.r[n];
+        ws.w[p] = weighted ? env.weight[n] : 1.0;
+    }
+    if (gradient) {
+        std::fill(ws.gx.begin(), ws.gx.begin() + nl, 0.0);
+        std::fill(ws.gy.begin(), ws.gy.begin() + nl, 0.0);
+        std::fill(ws.gz.begin(), ws.gz.begin() + nl, 0.0);
+    }
+}
+
+/// Adds the gradients accumulated per listed neighbour to the environment's.
+void scatter_group_gradient(const std::vector<int>& list, const DescriptorWorkspace& ws,
+                            double* gx, double* gy, double* gz) {
+    for (size_t p = 0; p < list.size(); ++p) {
+        const int n = list[p];
+        gx[n] += ws.gx[p];
+        gy[n] += ws.gy[p];
+        gz[n] += ws.gz[p];
+    }
+}
+
 /// Grows every scratch vector that the angular kernels index per listed neighbour.
 void reserve_group(DescriptorWorkspace& ws, int nl, int rows) {
     for (auto* v : {&ws.x, &ws.y, &ws.z, &ws.r, &ws.inv_r, &ws.w, &ws.cos_t, &ws.rjk, &ws.fjk,
@@ -455,15 +510,7 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
     ws.power1.resize(static_cast<size_t>(na) * nl);
     const double* fc = ws.fc.data() + g.slot * m;
     const double* dfc = ws.dfc.data() + g.slot * m;
-    for (int p = 0; p < nl; ++p) {
-        const int n = list[p];
-        ws.x[p] = env.dx[n];
-        ws.y[p] = env.dy[n];
-        ws.z[p] = env.dz[n];
-        ws.r[p] = env.r[n];
-        ws.inv_r[p] = 1.0 / env.r[n];
-        ws.w[p] = g.weighted ? env.weight[n] : 1.0;
-    }
+    gather_group(env, list, g.weighted, Gradient, ws);
     // h = exp(-eta (r - r_s)^2) f_c(r) and dh/dr, per key and listed neighbour.
     for (int k = 0; k < nk; ++k) {
         const double eta = g.keys[k].eta, rs = g.keys[k].rs;
@@ -477,11 +524,6 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
             dh[p] = e * (dfc[n] - 2.0 * eta * t * fc[n]);
         }
     }
-    if (Gradient) {
-        std::fill(ws.gx.begin(), ws.gx.begin() + nl, 0.0);
-        std::fill(ws.gy.begin(), ws.gy.begin() + nl, 0.0);
-        std::fill(ws.gz.begin(), ws.gz.begin() + nl, 0.0);
-    }
     const CutoffFunction& cutoff = cutoffs_[g.slot];
     const double rc = g.rc;
     const int j_end = distinct ? n_first : nl - 1;
@@ -491,25 +533,12 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
         const int mk = nl - q0;
         if (mk <= 0) continue;
         const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
+        pair_geometry(ws, p, q0, mk);
         double* cos_t = ws.cos_t.data();
         double* jx = ws.jx.data();
         double* jy = ws.jy.data();
         double* jz = ws.jz.data();
         double* rjk = ws.rjk.data();
-        {
-            const double* xk = ws.x.data() + q0;
-            const double* yk = ws.y.data() + q0;
-            const double* zk = ws.z.data() + q0;
-            const double* inv_rk = ws.inv_r.data() + q0;
-#pragma omp simd
-            for (int q = 0; q < mk; ++q) {
-                jx[q] = xk[q] - xj;
-                jy[q] = yk[q] - yj;
-                jz[q] = zk[q] - zj;
-                cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
-                rjk[q] = std::sqrt(jx[q] * jx[q] + jy[q] * jy[q] + jz[q] * jz[q]);
-            }
-        }
         // Partners that count: all, or (types with an r_jk factor) those with r_jk < r_c,
         // packed to the front of every per-partner array so that later loops skip none.
         int mc = mk;
@@ -711,14 +740,7 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
             pair_chain_rule(ws, p, q0, mc, g.uses_jk, xj, yj, zj, inv_rj, xk, yk, zk, inv_rk);
         }
     }
-    if (Gradient) {
-        for (int p = 0; p < nl; ++p) {
-            const int n = list[p];
-            gx[n] += ws.gx[p];
-            gy[n] += ws.gy[p];
-            gz[n] += ws.gz[p];
-        }
-    }
+    if (Gradient) scatter_group_gradient(list, ws, gx, gy, gz);
 }
 
 template <bool Gradient>
@@ -736,22 +758,9 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     const int nl = static_cast<int>(list.size());
     if (nl < 2) return;
     reserve_group(ws, nl, 1);
-    for (int p = 0; p < nl; ++p) {
-        const int n = list[p];
-        ws.x[p] = env.dx[n];
-        ws.y[p] = env.dy[n];
-        ws.z[p] = env.dz[n];
-        ws.r[p] = env.r[n];
-        ws.inv_r[p] = 1.0 / env.r[n];
-        ws.w[p] = g.weighted ? env.weight[n] : 1.0;
-    }
+    gather_group(env, list, g.weighted, Gradient, ws);
     // Radial factor C(r) of every listed neighbour.
     g.radial.evaluate_batch(ws.r.data(), nl, ws.h.data(), ws.dh.data());
-    if (Gradient) {
-        std::fill(ws.gx.begin(), ws.gx.begin() + nl, 0.0);
-        std::fill(ws.gy.begin(), ws.gy.begin() + nl, 0.0);
-        std::fill(ws.gz.begin(), ws.gz.begin() + nl, 0.0);
-    }
     const double rc = g.rc, jk_lo = std::max(g.rl, 0.0);
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
@@ -759,25 +768,12 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         const int mk = nl - q0;
         if (mk <= 0) continue;
         const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
+        pair_geometry(ws, p, q0, mk);
         double* cos_t = ws.cos_t.data();
         double* jx = ws.jx.data();
         double* jy = ws.jy.data();
         double* jz = ws.jz.data();
         double* rjk = ws.rjk.data();
-        {
-            const double* xk = ws.x.data() + q0;
-            const double* yk = ws.y.data() + q0;
-            const double* zk = ws.z.data() + q0;
-            const double* inv_rk = ws.inv_r.data() + q0;
-#pragma omp simd
-            for (int q = 0; q < mk; ++q) {
-                jx[q] = xk[q] - xj;
-                jy[q] = yk[q] - yj;
-                jz[q] = zk[q] - zj;
-                cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
-                rjk[q] = std::sqrt(jx[q] * jx[q] + jy[q] * jy[q] + jz[q] * jz[q]);
-            }
-        }
         // Partners that count, packed: not collinear (cos theta strictly inside (-1, 1))
         // and, for types with an r_jk factor, max(r_l, 0) < r_jk < r_c.
         int* sel = ws.sel.data();
@@ -875,14 +871,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             pair_chain_rule(ws, p, q0, mc, true, xj, yj, zj, inv_rj, px, py, pz, pinv);
         }
     }
-    if (Gradient) {
-        for (int p = 0; p < nl; ++p) {
-            const int n = list[p];
-            gx[n] += ws.gx[p];
-            gy[n] += ws.gy[p];
-            gz[n] += ws.gz[p];
-        }
-    }
+    if (Gradient) scatter_group_gradient(list, ws, gx, gy, gz);
 }
 
 }  // namespace bpfast

@@ -16,6 +16,13 @@ int resolve_threads(int requested) {
 #endif
 }
 
+int resolve_threads(int requested, long long work, long long min_work) {
+    const int n = resolve_threads(requested);
+    if (requested > 0 || min_work <= 0) return n;
+    const long long cap = work / min_work;
+    return static_cast<int>(cap < 1 ? 1 : (cap < n ? cap : n));
+}
+
 int thread_id() {
 #ifdef _OPENMP
     return omp_get_thread_num();

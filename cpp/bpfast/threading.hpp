@@ -8,6 +8,10 @@ namespace bpfast {
 /// (OMP_NUM_THREADS or the number of cores); always 1 without OpenMP.
 int resolve_threads(int requested);
 
+/// As resolve_threads, but by default no more threads than `work / min_work`
+/// (at least 1): for a few atoms, waking threads costs more than it saves.
+int resolve_threads(int requested, long long work, long long min_work);
+
 /// Id of the calling thread inside a parallel region (0 outside or without OpenMP).
 int thread_id();
 
