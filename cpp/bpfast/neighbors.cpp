@@ -201,6 +201,12 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
         }
     }
 
+    // Wrapped positions in bin order, so that the inner loop reads memory in sequence.
+    std::vector<double> sorted(3 * n);
+    for (int64_t q = 0; q < n; ++q) {
+        for (int c = 0; c < 3; ++c) sorted[3 * q + c] = wrapped[3 * bin_atoms[q] + c];
+    }
+
     const double rc2 = cutoff * cutoff;
     // Visits every (j, S) within the cutoff of atom i; `emit(j, shift index)`.
     auto visit = [&](int64_t i, auto&& emit) {
@@ -242,38 +248,53 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                     const bool self_image = s0 == 0 && s1 == 0 && s2 == 0;
                     const int64_t tb = (int64_t(t0) * g.bins[1] + t1) * g.bins[2] + t2;
                     for (int64_t q = bin_start[tb]; q < bin_start[tb + 1]; ++q) {
-                        const int64_t j = bin_atoms[q];
-                        if (self_image && j == i) continue;
-                        const double dx = wrapped[3 * j] + sx;
-                        const double dy = wrapped[3 * j + 1] + sy;
-                        const double dz = wrapped[3 * j + 2] + sz;
-                        if (dx * dx + dy * dy + dz * dz < rc2) emit(j, shift);
+                        const double dx = sorted[3 * q] + sx;
+                        const double dy = sorted[3 * q + 1] + sy;
+                        const double dz = sorted[3 * q + 2] + sz;
+                        if (dx * dx + dy * dy + dz * dz < rc2) {
+                            const int64_t j = bin_atoms[q];
+                            if (!(self_image && j == i)) emit(j, shift);
+                        }
                     }
                 }
             }
         }
     };
 
-    const int nt = resolve_threads(threads);
-    (void)nt;
-#pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
-    for (int64_t i = 0; i < n; ++i) {
-        int64_t count = 0;
-        visit(i, [&](int64_t, int) { ++count; });
-        out.offsets[i + 1] = count;
+    // One pass: each thread takes a contiguous block of atoms (static schedule) and
+    // appends to its own buffers; the blocks are then concatenated in atom order.
+    const int nt = std::max(1, std::min<int>(resolve_threads(threads), static_cast<int>(n)));
+    std::vector<std::vector<int32_t>> idx(nt), sft(nt);
+    std::vector<int64_t> first_atom(nt + 1, n);
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = thread_id();
+        std::vector<int32_t>& my_idx = idx[t];
+        std::vector<int32_t>& my_sft = sft[t];
+        bool first = true;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+            if (first) {
+                first_atom[t] = i;
+                first = false;
+            }
+            const size_t before = my_idx.size();
+            visit(i, [&](int64_t j, int shift) {
+                my_idx.push_back(static_cast<int32_t>(j));
+                my_sft.push_back(shift);
+            });
+            out.offsets[i + 1] = static_cast<int64_t>(my_idx.size() - before);
+        }
     }
     for (int64_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
     const size_t total = static_cast<size_t>(out.offsets[n]);
     out.index.resize(total);
     out.shift.resize(total);
-#pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
-    for (int64_t i = 0; i < n; ++i) {
-        int64_t p = out.offsets[i];
-        visit(i, [&](int64_t j, int shift) {
-            out.index[p] = static_cast<int32_t>(j);
-            out.shift[p] = shift;
-            ++p;
-        });
+    for (int t = 0; t < nt; ++t) {
+        if (idx[t].empty()) continue;
+        const int64_t at = out.offsets[first_atom[t]];
+        std::copy(idx[t].begin(), idx[t].end(), out.index.begin() + at);
+        std::copy(sft[t].begin(), sft[t].end(), out.shift.begin() + at);
     }
 }
 
