@@ -109,6 +109,61 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
     return out;
 }
 
+/// Host-neighbour entry point (as used by the LAMMPS pair style), with the neighbour
+/// lists of the centres in compressed-row form: neighbours of centres[c] are
+/// neighbors[offsets[c] .. offsets[c+1]-1].
+py::dict compute_host(const Potential& pot, py::array_t<double, py::array::c_style> positions,
+                      py::array_t<int32_t, py::array::c_style> numbers,
+                      py::array_t<int32_t, py::array::c_style> centers,
+                      py::array_t<int64_t, py::array::c_style> offsets,
+                      py::array_t<int32_t, py::array::c_style> neighbors, bool energies,
+                      int threads) {
+    const int64_t n_total = positions.shape(0);
+    const int64_t n_centers = centers.shape(0);
+    if (positions.ndim() != 2 || positions.shape(1) != 3 || numbers.shape(0) != n_total ||
+        offsets.shape(0) != n_centers + 1) {
+        throw bpfast::InputError("compute_host: inconsistent array shapes");
+    }
+    std::vector<int32_t> counts(n_total, 0);
+    std::vector<const int32_t*> lists(n_total, nullptr);
+    for (int64_t c = 0; c < n_centers; ++c) {
+        const int32_t i = centers.at(c);
+        if (i < 0 || i >= n_total) throw bpfast::InputError("compute_host: centre out of range");
+        counts[i] = static_cast<int32_t>(offsets.at(c + 1) - offsets.at(c));
+        lists[i] = neighbors.data() + offsets.at(c);
+    }
+    for (int64_t k = 0; k < neighbors.shape(0); ++k) {
+        if (neighbors.at(k) < 0 || neighbors.at(k) >= n_total) {
+            throw bpfast::InputError("compute_host: neighbour index out of range");
+        }
+    }
+    bpfast::HostNeighbors host;
+    host.n_total = n_total;
+    host.positions = positions.data();
+    host.numbers = numbers.data();
+    host.n_centers = n_centers;
+    host.centers = centers.data();
+    host.counts = counts.data();
+    host.neighbors = lists.data();
+    bpfast::ComputeOptions opt;
+    opt.forces = true;
+    opt.stress = true;
+    opt.energies = energies;
+    opt.threads = threads;
+    bpfast::Result res;
+    {
+        py::gil_scoped_release release;
+        res = pot.compute(host, opt);
+    }
+    py::dict out;
+    out["energy"] = res.energy;
+    out["forces"] = to_numpy(std::move(res.forces), {n_total, 3});
+    out["energies"] = energies ? py::object(to_numpy(std::move(res.energies), {n_total})) : py::none();
+    std::vector<double> v(res.virial.begin(), res.virial.end());
+    out["virial"] = to_numpy(std::move(v), {3, 3});
+    return out;
+}
+
 py::list symmetry_function_table(const Potential& pot) {
     const auto& spec = pot.spec();
     py::list out;
@@ -247,7 +302,10 @@ PYBIND11_MODULE(_core, m) {
         .def("compute", &compute, py::arg("positions"), py::arg("numbers"), py::arg("cell"),
              py::arg("pbc"), py::arg("forces"), py::arg("stress"), py::arg("energies"),
              py::arg("threads"), py::arg("descriptors_only") = false,
-             py::arg("cache") = nullptr);
+             py::arg("cache") = nullptr)
+        .def("compute_host", &compute_host, py::arg("positions"), py::arg("numbers"),
+             py::arg("centers"), py::arg("offsets"), py::arg("neighbors"),
+             py::arg("energies") = true, py::arg("threads") = 0);
 
     py::class_<bpfast::NeighborCache, std::shared_ptr<bpfast::NeighborCache>>(m, "NeighborCache",
         R"doc(A neighbour list kept between calls of Potential.compute (a Verlet list).

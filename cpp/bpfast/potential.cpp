@@ -65,66 +65,160 @@ void reduce_extrapolations(const std::vector<ThreadScratch>& scratch, Result& re
 }
 }  // namespace
 
+namespace {
+/// Copies the neighbours of one centre into the thread's environment arrays; `emit`
+/// is called as emit(j, dx, dy, dz) for candidate pairs; those within rc are kept.
+template <class ForEachPair>
+NeighborEnv fill_environment(ThreadScratch& ts, size_t capacity, double rc, const int* element,
+                             const int32_t* numbers, ForEachPair&& for_each_pair) {
+    if (ts.dx.size() < capacity) {
+        for (auto* v : {&ts.dx, &ts.dy, &ts.dz, &ts.r, &ts.weight, &ts.gx, &ts.gy, &ts.gz}) {
+            v->resize(capacity);
+        }
+        ts.element.resize(capacity);
+        ts.neighbor.resize(capacity);
+    }
+    const double rc2 = rc * rc;
+    int m = 0;
+    for_each_pair([&](int64_t j, double x, double y, double z) {
+        const double r2 = x * x + y * y + z * z;
+        if (!(r2 < rc2)) return;
+        ts.dx[m] = x;
+        ts.dy[m] = y;
+        ts.dz[m] = z;
+        ts.r[m] = std::sqrt(r2);
+        ts.element[m] = element[j];
+        ts.weight[m] = static_cast<double>(numbers[j]);
+        ts.neighbor[m] = j;
+        ++m;
+    });
+    NeighborEnv env;
+    env.count = m;
+    env.dx = ts.dx.data();
+    env.dy = ts.dy.data();
+    env.dz = ts.dz.data();
+    env.r = ts.r.data();
+    env.element = ts.element.data();
+    env.weight = ts.weight.data();
+    return env;
+}
+
+void check_finite(const double* positions, int64_t n) {
+    for (int64_t k = 0; k < 3 * n; ++k) {
+        if (!std::isfinite(positions[k])) {
+            throw InputError("position of atom " + std::to_string(k / 3) + " is not finite");
+        }
+    }
+}
+}  // namespace
+
 Result Potential::compute(const double* positions, const int32_t* numbers, int64_t n,
                           const Cell* cell, const std::array<bool, 3>& pbc,
                           const ComputeOptions& options, NeighborCache* cache) const {
+    if (options.stress && cell == nullptr) {
+        throw InputError("stress needs a cell");
+    }
+    check_finite(positions, n);
     Result res;
+    const int nt = resolve_threads(options.threads, n, 32);  // ~32 atoms per thread at least
+    NeighborList own_list;
+    std::unique_lock<std::mutex> lock;
+    const NeighborList* list_ptr = &own_list;
+    std::vector<double> wrapped;
+    if (n > 0) {
+        const auto t0 = Clock::now();
+        if (cache != nullptr) {
+            lock = std::unique_lock<std::mutex>(cache->mutex());
+            list_ptr = &cache->update(positions, n, cell, pbc, cutoff_, nt);
+        } else {
+            build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, own_list);
+        }
+        wrapped_positions(*list_ptr, positions, n, wrapped);
+        res.neighbor_pairs = static_cast<int64_t>(list_ptr->pairs());
+        res.timings[0] = seconds_since(t0);
+    }
+    const NeighborList& list = *list_ptr;
+    auto environment = [&](int64_t i, ThreadScratch& ts, const int* element) {
+        const int64_t begin = list.offsets[i], end = list.offsets[i + 1];
+        const double* wi = wrapped.data() + 3 * i;
+        return fill_environment(
+            ts, static_cast<size_t>(end - begin), descriptors_[element[i]].cutoff(), element,
+            numbers, [&](auto&& emit) {
+                for (int64_t p = begin; p < end; ++p) {
+                    const int64_t j = list.index[p];
+                    const auto& sv = list.shift_vectors[list.shift[p]];
+                    const double* wj = wrapped.data() + 3 * j;
+                    emit(j, wj[0] + sv[0] - wi[0], wj[1] + sv[1] - wi[1], wj[2] + sv[2] - wi[2]);
+                }
+            });
+    };
+    return evaluate(n, numbers, n, nullptr, nt, options, environment, std::move(res));
+}
+
+Result Potential::compute(const HostNeighbors& host, const ComputeOptions& options) const {
+    if (host.n_total < 0 || host.n_centers < 0 || host.n_centers > host.n_total) {
+        throw InputError("host neighbour list: inconsistent atom counts");
+    }
+    check_finite(host.positions, host.n_total);
+    Result res;
+    const int nt = resolve_threads(options.threads, host.n_centers, 32);
+    for (int64_t c = 0; c < host.n_centers; ++c) {
+        res.neighbor_pairs += host.counts[host.centers[c]];
+    }
+    const double* pos = host.positions;
+    auto environment = [&](int64_t i, ThreadScratch& ts, const int* element) {
+        const int32_t* nb = host.neighbors[i];
+        const int count = host.counts[i];
+        return fill_environment(ts, static_cast<size_t>(count), descriptors_[element[i]].cutoff(),
+                                element, host.numbers, [&](auto&& emit) {
+                                    for (int k = 0; k < count; ++k) {
+                                        const int64_t j = nb[k] & host.index_mask;
+                                        emit(j, pos[3 * j] - pos[3 * i],
+                                             pos[3 * j + 1] - pos[3 * i + 1],
+                                             pos[3 * j + 2] - pos[3 * i + 2]);
+                                    }
+                                });
+    };
+    return evaluate(host.n_total, host.numbers, host.n_centers, host.centers, nt, options,
+                    environment, std::move(res));
+}
+
+int Potential::element_of_atom(const int32_t* numbers, int64_t i) const {
+    const int e = element_index(numbers[i]);
+    if (e >= 0) return e;
+    std::string known;
+    for (const auto& s : spec_.elements) known += (known.empty() ? "" : ", ") + s;
+    const std::string name =
+        numbers[i] >= 1 && numbers[i] <= kMaxAtomicNumber ? element_symbol(numbers[i]) : "?";
+    throw UnknownElementError("atom " + std::to_string(i) + " is " + name + " (Z=" +
+                              std::to_string(numbers[i]) +
+                              "), which the potential does not describe (elements: " + known +
+                              ")");
+}
+
+template <class Environment>
+Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
+                           const int32_t* centers, int nt, const ComputeOptions& options,
+                           Environment&& environment, Result res) const {
     const int nel = static_cast<int>(spec_.elements.size());
     res.extrapolations.resize(nel);
     for (int e = 0; e < nel; ++e) res.extrapolations[e].assign(descriptors_[e].size(), 0);
     res.extrapolating_atoms.assign(nel, 0);
-    if (options.forces) res.forces.assign(3 * n, 0.0);
-    if (options.energies) res.energies.assign(n, 0.0);
+    if (options.forces) res.forces.assign(3 * n_total, 0.0);
+    if (options.energies) res.energies.assign(n_total, 0.0);
     res.has_virial = options.stress;
-    if (options.stress && cell == nullptr) {
-        throw InputError("stress needs a cell");
-    }
 
-    // Element of every atom; atoms of each element in a contiguous block of rows.
-    std::vector<int> element(n);
-    std::vector<int64_t> row(n);
+    // Element of every atom; the centres of each element in a contiguous block of rows.
+    std::vector<int> element(n_total);
+    for (int64_t i = 0; i < n_total; ++i) element[i] = element_of_atom(numbers, i);
+    std::vector<int64_t> row(n_total, -1);
     std::vector<std::vector<int64_t>> members(nel);
-    for (int64_t i = 0; i < n; ++i) {
-        const int e = element_index(numbers[i]);
-        if (e < 0) {
-            std::string known;
-            for (const auto& s : spec_.elements) known += (known.empty() ? "" : ", ") + s;
-            std::string name = numbers[i] >= 1 && numbers[i] <= kMaxAtomicNumber
-                                   ? element_symbol(numbers[i])
-                                   : "?";
-            throw UnknownElementError("atom " + std::to_string(i) + " is " + name +
-                                      " (Z=" + std::to_string(numbers[i]) +
-                                      "), which the potential does not describe (elements: " +
-                                      known + ")");
-        }
-        for (int c = 0; c < 3; ++c) {
-            if (!std::isfinite(positions[3 * i + c])) {
-                throw InputError("position of atom " + std::to_string(i) + " is not finite");
-            }
-        }
-        element[i] = e;
-        row[i] = static_cast<int64_t>(members[e].size());
-        members[e].push_back(i);
+    for (int64_t c = 0; c < n_centers; ++c) {
+        const int64_t i = centers ? centers[c] : c;
+        row[i] = static_cast<int64_t>(members[element[i]].size());
+        members[element[i]].push_back(i);
     }
-    if (n == 0) return res;
-
-    // Default threads: at least ~32 atoms per thread.
-    const int nt = resolve_threads(options.threads, n, 32);
-    auto t0 = Clock::now();
-    NeighborList own_list;
-    std::unique_lock<std::mutex> lock;
-    const NeighborList* list_ptr = &own_list;
-    if (cache != nullptr) {
-        lock = std::unique_lock<std::mutex>(cache->mutex());
-        list_ptr = &cache->update(positions, n, cell, pbc, cutoff_, nt);
-    } else {
-        build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, own_list);
-    }
-    const NeighborList& list = *list_ptr;
-    std::vector<double> wrapped;
-    wrapped_positions(list, positions, n, wrapped);
-    res.neighbor_pairs = static_cast<int64_t>(list.pairs());
-    res.timings[0] = seconds_since(t0);
+    if (n_centers == 0) return res;
 
     std::vector<ThreadScratch> scratch(nt);
     for (auto& ts : scratch) {
@@ -132,63 +226,20 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         for (int e = 0; e < nel; ++e) ts.extrapolations[e].assign(descriptors_[e].size(), 0);
         ts.extrapolating_atoms.assign(nel, 0);
     }
-    // Environment of atom i within its element's cutoff.
-    auto environment = [&](int64_t i, ThreadScratch& ts) {
-        const double rc = descriptors_[element[i]].cutoff();
-        const double rc2 = rc * rc;
-        const int64_t begin = list.offsets[i], end = list.offsets[i + 1];
-        const size_t cap = static_cast<size_t>(end - begin);
-        if (ts.dx.size() < cap) {
-            for (auto* v : {&ts.dx, &ts.dy, &ts.dz, &ts.r, &ts.weight, &ts.gx, &ts.gy, &ts.gz}) {
-                v->resize(cap);
-            }
-            ts.element.resize(cap);
-            ts.neighbor.resize(cap);
-        }
-        int m = 0;
-        const double* wi = wrapped.data() + 3 * i;
-        for (int64_t p = begin; p < end; ++p) {
-            const int64_t j = list.index[p];
-            const auto& sv = list.shift_vectors[list.shift[p]];
-            const double* wj = wrapped.data() + 3 * j;
-            const double x = wj[0] + sv[0] - wi[0];
-            const double y = wj[1] + sv[1] - wi[1];
-            const double z = wj[2] + sv[2] - wi[2];
-            const double r2 = x * x + y * y + z * z;
-            if (!(r2 < rc2)) continue;
-            const double r = std::sqrt(r2);
-            ts.dx[m] = x;
-            ts.dy[m] = y;
-            ts.dz[m] = z;
-            ts.r[m] = r;
-            ts.element[m] = element[j];
-            ts.weight[m] = static_cast<double>(numbers[j]);
-            ts.neighbor[m] = j;
-            ++m;
-        }
-        NeighborEnv env;
-        env.count = m;
-        env.dx = ts.dx.data();
-        env.dy = ts.dy.data();
-        env.dz = ts.dz.data();
-        env.r = ts.r.data();
-        env.element = ts.element.data();
-        env.weight = ts.weight.data();
-        return env;
-    };
 
     // Pass 1: symmetry functions, extrapolation statistics, scaling (in place).
-    t0 = Clock::now();
+    auto t0 = Clock::now();
     std::vector<RowMatrix> x(nel);
     for (int e = 0; e < nel; ++e) x[e].resize(members[e].size(), descriptors_[e].size());
 #pragma omp parallel num_threads(nt)
     {
         ThreadScratch& ts = scratch[thread_id()];
 #pragma omp for schedule(dynamic, 16)
-        for (int64_t i = 0; i < n; ++i) {
+        for (int64_t c = 0; c < n_centers; ++c) {
+            const int64_t i = centers ? centers[c] : c;
             const int e = element[i];
             double* g = x[e].data() + row[i] * x[e].cols();
-            const NeighborEnv env = environment(i, ts);
+            const NeighborEnv env = environment(i, ts, element.data());
             descriptors_[e].values(env, g, ts.descriptor);
             const Scaling& sc = scalings_[e];
             bool outside = false;
@@ -213,7 +264,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
     // Networks: atomic energies and dE/dx, overwritten onto x, in batches per element.
     t0 = Clock::now();
     constexpr int64_t kBatch = 256;
-    std::vector<double> nn_energy(n);
+    std::vector<double> nn_energy(n_total, 0.0);
     struct Chunk {
         int element;
         int64_t begin, end;
@@ -249,7 +300,8 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         }
     }
     double total = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t c = 0; c < n_centers; ++c) {
+        const int64_t i = centers ? centers[c] : c;
         const double ei = nn_energy[i] / spec_.conv_energy + spec_.mean_energy +
                           spec_.atom_energy[element[i]];
         total += ei;
@@ -264,12 +316,13 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
 #pragma omp parallel num_threads(nt)
         {
             ThreadScratch& ts = scratch[thread_id()];
-            if (options.forces) ts.forces.assign(3 * n, 0.0);
+            if (options.forces) ts.forces.assign(3 * n_total, 0.0);
 #pragma omp for schedule(dynamic, 16)
-            for (int64_t i = 0; i < n; ++i) {
+            for (int64_t c = 0; c < n_centers; ++c) {
+                const int64_t i = centers ? centers[c] : c;
                 const int e = element[i];
                 const double* dEdG = x[e].data() + row[i] * x[e].cols();
-                const NeighborEnv env = environment(i, ts);
+                const NeighborEnv env = environment(i, ts, element.data());
                 std::fill(ts.gx.begin(), ts.gx.begin() + env.count, 0.0);
                 std::fill(ts.gy.begin(), ts.gy.begin() + env.count, 0.0);
                 std::fill(ts.gz.begin(), ts.gz.begin() + env.count, 0.0);
@@ -305,7 +358,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         }
         for (const auto& ts : scratch) {
             if (options.forces) {
-                for (int64_t k = 0; k < 3 * n; ++k) res.forces[k] += ts.forces[k];
+                for (int64_t k = 0; k < 3 * n_total; ++k) res.forces[k] += ts.forces[k];
             }
             for (int k = 0; k < 9; ++k) res.virial[k] += ts.virial[k];
         }

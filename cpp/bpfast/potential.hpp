@@ -71,6 +71,24 @@ struct Result {
     std::array<double, 4> timings{};
 };
 
+/// Neighbours supplied by a host code (e.g. a LAMMPS pair style) instead of bpfast's own
+/// search. Atoms are indexed 0 .. n_total-1 (local atoms and ghost atoms alike); the
+/// centres are the atoms whose energies are computed (LAMMPS: ilist[0..inum-1]). For
+/// centre i, neighbors[i][0 .. counts[i]-1] are atom indices (after `& index_mask`) of
+/// every atom, ghosts included, within the potential's cutoff (more is fine: pairs beyond
+/// the cutoff are skipped). Displacements are positions[j] - positions[i]: periodic
+/// images must be explicit ghost atoms.
+struct HostNeighbors {
+    int64_t n_total = 0;               ///< local + ghost atoms
+    const double* positions = nullptr;  ///< n_total x 3, row-major
+    const int32_t* numbers = nullptr;   ///< atomic number of every atom, n_total
+    int64_t n_centers = 0;
+    const int32_t* centers = nullptr;   ///< centre atom indices, n_centers
+    const int32_t* counts = nullptr;    ///< indexed by atom index: neighbours of a centre
+    const int32_t* const* neighbors = nullptr;  ///< indexed by atom index
+    int32_t index_mask = ~0;  ///< applied to every neighbour index (LAMMPS: NEIGHMASK)
+};
+
 class Potential {
   public:
     explicit Potential(PotentialSpec spec);
@@ -89,7 +107,20 @@ class Potential {
                    const std::array<bool, 3>& pbc, const ComputeOptions& options,
                    NeighborCache* cache = nullptr) const;
 
+    /// Evaluates the centres of a host-provided neighbour list. Result::forces has
+    /// n_total x 3 entries (forces on ghosts included, for the host to communicate back),
+    /// Result::energies n_total entries (0 for non-centres); Result::virial is
+    /// sum over pairs of (dE/dd) (x) d, i.e. the total virial contribution of the centres.
+    Result compute(const HostNeighbors& host, const ComputeOptions& options) const;
+
   private:
+    /// Element index of atom i; throws UnknownElementError naming the atom.
+    int element_of_atom(const int32_t* numbers, int64_t i) const;
+    template <class Environment>
+    Result evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
+                    const int32_t* centers, int threads, const ComputeOptions& options,
+                    Environment&& environment, Result res) const;
+
     PotentialSpec spec_;
     double cutoff_ = 0.0;
     std::vector<Descriptor> descriptors_;
