@@ -292,38 +292,65 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
         }
     }
 
-    for (const Radial& rad : radial_) {
-        const bool compact = rad.type >= 20;
-        const double* fc = compact ? nullptr : ws.fc.data() + rad.slot * m;
-        const double* dfc = compact ? nullptr : ws.dfc.data() + rad.slot * m;
-        const double u = Gradient ? dEdG[rad.index] : 0.0;
-        if (Gradient && u == 0.0) continue;
-        double sum = 0.0;
-        for (int n = 0; n < m; ++n) {
-            const double r = env.r[n];
-            if (r >= rad.rc) continue;
-            if (rad.element >= 0 && env.element[n] != rad.element) continue;
-            const double w = rad.element >= 0 ? 1.0 : env.weight[n];
-            double f, df;
-            if (compact) {
-                if (r <= rad.rl) continue;
-                rad.compact.evaluate(r, f, df);
+    // Radial functions: masked SIMD loops over all neighbours; the gradient is collected
+    // as one scalar per neighbour (dE/dr) and turned into a vector at the end.
+    if (!radial_.empty()) {
+        for (auto* v : {&ws.fa, &ws.dfa, &ws.base}) {
+            if (static_cast<int>(v->size()) < m) v->resize(m);
+        }
+        double* coef = ws.base.data();
+        if (Gradient) std::fill(coef, coef + m, 0.0);
+        for (const Radial& rad : radial_) {
+            const double u = Gradient ? dEdG[rad.index] : 0.0;
+            if (Gradient && u == 0.0) continue;
+            const double rc = rad.rc, rl = rad.rl;
+            const int element = rad.element;
+            const double* r = env.r;
+            const int* el = env.element;
+            const double* weight = env.weight;
+            double sum = 0.0;
+            if (rad.type >= 20) {
+                double* f = ws.fa.data();
+                double* df = ws.dfa.data();
+                rad.compact.evaluate_batch(r, m, f, df);
+#pragma omp simd reduction(+ : sum)
+                for (int n = 0; n < m; ++n) {
+                    const bool take = r[n] < rc && r[n] > rl && (element < 0 || el[n] == element);
+                    const double w = take ? (element < 0 ? weight[n] : 1.0) : 0.0;
+                    if (Gradient) {
+                        coef[n] += u * w * df[n];
+                    } else {
+                        sum += w * f[n];
+                    }
+                }
             } else {
-                const double t = r - rad.rs;
-                const double e = vexp(-rad.eta * t * t);
-                f = e * fc[n];
-                df = e * (dfc[n] - 2.0 * rad.eta * t * fc[n]);
+                const double* fc = ws.fc.data() + rad.slot * m;
+                const double* dfc = ws.dfc.data() + rad.slot * m;
+                const double eta = rad.eta, rs = rad.rs;
+#pragma omp simd reduction(+ : sum)
+                for (int n = 0; n < m; ++n) {
+                    const bool take = r[n] < rc && (element < 0 || el[n] == element);
+                    const double w = take ? (element < 0 ? weight[n] : 1.0) : 0.0;
+                    const double t = r[n] - rs;
+                    const double e = vexp(-eta * t * t);
+                    if (Gradient) {
+                        coef[n] += u * w * e * (dfc[n] - 2.0 * eta * t * fc[n]);
+                    } else {
+                        sum += w * e * fc[n];
+                    }
+                }
             }
-            if (!Gradient) {
-                sum += w * f;
-            } else if (r > 0.0) {
-                const double c = u * w * df / r;
+            if (!Gradient) G[rad.index] += sum;
+        }
+        if (Gradient) {
+#pragma omp simd
+            for (int n = 0; n < m; ++n) {
+                const double c = env.r[n] > 0.0 ? coef[n] / env.r[n] : 0.0;
                 gx[n] += c * env.dx[n];
                 gy[n] += c * env.dy[n];
                 gz[n] += c * env.dz[n];
             }
         }
-        if (!Gradient) G[rad.index] += sum;
     }
 
     for (const AngularGroup& g : angular_) {
