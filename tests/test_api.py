@@ -136,7 +136,7 @@ def test_neighbor_cache_reuse_is_exact(pot, cell):
     cache = bpfast.NeighborCache(skin=0.6)
     assert cache.skin == 0.6 and cache.rebuilds == 0
     pos = positions.copy()
-    for step in range(12):
+    for _ in range(12):
         pos = pos + rng.normal(scale=0.03, size=pos.shape)
         cached = pot.compute(pos, numbers, c, pbc, cache=cache, stress=c is not None, energies=True)
         fresh = pot.compute(pos, numbers, c, pbc, stress=c is not None, energies=True)

@@ -70,21 +70,21 @@ def _sf_line(kind):
 @pytest.mark.parametrize(
     "predicate,replace,message",
     [
-        (_sf_line("2"), lambda l: l.split("!")[0].split("#")[0].rsplit(None, 1)[0] + " abc",
+        (_sf_line("2"), lambda s: s.split("!")[0].split("#")[0].rsplit(None, 1)[0] + " abc",
          "expected a number for rc, found 'abc'"),
-        (_sf_line("2"), lambda l: "symfunction_short H 7 H 0.1 0.0 4.0", "unknown symmetry function type 7"),
-        (_sf_line("2"), lambda l: "symfunction_short H 2 Zn 0.1 0.0 4.0", "element 'Zn' is not listed"),
-        (_sf_line("3"), lambda l: "symfunction_short H 3 H O 0.1 1.0", "expects parameters"),
-        (lambda l: l.startswith("global_activation_short"), lambda l: "global_activation_short t t",
+        (_sf_line("2"), lambda s: "symfunction_short H 7 H 0.1 0.0 4.0", "unknown symmetry function type 7"),
+        (_sf_line("2"), lambda s: "symfunction_short H 2 Zn 0.1 0.0 4.0", "element 'Zn' is not listed"),
+        (_sf_line("3"), lambda s: "symfunction_short H 3 H O 0.1 1.0", "expects parameters"),
+        (lambda s: s.startswith("global_activation_short"), lambda s: "global_activation_short t t",
          "expects 3"),
-        (lambda l: l.startswith("global_activation_short"), lambda l: "global_activation_short t q l",
+        (lambda s: s.startswith("global_activation_short"), lambda s: "global_activation_short t q s",
          "unknown activation 'q'"),
-        (lambda l: l.startswith("cutoff_type"), lambda l: "cutoff_type 6 1.5", "alpha"),
-        (lambda l: l.startswith("cutoff_type"), lambda l: "cutoff_type 12", "unknown cutoff_type 12"),
-        (lambda l: l.startswith("elements"), lambda l: "elements H O Xq", "number_of_elements"),
-        (lambda l: l.startswith("number_of_elements"), lambda l: "number_of_elements two",
+        (lambda s: s.startswith("cutoff_type"), lambda s: "cutoff_type 6 1.5", "alpha"),
+        (lambda s: s.startswith("cutoff_type"), lambda s: "cutoff_type 12", "unknown cutoff_type 12"),
+        (lambda s: s.startswith("elements"), lambda s: "elements H O Xq", "number_of_elements"),
+        (lambda s: s.startswith("number_of_elements"), lambda s: "number_of_elements two",
          "expected a number"),
-        (lambda l: l.startswith("global_nodes_short"), lambda l: l + "\nglobal_nodes_short 3 3",
+        (lambda s: s.startswith("global_nodes_short"), lambda s: s + "\nglobal_nodes_short 3 3",
          "given a second time"),
     ],
 )
@@ -102,7 +102,7 @@ def test_malformed_input_nn(broken, predicate, replace, message):
 
 
 def test_missing_keyword(broken):
-    edit_line(broken / "input.nn", lambda l: l.startswith("global_hidden_layers_short"), lambda l: "")
+    edit_line(broken / "input.nn", lambda s: s.startswith("global_hidden_layers_short"), lambda s: "")
     with pytest.raises(bpfast.FormatError, match="missing required keyword 'global_hidden_layers_short'"):
         bpfast.load(broken)
 
@@ -124,8 +124,8 @@ def test_scaling_data_too_short(broken):
 
 
 def test_scaling_data_not_a_number(broken):
-    number = edit_line(broken / "scaling.data", lambda l: not l.startswith("#") and l.strip(),
-                       lambda l: l.replace(l.split()[3], "x1.0", 1))
+    number = edit_line(broken / "scaling.data", lambda s: not s.startswith("#") and s.strip(),
+                       lambda s: s.replace(s.split()[3], "x1.0", 1))
     with pytest.raises(bpfast.FormatError, match="column 4") as info:
         bpfast.load(broken)
     assert info.value.line == number
@@ -134,8 +134,8 @@ def test_scaling_data_not_a_number(broken):
 @pytest.mark.parametrize("change", ["drop", "extra", "garbage"])
 def test_weights_file_problems(broken, change):
     path = broken / "weights.008.data"
-    lines = [l for l in path.read_text().splitlines()]
-    data = [k for k, l in enumerate(lines) if l.strip() and not l.lstrip().startswith("#")]
+    lines = [s for s in path.read_text().splitlines()]
+    data = [k for k, s in enumerate(lines) if s.strip() and not s.lstrip().startswith("#")]
     if change == "drop":
         del lines[data[-1]]
     elif change == "extra":
