@@ -1,0 +1,291 @@
+// LAMMPS pair style `bpfast` (see pair_bpfast.h). The bpfast core does all the work; this
+// file only converts units, hands LAMMPS' full neighbour list to
+// bpfast::Potential::compute(const HostNeighbors&, ...) and tallies what LAMMPS asks for.
+#include "pair_bpfast.h"
+
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "utils.h"
+
+#include "bpfast/elements.hpp"
+#include "bpfast/errors.hpp"
+#include "bpfast/n2p2_io.hpp"
+#include "bpfast/potential.hpp"
+
+using namespace LAMMPS_NS;
+
+PairBPFast::PairBPFast(LAMMPS* lmp) : Pair(lmp) {
+    single_enable = 0;   // no pairwise single(): the energy is many-body
+    restartinfo = 0;     // nothing in restart files; pair_style/pair_coeff are re-read
+    one_coeff = 1;       // only `pair_coeff * * ...`
+    manybody_flag = 1;
+    // The core returns the exact virial sum_pairs (dE/dd) (x) d, so LAMMPS' F.r fallback
+    // is not needed (and per-atom virials are not available).
+    no_virial_fdotr_compute = 1;
+    centroidstressflag = CENTROID_NOTAVAIL;
+    // compute pair bpfast -> c_ID[1]: number of (atom, symmetry function) values outside
+    // the range of scaling.data in the last evaluation, summed over ranks.
+    nextra = 1;
+    pvector = new double[nextra];
+    pvector[0] = 0.0;
+}
+
+PairBPFast::~PairBPFast() {
+    delete[] pvector;
+    pvector = nullptr;
+    if (allocated) {
+        memory->destroy(setflag);
+        memory->destroy(cutsq);
+    }
+}
+
+void PairBPFast::allocate() {
+    allocated = 1;
+    const int n = atom->ntypes;
+    memory->create(setflag, n + 1, n + 1, "pair:setflag");
+    memory->create(cutsq, n + 1, n + 1, "pair:cutsq");
+    for (int i = 0; i <= n; ++i) {
+        for (int j = 0; j <= n; ++j) setflag[i][j] = 0;
+    }
+    type_number_.assign(n + 1, 0);
+}
+
+/* ----------------------------------------------------------------------
+   pair_style bpfast DIR [length_unit X] [energy_unit Y] [threads N]
+------------------------------------------------------------------------- */
+
+void PairBPFast::settings(int narg, char** arg) {
+    if (narg < 1) {
+        error->all(FLERR, "Illegal pair_style bpfast command: expected "
+                          "pair_style bpfast DIR [length_unit X] [energy_unit Y] [threads N]");
+    }
+    double length_unit = 1.0, energy_unit = 1.0;
+    int threads = 0;
+    for (int k = 1; k < narg; k += 2) {
+        const std::string key = arg[k];
+        if (k + 1 >= narg) {
+            error->all(FLERR, "Illegal pair_style bpfast command: keyword {} needs a value", key);
+        }
+        if (key == "length_unit" || key == "cflength") {
+            length_unit = utils::numeric(FLERR, arg[k + 1], false, lmp);
+            if (!(length_unit > 0.0) || !std::isfinite(length_unit)) {
+                error->all(FLERR, "pair_style bpfast: {} must be positive, got {}", key,
+                           arg[k + 1]);
+            }
+        } else if (key == "energy_unit" || key == "cfenergy") {
+            energy_unit = utils::numeric(FLERR, arg[k + 1], false, lmp);
+            if (!(energy_unit > 0.0) || !std::isfinite(energy_unit)) {
+                error->all(FLERR, "pair_style bpfast: {} must be positive, got {}", key,
+                           arg[k + 1]);
+            }
+        } else if (key == "threads") {
+            threads = utils::inumeric(FLERR, arg[k + 1], false, lmp);
+            if (threads < 1) {
+                error->all(FLERR, "pair_style bpfast: threads must be >= 1, got {}", arg[k + 1]);
+            }
+        } else {
+            error->all(FLERR,
+                       "Illegal pair_style bpfast command: unknown keyword '{}' (expected "
+                       "length_unit, energy_unit, cflength, cfenergy or threads)",
+                       key);
+        }
+    }
+    length_unit_ = length_unit;
+    energy_unit_ = energy_unit;
+    threads_ = threads;
+    load_potential(arg[0]);
+
+    // A new pair_style command invalidates an earlier element mapping.
+    if (allocated) {
+        const int n = atom->ntypes;
+        for (int i = 0; i <= n; ++i) {
+            for (int j = 0; j <= n; ++j) setflag[i][j] = 0;
+        }
+        type_number_.assign(n + 1, 0);
+    }
+}
+
+void PairBPFast::load_potential(const std::string& directory) {
+    std::string message;
+    try {
+        potential_ = std::make_unique<bpfast::Potential>(bpfast::read_n2p2_potential(directory));
+    } catch (const std::exception& e) {
+        potential_.reset();
+        message = e.what();
+    }
+    // Every rank reads the files. A failure on some ranks only must not leave the others
+    // waiting in a collective call: those ranks abort.
+    int failed = message.empty() ? 0 : 1, nfailed = 0;
+    MPI_Allreduce(&failed, &nfailed, 1, MPI_INT, MPI_SUM, world);
+    if (nfailed == comm->nprocs) {
+        error->all(FLERR, "pair_style bpfast: cannot load the potential in '{}': {}", directory,
+                   message);
+    }
+    if (nfailed > 0) {
+        if (failed) {
+            error->one(FLERR, "pair_style bpfast: cannot load the potential in '{}': {}",
+                       directory, message);
+        }
+        error->all(FLERR, "pair_style bpfast: cannot load the potential in '{}' on {} of {} ranks",
+                   directory, nfailed, comm->nprocs);
+    }
+    directory_ = directory;
+    element_list_.clear();
+    for (const auto& symbol : potential_->spec().elements) {
+        element_list_ += (element_list_.empty() ? "" : ", ") + symbol;
+    }
+    cutoff_ = potential_->cutoff() / length_unit_;
+    if (comm->me == 0) {
+        utils::logmesg(lmp,
+                       "pair_style bpfast: potential '{}': elements {}, cutoff {} (potential "
+                       "units) = {} (LAMMPS units)\n",
+                       directory_, element_list_, potential_->cutoff(), cutoff_);
+    }
+}
+
+/* ----------------------------------------------------------------------
+   pair_coeff * * El_1 ... El_ntypes   (element symbol of each atom type)
+------------------------------------------------------------------------- */
+
+void PairBPFast::coeff(int narg, char** arg) {
+    if (!potential_) error->all(FLERR, "pair_coeff bpfast: no potential loaded (pair_style)");
+    if (!allocated) allocate();
+    const int ntypes = atom->ntypes;
+    if (narg != 2 + ntypes || std::strcmp(arg[0], "*") != 0 || std::strcmp(arg[1], "*") != 0) {
+        error->all(FLERR,
+                   "Incorrect args for pair coefficients: expected pair_coeff * * followed by "
+                   "one element symbol for each of the {} atom types, got {} arguments",
+                   ntypes, narg);
+    }
+    for (int t = 1; t <= ntypes; ++t) {
+        const std::string symbol = arg[1 + t];
+        const int z = bpfast::atomic_number(symbol);
+        if (z == 0) {
+            error->all(FLERR,
+                       "pair_coeff bpfast: '{}' (atom type {}) is not an element symbol; the "
+                       "potential '{}' describes {}",
+                       symbol, t, directory_, element_list_);
+        }
+        if (potential_->element_index(z) < 0) {
+            error->all(FLERR,
+                       "pair_coeff bpfast: element {} (atom type {}) is not in the potential "
+                       "'{}', which describes {}",
+                       symbol, t, directory_, element_list_);
+        }
+        type_number_[t] = z;
+    }
+    for (int i = 1; i <= ntypes; ++i) {
+        for (int j = i; j <= ntypes; ++j) setflag[i][j] = 1;
+    }
+}
+
+void PairBPFast::init_style() {
+    if (!potential_) error->all(FLERR, "Pair style bpfast: no potential loaded");
+    if (force->newton_pair == 0) {
+        error->all(FLERR, "Pair style bpfast requires newton pair on (forces on ghost atoms "
+                          "are returned to their owners by reverse communication)");
+    }
+    neighbor->add_request(this, NeighConst::REQ_FULL);
+}
+
+double PairBPFast::init_one(int i, int j) {
+    if (setflag[i][j] == 0) error->all(FLERR, "All pair coeffs are not set");
+    return cutoff_;
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairBPFast::compute(int eflag, int vflag) {
+    ev_init(eflag, vflag);
+    if (vflag_atom || cvflag_atom) {
+        error->all(FLERR, "Pair style bpfast does not compute per-atom virials "
+                          "(compute stress/atom, centroid/stress/atom, heat/flux)");
+    }
+
+    const int nall = atom->nlocal + atom->nghost;
+    double** x = atom->x;
+    double** f = atom->f;
+    const int* type = atom->type;
+
+    positions_.resize(3 * static_cast<size_t>(nall));
+    numbers_.resize(nall);
+    for (int i = 0; i < nall; ++i) {
+        positions_[3 * i] = x[i][0] * length_unit_;
+        positions_[3 * i + 1] = x[i][1] * length_unit_;
+        positions_[3 * i + 2] = x[i][2] * length_unit_;
+        numbers_[i] = type_number_[type[i]];
+    }
+
+    bpfast::HostNeighbors host;
+    host.n_total = nall;
+    host.positions = positions_.data();
+    host.numbers = numbers_.data();
+    host.n_centers = list->inum;
+    host.centers = list->ilist;
+    host.counts = list->numneigh;
+    host.neighbors = list->firstneigh;
+    host.index_mask = NEIGHMASK;
+
+    bpfast::ComputeOptions options;
+    options.forces = true;
+    options.energies = eflag_atom != 0;
+    options.stress = vflag_global != 0;
+    options.threads = threads_ > 0 ? threads_ : comm->nthreads;
+
+    bpfast::Result res;
+    try {
+        res = potential_->compute(host, options);
+    } catch (const std::exception& e) {
+        error->one(FLERR, "pair_style bpfast: evaluation failed: {}", e.what());
+    }
+
+    // Potential units -> LAMMPS units.
+    const double to_energy = 1.0 / energy_unit_;
+    const double to_force = length_unit_ / energy_unit_;
+    const double* fr = res.forces.data();
+    for (int i = 0; i < nall; ++i) {
+        f[i][0] += fr[3 * i] * to_force;
+        f[i][1] += fr[3 * i + 1] * to_force;
+        f[i][2] += fr[3 * i + 2] * to_force;
+    }
+    if (eflag_global) eng_vdwl += res.energy * to_energy;
+    if (eflag_atom) {
+        for (int ii = 0; ii < list->inum; ++ii) {
+            const int i = list->ilist[ii];
+            eatom[i] += res.energies[i] * to_energy;
+        }
+    }
+    if (vflag_global) {
+        // LAMMPS' virial is sum_i r_i . f_i = -sum_pairs (dE/dd) (x) d (d = r_j - r_i);
+        // the core's virial is +sum_pairs (dE/dd) (x) d. Order: xx, yy, zz, xy, xz, yz.
+        const auto& w = res.virial;
+        virial[0] -= w[0] * to_energy;
+        virial[1] -= w[4] * to_energy;
+        virial[2] -= w[8] * to_energy;
+        virial[3] -= 0.5 * (w[1] + w[3]) * to_energy;
+        virial[4] -= 0.5 * (w[2] + w[6]) * to_energy;
+        virial[5] -= 0.5 * (w[5] + w[7]) * to_energy;
+    }
+    int64_t outside = 0;
+    for (const auto& per_element : res.extrapolations) {
+        for (const int64_t count : per_element) outside += count;
+    }
+    pvector[0] = static_cast<double>(outside);
+}
+
+double PairBPFast::memory_usage() {
+    double bytes = Pair::memory_usage();
+    bytes += static_cast<double>(positions_.capacity() * sizeof(double));
+    bytes += static_cast<double>(numbers_.capacity() * sizeof(int32_t));
+    return bytes;
+}

