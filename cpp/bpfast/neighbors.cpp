@@ -262,15 +262,25 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     };
 
     // One pass: each thread takes a contiguous block of atoms (static schedule) and
-    // appends to its own buffers; the blocks are then concatenated in atom order.
+    // appends to its own buffers; the blocks are then copied, in parallel, into the
+    // list in atom order.
     const int nt = std::max(1, std::min<int>(resolve_threads(threads), static_cast<int>(n)));
     std::vector<std::vector<int32_t>> idx(nt), sft(nt);
-    std::vector<int64_t> first_atom(nt + 1, n);
+    std::vector<int64_t> first_atom(nt, n);
+    // Expected pairs per atom if the atoms fill the box evenly (a capacity hint only).
+    double expected = 0.0;
+    if (pbc[0] && pbc[1] && pbc[2]) {
+        expected = 1.1 * static_cast<double>(n) / std::fabs(det) * 4.18879 * cutoff * cutoff * cutoff;
+    }
 #pragma omp parallel num_threads(nt)
     {
         const int t = thread_id();
         std::vector<int32_t>& my_idx = idx[t];
         std::vector<int32_t>& my_sft = sft[t];
+        const double block = static_cast<double>(n) / nt + 1.0;
+        const size_t hint = static_cast<size_t>(std::min(expected * block, 4.0e9));
+        my_idx.reserve(hint);
+        my_sft.reserve(hint);
         bool first = true;
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; ++i) {
@@ -290,11 +300,14 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     const size_t total = static_cast<size_t>(out.offsets[n]);
     out.index.resize(total);
     out.shift.resize(total);
-    for (int t = 0; t < nt; ++t) {
-        if (idx[t].empty()) continue;
-        const int64_t at = out.offsets[first_atom[t]];
-        std::copy(idx[t].begin(), idx[t].end(), out.index.begin() + at);
-        std::copy(sft[t].begin(), sft[t].end(), out.shift.begin() + at);
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = thread_id();
+        if (!idx[t].empty()) {
+            const int64_t at = out.offsets[first_atom[t]];
+            std::copy(idx[t].begin(), idx[t].end(), out.index.begin() + at);
+            std::copy(sft[t].begin(), sft[t].end(), out.shift.begin() + at);
+        }
     }
 }
 

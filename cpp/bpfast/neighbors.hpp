@@ -9,13 +9,36 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace bpfast {
 
 /// Cell matrix, rows are the lattice vectors a, b, c.
 using Cell = std::array<std::array<double, 3>, 3>;
+
+/// Allocator that leaves new elements of trivial types uninitialised (resize() of a
+/// large neighbour list would otherwise zero it in one thread before it is filled).
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+        using other = DefaultInitAllocator<U>;
+    };
+    DefaultInitAllocator() = default;
+    template <class U>
+    DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+    template <class U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
 
 /// Neighbour list in compressed-row form. The neighbours of atom i are the entries
 /// offsets[i] .. offsets[i+1]-1 of `index` and `shift`. Displacements are not stored:
@@ -24,8 +47,8 @@ using Cell = std::array<std::array<double, 3>, 3>;
 /// stays valid while atoms move (Verlet lists) as long as the cell is unchanged.
 struct NeighborList {
     std::vector<int64_t> offsets;            ///< size n_atoms + 1
-    std::vector<int32_t> index;              ///< neighbour atom j
-    std::vector<int32_t> shift;              ///< index into shift_vectors
+    std::vector<int32_t, DefaultInitAllocator<int32_t>> index;  ///< neighbour atom j
+    std::vector<int32_t, DefaultInitAllocator<int32_t>> shift;  ///< index into shift_vectors
     std::vector<std::array<double, 3>> shift_vectors;  ///< lattice translations S . cell
     std::vector<std::array<double, 3>> wrap;  ///< per atom: translation removed by wrapping
     double cutoff = 0.0;                      ///< list cutoff
