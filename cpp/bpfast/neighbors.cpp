@@ -275,8 +275,9 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
 #pragma omp parallel num_threads(nt)
     {
         const int t = thread_id();
-        std::vector<int32_t>& my_idx = idx[t];
-        std::vector<int32_t>& my_sft = sft[t];
+        // Thread-local vectors: idx[0] and idx[1] share a cache line, and push_back
+        // writes the vector's end pointer, so appending to them in place false-shares.
+        std::vector<int32_t> my_idx, my_sft;
         const double block = static_cast<double>(n) / nt + 1.0;
         const size_t hint = static_cast<size_t>(std::min(expected * block, 4.0e9));
         my_idx.reserve(hint);
@@ -295,6 +296,8 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
             });
             out.offsets[i + 1] = static_cast<int64_t>(my_idx.size() - before);
         }
+        idx[t] = std::move(my_idx);
+        sft[t] = std::move(my_sft);
     }
     for (int64_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
     const size_t total = static_cast<size_t>(out.offsets[n]);
