@@ -58,7 +58,7 @@ inline void exp_core_v(double u, double& f, double& df) {
 namespace detail {
 /// Taylor coefficients of asin: asin(y) = sum_n c_n y^(2n+1), c_n = (2n)! / (4^n (n!)^2 (2n+1)).
 struct AsinSeries {
-    static constexpr int kTerms = 26;
+    static constexpr int kTerms = 22;
     double c[kTerms]{};
     constexpr AsinSeries() {
         double binom = 1.0;  // (2n)! / (4^n (n!)^2)

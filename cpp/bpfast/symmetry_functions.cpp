@@ -96,7 +96,7 @@ void CompactFunction::evaluate(double x, double& f, double& df) const {
     df = dg * du;
 }
 
-template <int Order, bool Asymmetric>
+template <int Order, bool Asymmetric, bool Derivative>
 void CompactFunction::batch(const double* x, int m, double* f, double* df) const {
     const double centre = centre_, inv_w = inv_half_width_;
 #pragma omp simd
@@ -117,23 +117,32 @@ void CompactFunction::batch(const double* x, int m, double* f, double* df) const
             polynomial_core_n<Order>(u, g, dg);
         }
         f[i] = inside ? g : 0.0;
-        df[i] = inside ? dg * du : 0.0;
+        if (Derivative) df[i] = inside ? dg * du : 0.0;
     }
 }
 
 void CompactFunction::evaluate_batch(const double* x, int m, double* f, double* df) const {
-    switch (order_ * 2 + int(asymmetric_)) {
-        case 0: batch<0, false>(x, m, f, df); return;
-        case 1: batch<0, true>(x, m, f, df); return;
-        case 2: batch<1, false>(x, m, f, df); return;
-        case 3: batch<1, true>(x, m, f, df); return;
-        case 4: batch<2, false>(x, m, f, df); return;
-        case 5: batch<2, true>(x, m, f, df); return;
-        case 6: batch<3, false>(x, m, f, df); return;
-        case 7: batch<3, true>(x, m, f, df); return;
-        case 8: batch<4, false>(x, m, f, df); return;
-        default: batch<4, true>(x, m, f, df); return;
+    // One instantiation per (core, asymmetry, derivative wanted): the loops stay simple.
+#define BPFAST_COMPACT_CASE(order, asym)                       \
+    if (order_ == order && asymmetric_ == asym) {              \
+        if (df) {                                              \
+            batch<order, asym, true>(x, m, f, df);             \
+        } else {                                               \
+            batch<order, asym, false>(x, m, f, df);            \
+        }                                                      \
+        return;                                                \
     }
+    BPFAST_COMPACT_CASE(0, false)
+    BPFAST_COMPACT_CASE(0, true)
+    BPFAST_COMPACT_CASE(1, false)
+    BPFAST_COMPACT_CASE(1, true)
+    BPFAST_COMPACT_CASE(2, false)
+    BPFAST_COMPACT_CASE(2, true)
+    BPFAST_COMPACT_CASE(3, false)
+    BPFAST_COMPACT_CASE(3, true)
+    BPFAST_COMPACT_CASE(4, false)
+    BPFAST_COMPACT_CASE(4, true)
+#undef BPFAST_COMPACT_CASE
 }
 
 // ---------------------------------------------------------------------------------------
@@ -312,7 +321,7 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
             if (rad.type >= 20) {
                 double* f = ws.fa.data();
                 double* df = ws.dfa.data();
-                rad.compact.evaluate_batch(r, m, f, df);
+                rad.compact.evaluate_batch(r, m, f, Gradient ? df : nullptr);
 #pragma omp simd reduction(+ : sum)
                 for (int n = 0; n < m; ++n) {
                     const bool take = r[n] < rc && r[n] > rl && (element < 0 || el[n] == element);
@@ -786,8 +795,8 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     if (nl < 2) return;
     reserve_group(ws, nl, 1);
     gather_group(env, list, g.weighted, Gradient, ws);
-    // Radial factor C(r) of every listed neighbour.
-    g.radial.evaluate_batch(ws.r.data(), nl, ws.h.data(), ws.dh.data());
+    // Radial factor C(r) of every listed neighbour (and C'(r) for the gradient).
+    g.radial.evaluate_batch(ws.r.data(), nl, ws.h.data(), Gradient ? ws.dh.data() : nullptr);
     const double rc = g.rc, jk_lo = std::max(g.rl, 0.0);
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
@@ -827,7 +836,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             pz[c] = ws.z[o];
             pinv[c] = ws.inv_r[o];
             R[c] = ws.w[o] * ws.h[o];
-            dRik[c] = ws.w[o] * ws.dh[o];
+            if (Gradient) dRik[c] = ws.w[o] * ws.dh[o];
             cos_t[c] = cos_t[q];
             rjk[c] = rjk[q];
             jx[c] = jx[q];
@@ -837,14 +846,20 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         if (g.uses_jk) {
             double* cjk = ws.fjk.data();
             double* dcjk = ws.dfjk.data();
-            g.radial.evaluate_batch(rjk, mc, cjk, dcjk);
+            if (Gradient) {
+                g.radial.evaluate_batch(rjk, mc, cjk, dcjk);
 #pragma omp simd
-            for (int c = 0; c < mc; ++c) {
-                dRjk[c] = R[c] * dcjk[c];
-                R[c] *= cjk[c];
-                dRik[c] *= cjk[c];
+                for (int c = 0; c < mc; ++c) {
+                    dRjk[c] = R[c] * dcjk[c];
+                    R[c] *= cjk[c];
+                    dRik[c] *= cjk[c];
+                }
+            } else {
+                g.radial.evaluate_batch(rjk, mc, cjk, nullptr);
+#pragma omp simd
+                for (int c = 0; c < mc; ++c) R[c] *= cjk[c];
             }
-        } else {
+        } else if (Gradient) {
             std::fill(dRjk, dRjk + mc, 0.0);
         }
         double* theta = ws.theta.data();
@@ -864,7 +879,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         for (const AngularSF& sf : g.sfs) {
             const double u = Gradient ? dEdG[sf.index] : 0.0;
             if (Gradient && u == 0.0) continue;
-            sf.angle.evaluate_batch(theta, mc, A, dA);
+            sf.angle.evaluate_batch(theta, mc, A, Gradient ? dA : nullptr);
             if (!Gradient) {
                 double sum = 0.0;
 #pragma omp simd reduction(+ : sum)

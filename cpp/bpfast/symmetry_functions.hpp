@@ -64,11 +64,12 @@ class CompactFunction {
     CompactFunction(double lo, double hi, const std::string& core, bool allow_asymmetric);
     /// Value and derivative d C / d x for lo <= x <= hi.
     void evaluate(double x, double& f, double& df) const;
-    /// f, df for m arguments at once (vectorisable); 0 outside (lo, hi).
+    /// f, df for m arguments at once (vectorisable); 0 outside (lo, hi). df may be null
+    /// when only values are needed.
     void evaluate_batch(const double* x, int m, double* f, double* df) const;
 
   private:
-    template <int Order, bool Asymmetric>
+    template <int Order, bool Asymmetric, bool Derivative>
     void batch(const double* x, int m, double* f, double* df) const;
     double centre_ = 0.0, inv_half_width_ = 0.0;
     int order_ = 2;  ///< 1..4 polynomial, 0 exponential
