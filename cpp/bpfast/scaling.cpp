@@ -12,12 +12,8 @@ Scaling::Scaling(ScalingMode mode, double smin, double smax,
     factor_.assign(n, 1.0);
     reference_.assign(n, 0.0);
     smin_.assign(n, 0.0);
-    min_.resize(n);
-    max_.resize(n);
     for (size_t s = 0; s < n; ++s) {
         const SFStatistics& st = stats[s];
-        min_[s] = st.min;
-        max_[s] = st.max;
         const double range = st.max - st.min;
         const double slack = 1e-10 * std::max({std::fabs(st.min), std::fabs(st.max), range});
         lower_.push_back(st.min - slack);

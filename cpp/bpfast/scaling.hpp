@@ -30,8 +30,6 @@ class Scaling {
 
     int size() const { return static_cast<int>(factor_.size()); }
     double factor(int s) const { return factor_[s]; }
-    double min(int s) const { return min_[s]; }
-    double max(int s) const { return max_[s]; }
     /// True if the raw value G of SF s is outside the training range.
     bool extrapolates(int s, double G) const { return G < lower_[s] || G > upper_[s]; }
 
@@ -41,7 +39,7 @@ class Scaling {
     }
 
   private:
-    std::vector<double> factor_, reference_, smin_, min_, max_, lower_, upper_;
+    std::vector<double> factor_, reference_, smin_, lower_, upper_;
 };
 
 }  // namespace bpfast

@@ -73,29 +73,6 @@ CompactFunction::CompactFunction(double lo, double hi, const std::string& core,
     }
 }
 
-void CompactFunction::evaluate(double x, double& f, double& df) const {
-    const double t = x - centre_;
-    double u = std::fabs(t) * inv_half_width_;
-    if (u >= 1.0) {
-        f = 0.0;
-        df = 0.0;
-        return;
-    }
-    double du = (t < 0.0 ? -1.0 : 1.0) * inv_half_width_;  // du/dx
-    if (asymmetric_) {
-        du *= 2.0 - 2.0 * u;
-        u = (2.0 - u) * u;
-    }
-    double g, dg;
-    if (order_ == 0) {
-        exp_core(u, g, dg);
-    } else {
-        polynomial_core(order_, u, g, dg);
-    }
-    f = g;
-    df = dg * du;
-}
-
 template <int Order, bool Asymmetric, bool Derivative>
 void CompactFunction::batch(const double* x, int m, double* f, double* df) const {
     const double centre = centre_, inv_w = inv_half_width_;
@@ -151,13 +128,6 @@ void CompactFunction::evaluate_batch(const double* x, int m, double* f, double* 
 namespace {
 bool is_integer_zeta(double zeta) {
     return zeta >= 1.0 && std::fabs(zeta - std::round(zeta)) < 1e-12 && zeta < 1e6;
-}
-
-/// p^n for integer n >= 1 by repeated multiplication.
-inline double ipow(double p, int n) {
-    double r = p;
-    for (int i = 1; i < n; ++i) r *= p;
-    return r;
 }
 
 bool is_weighted(int type) { return type == 12 || type == 13 || type >= 23; }
@@ -222,8 +192,6 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
         a.key = -1;
         if (compact) {
             a.angle = CompactFunction(sf.angle_left, sf.angle_right, sf.subtype, false);
-            a.angle_left = sf.angle_left;
-            a.angle_right = sf.angle_right;
         } else {
             for (size_t k = 0; k < group->keys.size(); ++k) {
                 if (group->keys[k].eta == sf.eta && group->keys[k].rs == sf.rs) a.key = int(k);
@@ -246,7 +214,6 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
                 a.angle_key = static_cast<int>(group->angle_keys.size() - 1);
             }
             a.prefactor = std::pow(2.0, 1.0 - sf.zeta);
-            a.int_zeta = is_integer_zeta(sf.zeta) ? static_cast<int>(std::lround(sf.zeta)) : -1;
         }
         group->sfs.push_back(a);
     }

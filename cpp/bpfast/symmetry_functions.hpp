@@ -62,8 +62,6 @@ class CompactFunction {
     CompactFunction() = default;
     /// core: "p1".."p4" or "e", optionally followed by "a" (asymmetric) when allowed.
     CompactFunction(double lo, double hi, const std::string& core, bool allow_asymmetric);
-    /// Value and derivative d C / d x for lo <= x <= hi.
-    void evaluate(double x, double& f, double& df) const;
     /// f, df for m arguments at once (vectorisable); 0 outside (lo, hi). df may be null
     /// when only values are needed.
     void evaluate_batch(const double* x, int m, double* f, double* df) const;
@@ -131,9 +129,7 @@ class Descriptor {
     struct AngularSF {
         int index, key, angle_key;
         double lambda, zeta, prefactor;  // Gaussian; prefactor = 2^(1-zeta)
-        int int_zeta;                    // zeta as an integer, or -1
-        CompactFunction angle;           // compact
-        double angle_left, angle_right;  // compact
+        CompactFunction angle;           // compact: window C(theta; left, right)
     };
     struct AngleKey {  // distinct (lambda, zeta) of a Gaussian group
         double lambda, zeta;
