@@ -45,6 +45,23 @@ def reference_cases():
     return cases
 
 
+def scaling_bounds(directory, pot):
+    """{Z: (G_min, G_max)} of every element, read straight from directory/scaling.data
+    (rows in n2p2's order, elements by atomic number) -- independently of bpfast."""
+    import numpy as np
+
+    with open(Path(directory) / "scaling.data") as f:
+        rows = [line.split() for line in f if line.strip() and not line.startswith("#")]
+    out = {}
+    k = 0
+    for el, z in zip(pot.elements, pot.atomic_numbers):
+        n = pot.n_symmetry_functions[el]
+        block = np.array([[float(x) for x in r[2:4]] for r in rows[k:k + n]])
+        out[z] = (block[:, 0], block[:, 1])
+        k += n
+    return out
+
+
 def second_generation_potentials():
     """Names of the 2G potentials in shared/potentials (no nnp_type 4)."""
     if not shared_available():

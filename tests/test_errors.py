@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import bpfast
+from conftest import scaling_bounds
 from synthetic import default_scaling_structures, random_structure, write_potential
 
 
@@ -251,16 +252,9 @@ def test_extrapolation_warning(pot):
     assert res.extrapolations > 0
     assert f"{res.extrapolations} atom-function values" in str(record[0].message)
     # The count is what the descriptors and scaling.data say.
-    stats = {}
-    with open(f"{pot.directory}/scaling.data") as f:
-        rows = [line.split() for line in f if line.strip() and not line.startswith("#")]
-    k = 0
-    for el, z in zip(pot.elements, pot.atomic_numbers):
-        n = pot.n_symmetry_functions[el]
-        stats[z] = np.array([[float(v) for v in r[2:4]] for r in rows[k:k + n]])
-        k += n
+    stats = scaling_bounds(pot.directory, pot)
     G = pot.descriptors(positions, numbers, cell, pbc)
-    expected = sum(int(np.sum((g < stats[z][:, 0]) | (g > stats[z][:, 1])))
+    expected = sum(int(np.sum((g < stats[z][0]) | (g > stats[z][1])))
                    for z, g in zip(numbers, G))
     assert res.extrapolations == expected
 

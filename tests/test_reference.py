@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import bpfast
-from conftest import POTENTIALS, reference_cases, require_shared, second_generation_potentials
+from conftest import (POTENTIALS, reference_cases, require_shared, scaling_bounds,
+                      second_generation_potentials)
 
 ase_io = pytest.importorskip("ase.io")
 
@@ -92,7 +93,7 @@ def test_extrapolation_count_matches_n2p2(name, path):
     of all values strictly outside the range.
     """
     pot = potential(name)
-    stats = _scaling_statistics(POTENTIALS / name, pot)
+    stats = scaling_bounds(POTENTIALS / name, pot)
     for atoms in ase_io.read(path, index=":"):
         expected = atoms.info["n2p2_extrapolation_warnings"]
         periodic = bool(atoms.pbc.any())
@@ -110,20 +111,6 @@ def test_extrapolation_count_matches_n2p2(name, path):
             beyond_roundoff += int(np.sum((g < lo - slack) | (g > hi + slack)))
         assert res.extrapolations == beyond_roundoff
         assert res.extrapolations <= expected <= strict
-
-
-def _scaling_statistics(directory, pot):
-    """{Z: (G_min, G_max)} read straight from scaling.data."""
-    with open(directory / "scaling.data") as f:
-        rows = [line.split() for line in f if line.strip() and not line.startswith("#")]
-    out = {}
-    k = 0
-    for el, z in zip(pot.elements, pot.atomic_numbers):
-        n = pot.n_symmetry_functions[el]
-        block = np.array([[float(x) for x in r[2:4]] for r in rows[k:k + n]])
-        out[z] = (block[:, 0], block[:, 1])
-        k += n
-    return out
 
 
 @pytest.mark.parametrize("name", second_generation_potentials())
