@@ -34,6 +34,16 @@ class Potential:
         descriptors_only: bool = False,
         cache: Optional["NeighborCache"] = None,
     ) -> Dict[str, Any]: ...
+    def compute_host(
+        self,
+        positions: np.ndarray,
+        numbers: np.ndarray,
+        centers: np.ndarray,
+        offsets: np.ndarray,
+        neighbors: np.ndarray,
+        energies: bool = True,
+        threads: int = 0,
+    ) -> Dict[str, Any]: ...
 
 class NeighborCache:
     def __init__(self, skin: float = 1.0) -> None: ...
@@ -44,6 +54,13 @@ class NeighborCache:
     def reset(self) -> None: ...
 
 def load(directory: str) -> Potential: ...
+def neighbor_list(
+    positions: np.ndarray,
+    cell: Optional[np.ndarray],
+    pbc: Tuple[bool, bool, bool],
+    cutoff: float,
+    threads: int = 0,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 def atomic_number(symbol: str) -> int: ...
 def element_symbol(atomic_number: int) -> str: ...
 def have_openmp() -> bool: ...
