@@ -16,6 +16,7 @@
 #include <cmath>
 
 #include "bpfast/fastmath.hpp"
+#include "bpfast/simd.hpp"
 
 namespace bpfast {
 
@@ -25,9 +26,9 @@ namespace bpfast {
 ///   p2 ((15 - 6x) x - 10) x^3 + 1
 ///   p3 (x (x (20x - 70) + 84) - 35) x^4 + 1
 ///   p4 (x (x ((315 - 70x) x - 540) + 420) - 126) x^5 + 1
-template <int Order>
-inline void polynomial_core_n(double x, double& f, double& df) {
-    const double x2 = x * x;
+template <int Order, class T>
+inline void polynomial_core_n(T x, T& f, T& df) {
+    const T x2 = x * x;
     if (Order == 1) {
         f = (2.0 * x - 3.0) * x2 + 1.0;
         df = (6.0 * x - 6.0) * x;
@@ -168,6 +169,52 @@ class CutoffFunction {
                         f[i] = 0.0;
                         df[i] = 0.0;
                     }
+                }
+                return;
+        }
+    }
+
+    /// f and df/dr for simd::kWidth distances at once; lanes with r >= r_c get
+    /// meaningless values: callers mask them.
+    void evaluate(simd::vd r, simd::vd& f, simd::vd& df) const {
+        using simd::vd;
+        switch (type_) {
+            case CutoffType::Hard:
+                f = simd::splat(1.0);
+                df = vd{};
+                return;
+            case CutoffType::TanhU:
+            case CutoffType::Tanh: {
+                const double inv_rc = 1.0 / rc_, inv_norm = 1.0 / tanh_norm_;
+                const vd e = simd::vexp(-2.0 * (1.0 - r * inv_rc));
+                const vd t = (1.0 - e) / (1.0 + e);
+                f = t * t * t * inv_norm;
+                df = -3.0 * t * t * (1.0 - t * t) * inv_rc * inv_norm;
+                return;
+            }
+            case CutoffType::Poly1:
+            case CutoffType::Poly2:
+            case CutoffType::Poly3:
+            case CutoffType::Poly4: {
+                const vd x = (r - ri_) * inv_width_;
+                vd fx, dfx;
+                switch (type_) {
+                    case CutoffType::Poly1: polynomial_core_n<1>(x, fx, dfx); break;
+                    case CutoffType::Poly2: polynomial_core_n<2>(x, fx, dfx); break;
+                    case CutoffType::Poly3: polynomial_core_n<3>(x, fx, dfx); break;
+                    default: polynomial_core_n<4>(x, fx, dfx); break;
+                }
+                const auto inner = r < ri_;
+                f = simd::select(inner, simd::splat(1.0), fx);
+                df = simd::select(inner, vd{}, dfx * inv_width_);
+                return;
+            }
+            default:
+                for (int l = 0; l < simd::kWidth; ++l) {
+                    double fl = 0.0, dfl = 0.0;
+                    if (r[l] < rc_) evaluate(r[l], fl, dfl);
+                    f[l] = fl;
+                    df[l] = dfl;
                 }
                 return;
         }

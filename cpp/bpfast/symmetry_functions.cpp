@@ -6,6 +6,7 @@
 
 #include "bpfast/errors.hpp"
 #include "bpfast/fastmath.hpp"
+#include "bpfast/simd.hpp"
 
 namespace bpfast {
 
@@ -197,7 +198,7 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
                 if (group->keys[k].eta == sf.eta && group->keys[k].rs == sf.rs) a.key = int(k);
             }
             if (a.key < 0) {
-                group->keys.push_back({sf.eta, sf.rs});
+                group->keys.push_back({sf.eta, sf.rs, 0, 1});
                 a.key = static_cast<int>(group->keys.size() - 1);
             }
             a.lambda = sf.lambda;
@@ -219,6 +220,36 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
     }
     for (auto& g : angular_) {
         if (g.compact) continue;
+        // Keys by (r_s, eta): a key's Gaussian can then be a power of an earlier one's,
+        // which costs a few multiplications instead of an exp per pair. The power's
+        // relative error is about `power` ulp, so it is limited to small integers.
+        const int nk = static_cast<int>(g.keys.size());
+        std::vector<int> order(nk), rank(nk);
+        for (int k = 0; k < nk; ++k) order[k] = k;
+        std::sort(order.begin(), order.end(), [&](int a, int b) {
+            return std::tie(g.keys[a].rs, g.keys[a].eta) < std::tie(g.keys[b].rs, g.keys[b].eta);
+        });
+        std::vector<Key> keys(nk);
+        for (int k = 0; k < nk; ++k) {
+            keys[k] = g.keys[order[k]];
+            rank[order[k]] = k;
+        }
+        for (AngularSF& sf : g.sfs) sf.key = rank[sf.key];
+        for (int k = 0; k < nk; ++k) {
+            keys[k].base = k;
+            keys[k].power = 1;
+            for (int b = 0; b < k; ++b) {
+                if (keys[b].base != b || keys[b].rs != keys[k].rs || !(keys[b].eta > 0.0)) continue;
+                const double ratio = keys[k].eta / keys[b].eta;
+                const double n = std::round(ratio);
+                if (n >= 2.0 && n <= 64.0 && std::fabs(ratio - n) <= 1e-12 * n) {
+                    keys[k].base = b;
+                    keys[k].power = static_cast<int>(n);
+                    break;
+                }
+            }
+        }
+        g.keys = keys;
         std::stable_sort(g.sfs.begin(), g.sfs.end(),
                          [](const AngularSF& x, const AngularSF& y) { return x.key < y.key; });
         g.key_start.assign(g.keys.size() + 1, 0);
@@ -233,10 +264,13 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
 // The two entry points are compiled twice on x86-64 with GCC: for the baseline ISA and
 // for x86-64-v3 (AVX2 + FMA), chosen at load time by the CPU. `flatten` inlines the
 // kernels into each clone so that they are vectorised for its ISA.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// A build for the host CPU (-march=native with AVX2) needs no clones.
+#if defined(BPFAST_KERNEL)
+// set by the build (tests of the baseline code path)
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX2__)
 #define BPFAST_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
 #else
-#define BPFAST_KERNEL
+#define BPFAST_KERNEL __attribute__((flatten))
 #endif
 
 BPFAST_KERNEL void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
@@ -493,14 +527,39 @@ template <bool Gradient>
 void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                                 const double* dEdG, double* gx, double* gy, double* gz,
                                 DescriptorWorkspace& ws) const {
+    if (g.uses_jk) {
+        gaussian_kernel<Gradient, true>(g, env, G, dEdG, gx, gy, gz, ws);
+    } else {
+        gaussian_kernel<Gradient, false>(g, env, G, dEdG, gx, gy, gz, ws);
+    }
+}
+
+// Gaussian angular group, one central atom. The pairs (j, k) that count are listed per
+// j (packed indices), then processed kWidth at a time with every per-pair quantity in
+// vector registers: geometry, (1 + lambda cos)^zeta per angle key, exp(-eta (r_jk -
+// r_s)^2) per radial key, and either the SF sums (values) or the chain rule from dE/dG
+// to the gradients with respect to d_j and d_k (gradient).
+template <bool Gradient, bool UsesJk>
+void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, double* G,
+                                 const double* dEdG, double* gx, double* gy, double* gz,
+                                 DescriptorWorkspace& ws) const {
+    using simd::vd;
+    constexpr int W = simd::kWidth;
+    const int nsf = static_cast<int>(g.sfs.size());
+    // Gradient: U_s = dE/dG_s * 2^(1-zeta) and U_s zeta lambda, per SF of the group.
+    ws.coef_a.resize(nsf);
+    ws.coef_b.resize(nsf);
     if (Gradient) {
         bool any = false;
-        for (const AngularSF& sf : g.sfs) any = any || dEdG[sf.index] != 0.0;
+        for (int s = 0; s < nsf; ++s) {
+            const AngularSF& sf = g.sfs[s];
+            ws.coef_a[s] = dEdG[sf.index] * sf.prefactor;
+            ws.coef_b[s] = ws.coef_a[s] * sf.zeta * sf.lambda;
+            any = any || ws.coef_a[s] != 0.0;
+        }
         if (!any) return;
     }
     const int m = env.count;
-    // Listed neighbours: for two different elements those of e1 (partners j) come
-    // first, then those of e2 (partners k); otherwise all, with pairs j < k.
     std::vector<int>& list = ws.list;
     const int n_first = collect_group_neighbors(env, 0.0, g.rc, g.weighted, g.e1, g.e2, list);
     const bool distinct = !g.weighted && g.e1 != g.e2;
@@ -508,13 +567,12 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
     if (nl < 2) return;
     const int nk = static_cast<int>(g.keys.size());
     const int na = static_cast<int>(g.angle_keys.size());
-    reserve_group(ws, nl, std::max(nk, na));
-    ws.power.resize(static_cast<size_t>(na) * nl);
-    ws.power1.resize(static_cast<size_t>(na) * nl);
+    reserve_group(ws, nl + W, nk);
     const double* fc = ws.fc.data() + g.slot * m;
     const double* dfc = ws.dfc.data() + g.slot * m;
     gather_group(env, list, g.weighted, Gradient, ws);
-    // h = exp(-eta (r - r_s)^2) f_c(r) and dh/dr, per key and listed neighbour.
+    // hw = w exp(-eta (r - r_s)^2) f_c(r) and its derivative dhw, per key and listed
+    // neighbour; the weight w (Z or 1) of both j and k is folded in here.
     for (int k = 0; k < nk; ++k) {
         const double eta = g.keys[k].eta, rs = g.keys[k].rs;
         double* h = ws.h.data() + k * nl;
@@ -522,228 +580,156 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
         for (int p = 0; p < nl; ++p) {
             const int n = list[p];
             const double t = ws.r[p] - rs;
-            const double e = vexp(-eta * t * t);
+            const double e = ws.w[p] * vexp(-eta * t * t);
             h[p] = e * fc[n];
-            dh[p] = e * (dfc[n] - 2.0 * eta * t * fc[n]);
+            if (Gradient) dh[p] = e * (dfc[n] - 2.0 * eta * t * fc[n]);
         }
     }
+    ws.vacc.assign(Gradient ? 0 : W * nsf, 0.0);
+    ws.vpow.resize(static_cast<size_t>(2 * na * W));
+    ws.vexpo.resize(static_cast<size_t>(nk * W));
     const CutoffFunction& cutoff = cutoffs_[g.slot];
-    const double rc = g.rc;
+    const double rc2 = g.rc * g.rc;
+    const double* X = ws.x.data();
+    const double* Y = ws.y.data();
+    const double* Z = ws.z.data();
+    const double* IR = ws.inv_r.data();
+    int* sel = ws.sel.data();
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
-        // Partners k of j = p occupy [q0, nl) of the list.
         const int q0 = distinct ? n_first : p + 1;
         const int mk = nl - q0;
         if (mk <= 0) continue;
-        const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
-        pair_geometry(ws, p, q0, mk);
-        double* cos_t = ws.cos_t.data();
-        double* jx = ws.jx.data();
-        double* jy = ws.jy.data();
-        double* jz = ws.jz.data();
-        double* rjk = ws.rjk.data();
-        // Partners that count: all, or (types with an r_jk factor) those with r_jk < r_c,
-        // packed to the front of every per-partner array so that later loops skip none.
-        int mc = mk;
-        const double *xk, *yk, *zk, *inv_rk, *wk;
-        const int hstride = nl;        // distance between the keys' rows in h / dh
-        const double *h_k, *dh_k;      // row 0 of the partners' h and dh
-        if (g.uses_jk) {
-            int* sel = ws.sel.data();
-            mc = 0;
+        const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p];
+        // Partners that count, as list indices in sel[0, mc).
+        int mc = 0;
+        if (UsesJk) {
+            double* d2 = ws.cos_t.data();
+#pragma omp simd
             for (int q = 0; q < mk; ++q) {
-                sel[mc] = q;
-                mc += rjk[q] < rc;
+                const double ax = X[q0 + q] - xj, ay = Y[q0 + q] - yj, az = Z[q0 + q] - zj;
+                d2[q] = ax * ax + ay * ay + az * az;
+            }
+            for (int q = 0; q < mk; ++q) {
+                sel[mc] = q0 + q;
+                mc += d2[q] < rc2;
             }
             if (mc == 0) continue;
-            double* px = ws.px.data();
-            double* py = ws.py.data();
-            double* pz = ws.pz.data();
-            double* pinv = ws.pinv.data();
-            double* pw = ws.pw.data();
-            for (int c = 0; c < mc; ++c) {
-                const int q = sel[c];
-                const int o = q0 + q;
-                px[c] = ws.x[o];
-                py[c] = ws.y[o];
-                pz[c] = ws.z[o];
-                pinv[c] = ws.inv_r[o];
-                pw[c] = ws.w[o];
-                cos_t[c] = cos_t[q];
-                rjk[c] = rjk[q];
-                jx[c] = jx[q];
-                jy[c] = jy[q];
-                jz[c] = jz[q];
-            }
-            for (int k = 0; k < nk; ++k) {
-                const double* hrow = ws.h.data() + k * nl + q0;
-                const double* dhrow = ws.dh.data() + k * nl + q0;
-                double* ph = ws.ph.data() + k * nl;
-                double* pdh = ws.pdh.data() + k * nl;
-                for (int c = 0; c < mc; ++c) ph[c] = hrow[sel[c]];
-                if (Gradient) {
-                    for (int c = 0; c < mc; ++c) pdh[c] = dhrow[sel[c]];
-                }
-            }
-            xk = px;
-            yk = py;
-            zk = pz;
-            inv_rk = pinv;
-            wk = pw;
-            h_k = ws.ph.data();
-            dh_k = ws.pdh.data();
-            // Radial factor of the j-k distance per key.
-            cutoff.evaluate_batch(rjk, mc, ws.fjk.data(), ws.dfjk.data());
-            const double* fjk = ws.fjk.data();
-            const double* dfjk = ws.dfjk.data();
-            for (int k = 0; k < nk; ++k) {
-                const double eta = g.keys[k].eta, rs = g.keys[k].rs;
-                double* hjk = ws.hjk.data() + k * nl;
-                double* dhjk = ws.dhjk.data() + k * nl;
-#pragma omp simd
-                for (int c = 0; c < mc; ++c) {
-                    const double t = rjk[c] - rs;
-                    const double e = vexp(-eta * t * t);
-                    hjk[c] = e * fjk[c];
-                    dhjk[c] = e * (dfjk[c] - 2.0 * eta * t * fjk[c]);
-                }
-            }
         } else {
-            xk = ws.x.data() + q0;
-            yk = ws.y.data() + q0;
-            zk = ws.z.data() + q0;
-            inv_rk = ws.inv_r.data() + q0;
-            wk = ws.w.data() + q0;
-            h_k = ws.h.data() + q0;
-            dh_k = ws.dh.data() + q0;
+            for (int q = 0; q < mk; ++q) sel[q] = q0 + q;
+            mc = mk;
         }
-        // (1 + lambda cos)^zeta and ^(zeta - 1) per angle key; 0 where 1 + lambda cos <= 0.
-        for (int a = 0; a < na; ++a) {
-            const AngleKey& ak = g.angle_keys[a];
-            double* pw = ws.power.data() + a * nl;
-            double* pw1 = ws.power1.data() + a * nl;
-            double* base = ws.base.data();
-            const double lambda = ak.lambda;
-            if (ak.int_zeta > 0) {
-                // Binary powering, one vector loop per bit of zeta - 1.
-#pragma omp simd
-                for (int c = 0; c < mc; ++c) {
-                    base[c] = 1.0 + lambda * cos_t[c];
-                    pw1[c] = 1.0;
-                }
-                for (int e = ak.int_zeta - 1; e > 0; e >>= 1) {
-                    if (e & 1) {
-#pragma omp simd
-                        for (int c = 0; c < mc; ++c) pw1[c] *= base[c];
-                    }
-                    if (e > 1) {
-#pragma omp simd
-                        for (int c = 0; c < mc; ++c) base[c] *= base[c];
-                    }
-                }
-            } else {
-                for (int c = 0; c < mc; ++c) {
-                    const double P = 1.0 + lambda * cos_t[c];
-                    pw1[c] = P > 0.0 ? std::pow(P, ak.zeta - 1.0) : 0.0;
-                }
+        // Padding up to a multiple of W with a valid index; padded lanes get a zero factor.
+        const int mpad = (mc + W - 1) / W * W;
+        for (int c = mc; c < mpad; ++c) sel[c] = sel[0];
+        vd sx{}, sy{}, sz{};  // gradient with respect to d_j
+        for (int c = 0; c < mpad; c += W) {
+            const int* idx = sel + c;
+            const vd xk = simd::gather(X, idx), yk = simd::gather(Y, idx), zk = simd::gather(Z, idx);
+            const vd inv_rk = simd::gather(IR, idx);
+            const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
+            const auto valid = simd::iota() < static_cast<double>(mc - c);
+            const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
+            vd f_jk = simd::select(valid, simd::splat(1.0), vd{}), r_jk{}, df_jk{};
+            if (UsesJk) {
+                r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
+                cutoff.evaluate(r_jk, f_jk, df_jk);
+                f_jk = simd::select(valid, f_jk, vd{});
+                df_jk = simd::select(valid, df_jk, vd{});
             }
-#pragma omp simd
-            for (int c = 0; c < mc; ++c) {
-                const double P = 1.0 + lambda * cos_t[c];
-                pw1[c] = P > 0.0 ? pw1[c] : 0.0;
-                pw[c] = pw1[c] * P;
-            }
-        }
-        const double wj = ws.w[p];
-        double* acc_c = ws.acc_c.data();
-        double* acc_ij = ws.acc_ij.data();
-        double* acc_ik = ws.acc_ik.data();
-        double* acc_jk = ws.acc_jk.data();
-        if (Gradient) {
-            std::fill(acc_c, acc_c + mc, 0.0);
-            std::fill(acc_ij, acc_ij + mc, 0.0);
-            std::fill(acc_ik, acc_ik + mc, 0.0);
-            std::fill(acc_jk, acc_jk + mc, 0.0);
-        }
-        // Functions come sorted by radial key: work shared by a key is done once.
-        for (int k = 0; k < nk; ++k) {
-            const int s_begin = g.key_start[k], s_end = g.key_start[k + 1];
-            const double hij = ws.h[k * nl + p];
-            const double* hik = h_k + k * hstride;
-            const double* hjk = ws.hjk.data() + k * nl;
-            double* R = ws.base.data();  // w_k h_ik h_jk
-            if (g.uses_jk) {
-#pragma omp simd
-                for (int c = 0; c < mc; ++c) R[c] = wk[c] * hik[c] * hjk[c];
-            } else {
-#pragma omp simd
-                for (int c = 0; c < mc; ++c) R[c] = wk[c] * hik[c];
-            }
-            if (!Gradient) {
-                for (int s = s_begin; s < s_end; ++s) {
-                    const AngularSF& sf = g.sfs[s];
-                    const double* pw = ws.power.data() + sf.angle_key * nl;
-                    double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-                    for (int c = 0; c < mc; ++c) sum += pw[c] * R[c];
-                    G[sf.index] += sf.prefactor * wj * hij * sum;
-                }
-                continue;
-            }
-            // A = sum_s u_s P^zeta, B = sum_s u_s zeta lambda P^(zeta-1) over this key.
-            double* A = ws.fjk.data();
-            double* B = ws.dfjk.data();
-            bool any = false;
-            for (int s = s_begin; s < s_end; ++s) {
-                const AngularSF& sf = g.sfs[s];
-                const double u = dEdG[sf.index] * sf.prefactor * wj;
-                if (u == 0.0) continue;
-                const double uzl = u * sf.zeta * sf.lambda;
-                const double* pw = ws.power.data() + sf.angle_key * nl;
-                const double* pw1 = ws.power1.data() + sf.angle_key * nl;
-                if (!any) {
-#pragma omp simd
-                    for (int c = 0; c < mc; ++c) {
-                        A[c] = u * pw[c];
-                        B[c] = uzl * pw1[c];
-                    }
-                    any = true;
+            // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
+            double* pw = ws.vpow.data();
+            for (int a = 0; a < na; ++a) {
+                const AngleKey& ak = g.angle_keys[a];
+                const vd P = 1.0 + ak.lambda * cos_t;
+                vd P1;
+                if (ak.int_zeta > 0) {
+                    P1 = simd::ipow(P, ak.int_zeta - 1);
                 } else {
-#pragma omp simd
-                    for (int c = 0; c < mc; ++c) {
-                        A[c] += u * pw[c];
-                        B[c] += uzl * pw1[c];
-                    }
+                    for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
                 }
+                P1 = simd::select(P > 0.0, P1, vd{});
+                simd::store(pw + W * a, P1 * P);
+                simd::store(pw + W * (na + a), P1);
             }
-            if (!any) continue;
-            const double dhij = ws.dh[k * nl + p];
-            const double* dhik = dh_k + k * hstride;
-            if (g.uses_jk) {
-                const double* dhjk = ws.dhjk.data() + k * nl;
-#pragma omp simd
-                for (int c = 0; c < mc; ++c) {
-                    const double a = A[c] * wk[c] * hjk[c];
-                    acc_c[c] += B[c] * hij * R[c];
-                    acc_ij[c] += a * dhij * hik[c];
-                    acc_ik[c] += a * hij * dhik[c];
-                    acc_jk[c] += A[c] * hij * wk[c] * hik[c] * dhjk[c];
+            vd acc_c{}, acc_ij{}, acc_ik{}, acc_jk{};
+            double* ek = ws.vexpo.data();  // exp(-eta (r_jk - r_s)^2) per key
+            for (int k = 0; k < nk; ++k) {
+                const int s_begin = g.key_start[k], s_end = g.key_start[k + 1];
+                const double eta = g.keys[k].eta, rs = g.keys[k].rs;
+                const double* h = ws.h.data() + k * nl;
+                const double hij = h[p];
+                const vd hik = simd::gather(h, idx);
+                vd hjk = f_jk, dhjk{}, t{};
+                if (UsesJk) {
+                    t = r_jk - rs;
+                    const Key& key = g.keys[k];
+                    const vd e = key.base == k ? simd::vexp(-eta * t * t)
+                                               : simd::ipow(simd::load(ek + W * key.base), key.power);
+                    simd::store(ek + W * k, e);
+                    hjk = e * f_jk;
+                    if (Gradient) dhjk = e * (df_jk - 2.0 * eta * t * f_jk);
                 }
-            } else {
-#pragma omp simd
-                for (int c = 0; c < mc; ++c) {
-                    const double a = A[c] * wk[c];
-                    acc_c[c] += B[c] * hij * R[c];
-                    acc_ij[c] += a * dhij * hik[c];
-                    acc_ik[c] += a * hij * dhik[c];
+                const vd T = hik * hjk;
+                if (!Gradient) {
+                    const vd E = hij * T;
+                    for (int s = s_begin; s < s_end; ++s) {
+                        double* acc = ws.vacc.data() + W * s;
+                        simd::store(acc, simd::load(acc) + simd::load(pw + W * g.sfs[s].angle_key) * E);
+                    }
+                    continue;
                 }
+                vd A{}, B{};
+                for (int s = s_begin; s < s_end; ++s) {
+                    const int a = g.sfs[s].angle_key;
+                    A += ws.coef_a[s] * simd::load(pw + W * a);
+                    B += ws.coef_b[s] * simd::load(pw + W * (na + a));
+                }
+                const double* dh = ws.dh.data() + k * nl;
+                const double dhij = dh[p];
+                const vd dhik = simd::gather(dh, idx);
+                acc_c += hij * B * T;
+                acc_ij += dhij * A * T;
+                acc_ik += hij * A * dhik * hjk;
+                if (UsesJk) acc_jk += hij * A * hik * dhjk;
+            }
+            if (!Gradient) continue;
+            // Chain rule: cos = d_j.d_k / (r_ij r_ik), r_jk = |d_k - d_j|.
+            const vd cc = acc_c * inv_rj * inv_rk;
+            const vd ca = acc_ij * inv_rj - acc_c * cos_t * (inv_rj * inv_rj);
+            const vd cb = acc_ik * inv_rk - acc_c * cos_t * inv_rk * inv_rk;
+            vd gkx = cb * xk + cc * xj, gky = cb * yk + cc * yj, gkz = cb * zk + cc * zj;
+            sx += ca * xj + cc * xk;
+            sy += ca * yj + cc * yk;
+            sz += ca * zj + cc * zk;
+            if (UsesJk) {
+                const vd cj = simd::select(r_jk > 0.0, acc_jk / r_jk, vd{});
+                gkx += cj * jx;
+                gky += cj * jy;
+                gkz += cj * jz;
+                sx -= cj * jx;
+                sy -= cj * jy;
+                sz -= cj * jz;
+            }
+            for (int l = 0; l < W; ++l) {
+                ws.gx[idx[l]] += gkx[l];
+                ws.gy[idx[l]] += gky[l];
+                ws.gz[idx[l]] += gkz[l];
             }
         }
         if (Gradient) {
-            pair_chain_rule(ws, p, q0, mc, g.uses_jk, xj, yj, zj, inv_rj, xk, yk, zk, inv_rk);
+            ws.gx[p] += simd::sum(sx);
+            ws.gy[p] += simd::sum(sy);
+            ws.gz[p] += simd::sum(sz);
         }
     }
-    if (Gradient) scatter_group_gradient(list, ws, gx, gy, gz);
+    if (Gradient) {
+        scatter_group_gradient(list, ws, gx, gy, gz);
+    } else {
+        for (int s = 0; s < nsf; ++s) {
+            G[g.sfs[s].index] += g.sfs[s].prefactor * simd::sum(simd::load(ws.vacc.data() + W * s));
+        }
+    }
 }
 
 template <bool Gradient>

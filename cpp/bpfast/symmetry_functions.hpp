@@ -95,7 +95,8 @@ struct DescriptorWorkspace {
     std::vector<double> x, y, z, r, inv_r, w;
     // ... per-partner temporaries for one central pair partner j ...
     std::vector<double> cos_t, rjk, fjk, dfjk, jx, jy, jz, acc_c, acc_ij, acc_ik, acc_jk, base;
-    std::vector<double> power, power1;  // per (angle key, partner): P^zeta, P^(zeta-1)
+    // Gaussian kernels: per-SF coefficients; per-lane partial sums and angular powers.
+    std::vector<double> coef_a, coef_b, vacc, vpow, vexpo;
     // ... packed copies of the partners that count ...
     std::vector<int> sel;
     std::vector<double> px, py, pz, pinv, pw, ph, pdh, pgx, pgy, pgz, theta, fa, dfa;
@@ -137,6 +138,9 @@ class Descriptor {
     };
     struct Key {
         double eta, rs;
+        // exp(-eta (r - r_s)^2) = base^power with base = that of key `base` when eta is
+        // an integer multiple of that key's eta (same r_s); else base = self, power = 1.
+        int base, power;
     };
     struct AngularGroup {
         int type, e1, e2, slot;
@@ -157,6 +161,10 @@ class Descriptor {
     void gaussian_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                         const double* dEdG, double* gx, double* gy, double* gz,
                         DescriptorWorkspace& ws) const;
+    template <bool Gradient, bool UsesJk>
+    void gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, double* G,
+                         const double* dEdG, double* gx, double* gy, double* gz,
+                         DescriptorWorkspace& ws) const;
     template <bool Gradient>
     void compact_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                        const double* dEdG, double* gx, double* gy, double* gz,
