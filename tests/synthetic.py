@@ -387,6 +387,7 @@ def write_potential(
     sf_keyword: str = "symfunction_short",
     widen: float = 1.0,
     sigma_column: bool = True,
+    sf_lines: Sequence[str] | None = None,
 ) -> Path:
     """Write a random but valid 2G HDNNP in n2p2 format to ``directory``.
 
@@ -423,6 +424,8 @@ def write_potential(
     scale_range: ``(S_min, S_max)`` written as ``scale_min_short``/
         ``scale_max_short``; ``None`` omits them (n2p2 defaults 0 and 1).
     sf_keyword: ``"symfunction_short"`` or its alias ``"symfunction"``.
+    sf_lines: explicit SFs ('<element> <type> <parameters>', without keyword) instead
+        of the random ones; ``sf_types`` is then ignored.
     Returns the directory as ``pathlib.Path``.
     """
     directory = Path(directory)
@@ -442,7 +445,7 @@ def write_potential(
     rng = np.random.default_rng(seed)
 
     # ---------------------------------------------------------------- input.nn
-    sf_lines = _sf_lines(elements, sf_types, rc, rng)
+    sf_lines = list(sf_lines) if sf_lines is not None else _sf_lines(elements, sf_types, rc, rng)
     order = rng.permutation(len(sf_lines))
     if len(sf_lines) > 1 and np.all(order == np.arange(len(sf_lines))):
         order = np.roll(order, 1)

@@ -103,6 +103,40 @@ def test_descriptors_match_numpy_reference(tmp_path_factory):
             np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
 
 
+# Gaussian angular groups whose keys share work: eta an integer multiple of another key's
+# (same r_s) gives that key's Gaussian as a power; other r_s, non-integer ratios and
+# ratios above 64 must not share. Angular powers: zeta 1..8 (unrolled), 9 and 12
+# (loop), 2.5 (pow), lambda +-1. Weighted type 13 and the r_jk-free type 9 as well.
+SHARED_KEY_LINES = [
+    f"{ec} {t} {pair} {eta} {lam} {zeta} 4.0 {rs}"
+    for ec in ("H", "O")
+    for t, pair in ((3, "H O"), (3, "O O"), (9, "H O"))
+    for eta, lam, zeta, rs in (
+        (0.02, 1, 1, 0.0), (0.06, -1, 4, 0.0), (0.14, 1, 9, 0.0), (0.4, -1, 2.5, 0.0),
+        (0.045, 1, 12, 0.0), (0.04, -1, 3, 0.5), (0.02 * 70, 1, 1, 0.0), (0.12, 1, 5, 0.5),
+    )
+] + [
+    f"{ec} 13 {eta} {rs} {lam} {zeta} 4.0"
+    for ec in ("H", "O")
+    for eta, rs, lam, zeta in ((0.03, 0.0, 1, 2), (0.09, 0.0, -1, 7), (0.21, 0.0, 1, 1), (0.06, 0.3, -1, 6))
+]
+
+
+def test_gaussian_angular_shared_keys(tmp_path_factory):
+    directory = make(tmp_path_factory, seed=9, sf_lines=SHARED_KEY_LINES)
+    pot = bpfast.load(directory)
+    ref = NumpyHDNNP(directory)
+    for s in (structure(21, n_atoms=14), structure(22, n_atoms=12, cell=None)):
+        positions, numbers, cell, pbc = s
+        mine = pot.descriptors(positions, numbers, cell, pbc)
+        theirs = ref.symmetry_functions(positions, numbers, cell, pbc)
+        for a, b in zip(mine, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+        e_ref, _ = ref.energy(positions, numbers, cell, pbc)
+        assert compute(pot, s).energy == pytest.approx(e_ref, rel=1e-10, abs=1e-10)
+        assert_forces_match_fd(pot, s)
+
+
 # ---------------------------------------------------------------------------------
 # Derivatives
 
