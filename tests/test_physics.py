@@ -317,3 +317,26 @@ def test_one_and_two_threads_agree(full):
     np.testing.assert_allclose(two.forces, one.forces, rtol=0, atol=1e-12 * np.max(np.abs(one.forces)))
     np.testing.assert_allclose(two.stress, one.stress, rtol=0, atol=1e-12 * np.max(np.abs(one.stress)))
     np.testing.assert_allclose(two.energies, one.energies, rtol=1e-12)
+
+
+@pytest.mark.parametrize("limit", [0, 500])
+def test_gradient_recomputes_what_was_not_recorded(full, limit):
+    """The gradient pass replays per-pair data recorded by the values pass of the same
+    atom; past a per-thread cap it recomputes them. Both paths give the same numbers
+    (limit 0: nothing recorded; 500 doubles: the first groups recorded, later ones not)."""
+    from bpfast import _core
+
+    s = structure(50, n_atoms=40, box=9.0)
+    recorded = compute(full, s, threads=1, stress=True, energies=True)
+    default = _core._pair_tape_limit()
+    try:
+        _core._set_pair_tape_limit(limit)
+        fresh = compute(full, s, threads=1, stress=True, energies=True)
+    finally:
+        _core._set_pair_tape_limit(default)
+    assert fresh.energy == recorded.energy
+    np.testing.assert_allclose(fresh.forces, recorded.forces, rtol=0,
+                               atol=1e-14 * np.max(np.abs(recorded.forces)))
+    np.testing.assert_allclose(fresh.stress, recorded.stress, rtol=0,
+                               atol=1e-14 * np.max(np.abs(recorded.stress)))
+    assert _core._pair_tape_limit() == default

@@ -227,7 +227,125 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         ts.extrapolating_atoms.assign(nel, 0);
     }
 
-    // Pass 1: symmetry functions, extrapolation statistics, scaling (in place).
+    // Extrapolation statistics of one atom's raw SFs.
+    auto count_extrapolations = [&](int e, const double* g, ThreadScratch& ts) {
+        const Scaling& sc = scalings_[e];
+        bool outside = false;
+        for (int s = 0; s < sc.size(); ++s) {
+            if (sc.extrapolates(s, g[s])) {
+                ++ts.extrapolations[e][s];
+                outside = true;
+            }
+        }
+        if (outside) ++ts.extrapolating_atoms[e];
+    };
+    auto atomic_energy = [&](double nn_energy, int e) {
+        return nn_energy / spec_.conv_energy + spec_.mean_energy + spec_.atom_energy[e];
+    };
+
+    // Forces and virial of one centre from dE/dG (raw SFs): E depends on d_m = r_j - r_i,
+    // so dE/dr_j = g_m and dE/dr_i = -sum_m g_m; per-thread buffers, reduced in order.
+    auto accumulate_gradient = [&](int64_t i, int e, const NeighborEnv& env, const double* dEdG,
+                                   ThreadScratch& ts) {
+        std::fill(ts.gx.begin(), ts.gx.begin() + env.count, 0.0);
+        std::fill(ts.gy.begin(), ts.gy.begin() + env.count, 0.0);
+        std::fill(ts.gz.begin(), ts.gz.begin() + env.count, 0.0);
+        descriptors_[e].gradient(env, dEdG, ts.gx.data(), ts.gy.data(), ts.gz.data(),
+                                 ts.descriptor);
+        double fx = 0.0, fy = 0.0, fz = 0.0;
+        for (int m = 0; m < env.count; ++m) {
+            const double gx = ts.gx[m], gy = ts.gy[m], gz = ts.gz[m];
+            if (options.forces) {
+                const int64_t j = ts.neighbor[m];
+                ts.forces[3 * j] -= gx;
+                ts.forces[3 * j + 1] -= gy;
+                ts.forces[3 * j + 2] -= gz;
+                fx += gx;
+                fy += gy;
+                fz += gz;
+            }
+            if (options.stress) {
+                const double d[3] = {env.dx[m], env.dy[m], env.dz[m]};
+                const double g[3] = {gx, gy, gz};
+                for (int a = 0; a < 3; ++a) {
+                    for (int b = 0; b < 3; ++b) ts.virial[3 * a + b] += g[a] * d[b];
+                }
+            }
+        }
+        if (options.forces) {
+            ts.forces[3 * i] += fx;
+            ts.forces[3 * i + 1] += fy;
+            ts.forces[3 * i + 2] += fz;
+        }
+    };
+
+    const bool need_gradient = (options.forces || options.stress) && !options.descriptors_only;
+    if (need_gradient) {
+        // One pass per atom: symmetry functions, network (energy and dE/dG), then forces
+        // and virial, while the atom's data are in cache; the gradient replays the
+        // per-pair data that the values pass recorded (DescriptorWorkspace::tape).
+        // Phase timings are summed over threads and divided by the thread count.
+        std::vector<double> nn_energy(n_total, 0.0);
+#pragma omp parallel num_threads(nt)
+        {
+            ThreadScratch& ts = scratch[thread_id()];
+            if (options.forces) ts.forces.assign(3 * n_total, 0.0);
+            std::vector<double> g;
+            double t_sf = 0.0, t_nn = 0.0, t_forces = 0.0;
+#pragma omp for schedule(dynamic, 16)
+            for (int64_t c = 0; c < n_centers; ++c) {
+                const int64_t i = centers ? centers[c] : c;
+                const int e = element[i];
+                const auto t0 = Clock::now();
+                const NeighborEnv env = environment(i, ts, element.data());
+                const int nsf = descriptors_[e].size();
+                if (static_cast<int>(g.size()) < nsf) g.resize(nsf);
+                ts.descriptor.record = true;
+                descriptors_[e].values(env, g.data(), ts.descriptor);
+                ts.descriptor.record = false;
+                count_extrapolations(e, g.data(), ts);
+                const Scaling& sc = scalings_[e];
+                sc.apply(g.data(), g.data());
+                const auto t1 = Clock::now();
+                double energy = 0.0;
+                networks_[e].evaluate(g.data(), 1, &energy, g.data(), ts.network);
+                nn_energy[i] = energy;
+                // dE/dG_raw = dNN/dx * scaling factor / conv_energy
+                for (int s = 0; s < nsf; ++s) g[s] *= sc.factor(s) / spec_.conv_energy;
+                const auto t2 = Clock::now();
+                accumulate_gradient(i, e, env, g.data(), ts);
+                const auto t3 = Clock::now();
+                t_sf += std::chrono::duration<double>(t1 - t0).count();
+                t_nn += std::chrono::duration<double>(t2 - t1).count();
+                t_forces += std::chrono::duration<double>(t3 - t2).count();
+            }
+#pragma omp critical(bpfast_timings)
+            {
+                res.timings[1] += t_sf / nt;
+                res.timings[2] += t_nn / nt;
+                res.timings[3] += t_forces / nt;
+            }
+        }
+        double total = 0.0;
+        for (int64_t c = 0; c < n_centers; ++c) {
+            const int64_t i = centers ? centers[c] : c;
+            const double ei = atomic_energy(nn_energy[i], element[i]);
+            total += ei;
+            if (options.energies) res.energies[i] = ei;
+        }
+        res.energy = total;
+        for (const auto& ts : scratch) {
+            if (options.forces) {
+                for (int64_t k = 0; k < 3 * n_total; ++k) res.forces[k] += ts.forces[k];
+            }
+            for (int k = 0; k < 9; ++k) res.virial[k] += ts.virial[k];
+        }
+        reduce_extrapolations(scratch, res);
+        return res;
+    }
+
+    // Energies only (or descriptors only): symmetry functions, extrapolation statistics,
+    // scaling (in place), then the networks in batches per element.
     auto t0 = Clock::now();
     std::vector<RowMatrix> x(nel);
     for (int e = 0; e < nel; ++e) x[e].resize(members[e].size(), descriptors_[e].size());
@@ -241,16 +359,8 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
             double* g = x[e].data() + row[i] * x[e].cols();
             const NeighborEnv env = environment(i, ts, element.data());
             descriptors_[e].values(env, g, ts.descriptor);
-            const Scaling& sc = scalings_[e];
-            bool outside = false;
-            for (int s = 0; s < sc.size(); ++s) {
-                if (sc.extrapolates(s, g[s])) {
-                    ++ts.extrapolations[e][s];
-                    outside = true;
-                }
-            }
-            if (outside) ++ts.extrapolating_atoms[e];
-            if (!options.descriptors_only) sc.apply(g, g);
+            count_extrapolations(e, g, ts);
+            if (!options.descriptors_only) scalings_[e].apply(g, g);
         }
     }
     res.timings[1] = seconds_since(t0);
@@ -261,7 +371,6 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         return res;
     }
 
-    // Networks: atomic energies and dE/dx, overwritten onto x, in batches per element.
     t0 = Clock::now();
     constexpr int64_t kBatch = 256;
     std::vector<double> nn_energy(n_total, 0.0);
@@ -274,7 +383,6 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         const int64_t ne = static_cast<int64_t>(members[e].size());
         for (int64_t b = 0; b < ne; b += kBatch) chunks.push_back({e, b, std::min(ne, b + kBatch)});
     }
-    const bool need_gradient = options.forces || options.stress;
 #pragma omp parallel num_threads(nt)
     {
         ThreadScratch& ts = scratch[thread_id()];
@@ -286,84 +394,19 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
             const int64_t cols = x[e].cols();
             double* block = x[e].data() + ch.begin * cols;
             const int batch = static_cast<int>(ch.end - ch.begin);
-            networks_[e].evaluate(block, batch, energy.data(), need_gradient ? block : nullptr,
-                                  ts.network);
+            networks_[e].evaluate(block, batch, energy.data(), nullptr, ts.network);
             for (int b = 0; b < batch; ++b) nn_energy[members[e][ch.begin + b]] = energy[b];
-            if (need_gradient) {
-                // dE/dG_raw = dNN/dx * scaling factor / conv_energy
-                const Scaling& sc = scalings_[e];
-                for (int b = 0; b < batch; ++b) {
-                    double* d = block + b * cols;
-                    for (int s = 0; s < cols; ++s) d[s] *= sc.factor(s) / spec_.conv_energy;
-                }
-            }
         }
     }
     double total = 0.0;
     for (int64_t c = 0; c < n_centers; ++c) {
         const int64_t i = centers ? centers[c] : c;
-        const double ei = nn_energy[i] / spec_.conv_energy + spec_.mean_energy +
-                          spec_.atom_energy[element[i]];
+        const double ei = atomic_energy(nn_energy[i], element[i]);
         total += ei;
         if (options.energies) res.energies[i] = ei;
     }
     res.energy = total;
     res.timings[2] = seconds_since(t0);
-
-    // Pass 2: forces and virial from dE/dG, accumulated per thread, reduced in order.
-    t0 = Clock::now();
-    if (need_gradient) {
-#pragma omp parallel num_threads(nt)
-        {
-            ThreadScratch& ts = scratch[thread_id()];
-            if (options.forces) ts.forces.assign(3 * n_total, 0.0);
-#pragma omp for schedule(dynamic, 16)
-            for (int64_t c = 0; c < n_centers; ++c) {
-                const int64_t i = centers ? centers[c] : c;
-                const int e = element[i];
-                const double* dEdG = x[e].data() + row[i] * x[e].cols();
-                const NeighborEnv env = environment(i, ts, element.data());
-                std::fill(ts.gx.begin(), ts.gx.begin() + env.count, 0.0);
-                std::fill(ts.gy.begin(), ts.gy.begin() + env.count, 0.0);
-                std::fill(ts.gz.begin(), ts.gz.begin() + env.count, 0.0);
-                descriptors_[e].gradient(env, dEdG, ts.gx.data(), ts.gy.data(), ts.gz.data(),
-                                         ts.descriptor);
-                double fx = 0.0, fy = 0.0, fz = 0.0;
-                for (int m = 0; m < env.count; ++m) {
-                    const double gx = ts.gx[m], gy = ts.gy[m], gz = ts.gz[m];
-                    // E depends on d_m = r_j - r_i: dE/dr_j = g, dE/dr_i = -g.
-                    if (options.forces) {
-                        const int64_t j = ts.neighbor[m];
-                        ts.forces[3 * j] -= gx;
-                        ts.forces[3 * j + 1] -= gy;
-                        ts.forces[3 * j + 2] -= gz;
-                        fx += gx;
-                        fy += gy;
-                        fz += gz;
-                    }
-                    if (options.stress) {
-                        const double d[3] = {env.dx[m], env.dy[m], env.dz[m]};
-                        const double g[3] = {gx, gy, gz};
-                        for (int a = 0; a < 3; ++a) {
-                            for (int b = 0; b < 3; ++b) ts.virial[3 * a + b] += g[a] * d[b];
-                        }
-                    }
-                }
-                if (options.forces) {
-                    ts.forces[3 * i] += fx;
-                    ts.forces[3 * i + 1] += fy;
-                    ts.forces[3 * i + 2] += fz;
-                }
-            }
-        }
-        for (const auto& ts : scratch) {
-            if (options.forces) {
-                for (int64_t k = 0; k < 3 * n_total; ++k) res.forces[k] += ts.forces[k];
-            }
-            for (int k = 0; k < 9; ++k) res.virial[k] += ts.virial[k];
-        }
-    }
-    res.timings[3] = seconds_since(t0);
     reduce_extrapolations(scratch, res);
     return res;
 }

@@ -67,7 +67,9 @@ struct Result {
     /// atom descriptor_atoms[e][r].
     std::vector<RowMatrix> descriptors;
     std::vector<std::vector<int64_t>> descriptor_atoms;
-    /// wall-clock seconds: neighbours, symmetry functions, network, forces
+    /// seconds: neighbours, symmetry functions, network, forces (wall clock; when forces
+    /// or stress are computed the last three run per atom, so they are the per-thread
+    /// sums divided by the thread count)
     std::array<double, 4> timings{};
 };
 

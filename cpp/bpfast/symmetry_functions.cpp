@@ -1,6 +1,7 @@
 #include "bpfast/symmetry_functions.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <tuple>
 
@@ -261,6 +262,14 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
 // ---------------------------------------------------------------------------------------
 // Evaluation
 
+namespace {
+constexpr size_t kNotRecorded = static_cast<size_t>(-1);
+std::atomic<size_t> max_tape{size_t{1} << 21};  // doubles (16 MB per thread)
+}  // namespace
+
+void set_pair_tape_limit(size_t doubles) { max_tape.store(doubles); }
+size_t pair_tape_limit() { return max_tape.load(); }
+
 // The two entry points are compiled twice on x86-64 with GCC: for the baseline ISA and
 // for x86-64-v3 (AVX2 + FMA), chosen at load time by the CPU. `flatten` inlines the
 // kernels into each clone so that they are vectorised for its ISA.
@@ -275,12 +284,17 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
 
 BPFAST_KERNEL void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
     std::fill(G, G + n_, 0.0);
+    ws.tape_len = 0;
+    ws.tape_idx.clear();
+    ws.tape_group.assign(angular_.size(), {kNotRecorded, 0});
     evaluate<false>(env, G, nullptr, nullptr, nullptr, nullptr, ws);
+    ws.recorded = ws.record;
 }
 
 BPFAST_KERNEL void Descriptor::gradient(const NeighborEnv& env, const double* dEdG, double* gx,
                                         double* gy, double* gz, DescriptorWorkspace& ws) const {
     evaluate<true>(env, nullptr, dEdG, gx, gy, gz, ws);
+    ws.recorded = false;
 }
 
 template <bool Gradient>
@@ -585,6 +599,22 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             if (Gradient) dh[p] = e * (dfc[n] - 2.0 * eta * t * fc[n]);
         }
     }
+    // Recording (values pass) or replay (gradient pass of the same atom) of the per-pair
+    // data that cost most: the partner lists, r_jk, f_c(r_jk) and its derivative, the
+    // angular powers and the Gaussians of r_jk.
+    const int block_doubles = W * (2 * na + (UsesJk ? 3 + nk : 0));
+    const size_t gi = static_cast<size_t>(&g - angular_.data());
+    bool record = false, replay = false;
+    size_t tpos = 0, ipos = 0;  // cursors in ws.tape and ws.tape_idx
+    if (!Gradient && ws.record && ws.tape_len < max_tape.load(std::memory_order_relaxed)) {
+        record = true;
+        ws.tape_group[gi] = {ws.tape_len, ws.tape_idx.size()};
+    }
+    if (Gradient && ws.recorded && ws.tape_group[gi].first != kNotRecorded) {
+        replay = true;
+        tpos = ws.tape_group[gi].first;
+        ipos = ws.tape_group[gi].second;
+    }
     ws.vacc.assign(Gradient ? 0 : W * nsf, 0.0);
     ws.vpow.resize(static_cast<size_t>(2 * na * W));
     ws.vexpo.resize(static_cast<size_t>(nk * W));
@@ -594,66 +624,104 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     const double* Y = ws.y.data();
     const double* Z = ws.z.data();
     const double* IR = ws.inv_r.data();
-    int* sel = ws.sel.data();
+    int* sel_buffer = ws.sel.data();
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
         const int q0 = distinct ? n_first : p + 1;
         const int mk = nl - q0;
         if (mk <= 0) continue;
         const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p];
-        // Partners that count, as list indices in sel[0, mc).
+        // Partners that count, as list indices in sel[0, mc), padded to a multiple of W
+        // with a valid index (padded lanes get a zero factor).
         int mc = 0;
-        if (UsesJk) {
-            double* d2 = ws.cos_t.data();
-#pragma omp simd
-            for (int q = 0; q < mk; ++q) {
-                const double ax = X[q0 + q] - xj, ay = Y[q0 + q] - yj, az = Z[q0 + q] - zj;
-                d2[q] = ax * ax + ay * ay + az * az;
-            }
-            for (int q = 0; q < mk; ++q) {
-                sel[mc] = q0 + q;
-                mc += d2[q] < rc2;
-            }
+        const int* sel = sel_buffer;
+        if (replay) {
+            mc = ws.tape_idx[ipos++];
             if (mc == 0) continue;
+            sel = ws.tape_idx.data() + ipos;
+            ipos += (mc + W - 1) / W * W;
         } else {
-            for (int q = 0; q < mk; ++q) sel[q] = q0 + q;
-            mc = mk;
+            if (UsesJk) {
+                double* d2 = ws.cos_t.data();
+#pragma omp simd
+                for (int q = 0; q < mk; ++q) {
+                    const double ax = X[q0 + q] - xj, ay = Y[q0 + q] - yj, az = Z[q0 + q] - zj;
+                    d2[q] = ax * ax + ay * ay + az * az;
+                }
+                for (int q = 0; q < mk; ++q) {
+                    sel_buffer[mc] = q0 + q;
+                    mc += d2[q] < rc2;
+                }
+            } else {
+                for (int q = 0; q < mk; ++q) sel_buffer[q] = q0 + q;
+                mc = mk;
+            }
+            if (record) ws.tape_idx.push_back(mc);
+            if (mc == 0) continue;
+            const int mpad = (mc + W - 1) / W * W;
+            for (int c = mc; c < mpad; ++c) sel_buffer[c] = sel_buffer[0];
+            if (record) {
+                ws.tape_idx.insert(ws.tape_idx.end(), sel_buffer, sel_buffer + mpad);
+                const size_t need = ws.tape_len + static_cast<size_t>(mpad / W) * block_doubles;
+                if (ws.tape.size() < need) ws.tape.resize(std::max(need, 2 * ws.tape.size()));
+            }
         }
-        // Padding up to a multiple of W with a valid index; padded lanes get a zero factor.
         const int mpad = (mc + W - 1) / W * W;
-        for (int c = mc; c < mpad; ++c) sel[c] = sel[0];
         vd sx{}, sy{}, sz{};  // gradient with respect to d_j
         for (int c = 0; c < mpad; c += W) {
             const int* idx = sel + c;
             const vd xk = simd::gather(X, idx), yk = simd::gather(Y, idx), zk = simd::gather(Z, idx);
             const vd inv_rk = simd::gather(IR, idx);
             const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
-            const auto valid = simd::iota() < static_cast<double>(mc - c);
             const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
-            vd f_jk = simd::select(valid, simd::splat(1.0), vd{}), r_jk{}, df_jk{};
-            if (UsesJk) {
-                r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
-                cutoff.evaluate(r_jk, f_jk, df_jk);
-                f_jk = simd::select(valid, f_jk, vd{});
-                df_jk = simd::select(valid, df_jk, vd{});
+            // This block's slot on the tape: [r_jk, f_jk, df_jk,] powers[2 na][, exps[nk]].
+            double* slot = nullptr;
+            if (record || replay) {
+                slot = ws.tape.data() + (record ? ws.tape_len : tpos);
+                if (record) ws.tape_len += block_doubles;
+                if (replay) tpos += block_doubles;
             }
-            // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
-            double* pw = ws.vpow.data();
-            for (int a = 0; a < na; ++a) {
-                const AngleKey& ak = g.angle_keys[a];
-                const vd P = 1.0 + ak.lambda * cos_t;
-                vd P1;
-                if (ak.int_zeta > 0) {
-                    P1 = simd::ipow(P, ak.int_zeta - 1);
+            double* pw = slot ? slot + (UsesJk ? 3 * W : 0) : ws.vpow.data();
+            double* ek = slot ? pw + 2 * na * W : ws.vexpo.data();  // Gaussians of r_jk per key
+            vd f_jk{}, r_jk{}, df_jk{};
+            if (replay) {
+                if (UsesJk) {
+                    r_jk = simd::load(slot);
+                    f_jk = simd::load(slot + W);
+                    df_jk = simd::load(slot + 2 * W);
                 } else {
-                    for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
+                    f_jk = simd::select(simd::iota() < static_cast<double>(mc - c), simd::splat(1.0), vd{});
                 }
-                P1 = simd::select(P > 0.0, P1, vd{});
-                simd::store(pw + W * a, P1 * P);
-                simd::store(pw + W * (na + a), P1);
+            } else {
+                const auto valid = simd::iota() < static_cast<double>(mc - c);
+                f_jk = simd::select(valid, simd::splat(1.0), vd{});
+                if (UsesJk) {
+                    r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
+                    cutoff.evaluate(r_jk, f_jk, df_jk);
+                    f_jk = simd::select(valid, f_jk, vd{});
+                    df_jk = simd::select(valid, df_jk, vd{});
+                    if (record) {
+                        simd::store(slot, r_jk);
+                        simd::store(slot + W, f_jk);
+                        simd::store(slot + 2 * W, df_jk);
+                    }
+                }
+                // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
+                for (int a = 0; a < na; ++a) {
+                    const AngleKey& ak = g.angle_keys[a];
+                    const vd P = 1.0 + ak.lambda * cos_t;
+                    vd P1;
+                    if (ak.int_zeta > 0) {
+                        P1 = simd::ipow(P, ak.int_zeta - 1);
+                    } else {
+                        for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
+                    }
+                    P1 = simd::select(P > 0.0, P1, vd{});
+                    simd::store(pw + W * a, P1 * P);
+                    simd::store(pw + W * (na + a), P1);
+                }
             }
             vd acc_c{}, acc_ij{}, acc_ik{}, acc_jk{};
-            double* ek = ws.vexpo.data();  // exp(-eta (r_jk - r_s)^2) per key
             for (int k = 0; k < nk; ++k) {
                 const int s_begin = g.key_start[k], s_end = g.key_start[k + 1];
                 const double eta = g.keys[k].eta, rs = g.keys[k].rs;
@@ -664,9 +732,14 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 if (UsesJk) {
                     t = r_jk - rs;
                     const Key& key = g.keys[k];
-                    const vd e = key.base == k ? simd::vexp(-eta * t * t)
-                                               : simd::ipow(simd::load(ek + W * key.base), key.power);
-                    simd::store(ek + W * k, e);
+                    vd e;
+                    if (replay) {
+                        e = simd::load(ek + W * k);
+                    } else {
+                        e = key.base == k ? simd::vexp(-eta * t * t)
+                                          : simd::ipow(simd::load(ek + W * key.base), key.power);
+                        simd::store(ek + W * k, e);
+                    }
                     hjk = e * f_jk;
                     if (Gradient) dhjk = e * (df_jk - 2.0 * eta * t * f_jk);
                 }

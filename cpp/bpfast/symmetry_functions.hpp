@@ -27,7 +27,9 @@
 //   Asymmetric radial cores ("p2a"...) replace u by (2 - u) u before the core.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bpfast/cutoff.hpp"
@@ -55,6 +57,12 @@ bool is_angular_sf_type(int type);
 
 /// n2p2's order of the SFs of one element (type, then a type-specific key).
 bool sf_less(const SymmetryFunctionSpec& a, const SymmetryFunctionSpec& b);
+
+/// Cap (in doubles, per thread) on the per-pair data that Descriptor::values records for
+/// the following gradient call; groups beyond it are recomputed instead. Process-wide;
+/// changing it is meant for tests of both code paths.
+void set_pair_tape_limit(size_t doubles);
+size_t pair_tape_limit();
 
 /// Compact function C(x; lo, hi) of the polynomial SF types.
 class CompactFunction {
@@ -97,6 +105,14 @@ struct DescriptorWorkspace {
     std::vector<double> cos_t, rjk, fjk, dfjk, jx, jy, jz, acc_c, acc_ij, acc_ik, acc_jk, base;
     // Gaussian kernels: per-SF coefficients; per-lane partial sums and angular powers.
     std::vector<double> coef_a, coef_b, vacc, vpow, vexpo;
+    // Per-pair data of the Gaussian angular groups recorded by values() when `record` is
+    // set, and replayed by the next gradient() call (which must be for the same atom and
+    // environment); tape_group[g] = offsets of group g in tape and tape_idx.
+    bool record = false, recorded = false;
+    std::vector<double> tape;
+    size_t tape_len = 0;
+    std::vector<int> tape_idx;
+    std::vector<std::pair<size_t, size_t>> tape_group;
     // ... packed copies of the partners that count ...
     std::vector<int> sel;
     std::vector<double> px, py, pz, pinv, pw, ph, pdh, pgx, pgy, pgz, theta, fa, dfa;

@@ -39,7 +39,9 @@ class Result:
         Number of (atom, symmetry function) values outside the range in
         ``scaling.data``, counted as n2p2 counts extrapolation warnings.
     timings : dict
-        Wall-clock seconds of the phases: neighbors, symmetry_functions, network, forces.
+        Seconds of the phases: neighbors, symmetry_functions, network, forces. With
+        forces or stress the last three run interleaved per atom; they are then the
+        per-thread sums divided by the number of threads.
     neighbor_pairs : int
         Number of (atom, neighbour) pairs in the neighbour list (within the cutoff,
         or within cutoff + skin when a NeighborCache is used).
