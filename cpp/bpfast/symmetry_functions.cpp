@@ -253,6 +253,8 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
         g.keys = keys;
         std::stable_sort(g.sfs.begin(), g.sfs.end(),
                          [](const AngularSF& x, const AngularSF& y) { return x.key < y.key; });
+        g.sf_angle.clear();
+        for (const AngularSF& sf : g.sfs) g.sf_angle.push_back(sf.angle_key);
         g.key_start.assign(g.keys.size() + 1, 0);
         for (const AngularSF& sf : g.sfs) ++g.key_start[sf.key + 1];
         for (size_t k = 0; k < g.keys.size(); ++k) g.key_start[k + 1] += g.key_start[k];
@@ -625,6 +627,20 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     const double* Z = ws.z.data();
     const double* IR = ws.inv_r.data();
     int* sel_buffer = ws.sel.data();
+    // Raw pointers for the hot loops (the compiler cannot always hoist vector loads).
+    double* vacc = ws.vacc.data();
+    const double* coef_a = ws.coef_a.data();
+    const double* coef_b = ws.coef_b.data();
+    const double* hrows = ws.h.data();
+    const double* dhrows = ws.dh.data();
+    double* GX = ws.gx.data();
+    double* GY = ws.gy.data();
+    double* GZ = ws.gz.data();
+    const int* key_start = g.key_start.data();
+    const Key* keys = g.keys.data();
+    const AngleKey* angle_keys = g.angle_keys.data();
+    const int* sf_angle = g.sf_angle.data();
+    double* tape = ws.tape.data();
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
         const int q0 = distinct ? n_first : p + 1;
@@ -664,6 +680,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 ws.tape_idx.insert(ws.tape_idx.end(), sel_buffer, sel_buffer + mpad);
                 const size_t need = ws.tape_len + static_cast<size_t>(mpad / W) * block_doubles;
                 if (ws.tape.size() < need) ws.tape.resize(std::max(need, 2 * ws.tape.size()));
+                tape = ws.tape.data();
             }
         }
         const int mpad = (mc + W - 1) / W * W;
@@ -677,7 +694,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             // This block's slot on the tape: [r_jk, f_jk, df_jk,] powers[2 na][, exps[nk]].
             double* slot = nullptr;
             if (record || replay) {
-                slot = ws.tape.data() + (record ? ws.tape_len : tpos);
+                slot = tape + (record ? ws.tape_len : tpos);
                 if (record) ws.tape_len += block_doubles;
                 if (replay) tpos += block_doubles;
             }
@@ -708,7 +725,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 }
                 // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
                 for (int a = 0; a < na; ++a) {
-                    const AngleKey& ak = g.angle_keys[a];
+                    const AngleKey& ak = angle_keys[a];
                     const vd P = 1.0 + ak.lambda * cos_t;
                     vd P1;
                     if (ak.int_zeta > 0) {
@@ -723,15 +740,15 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             }
             vd acc_c{}, acc_ij{}, acc_ik{}, acc_jk{};
             for (int k = 0; k < nk; ++k) {
-                const int s_begin = g.key_start[k], s_end = g.key_start[k + 1];
-                const double eta = g.keys[k].eta, rs = g.keys[k].rs;
-                const double* h = ws.h.data() + k * nl;
+                const int s_begin = key_start[k], s_end = key_start[k + 1];
+                const Key& key = keys[k];
+                const double eta = key.eta, rs = key.rs;
+                const double* h = hrows + k * nl;
                 const double hij = h[p];
                 const vd hik = simd::gather(h, idx);
                 vd hjk = f_jk, dhjk{}, t{};
                 if (UsesJk) {
                     t = r_jk - rs;
-                    const Key& key = g.keys[k];
                     vd e;
                     if (replay) {
                         e = simd::load(ek + W * k);
@@ -747,18 +764,18 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 if (!Gradient) {
                     const vd E = hij * T;
                     for (int s = s_begin; s < s_end; ++s) {
-                        double* acc = ws.vacc.data() + W * s;
-                        simd::store(acc, simd::load(acc) + simd::load(pw + W * g.sfs[s].angle_key) * E);
+                        double* acc = vacc + W * s;
+                        simd::store(acc, simd::load(acc) + simd::load(pw + W * sf_angle[s]) * E);
                     }
                     continue;
                 }
                 vd A{}, B{};
                 for (int s = s_begin; s < s_end; ++s) {
-                    const int a = g.sfs[s].angle_key;
-                    A += ws.coef_a[s] * simd::load(pw + W * a);
-                    B += ws.coef_b[s] * simd::load(pw + W * (na + a));
+                    const int a = sf_angle[s];
+                    A += coef_a[s] * simd::load(pw + W * a);
+                    B += coef_b[s] * simd::load(pw + W * (na + a));
                 }
-                const double* dh = ws.dh.data() + k * nl;
+                const double* dh = dhrows + k * nl;
                 const double dhij = dh[p];
                 const vd dhik = simd::gather(dh, idx);
                 acc_c += hij * B * T;
@@ -785,15 +802,15 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 sz -= cj * jz;
             }
             for (int l = 0; l < W; ++l) {
-                ws.gx[idx[l]] += gkx[l];
-                ws.gy[idx[l]] += gky[l];
-                ws.gz[idx[l]] += gkz[l];
+                GX[idx[l]] += gkx[l];
+                GY[idx[l]] += gky[l];
+                GZ[idx[l]] += gkz[l];
             }
         }
         if (Gradient) {
-            ws.gx[p] += simd::sum(sx);
-            ws.gy[p] += simd::sum(sy);
-            ws.gz[p] += simd::sum(sz);
+            GX[p] += simd::sum(sx);
+            GY[p] += simd::sum(sy);
+            GZ[p] += simd::sum(sz);
         }
     }
     if (Gradient) {

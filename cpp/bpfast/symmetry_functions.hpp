@@ -167,6 +167,7 @@ class Descriptor {
         std::vector<Key> keys;   // Gaussian types: distinct (eta, r_s)
         std::vector<AngleKey> angle_keys;
         std::vector<int> key_start;  // Gaussian: sfs sorted by key; key k owns [start[k], start[k+1])
+        std::vector<int> sf_angle;   // Gaussian: angle key of each SF, in sfs order
         std::vector<AngularSF> sfs;
     };
 
