@@ -137,6 +137,37 @@ def test_gaussian_angular_shared_keys(tmp_path_factory):
         assert_forces_match_fd(pot, s)
 
 
+# Compact angular groups: one group per (type, element pair) whose radial windows share
+# the triplets and the angle functions. Windows with r_l < 0 and r_l > 0, nested and
+# disjoint ones, asymmetric and exponential cores, angle windows used by several radial
+# windows and angle windows of one only.
+COMPACT_WINDOW_LINES = [
+    f"{ec} {t} {pair}{rl} {rc} {left} {right} {sub}"
+    for ec in ("H", "O")
+    for t, pair in ((22, "H O "), (21, "O O "), (25, ""), (24, ""))
+    for rl, rc, left, right, sub in (
+        (-4.0, 4.0, 0, 180, "p2"), (-4.0, 4.0, 60, 180, "p2"), (-2.5, 2.5, 0, 180, "p2"),
+        (-2.5, 2.5, 60, 180, "p2"), (1.0, 4.0, 0, 180, "p2a"), (0.5, 2.0, -90, 90, "p4"),
+        (2.0, 3.8, 30, 150, "e"), (-3.0, 3.0, 45.5, 165.5, "p3a"),
+    )
+]
+
+
+def test_compact_angular_shared_windows(tmp_path_factory):
+    directory = make(tmp_path_factory, seed=10, sf_lines=COMPACT_WINDOW_LINES, rc=4.0)
+    pot = bpfast.load(directory)
+    ref = NumpyHDNNP(directory)
+    for s in (structure(23, n_atoms=14), structure(24, n_atoms=12, cell=None)):
+        positions, numbers, cell, pbc = s
+        mine = pot.descriptors(positions, numbers, cell, pbc)
+        theirs = ref.symmetry_functions(positions, numbers, cell, pbc)
+        for a, b in zip(mine, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+        e_ref, _ = ref.energy(positions, numbers, cell, pbc)
+        assert compute(pot, s).energy == pytest.approx(e_ref, rel=1e-10, abs=1e-10)
+        assert_forces_match_fd(pot, s)
+
+
 # ---------------------------------------------------------------------------------
 # Derivatives
 

@@ -167,8 +167,7 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
         // Angular: find or create the group sharing type, elements and radial part.
         AngularGroup* group = nullptr;
         for (auto& g : angular_) {
-            if (g.type == sf.type && g.e1 == sf.e1 && g.e2 == sf.e2 && g.rc == sf.rc &&
-                (!compact || (g.rl == sf.rl && g.subtype == sf.subtype))) {
+            if (g.type == sf.type && g.e1 == sf.e1 && g.e2 == sf.e2 && (compact || g.rc == sf.rc)) {
                 group = &g;
                 break;
             }
@@ -183,9 +182,7 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
             g.rl = sf.rl;
             g.compact = compact;
             g.uses_jk = sf.type == 3 || sf.type == 13 || sf.type == 21 || sf.type == 24;
-            g.subtype = sf.subtype;
             g.slot = compact ? -1 : slot_of(sf.rc);
-            if (compact) g.radial = CompactFunction(sf.rl, sf.rc, sf.subtype, true);
             angular_.push_back(g);
             group = &angular_.back();
         }
@@ -193,7 +190,31 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
         a.index = index;
         a.key = -1;
         if (compact) {
-            a.angle = CompactFunction(sf.angle_left, sf.angle_right, sf.subtype, false);
+            auto& windows = group->windows;
+            for (size_t w = 0; w < windows.size() && a.key < 0; ++w) {
+                const CompactWindow& cw = windows[w];
+                if (cw.rl == sf.rl && cw.rc == sf.rc && cw.subtype == sf.subtype) a.key = int(w);
+            }
+            if (a.key < 0) {
+                windows.push_back({sf.rl, sf.rc, sf.subtype,
+                                   CompactFunction(sf.rl, sf.rc, sf.subtype, true)});
+                a.key = static_cast<int>(windows.size() - 1);
+            }
+            std::string core = sf.subtype;
+            if (core.size() == 3 && core[2] == 'a') core.pop_back();
+            auto& angles = group->angles;
+            a.angle_key = -1;
+            for (size_t k = 0; k < angles.size() && a.angle_key < 0; ++k) {
+                const CompactAngle& ca = angles[k];
+                if (ca.left == sf.angle_left && ca.right == sf.angle_right && ca.core == core) {
+                    a.angle_key = int(k);
+                }
+            }
+            if (a.angle_key < 0) {
+                angles.push_back({sf.angle_left, sf.angle_right, core,
+                                  CompactFunction(sf.angle_left, sf.angle_right, sf.subtype, false)});
+                a.angle_key = static_cast<int>(angles.size() - 1);
+            }
         } else {
             for (size_t k = 0; k < group->keys.size(); ++k) {
                 if (group->keys[k].eta == sf.eta && group->keys[k].rs == sf.rs) a.key = int(k);
@@ -220,7 +241,23 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
         group->sfs.push_back(a);
     }
     for (auto& g : angular_) {
-        if (g.compact) continue;
+        if (g.compact) {
+            // Triplets of the union of the radial windows; SFs sorted by window.
+            g.rl = g.windows.front().rl;
+            g.rc = g.windows.front().rc;
+            for (const CompactWindow& w : g.windows) {
+                g.rl = std::min(g.rl, w.rl);
+                g.rc = std::max(g.rc, w.rc);
+            }
+            std::stable_sort(g.sfs.begin(), g.sfs.end(),
+                             [](const AngularSF& x, const AngularSF& y) { return x.key < y.key; });
+            g.sf_angle.clear();
+            for (const AngularSF& sf : g.sfs) g.sf_angle.push_back(sf.angle_key);
+            g.key_start.assign(g.windows.size() + 1, 0);
+            for (const AngularSF& sf : g.sfs) ++g.key_start[sf.key + 1];
+            for (size_t k = 0; k < g.windows.size(); ++k) g.key_start[k + 1] += g.key_start[k];
+            continue;
+        }
         // Keys by (r_s, eta): a key's Gaussian can then be a power of an earlier one's,
         // which costs a few multiplications instead of an exp per pair. The power's
         // relative error is about `power` ulp, so it is limited to small integers.
@@ -528,7 +565,7 @@ void reserve_group(DescriptorWorkspace& ws, int nl, int rows) {
     for (auto* v : {&ws.x, &ws.y, &ws.z, &ws.r, &ws.inv_r, &ws.w, &ws.cos_t, &ws.rjk, &ws.fjk,
                     &ws.dfjk, &ws.jx, &ws.jy, &ws.jz, &ws.acc_c, &ws.acc_ij, &ws.acc_ik,
                     &ws.acc_jk, &ws.base, &ws.gx, &ws.gy, &ws.gz, &ws.px, &ws.py, &ws.pz,
-                    &ws.pinv, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz, &ws.theta, &ws.fa, &ws.dfa}) {
+                    &ws.pinv, &ws.pr, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz, &ws.theta, &ws.fa, &ws.dfa}) {
         if (static_cast<int>(v->size()) < nl) v->resize(nl);
     }
     if (static_cast<int>(ws.sel.size()) < nl) ws.sel.resize(nl);
@@ -831,21 +868,57 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         for (const AngularSF& sf : g.sfs) any = any || dEdG[sf.index] != 0.0;
         if (!any) return;
     }
+    // Neighbours in the union of the radial windows, each part sorted by distance: the
+    // partners inside one window are then a contiguous range.
     std::vector<int>& list = ws.list;
     const int n_first = collect_group_neighbors(env, g.rl, g.rc, g.weighted, g.e1, g.e2, list);
+    const auto closer = [&env](int a, int b) {
+        return env.r[a] < env.r[b] || (env.r[a] == env.r[b] && a < b);
+    };
+    std::sort(list.begin(), list.begin() + n_first, closer);
+    std::sort(list.begin() + n_first, list.end(), closer);
     const bool distinct = !g.weighted && g.e1 != g.e2;
     const int nl = static_cast<int>(list.size());
     if (nl < 2) return;
-    reserve_group(ws, nl, 1);
+    const int nw = static_cast<int>(g.windows.size());
+    const int na = static_cast<int>(g.angles.size());
+    reserve_group(ws, nl, std::max(nw, na));
     gather_group(env, list, g.weighted, Gradient, ws);
-    // Radial factor C(r) of every listed neighbour (and C'(r) for the gradient).
-    g.radial.evaluate_batch(ws.r.data(), nl, ws.h.data(), Gradient ? ws.dh.data() : nullptr);
-    const double rc = g.rc, jk_lo = std::max(g.rl, 0.0);
+    // w_p C_w(r_p) and w_p C_w'(r_p) per window w and listed neighbour p.
+    double* cw = ws.h.data();
+    double* dcw = ws.dh.data();
+    for (int w = 0; w < nw; ++w) {
+        double* c = cw + w * nl;
+        double* dc = dcw + w * nl;
+        g.windows[w].radial.evaluate_batch(ws.r.data(), nl, c, Gradient ? dc : nullptr);
+        for (int p = 0; p < nl; ++p) {
+            c[p] *= ws.w[p];
+            if (Gradient) dc[p] *= ws.w[p];
+        }
+    }
+    const double jk_lo = std::max(g.rl, 0.0), jk_hi = g.rc;
+    double* A = ws.ph.data();   // angle function a of partner c at A[a * nl + c]
+    double* dA = ws.pdh.data();
+    double* R = ws.pw.data();        // w_k C_w(r_ik) [C_w(r_jk)] over a window's partners
+    double* dRik = ws.hjk.data();    // w_k C_w'(r_ik) [C_w(r_jk)]
+    double* dRjk = ws.dhjk.data();   // w_k C_w(r_ik) C_w'(r_jk)
+    double* cjk = ws.fjk.data();
+    double* dcjk = ws.dfjk.data();
+    double* V = ws.fa.data();    // sum_s u_s A_s
+    double* D = ws.dfa.data();   // sum_s u_s dA_s / dtheta
+    double* acc_t = ws.base.data();  // dE / dtheta
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
         const int q0 = distinct ? n_first : p + 1;
         const int mk = nl - q0;
         if (mk <= 0) continue;
+        // Windows that contain j.
+        std::vector<int>& active = ws.active;
+        active.clear();
+        for (int w = 0; w < nw; ++w) {
+            if (cw[w * nl + p] != 0.0 || (Gradient && dcw[w * nl + p] != 0.0)) active.push_back(w);
+        }
+        if (active.empty()) continue;
         const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
         pair_geometry(ws, p, q0, mk);
         double* cos_t = ws.cos_t.data();
@@ -853,14 +926,15 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         double* jy = ws.jy.data();
         double* jz = ws.jz.data();
         double* rjk = ws.rjk.data();
-        // Partners that count, packed: not collinear (cos theta strictly inside (-1, 1))
-        // and, for types with an r_jk factor, max(r_l, 0) < r_jk < r_c.
+        // Partners that count, packed (in distance order): not collinear (cos theta
+        // strictly inside (-1, 1)) and, for types with an r_jk factor, r_jk inside the
+        // union of the windows (each window's own C(r_jk) is zero outside it).
         int* sel = ws.sel.data();
         int mc = 0;
         for (int q = 0; q < mk; ++q) {
             sel[mc] = q;
             const bool ok = cos_t[q] > -1.0 && cos_t[q] < 1.0 &&
-                            (!g.uses_jk || (rjk[q] > jk_lo && rjk[q] < rc));
+                            (!g.uses_jk || (rjk[q] > jk_lo && rjk[q] < jk_hi));
             mc += ok;
         }
         if (mc == 0) continue;
@@ -868,9 +942,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         double* py = ws.py.data();
         double* pz = ws.pz.data();
         double* pinv = ws.pinv.data();
-        double* R = ws.pw.data();       // w_k C(r_ik) C(r_jk)
-        double* dRik = ws.ph.data();    // w_k C'(r_ik) C(r_jk)
-        double* dRjk = ws.pdh.data();   // w_k C(r_ik) C'(r_jk)
+        double* pr = ws.pr.data();
         for (int c = 0; c < mc; ++c) {
             const int q = sel[c];
             const int o = q0 + q;
@@ -878,80 +950,110 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             py[c] = ws.y[o];
             pz[c] = ws.z[o];
             pinv[c] = ws.inv_r[o];
-            R[c] = ws.w[o] * ws.h[o];
-            if (Gradient) dRik[c] = ws.w[o] * ws.dh[o];
+            pr[c] = ws.r[o];
             cos_t[c] = cos_t[q];
             rjk[c] = rjk[q];
             jx[c] = jx[q];
             jy[c] = jy[q];
             jz[c] = jz[q];
         }
-        if (g.uses_jk) {
-            double* cjk = ws.fjk.data();
-            double* dcjk = ws.dfjk.data();
-            if (Gradient) {
-                g.radial.evaluate_batch(rjk, mc, cjk, dcjk);
-#pragma omp simd
-                for (int c = 0; c < mc; ++c) {
-                    dRjk[c] = R[c] * dcjk[c];
-                    R[c] *= cjk[c];
-                    dRik[c] *= cjk[c];
-                }
-            } else {
-                g.radial.evaluate_batch(rjk, mc, cjk, nullptr);
-#pragma omp simd
-                for (int c = 0; c < mc; ++c) R[c] *= cjk[c];
-            }
-        } else if (Gradient) {
-            std::fill(dRjk, dRjk + mc, 0.0);
-        }
         double* theta = ws.theta.data();
 #pragma omp simd
         for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
-        const double wj = ws.w[p];
-        const double cij = wj * ws.h[p], dcij = wj * ws.dh[p];
-        double* A = ws.fa.data();
-        double* dA = ws.dfa.data();
-        double* acc_a = ws.base.data();   // sum_s u_s A_s
-        double* acc_t = ws.acc_jk.data();  // sum_s u_s dA_s / dtheta
-        if (Gradient) {
-            std::fill(acc_a, acc_a + mc, 0.0);
-            std::fill(acc_t, acc_t + mc, 0.0);
+        // Every angle function once for all windows.
+        for (int a = 0; a < na; ++a) {
+            g.angles[a].fn.evaluate_batch(theta, mc, A + a * nl, Gradient ? dA + a * nl : nullptr);
         }
-        bool any = false;
-        for (const AngularSF& sf : g.sfs) {
-            const double u = Gradient ? dEdG[sf.index] : 0.0;
-            if (Gradient && u == 0.0) continue;
-            sf.angle.evaluate_batch(theta, mc, A, Gradient ? dA : nullptr);
-            if (!Gradient) {
-                double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-                for (int c = 0; c < mc; ++c) sum += A[c] * R[c];
-                G[sf.index] += cij * sum;
-            } else {
-                any = true;
+        if (Gradient) {
+            std::fill(acc_t, acc_t + mc, 0.0);
+            std::fill(ws.acc_ij.begin(), ws.acc_ij.begin() + mc, 0.0);
+            std::fill(ws.acc_ik.begin(), ws.acc_ik.begin() + mc, 0.0);
+            std::fill(ws.acc_jk.begin(), ws.acc_jk.begin() + mc, 0.0);
+        }
+        double* acc_ij = ws.acc_ij.data();
+        double* acc_ik = ws.acc_ik.data();
+        double* acc_jk = ws.acc_jk.data();
+        for (const int w : active) {
+            const CompactWindow& win = g.windows[w];
+            // Partners with r_l < r_ik < r_c: [c0, c1) of the packed, sorted partners.
+            const int c0 = static_cast<int>(std::upper_bound(pr, pr + mc, win.rl) - pr);
+            const int c1 = static_cast<int>(std::lower_bound(pr, pr + mc, win.rc) - pr);
+            const int len = c1 - c0;
+            if (len <= 0) continue;
+            const double cij = cw[w * nl + p], dcij = dcw[w * nl + p];
+            const double* ck = cw + w * nl + q0;
+            const double* dck = dcw + w * nl + q0;
+            for (int c = c0; c < c1; ++c) {
+                R[c] = ck[sel[c]];
+                if (Gradient) dRik[c] = dck[sel[c]];
+            }
+            if (g.uses_jk) {
+                win.radial.evaluate_batch(rjk + c0, len, cjk + c0, Gradient ? dcjk + c0 : nullptr);
 #pragma omp simd
-                for (int c = 0; c < mc; ++c) {
-                    acc_a[c] += u * A[c];
-                    acc_t[c] += u * dA[c];
+                for (int c = c0; c < c1; ++c) {
+                    if (Gradient) {
+                        dRjk[c] = R[c] * dcjk[c];
+                        dRik[c] *= cjk[c];
+                    }
+                    R[c] *= cjk[c];
+                }
+            }
+            const int s_begin = g.key_start[w], s_end = g.key_start[w + 1];
+            if (!Gradient) {
+                for (int s = s_begin; s < s_end; ++s) {
+                    const double* As = A + g.sf_angle[s] * nl;
+                    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+                    for (int c = c0; c < c1; ++c) sum += As[c] * R[c];
+                    G[g.sfs[s].index] += cij * sum;
+                }
+                continue;
+            }
+            bool any = false;
+            for (int s = s_begin; s < s_end; ++s) {
+                const double u = dEdG[g.sfs[s].index];
+                if (u == 0.0) continue;
+                const double* As = A + g.sf_angle[s] * nl;
+                const double* dAs = dA + g.sf_angle[s] * nl;
+                if (!any) {
+#pragma omp simd
+                    for (int c = c0; c < c1; ++c) {
+                        V[c] = u * As[c];
+                        D[c] = u * dAs[c];
+                    }
+                    any = true;
+                } else {
+#pragma omp simd
+                    for (int c = c0; c < c1; ++c) {
+                        V[c] += u * As[c];
+                        D[c] += u * dAs[c];
+                    }
+                }
+            }
+            if (!any) continue;
+            if (g.uses_jk) {
+#pragma omp simd
+                for (int c = c0; c < c1; ++c) {
+                    acc_t[c] += cij * R[c] * D[c];
+                    acc_ij[c] += dcij * R[c] * V[c];
+                    acc_ik[c] += cij * dRik[c] * V[c];
+                    acc_jk[c] += cij * dRjk[c] * V[c];
+                }
+            } else {
+#pragma omp simd
+                for (int c = c0; c < c1; ++c) {
+                    acc_t[c] += cij * R[c] * D[c];
+                    acc_ij[c] += dcij * R[c] * V[c];
+                    acc_ik[c] += cij * dRik[c] * V[c];
                 }
             }
         }
-        if (Gradient && any) {
+        if (Gradient) {
             double* acc_c = ws.acc_c.data();
-            double* acc_ij = ws.acc_ij.data();
-            double* acc_ik = ws.acc_ik.data();
-            double* acc_jk = ws.acc_jk.data();
 #pragma omp simd
             for (int c = 0; c < mc; ++c) {
                 // d theta / d cos = -1 / sin(theta)
-                const double s = std::sqrt(1.0 - cos_t[c] * cos_t[c]);
-                const double t = acc_t[c];
-                const double a = acc_a[c];
-                acc_c[c] = -t * cij * R[c] / s;
-                acc_ij[c] = a * dcij * R[c];
-                acc_ik[c] = a * cij * dRik[c];
-                acc_jk[c] = a * cij * dRjk[c];
+                acc_c[c] = -acc_t[c] / std::sqrt(1.0 - cos_t[c] * cos_t[c]);
             }
             pair_chain_rule(ws, p, q0, mc, true, xj, yj, zj, inv_rj, px, py, pz, pinv);
         }

@@ -114,8 +114,8 @@ struct DescriptorWorkspace {
     std::vector<int> tape_idx;
     std::vector<std::pair<size_t, size_t>> tape_group;
     // ... packed copies of the partners that count ...
-    std::vector<int> sel;
-    std::vector<double> px, py, pz, pinv, pw, ph, pdh, pgx, pgy, pgz, theta, fa, dfa;
+    std::vector<int> sel, active;
+    std::vector<double> px, py, pz, pinv, pr, pw, ph, pdh, pgx, pgy, pgz, theta, fa, dfa;
     // ... and the gradient gathered per listed neighbour.
     std::vector<double> gx, gy, gz;
 };
@@ -144,9 +144,20 @@ class Descriptor {
         CompactFunction compact;
     };
     struct AngularSF {
-        int index, key, angle_key;
+        int index;
+        int key;        // Gaussian: radial key; compact: radial window
+        int angle_key;  // Gaussian: (lambda, zeta); compact: angle function
         double lambda, zeta, prefactor;  // Gaussian; prefactor = 2^(1-zeta)
-        CompactFunction angle;           // compact: window C(theta; left, right)
+    };
+    struct CompactWindow {  // compact: radial window C(r; r_l, r_c) of some SFs
+        double rl, rc;
+        std::string subtype;
+        CompactFunction radial;
+    };
+    struct CompactAngle {  // compact: angle window C(theta; left, right)
+        double left, right;
+        std::string core;  // subtype without the asymmetry suffix
+        CompactFunction fn;
     };
     struct AngleKey {  // distinct (lambda, zeta) of a Gaussian group
         double lambda, zeta;
@@ -158,16 +169,19 @@ class Descriptor {
         // an integer multiple of that key's eta (same r_s); else base = self, power = 1.
         int base, power;
     };
+    // Angular SFs of one type and element pair. Gaussian: one cutoff; SFs share the
+    // work per (eta, r_s) key and per (lambda, zeta). Compact: all radial windows share
+    // the triplets (r_l, r_c = the union of the windows) and the angle functions.
     struct AngularGroup {
         int type, e1, e2, slot;
         double rc, rl;
         bool weighted, compact, uses_jk;
-        std::string subtype;
-        CompactFunction radial;  // compact types
-        std::vector<Key> keys;   // Gaussian types: distinct (eta, r_s)
+        std::vector<Key> keys;  // Gaussian types: distinct (eta, r_s)
         std::vector<AngleKey> angle_keys;
-        std::vector<int> key_start;  // Gaussian: sfs sorted by key; key k owns [start[k], start[k+1])
-        std::vector<int> sf_angle;   // Gaussian: angle key of each SF, in sfs order
+        std::vector<CompactWindow> windows;  // compact types
+        std::vector<CompactAngle> angles;    // compact types
+        std::vector<int> key_start;  // sfs sorted by key; key k owns [start[k], start[k+1])
+        std::vector<int> sf_angle;   // angle key of each SF, in sfs order
         std::vector<AngularSF> sfs;
     };
 
