@@ -426,8 +426,8 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
 }
 
 namespace {
-/// For j = p and its partners k = q0 ... q0 + mk - 1 of a group's list: d_k - d_j,
-/// cos(theta_jk) and r_jk into ws.jx/jy/jz, ws.cos_t and ws.rjk (indexed from 0).
+/// For j = p and its partners k = q0 ... q0 + mk - 1 of a group's list: cos(theta_jk)
+/// and r_jk into ws.cos_t and ws.rjk (indexed from 0).
 inline void pair_geometry(DescriptorWorkspace& ws, int p, int q0, int mk) {
     const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
     const double* xk = ws.x.data() + q0;
@@ -435,75 +435,55 @@ inline void pair_geometry(DescriptorWorkspace& ws, int p, int q0, int mk) {
     const double* zk = ws.z.data() + q0;
     const double* inv_rk = ws.inv_r.data() + q0;
     double* cos_t = ws.cos_t.data();
-    double* jx = ws.jx.data();
-    double* jy = ws.jy.data();
-    double* jz = ws.jz.data();
     double* rjk = ws.rjk.data();
 #pragma omp simd
     for (int q = 0; q < mk; ++q) {
-        jx[q] = xk[q] - xj;
-        jy[q] = yk[q] - yj;
-        jz[q] = zk[q] - zj;
+        const double jx = xk[q] - xj, jy = yk[q] - yj, jz = zk[q] - zj;
         cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
-        rjk[q] = std::sqrt(jx[q] * jx[q] + jy[q] * jy[q] + jz[q] * jz[q]);
+        rjk[q] = std::sqrt(jx * jx + jy * jy + jz * jz);
     }
 }
 
-/// Chain rule for the pairs (j = p, k) of one group: turns the partial derivatives
-/// acc_c (cos theta), acc_ij, acc_ik, acc_jk (distances) of the mc partners of j into
-/// gradients with respect to d_j and d_k, added to ws.gx/gy/gz of the listed
-/// neighbours. `packed`: partner c is list entry q0 + ws.sel[c], else q0 + c.
-inline void pair_chain_rule(DescriptorWorkspace& ws, int p, int q0, int mc, bool packed,
-                            double xj, double yj, double zj, double inv_rj, const double* xk,
-                            const double* yk, const double* zk, const double* inv_rk) {
+/// Chain rule for the packed partners k = q0 + ws.sel[c] (c < mc) of j = p: turns the
+/// partial derivatives acc_c (cos theta), acc_ij, acc_ik, acc_jk (distances) into
+/// gradients with respect to d_j and d_k, added to ws.gx/gy/gz of the listed neighbours.
+inline void pair_chain_rule(DescriptorWorkspace& ws, int p, int q0, int mc, double xj, double yj,
+                            double zj, double inv_rj, const double* xk, const double* yk,
+                            const double* zk, const double* inv_rk) {
     const double* acc_c = ws.acc_c.data();
     const double* acc_ij = ws.acc_ij.data();
     const double* acc_ik = ws.acc_ik.data();
     const double* acc_jk = ws.acc_jk.data();
     const double* cos_t = ws.cos_t.data();
     const double* rjk = ws.rjk.data();
-    const double* jx = ws.jx.data();
-    const double* jy = ws.jy.data();
-    const double* jz = ws.jz.data();
     double* gxk = ws.pgx.data();
     double* gyk = ws.pgy.data();
     double* gzk = ws.pgz.data();
     double sx = 0.0, sy = 0.0, sz = 0.0;
 #pragma omp simd reduction(+ : sx, sy, sz)
     for (int c = 0; c < mc; ++c) {
+        const double jx = xk[c] - xj, jy = yk[c] - yj, jz = zk[c] - zj;
         const double inv_rk2 = inv_rk[c] * inv_rk[c];
         const double cc = acc_c[c] * inv_rj * inv_rk[c];
         const double ca = acc_ij[c] * inv_rj - acc_c[c] * cos_t[c] * inv_rj * inv_rj;
         const double cb = acc_ik[c] * inv_rk[c] - acc_c[c] * cos_t[c] * inv_rk2;
         const double cj = rjk[c] > 0.0 ? acc_jk[c] / rjk[c] : 0.0;
-        sx += ca * xj + cc * xk[c] - cj * jx[c];
-        sy += ca * yj + cc * yk[c] - cj * jy[c];
-        sz += ca * zj + cc * zk[c] - cj * jz[c];
-        gxk[c] = cb * xk[c] + cc * xj + cj * jx[c];
-        gyk[c] = cb * yk[c] + cc * yj + cj * jy[c];
-        gzk[c] = cb * zk[c] + cc * zj + cj * jz[c];
+        sx += ca * xj + cc * xk[c] - cj * jx;
+        sy += ca * yj + cc * yk[c] - cj * jy;
+        sz += ca * zj + cc * zk[c] - cj * jz;
+        gxk[c] = cb * xk[c] + cc * xj + cj * jx;
+        gyk[c] = cb * yk[c] + cc * yj + cj * jy;
+        gzk[c] = cb * zk[c] + cc * zj + cj * jz;
     }
     ws.gx[p] += sx;
     ws.gy[p] += sy;
     ws.gz[p] += sz;
-    if (packed) {
-        const int* sel = ws.sel.data();
-        for (int c = 0; c < mc; ++c) {
-            const int o = q0 + sel[c];
-            ws.gx[o] += gxk[c];
-            ws.gy[o] += gyk[c];
-            ws.gz[o] += gzk[c];
-        }
-    } else {
-        double* gxo = ws.gx.data() + q0;
-        double* gyo = ws.gy.data() + q0;
-        double* gzo = ws.gz.data() + q0;
-#pragma omp simd
-        for (int c = 0; c < mc; ++c) {
-            gxo[c] += gxk[c];
-            gyo[c] += gyk[c];
-            gzo[c] += gzk[c];
-        }
+    const int* sel = ws.sel.data();
+    for (int c = 0; c < mc; ++c) {
+        const int o = q0 + sel[c];
+        ws.gx[o] += gxk[c];
+        ws.gy[o] += gyk[c];
+        ws.gz[o] += gzk[c];
     }
 }
 
@@ -563,7 +543,7 @@ void scatter_group_gradient(const std::vector<int>& list, const DescriptorWorksp
 /// Grows every scratch vector that the angular kernels index per listed neighbour.
 void reserve_group(DescriptorWorkspace& ws, int nl, int rows) {
     for (auto* v : {&ws.x, &ws.y, &ws.z, &ws.r, &ws.inv_r, &ws.w, &ws.cos_t, &ws.rjk, &ws.fjk,
-                    &ws.dfjk, &ws.jx, &ws.jy, &ws.jz, &ws.acc_c, &ws.acc_ij, &ws.acc_ik,
+                    &ws.dfjk, &ws.acc_c, &ws.acc_ij, &ws.acc_ik,
                     &ws.acc_jk, &ws.base, &ws.gx, &ws.gy, &ws.gz, &ws.px, &ws.py, &ws.pz,
                     &ws.pinv, &ws.pr, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz, &ws.theta, &ws.fa, &ws.dfa}) {
         if (static_cast<int>(v->size()) < nl) v->resize(nl);
@@ -882,7 +862,9 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     if (nl < 2) return;
     const int nw = static_cast<int>(g.windows.size());
     const int na = static_cast<int>(g.angles.size());
-    reserve_group(ws, nl, std::max(nw, na));
+    constexpr int W = simd::kWidth;
+    const int stride = nl + W;  // of the per-partner rows (room for whole vectors)
+    reserve_group(ws, stride, std::max(nw, na));
     gather_group(env, list, g.weighted, Gradient, ws);
     // w_p C_w(r_p) and w_p C_w'(r_p) per window w and listed neighbour p.
     double* cw = ws.h.data();
@@ -897,7 +879,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         }
     }
     const double jk_lo = std::max(g.rl, 0.0), jk_hi = g.rc;
-    double* A = ws.ph.data();   // angle function a of partner c at A[a * nl + c]
+    double* A = ws.ph.data();   // angle function a of partner c at A[a * stride + c]
     double* dA = ws.pdh.data();
     double* R = ws.pw.data();        // w_k C_w(r_ik) [C_w(r_jk)] over a window's partners
     double* dRik = ws.hjk.data();    // w_k C_w'(r_ik) [C_w(r_jk)]
@@ -922,9 +904,6 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
         pair_geometry(ws, p, q0, mk);
         double* cos_t = ws.cos_t.data();
-        double* jx = ws.jx.data();
-        double* jy = ws.jy.data();
-        double* jz = ws.jz.data();
         double* rjk = ws.rjk.data();
         // Partners that count, packed (in distance order): not collinear (cos theta
         // strictly inside (-1, 1)) and, for types with an r_jk factor, r_jk inside the
@@ -953,16 +932,13 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             pr[c] = ws.r[o];
             cos_t[c] = cos_t[q];
             rjk[c] = rjk[q];
-            jx[c] = jx[q];
-            jy[c] = jy[q];
-            jz[c] = jz[q];
         }
         double* theta = ws.theta.data();
 #pragma omp simd
         for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
         // Every angle function once for all windows.
         for (int a = 0; a < na; ++a) {
-            g.angles[a].fn.evaluate_batch(theta, mc, A + a * nl, Gradient ? dA + a * nl : nullptr);
+            g.angles[a].fn.evaluate_batch(theta, mc, A + a * stride, Gradient ? dA + a * stride : nullptr);
         }
         if (Gradient) {
             std::fill(acc_t, acc_t + mc, 0.0);
@@ -1001,7 +977,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             const int s_begin = g.key_start[w], s_end = g.key_start[w + 1];
             if (!Gradient) {
                 for (int s = s_begin; s < s_end; ++s) {
-                    const double* As = A + g.sf_angle[s] * nl;
+                    const double* As = A + g.sf_angle[s] * stride;
                     double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
                     for (int c = c0; c < c1; ++c) sum += As[c] * R[c];
@@ -1009,28 +985,22 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
                 }
                 continue;
             }
+            // V = sum_s u_s A_s and D = sum_s u_s dA_s / dtheta over the window's SFs,
+            // W partners at a time with the sums in registers.
             bool any = false;
-            for (int s = s_begin; s < s_end; ++s) {
-                const double u = dEdG[g.sfs[s].index];
-                if (u == 0.0) continue;
-                const double* As = A + g.sf_angle[s] * nl;
-                const double* dAs = dA + g.sf_angle[s] * nl;
-                if (!any) {
-#pragma omp simd
-                    for (int c = c0; c < c1; ++c) {
-                        V[c] = u * As[c];
-                        D[c] = u * dAs[c];
-                    }
-                    any = true;
-                } else {
-#pragma omp simd
-                    for (int c = c0; c < c1; ++c) {
-                        V[c] += u * As[c];
-                        D[c] += u * dAs[c];
-                    }
-                }
-            }
+            for (int s = s_begin; s < s_end; ++s) any = any || dEdG[g.sfs[s].index] != 0.0;
             if (!any) continue;
+            for (int c = c0; c < c1; c += W) {
+                simd::vd v{}, d{};
+                for (int s = s_begin; s < s_end; ++s) {
+                    const double u = dEdG[g.sfs[s].index];
+                    const int row = g.sf_angle[s] * stride + c;
+                    v += u * simd::load(A + row);
+                    d += u * simd::load(dA + row);
+                }
+                simd::store(V + c, v);
+                simd::store(D + c, d);
+            }
             if (g.uses_jk) {
 #pragma omp simd
                 for (int c = c0; c < c1; ++c) {
@@ -1055,7 +1025,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
                 // d theta / d cos = -1 / sin(theta)
                 acc_c[c] = -acc_t[c] / std::sqrt(1.0 - cos_t[c] * cos_t[c]);
             }
-            pair_chain_rule(ws, p, q0, mc, true, xj, yj, zj, inv_rj, px, py, pz, pinv);
+            pair_chain_rule(ws, p, q0, mc, xj, yj, zj, inv_rj, px, py, pz, pinv);
         }
     }
     if (Gradient) scatter_group_gradient(list, ws, gx, gy, gz);

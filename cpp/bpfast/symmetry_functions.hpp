@@ -102,7 +102,7 @@ struct DescriptorWorkspace {
     // Gathered copies of a group's neighbours (structure of arrays) ...
     std::vector<double> x, y, z, r, inv_r, w;
     // ... per-partner temporaries for one central pair partner j ...
-    std::vector<double> cos_t, rjk, fjk, dfjk, jx, jy, jz, acc_c, acc_ij, acc_ik, acc_jk, base;
+    std::vector<double> cos_t, rjk, fjk, dfjk, acc_c, acc_ij, acc_ik, acc_jk, base;
     // Gaussian kernels: per-SF coefficients; per-lane partial sums and angular powers.
     std::vector<double> coef_a, coef_b, vacc, vpow, vexpo;
     // Per-pair data of the Gaussian angular groups recorded by values() when `record` is
