@@ -18,10 +18,10 @@ using bpfast::Potential;
 namespace {
 
 /// numpy array that owns (moves) a std::vector.
-template <typename T>
-py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
-    auto* owned = new std::vector<T>(std::move(v));
-    py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+template <typename T, typename Alloc>
+py::array_t<T> to_numpy(std::vector<T, Alloc>&& v, std::vector<py::ssize_t> shape) {
+    auto* owned = new std::vector<T, Alloc>(std::move(v));
+    py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T, Alloc>*>(p); });
     return py::array_t<T>(shape, owned->data(), free_when_done);
 }
 
@@ -206,28 +206,21 @@ py::tuple neighbor_list(py::array_t<double, py::array::c_style> positions, py::o
             for (int b = 0; b < 3; ++b) c[a][b] = arr.at(a, b);
         }
     }
-    std::vector<int64_t> first, second;
-    std::vector<double> vectors;
+    // Uninitialised output buffers, filled in parallel by the core.
+    std::vector<int64_t, bpfast::DefaultInitAllocator<int64_t>> first, second;
+    std::vector<double, bpfast::DefaultInitAllocator<double>> vectors;
     {
         py::gil_scoped_release release;
         bpfast::NeighborList list;
-        bpfast::build_neighbor_list(positions.data(), n, have_cell ? &c : nullptr, pbc, cutoff,
-                                    bpfast::resolve_threads(threads), list);
-        std::vector<double> w;
-        bpfast::wrapped_positions(list, positions.data(), n, w);
+        const int nt = bpfast::resolve_threads(threads);
+        bpfast::build_neighbor_list(positions.data(), n, have_cell ? &c : nullptr, pbc, cutoff, nt,
+                                    list);
         const size_t np = list.pairs();
         first.resize(np);
         second.resize(np);
         vectors.resize(3 * np);
-        for (int64_t i = 0; i < n; ++i) {
-            for (int64_t p = list.offsets[i]; p < list.offsets[i + 1]; ++p) {
-                const int64_t j = list.index[p];
-                const auto& sv = list.shift_vectors[list.shift[p]];
-                first[p] = i;
-                second[p] = j;
-                for (int x = 0; x < 3; ++x) vectors[3 * p + x] = w[3 * j + x] + sv[x] - w[3 * i + x];
-            }
-        }
+        bpfast::expand_pairs(list, positions.data(), n, nt, first.data(), second.data(),
+                             vectors.data());
     }
     const py::ssize_t np = static_cast<py::ssize_t>(first.size());
     return py::make_tuple(to_numpy(std::move(first), {np}), to_numpy(std::move(second), {np}),

@@ -208,8 +208,11 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     }
 
     const double rc2 = cutoff * cutoff;
-    // Visits every (j, S) within the cutoff of atom i; `emit(j, shift index)`.
-    auto visit = [&](int64_t i, auto&& emit) {
+    using Buffer = std::vector<int32_t, DefaultInitAllocator<int32_t>>;
+    // Appends every (j, S) within the cutoff of atom i to idx / sft (uninitialised
+    // vectors): candidates are written unconditionally and kept by advancing the end,
+    // which avoids a hard-to-predict branch per candidate.
+    auto visit = [&](int64_t i, Buffer& idx, Buffer& sft) {
         const int64_t b = bin_of[i];
         const int bi[3] = {static_cast<int>(b / (int64_t(g.bins[1]) * g.bins[2])),
                            static_cast<int>((b / g.bins[2]) % g.bins[1]),
@@ -247,15 +250,24 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                     const double sz = sv[2] - wi[2];
                     const bool self_image = s0 == 0 && s1 == 0 && s2 == 0;
                     const int64_t tb = (int64_t(t0) * g.bins[1] + t1) * g.bins[2] + t2;
-                    for (int64_t q = bin_start[tb]; q < bin_start[tb + 1]; ++q) {
+                    const int64_t q_begin = bin_start[tb], q_end = bin_start[tb + 1];
+                    size_t end = idx.size();
+                    idx.resize(end + static_cast<size_t>(q_end - q_begin));
+                    sft.resize(idx.size());
+                    int32_t* out_j = idx.data();
+                    int32_t* out_s = sft.data();
+                    const int64_t skip = self_image ? i : -1;
+                    for (int64_t q = q_begin; q < q_end; ++q) {
                         const double dx = sorted[3 * q] + sx;
                         const double dy = sorted[3 * q + 1] + sy;
                         const double dz = sorted[3 * q + 2] + sz;
-                        if (dx * dx + dy * dy + dz * dz < rc2) {
-                            const int64_t j = bin_atoms[q];
-                            if (!(self_image && j == i)) emit(j, shift);
-                        }
+                        const int64_t j = bin_atoms[q];
+                        out_j[end] = static_cast<int32_t>(j);
+                        out_s[end] = shift;
+                        end += (dx * dx + dy * dy + dz * dz < rc2) & (j != skip);
                     }
+                    idx.resize(end);
+                    sft.resize(end);
                 }
             }
         }
@@ -265,7 +277,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     // appends to its own buffers; the blocks are then copied, in parallel, into the
     // list in atom order.
     const int nt = std::max(1, std::min<int>(resolve_threads(threads), static_cast<int>(n)));
-    std::vector<std::vector<int32_t>> idx(nt), sft(nt);
+    std::vector<Buffer> idx(nt), sft(nt);
     std::vector<int64_t> first_atom(nt, n);
     // Expected pairs per atom if the atoms fill the box evenly (a capacity hint only).
     double expected = 0.0;
@@ -277,7 +289,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
         const int t = thread_id();
         // Thread-local vectors: idx[0] and idx[1] share a cache line, and push_back
         // writes the vector's end pointer, so appending to them in place false-shares.
-        std::vector<int32_t> my_idx, my_sft;
+        Buffer my_idx, my_sft;
         const double block = static_cast<double>(n) / nt + 1.0;
         const size_t hint = static_cast<size_t>(std::min(expected * block, 4.0e9));
         my_idx.reserve(hint);
@@ -290,10 +302,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                 first = false;
             }
             const size_t before = my_idx.size();
-            visit(i, [&](int64_t j, int shift) {
-                my_idx.push_back(static_cast<int32_t>(j));
-                my_sft.push_back(shift);
-            });
+            visit(i, my_idx, my_sft);
             out.offsets[i + 1] = static_cast<int64_t>(my_idx.size() - before);
         }
         idx[t] = std::move(my_idx);
@@ -319,6 +328,24 @@ void wrapped_positions(const NeighborList& list, const double* positions, int64_
     out.resize(3 * n);
     for (int64_t i = 0; i < n; ++i) {
         for (int c = 0; c < 3; ++c) out[3 * i + c] = positions[3 * i + c] - list.wrap[i][c];
+    }
+}
+
+void expand_pairs(const NeighborList& list, const double* positions, int64_t n, int threads,
+                  int64_t* first, int64_t* second, double* vectors) {
+    std::vector<double> w;
+    wrapped_positions(list, positions, n, w);
+    const int nt = resolve_threads(threads, n, 1024);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+        const double* wi = w.data() + 3 * i;
+        for (int64_t p = list.offsets[i]; p < list.offsets[i + 1]; ++p) {
+            const int64_t j = list.index[p];
+            const auto& sv = list.shift_vectors[list.shift[p]];
+            first[p] = i;
+            second[p] = j;
+            for (int x = 0; x < 3; ++x) vectors[3 * p + x] = w[3 * j + x] + sv[x] - wi[x];
+        }
     }
 }
 

@@ -60,6 +60,11 @@ struct NeighborList {
 void wrapped_positions(const NeighborList& list, const double* positions, int64_t n,
                        std::vector<double>& out);
 
+/// The list as explicit pairs: first[p] = i, second[p] = j and vectors[3p..3p+2] = the
+/// vector from i to neighbour p, for every pair p (arrays of list.pairs() entries).
+void expand_pairs(const NeighborList& list, const double* positions, int64_t n, int threads,
+                  int64_t* first, int64_t* second, double* vectors);
+
 /// Builds the full neighbour list of `n` atoms (positions row-major n x 3).
 /// `cell` may be null when no direction is periodic. Throws InputError for a
 /// singular cell along periodic directions or a non-positive cutoff.
