@@ -664,48 +664,49 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         const int mk = nl - q0;
         if (mk <= 0) continue;
         const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p];
-        // Partners that count, as list indices in sel[0, mc), padded to a multiple of W
-        // with a valid index (padded lanes get a zero factor).
+        // Partners that count: without an r_jk factor all of [q0, nl) (contiguous);
+        // otherwise list indices in sel[0, mc), padded to a multiple of W with a valid
+        // index (padded lanes get a zero factor).
         int mc = 0;
         const int* sel = sel_buffer;
-        if (replay) {
+        if (!UsesJk) {
+            mc = mk;
+        } else if (replay) {
             mc = ws.tape_idx[ipos++];
             if (mc == 0) continue;
             sel = ws.tape_idx.data() + ipos;
             ipos += (mc + W - 1) / W * W;
         } else {
-            if (UsesJk) {
-                double* d2 = ws.cos_t.data();
+            double* d2 = ws.cos_t.data();
 #pragma omp simd
-                for (int q = 0; q < mk; ++q) {
-                    const double ax = X[q0 + q] - xj, ay = Y[q0 + q] - yj, az = Z[q0 + q] - zj;
-                    d2[q] = ax * ax + ay * ay + az * az;
-                }
-                for (int q = 0; q < mk; ++q) {
-                    sel_buffer[mc] = q0 + q;
-                    mc += d2[q] < rc2;
-                }
-            } else {
-                for (int q = 0; q < mk; ++q) sel_buffer[q] = q0 + q;
-                mc = mk;
+            for (int q = 0; q < mk; ++q) {
+                const double ax = X[q0 + q] - xj, ay = Y[q0 + q] - yj, az = Z[q0 + q] - zj;
+                d2[q] = ax * ax + ay * ay + az * az;
+            }
+            for (int q = 0; q < mk; ++q) {
+                sel_buffer[mc] = q0 + q;
+                mc += d2[q] < rc2;
             }
             if (record) ws.tape_idx.push_back(mc);
             if (mc == 0) continue;
             const int mpad = (mc + W - 1) / W * W;
             for (int c = mc; c < mpad; ++c) sel_buffer[c] = sel_buffer[0];
-            if (record) {
-                ws.tape_idx.insert(ws.tape_idx.end(), sel_buffer, sel_buffer + mpad);
-                const size_t need = ws.tape_len + static_cast<size_t>(mpad / W) * block_doubles;
-                if (ws.tape.size() < need) ws.tape.resize(std::max(need, 2 * ws.tape.size()));
-                tape = ws.tape.data();
-            }
+            if (record) ws.tape_idx.insert(ws.tape_idx.end(), sel_buffer, sel_buffer + mpad);
         }
         const int mpad = (mc + W - 1) / W * W;
+        if (record) {
+            const size_t need = ws.tape_len + static_cast<size_t>(mpad / W) * block_doubles;
+            if (ws.tape.size() < need) ws.tape.resize(std::max(need, 2 * ws.tape.size()));
+            tape = ws.tape.data();
+        }
+        // Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
+        const auto fetch = [&](const double* a, int c) {
+            return UsesJk ? simd::gather(a, sel + c) : simd::load(a + q0 + c);
+        };
         vd sx{}, sy{}, sz{};  // gradient with respect to d_j
         for (int c = 0; c < mpad; c += W) {
-            const int* idx = sel + c;
-            const vd xk = simd::gather(X, idx), yk = simd::gather(Y, idx), zk = simd::gather(Z, idx);
-            const vd inv_rk = simd::gather(IR, idx);
+            const vd xk = fetch(X, c), yk = fetch(Y, c), zk = fetch(Z, c);
+            const vd inv_rk = fetch(IR, c);
             const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
             const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
             // This block's slot on the tape: [r_jk, f_jk, df_jk,] powers[2 na][, exps[nk]].
@@ -762,7 +763,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 const double eta = key.eta, rs = key.rs;
                 const double* h = hrows + k * nl;
                 const double hij = h[p];
-                const vd hik = simd::gather(h, idx);
+                const vd hik = fetch(h, c);
                 vd hjk = f_jk, dhjk{}, t{};
                 if (UsesJk) {
                     t = r_jk - rs;
@@ -794,7 +795,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 }
                 const double* dh = dhrows + k * nl;
                 const double dhij = dh[p];
-                const vd dhik = simd::gather(dh, idx);
+                const vd dhik = fetch(dh, c);
                 acc_c += hij * B * T;
                 acc_ij += dhij * A * T;
                 acc_ik += hij * A * dhik * hjk;
@@ -819,9 +820,10 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 sz -= cj * jz;
             }
             for (int l = 0; l < W; ++l) {
-                GX[idx[l]] += gkx[l];
-                GY[idx[l]] += gky[l];
-                GZ[idx[l]] += gkz[l];
+                const int o = UsesJk ? sel[c + l] : q0 + c + l;
+                GX[o] += gkx[l];
+                GY[o] += gky[l];
+                GZ[o] += gkz[l];
             }
         }
         if (Gradient) {
