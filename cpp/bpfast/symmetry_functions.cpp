@@ -444,18 +444,17 @@ inline void pair_geometry(DescriptorWorkspace& ws, int p, int q0, int mk) {
     }
 }
 
-/// Chain rule for the packed partners k = q0 + ws.sel[c] (c < mc) of j = p: turns the
+/// Chain rule for the packed partners k = q0 + sel[c] (c < mc) of j = p: turns the
 /// partial derivatives acc_c (cos theta), acc_ij, acc_ik, acc_jk (distances) into
 /// gradients with respect to d_j and d_k, added to ws.gx/gy/gz of the listed neighbours.
-inline void pair_chain_rule(DescriptorWorkspace& ws, int p, int q0, int mc, double xj, double yj,
+inline void pair_chain_rule(DescriptorWorkspace& ws, int p, int q0, int mc, const int* sel,
+                            const double* cos_t, const double* rjk, double xj, double yj,
                             double zj, double inv_rj, const double* xk, const double* yk,
                             const double* zk, const double* inv_rk) {
     const double* acc_c = ws.acc_c.data();
     const double* acc_ij = ws.acc_ij.data();
     const double* acc_ik = ws.acc_ik.data();
     const double* acc_jk = ws.acc_jk.data();
-    const double* cos_t = ws.cos_t.data();
-    const double* rjk = ws.rjk.data();
     double* gxk = ws.pgx.data();
     double* gyk = ws.pgy.data();
     double* gzk = ws.pgz.data();
@@ -478,7 +477,6 @@ inline void pair_chain_rule(DescriptorWorkspace& ws, int p, int q0, int mc, doub
     ws.gx[p] += sx;
     ws.gy[p] += sy;
     ws.gz[p] += sz;
-    const int* sel = ws.sel.data();
     for (int c = 0; c < mc; ++c) {
         const int o = q0 + sel[c];
         ws.gx[o] += gxk[c];
@@ -868,16 +866,31 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     const int stride = nl + W;  // of the per-partner rows (room for whole vectors)
     reserve_group(ws, stride, std::max(nw, na));
     gather_group(env, list, g.weighted, Gradient, ws);
+    // Recording (values pass) or replay (gradient pass of the same atom) of each j's
+    // partner list, cos theta, r_jk and theta.
+    const size_t gi = static_cast<size_t>(&g - angular_.data());
+    bool record = false, replay = false;
+    size_t tpos = 0, ipos = 0;
+    if (!Gradient && ws.record && ws.tape_len < max_tape.load(std::memory_order_relaxed)) {
+        record = true;
+        ws.tape_group[gi] = {ws.tape_len, ws.tape_idx.size()};
+    }
+    if (Gradient && ws.recorded && ws.tape_group[gi].first != kNotRecorded) {
+        replay = true;
+        tpos = ws.tape_group[gi].first;
+        ipos = ws.tape_group[gi].second;
+    }
+    const bool derivatives = Gradient || record;  // both passes then pick the same j
     // w_p C_w(r_p) and w_p C_w'(r_p) per window w and listed neighbour p.
     double* cw = ws.h.data();
     double* dcw = ws.dh.data();
     for (int w = 0; w < nw; ++w) {
         double* c = cw + w * nl;
         double* dc = dcw + w * nl;
-        g.windows[w].radial.evaluate_batch(ws.r.data(), nl, c, Gradient ? dc : nullptr);
+        g.windows[w].radial.evaluate_batch(ws.r.data(), nl, c, derivatives ? dc : nullptr);
         for (int p = 0; p < nl; ++p) {
             c[p] *= ws.w[p];
-            if (Gradient) dc[p] *= ws.w[p];
+            if (derivatives) dc[p] *= ws.w[p];
         }
     }
     const double jk_lo = std::max(g.rl, 0.0), jk_hi = g.rc;
@@ -900,44 +913,68 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
         std::vector<int>& active = ws.active;
         active.clear();
         for (int w = 0; w < nw; ++w) {
-            if (cw[w * nl + p] != 0.0 || (Gradient && dcw[w * nl + p] != 0.0)) active.push_back(w);
+            if (cw[w * nl + p] != 0.0 || (derivatives && dcw[w * nl + p] != 0.0)) active.push_back(w);
         }
         if (active.empty()) continue;
         const double xj = ws.x[p], yj = ws.y[p], zj = ws.z[p], inv_rj = ws.inv_r[p];
-        pair_geometry(ws, p, q0, mk);
+        int mc = 0;
+        const int* sel = ws.sel.data();
         double* cos_t = ws.cos_t.data();
         double* rjk = ws.rjk.data();
-        // Partners that count, packed (in distance order): not collinear (cos theta
-        // strictly inside (-1, 1)) and, for types with an r_jk factor, r_jk inside the
-        // union of the windows (each window's own C(r_jk) is zero outside it).
-        int* sel = ws.sel.data();
-        int mc = 0;
-        for (int q = 0; q < mk; ++q) {
-            sel[mc] = q;
-            const bool ok = cos_t[q] > -1.0 && cos_t[q] < 1.0 &&
-                            (!g.uses_jk || (rjk[q] > jk_lo && rjk[q] < jk_hi));
-            mc += ok;
+        double* theta = ws.theta.data();
+        if (replay) {
+            mc = ws.tape_idx[ipos++];
+            if (mc == 0) continue;
+            sel = ws.tape_idx.data() + ipos;
+            ipos += mc;
+            cos_t = ws.tape.data() + tpos;
+            rjk = cos_t + mc;
+            theta = rjk + mc;
+            tpos += 3 * static_cast<size_t>(mc);
+        } else {
+            pair_geometry(ws, p, q0, mk);
+            // Partners that count, packed (in distance order): not collinear (cos theta
+            // strictly inside (-1, 1)) and, for types with an r_jk factor, r_jk inside
+            // the union of the windows (each window's own C(r_jk) is zero outside it).
+            int* packed = ws.sel.data();
+            for (int q = 0; q < mk; ++q) {
+                packed[mc] = q;
+                const bool ok = cos_t[q] > -1.0 && cos_t[q] < 1.0 &&
+                                (!g.uses_jk || (rjk[q] > jk_lo && rjk[q] < jk_hi));
+                mc += ok;
+            }
+            if (record) ws.tape_idx.push_back(mc);
+            if (mc == 0) continue;
+            for (int c = 0; c < mc; ++c) {
+                cos_t[c] = cos_t[packed[c]];
+                rjk[c] = rjk[packed[c]];
+            }
+#pragma omp simd
+            for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
+            if (record) {
+                ws.tape_idx.insert(ws.tape_idx.end(), packed, packed + mc);
+                const size_t need = ws.tape_len + 3 * static_cast<size_t>(mc);
+                if (ws.tape.size() < need) ws.tape.resize(std::max(need, 2 * ws.tape.size()));
+                double* t = ws.tape.data() + ws.tape_len;
+                std::copy(cos_t, cos_t + mc, t);
+                std::copy(rjk, rjk + mc, t + mc);
+                std::copy(theta, theta + mc, t + 2 * mc);
+                ws.tape_len = need;
+            }
         }
-        if (mc == 0) continue;
         double* px = ws.px.data();
         double* py = ws.py.data();
         double* pz = ws.pz.data();
         double* pinv = ws.pinv.data();
         double* pr = ws.pr.data();
         for (int c = 0; c < mc; ++c) {
-            const int q = sel[c];
-            const int o = q0 + q;
+            const int o = q0 + sel[c];
             px[c] = ws.x[o];
             py[c] = ws.y[o];
             pz[c] = ws.z[o];
             pinv[c] = ws.inv_r[o];
             pr[c] = ws.r[o];
-            cos_t[c] = cos_t[q];
-            rjk[c] = rjk[q];
         }
-        double* theta = ws.theta.data();
-#pragma omp simd
-        for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
         // Every angle function once for all windows.
         for (int a = 0; a < na; ++a) {
             g.angles[a].fn.evaluate_batch(theta, mc, A + a * stride, Gradient ? dA + a * stride : nullptr);
@@ -1027,7 +1064,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
                 // d theta / d cos = -1 / sin(theta)
                 acc_c[c] = -acc_t[c] / std::sqrt(1.0 - cos_t[c] * cos_t[c]);
             }
-            pair_chain_rule(ws, p, q0, mc, xj, yj, zj, inv_rj, px, py, pz, pinv);
+            pair_chain_rule(ws, p, q0, mc, sel, cos_t, rjk, xj, yj, zj, inv_rj, px, py, pz, pinv);
         }
     }
     if (Gradient) scatter_group_gradient(list, ws, gx, gy, gz);
