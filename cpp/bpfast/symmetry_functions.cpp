@@ -998,9 +998,17 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             const double cij = cw[w * nl + p], dcij = dcw[w * nl + p];
             const double* ck = cw + w * nl + q0;
             const double* dck = dcw + w * nl + q0;
-            for (int c = c0; c < c1; ++c) {
-                R[c] = ck[sel[c]];
-                if (Gradient) dRik[c] = dck[sel[c]];
+            // R and dRik: without an r_jk factor and with no partner left out (packed
+            // partner c is list entry q0 + c) the window's rows themselves.
+            const double* Rw = ck;
+            const double* dRw = dck;
+            if (g.uses_jk || mc != mk) {
+                for (int c = c0; c < c1; ++c) {
+                    R[c] = ck[sel[c]];
+                    if (Gradient) dRik[c] = dck[sel[c]];
+                }
+                Rw = R;
+                dRw = dRik;
             }
             if (g.uses_jk) {
                 win.radial.evaluate_batch(rjk + c0, len, cjk + c0, Gradient ? dcjk + c0 : nullptr);
@@ -1019,7 +1027,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
                     const double* As = A + g.sf_angle[s] * stride;
                     double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
-                    for (int c = c0; c < c1; ++c) sum += As[c] * R[c];
+                    for (int c = c0; c < c1; ++c) sum += As[c] * Rw[c];
                     G[g.sfs[s].index] += cij * sum;
                 }
                 continue;
@@ -1051,9 +1059,9 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             } else {
 #pragma omp simd
                 for (int c = c0; c < c1; ++c) {
-                    acc_t[c] += cij * R[c] * D[c];
-                    acc_ij[c] += dcij * R[c] * V[c];
-                    acc_ik[c] += cij * dRik[c] * V[c];
+                    acc_t[c] += cij * Rw[c] * D[c];
+                    acc_ij[c] += dcij * Rw[c] * V[c];
+                    acc_ik[c] += cij * dRw[c] * V[c];
                 }
             }
         }
