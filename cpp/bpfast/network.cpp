@@ -151,14 +151,19 @@ void Network::evaluate(const double* x, int batch, double* energy, double* dx,
     }
     for (int b = 0; b < batch; ++b) energy[b] = ws.a[nl - 1](b, 0);
     if (!dx) return;
-    // Back-propagate dE/dz from the output to the input.
-    RowMatrix delta = ws.d[nl - 1];  // batch x 1
+    // Back-propagate dE/dz from the output to the input (buffers kept in the workspace:
+    // with forces this runs once per atom).
+    ws.delta.resize(nl);
+    ws.back.resize(nl);
+    ws.delta[nl - 1] = ws.d[nl - 1];  // batch x 1
     for (size_t l = nl; l-- > 0;) {
-        RowMatrix back = (delta * weights_[l].transpose()) * norm_[l];
+        RowMatrix& back = ws.back[l];
+        back.noalias() = ws.delta[l] * weights_[l].transpose();
+        if (norm_[l] != 1.0) back *= norm_[l];
         if (l == 0) {
             Eigen::Map<RowMatrix>(dx, batch, sizes_[0]) = back;
         } else {
-            delta = back.cwiseProduct(ws.d[l - 1]);
+            ws.delta[l - 1].noalias() = back.cwiseProduct(ws.d[l - 1]);
         }
     }
 }

@@ -34,7 +34,7 @@ using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 
 /// Scratch matrices for one thread.
 struct NetworkWorkspace {
-    std::vector<RowMatrix> z, a, d;
+    std::vector<RowMatrix> z, a, d, delta, back;
 };
 
 class Network {
