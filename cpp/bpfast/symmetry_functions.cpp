@@ -378,8 +378,10 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
                 rad.compact.evaluate_batch(r, m, f, Gradient ? df : nullptr);
 #pragma omp simd reduction(+ : sum)
                 for (int n = 0; n < m; ++n) {
-                    const bool take = r[n] < rc && r[n] > rl && (element < 0 || el[n] == element);
-                    const double w = take ? (element < 0 ? weight[n] : 1.0) : 0.0;
+                    // Unconditional loads and bitwise conditions: no masked loads.
+                    const double wn = element < 0 ? weight[n] : 1.0;
+                    const bool take = (r[n] < rc) & (r[n] > rl) & ((element < 0) | (el[n] == element));
+                    const double w = take ? wn : 0.0;
                     if (Gradient) {
                         coef[n] += u * w * df[n];
                     } else {
@@ -392,8 +394,9 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
                 const double eta = rad.eta, rs = rad.rs;
 #pragma omp simd reduction(+ : sum)
                 for (int n = 0; n < m; ++n) {
-                    const bool take = r[n] < rc && (element < 0 || el[n] == element);
-                    const double w = take ? (element < 0 ? weight[n] : 1.0) : 0.0;
+                    const double wn = element < 0 ? weight[n] : 1.0;
+                    const bool take = (r[n] < rc) & ((element < 0) | (el[n] == element));
+                    const double w = take ? wn : 0.0;
                     const double t = r[n] - rs;
                     const double e = vexp(-eta * t * t);
                     if (Gradient) {
