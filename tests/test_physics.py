@@ -150,6 +150,8 @@ COMPACT_WINDOW_LINES = [
         (-2.5, 2.5, 60, 180, "p2"), (1.0, 4.0, 0, 180, "p2a"), (0.5, 2.0, -90, 90, "p4"),
         (2.0, 3.8, 30, 150, "e"), (-3.0, 3.0, 45.5, 165.5, "p3a"),
     )
+] + [  # one radial window with more angle windows than the kernel's unrolled sums take
+    f"{ec} 22 O H -3.5 3.5 {10 * k} {180 - 10 * k} p2" for ec in ("H", "O") for k in range(9)
 ]
 
 

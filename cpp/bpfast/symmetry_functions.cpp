@@ -842,6 +842,25 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     }
 }
 
+namespace {
+/// out[s] = sum_{c0 <= c < c1} A[angle[s] * stride + c] * R[c] for NS functions at once,
+/// kWidth partners at a time with the NS sums in registers (R is read in whole vectors;
+/// lanes past c1 count zero).
+template <int NS>
+void window_sums(const double* A, int stride, const int* angle, const double* R, int c0, int c1,
+                 double* out) {
+    constexpr int W = simd::kWidth;
+    simd::vd acc[NS] = {};
+    for (int c = c0; c < c1; c += W) {
+        const auto inside = simd::iota() < static_cast<double>(c1 - c);
+        const simd::vd r = simd::select(inside, simd::load(R + c), simd::vd{});
+#pragma GCC unroll 8
+        for (int s = 0; s < NS; ++s) acc[s] += simd::load(A + angle[s] * stride + c) * r;
+    }
+    for (int s = 0; s < NS; ++s) out[s] = simd::sum(acc[s]);
+}
+}  // namespace
+
 template <bool Gradient>
 void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                                const double* dEdG, double* gx, double* gy, double* gz,
@@ -904,8 +923,6 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     double* dRjk = ws.dhjk.data();   // w_k C_w(r_ik) C_w'(r_jk)
     double* cjk = ws.fjk.data();
     double* dcjk = ws.dfjk.data();
-    double* V = ws.fa.data();    // sum_s u_s A_s
-    double* D = ws.dfa.data();   // sum_s u_s dA_s / dtheta
     double* acc_t = ws.base.data();  // dE / dtheta
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
@@ -1026,17 +1043,37 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             }
             const int s_begin = g.key_start[w], s_end = g.key_start[w + 1];
             if (!Gradient) {
-                for (int s = s_begin; s < s_end; ++s) {
-                    const double* As = A + g.sf_angle[s] * stride;
-                    double sum = 0.0;
+                const int ns = s_end - s_begin;
+                const int* angle = g.sf_angle.data() + s_begin;
+                double sums[8];
+                switch (ns) {
+#define BPFAST_WINDOW_CASE(n) \
+    case n: window_sums<n>(A, stride, angle, Rw, c0, c1, sums); break;
+                    BPFAST_WINDOW_CASE(1)
+                    BPFAST_WINDOW_CASE(2)
+                    BPFAST_WINDOW_CASE(3)
+                    BPFAST_WINDOW_CASE(4)
+                    BPFAST_WINDOW_CASE(5)
+                    BPFAST_WINDOW_CASE(6)
+                    BPFAST_WINDOW_CASE(7)
+                    BPFAST_WINDOW_CASE(8)
+#undef BPFAST_WINDOW_CASE
+                    default:
+                        for (int s = s_begin; s < s_end; ++s) {
+                            const double* As = A + g.sf_angle[s] * stride;
+                            double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
-                    for (int c = c0; c < c1; ++c) sum += As[c] * Rw[c];
-                    G[g.sfs[s].index] += cij * sum;
+                            for (int c = c0; c < c1; ++c) sum += As[c] * Rw[c];
+                            G[g.sfs[s].index] += cij * sum;
+                        }
+                        continue;
                 }
+                for (int s = s_begin; s < s_end; ++s) G[g.sfs[s].index] += cij * sums[s - s_begin];
                 continue;
             }
-            // V = sum_s u_s A_s and D = sum_s u_s dA_s / dtheta over the window's SFs,
-            // W partners at a time with the sums in registers.
+            // V = sum_s u_s A_s and D = sum_s u_s dA_s / dtheta over the window's SFs, W
+            // partners at a time in registers, and straight into the partial derivatives
+            // (lanes past c1 add zero).
             bool any = false;
             for (int s = s_begin; s < s_end; ++s) any = any || dEdG[g.sfs[s].index] != 0.0;
             if (!any) continue;
@@ -1048,23 +1085,15 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
                     v += u * simd::load(A + row);
                     d += u * simd::load(dA + row);
                 }
-                simd::store(V + c, v);
-                simd::store(D + c, d);
-            }
-            if (g.uses_jk) {
-#pragma omp simd
-                for (int c = c0; c < c1; ++c) {
-                    acc_t[c] += cij * R[c] * D[c];
-                    acc_ij[c] += dcij * R[c] * V[c];
-                    acc_ik[c] += cij * dRik[c] * V[c];
-                    acc_jk[c] += cij * dRjk[c] * V[c];
-                }
-            } else {
-#pragma omp simd
-                for (int c = c0; c < c1; ++c) {
-                    acc_t[c] += cij * Rw[c] * D[c];
-                    acc_ij[c] += dcij * Rw[c] * V[c];
-                    acc_ik[c] += cij * dRw[c] * V[c];
+                const auto inside = simd::iota() < static_cast<double>(c1 - c);
+                v = simd::select(inside, v, simd::vd{});
+                d = simd::select(inside, d, simd::vd{});
+                const simd::vd r = simd::load(Rw + c);
+                simd::store(acc_t + c, simd::load(acc_t + c) + cij * r * d);
+                simd::store(acc_ij + c, simd::load(acc_ij + c) + dcij * r * v);
+                simd::store(acc_ik + c, simd::load(acc_ik + c) + cij * simd::load(dRw + c) * v);
+                if (g.uses_jk) {
+                    simd::store(acc_jk + c, simd::load(acc_jk + c) + cij * simd::load(dRjk + c) * v);
                 }
             }
         }
