@@ -103,6 +103,22 @@ def test_descriptors_match_numpy_reference(tmp_path_factory):
             np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
 
 
+def assert_matches_numpy_and_fd(directory, seeds):
+    """SFs (1e-11) and energy (1e-10) against NumPy, forces against finite differences, on
+    a periodic and an open structure."""
+    pot = bpfast.load(directory)
+    ref = NumpyHDNNP(directory)
+    for s in (structure(seeds[0], n_atoms=14), structure(seeds[1], n_atoms=12, cell=None)):
+        positions, numbers, cell, pbc = s
+        mine = pot.descriptors(positions, numbers, cell, pbc)
+        theirs = ref.symmetry_functions(positions, numbers, cell, pbc)
+        for a, b in zip(mine, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+        e_ref, _ = ref.energy(positions, numbers, cell, pbc)
+        assert compute(pot, s).energy == pytest.approx(e_ref, rel=1e-10, abs=1e-10)
+        assert_forces_match_fd(pot, s)
+
+
 # Gaussian angular groups whose keys share work: eta an integer multiple of another key's
 # (same r_s) gives that key's Gaussian as a power; other r_s, non-integer ratios and
 # ratios above 64 must not share. Angular powers: zeta 1..8 (unrolled), 9 and 12
@@ -124,17 +140,7 @@ SHARED_KEY_LINES = [
 
 def test_gaussian_angular_shared_keys(tmp_path_factory):
     directory = make(tmp_path_factory, seed=9, sf_lines=SHARED_KEY_LINES)
-    pot = bpfast.load(directory)
-    ref = NumpyHDNNP(directory)
-    for s in (structure(21, n_atoms=14), structure(22, n_atoms=12, cell=None)):
-        positions, numbers, cell, pbc = s
-        mine = pot.descriptors(positions, numbers, cell, pbc)
-        theirs = ref.symmetry_functions(positions, numbers, cell, pbc)
-        for a, b in zip(mine, theirs):
-            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
-        e_ref, _ = ref.energy(positions, numbers, cell, pbc)
-        assert compute(pot, s).energy == pytest.approx(e_ref, rel=1e-10, abs=1e-10)
-        assert_forces_match_fd(pot, s)
+    assert_matches_numpy_and_fd(directory, seeds=(21, 22))
 
 
 # Compact angular groups: one group per (type, element pair) whose radial windows share
@@ -157,17 +163,7 @@ COMPACT_WINDOW_LINES = [
 
 def test_compact_angular_shared_windows(tmp_path_factory):
     directory = make(tmp_path_factory, seed=10, sf_lines=COMPACT_WINDOW_LINES, rc=4.0)
-    pot = bpfast.load(directory)
-    ref = NumpyHDNNP(directory)
-    for s in (structure(23, n_atoms=14), structure(24, n_atoms=12, cell=None)):
-        positions, numbers, cell, pbc = s
-        mine = pot.descriptors(positions, numbers, cell, pbc)
-        theirs = ref.symmetry_functions(positions, numbers, cell, pbc)
-        for a, b in zip(mine, theirs):
-            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
-        e_ref, _ = ref.energy(positions, numbers, cell, pbc)
-        assert compute(pot, s).energy == pytest.approx(e_ref, rel=1e-10, abs=1e-10)
-        assert_forces_match_fd(pot, s)
+    assert_matches_numpy_and_fd(directory, seeds=(23, 24))
 
 
 # ---------------------------------------------------------------------------------

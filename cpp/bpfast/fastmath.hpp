@@ -6,20 +6,23 @@
 #include <cmath>
 #include <cstdint>
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"  // exp_reduced is also instantiated for simd::vd
+#endif
+
 namespace bpfast {
 
-/// exp(x) for x in [-708, 709] (arguments outside are clamped), ~1 ulp.
-inline double vexp(double x) {
-    x = x < -708.0 ? -708.0 : x;
-    x = x > 709.0 ? 709.0 : x;
-    // x = n ln2 + r with n integer and |r| <= ln2 / 2 (Cody-Waite reduction).
-    constexpr double kShifter = 6755399441055744.0;  // 1.5 * 2^52: rounds to an integer
-    const double t = x * 1.4426950408889634074 + kShifter;
-    const double n = t - kShifter;
-    const double r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
-    // Taylor series of exp(r) to r^13 (truncation error < 1e-17 for |r| <= 0.347).
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
+namespace detail {
+constexpr double kExpShifter = 6755399441055744.0;  // 1.5 * 2^52: x + it rounds x to an integer
+constexpr double kLog2e = 1.4426950408889634074;
+constexpr double kLn2Hi = 6.93147180369123816490e-01;  // Cody-Waite split of ln 2
+constexpr double kLn2Lo = 1.90821492927058770002e-10;
+
+/// exp(r) for |r| <= ln2 / 2: Taylor series to r^13 (truncation error < 1e-17). T is
+/// double or a vector of doubles.
+template <class T>
+inline T exp_reduced(T r) {
+    T p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
     p = p * r + 1.0 / 39916800.0;
     p = p * r + 1.0 / 3628800.0;
     p = p * r + 1.0 / 362880.0;
@@ -32,11 +35,23 @@ inline double vexp(double x) {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
+    return p;
+}
+}  // namespace detail
+
+/// exp(x) for x in [-708, 709] (arguments outside are clamped), ~1 ulp.
+inline double vexp(double x) {
+    x = x < -708.0 ? -708.0 : x;
+    x = x > 709.0 ? 709.0 : x;
+    // x = n ln2 + r with n integer and |r| <= ln2 / 2 (Cody-Waite reduction).
+    const double t = x * detail::kLog2e + detail::kExpShifter;
+    const double n = t - detail::kExpShifter;
+    const double r = (x - n * detail::kLn2Hi) - n * detail::kLn2Lo;
     // 2^n from the integer that the shifter left in the low bits of t.
     const int64_t bits = __builtin_bit_cast(int64_t, t);
-    const int64_t shifter_bits = __builtin_bit_cast(int64_t, kShifter);
+    const int64_t shifter_bits = __builtin_bit_cast(int64_t, detail::kExpShifter);
     const double scale = __builtin_bit_cast(double, (bits - shifter_bits + 1023) << 52);
-    return p * scale;
+    return detail::exp_reduced(r) * scale;
 }
 
 /// tanh(x) for x >= 0 via exp; absolute error ~1e-16.

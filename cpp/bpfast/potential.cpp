@@ -239,8 +239,17 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         }
         if (outside) ++ts.extrapolating_atoms[e];
     };
-    auto atomic_energy = [&](double nn_energy, int e) {
-        return nn_energy / spec_.conv_energy + spec_.mean_energy + spec_.atom_energy[e];
+    // Atomic energies from the networks' outputs, and their sum in atom order.
+    auto sum_energies = [&](const std::vector<double>& nn_energy) {
+        double total = 0.0;
+        for (int64_t c = 0; c < n_centers; ++c) {
+            const int64_t i = centers ? centers[c] : c;
+            const int e = element[i];
+            const double ei = nn_energy[i] / spec_.conv_energy + spec_.mean_energy + spec_.atom_energy[e];
+            total += ei;
+            if (options.energies) res.energies[i] = ei;
+        }
+        res.energy = total;
     };
 
     // Forces and virial of one centre from dE/dG (raw SFs): E depends on d_m = r_j - r_i,
@@ -326,14 +335,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
                 res.timings[3] += t_forces / nt;
             }
         }
-        double total = 0.0;
-        for (int64_t c = 0; c < n_centers; ++c) {
-            const int64_t i = centers ? centers[c] : c;
-            const double ei = atomic_energy(nn_energy[i], element[i]);
-            total += ei;
-            if (options.energies) res.energies[i] = ei;
-        }
-        res.energy = total;
+        sum_energies(nn_energy);
         for (const auto& ts : scratch) {
             if (options.forces) {
                 for (int64_t k = 0; k < 3 * n_total; ++k) res.forces[k] += ts.forces[k];
@@ -398,14 +400,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
             for (int b = 0; b < batch; ++b) nn_energy[members[e][ch.begin + b]] = energy[b];
         }
     }
-    double total = 0.0;
-    for (int64_t c = 0; c < n_centers; ++c) {
-        const int64_t i = centers ? centers[c] : c;
-        const double ei = atomic_energy(nn_energy[i], element[i]);
-        total += ei;
-        if (options.energies) res.energies[i] = ei;
-    }
-    res.energy = total;
+    sum_energies(nn_energy);
     res.timings[2] = seconds_since(t0);
     reduce_extrapolations(scratch, res);
     return res;

@@ -6,11 +6,15 @@
 
 #include <cstdint>
 
+#include "bpfast/fastmath.hpp"
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"  // only inlined helpers take vectors by value
 #endif
 
 namespace bpfast::simd {
+
+namespace detail = bpfast::detail;
 
 #ifndef BPFAST_SIMD_WIDTH
 #define BPFAST_SIMD_WIDTH 4
@@ -54,27 +58,12 @@ inline double sum(vd a) {
 inline vd vexp(vd x) {
     x = select(x < -708.0, splat(-708.0), x);
     x = select(x > 709.0, splat(709.0), x);
-    constexpr double kShifter = 6755399441055744.0;  // 1.5 * 2^52
-    const vd t = x * 1.4426950408889634074 + kShifter;
-    const vd n = t - kShifter;
-    const vd r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
-    vd p = splat(1.0 / 6227020800.0);
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    const std::int64_t shifter_bits = __builtin_bit_cast(std::int64_t, kShifter);
+    const vd t = x * detail::kLog2e + detail::kExpShifter;
+    const vd n = t - detail::kExpShifter;
+    const vd r = (x - n * detail::kLn2Hi) - n * detail::kLn2Lo;
+    const std::int64_t shifter_bits = __builtin_bit_cast(std::int64_t, detail::kExpShifter);
     const vl scale = ((vl)t - shifter_bits + 1023) << 52;  // 2^n, n from t's low bits
-    return p * (vd)scale;
+    return detail::exp_reduced(r) * (vd)scale;
 }
 
 /// b^n per lane for an integer n >= 0 (binary powering; straight-line code for n <= 8).
