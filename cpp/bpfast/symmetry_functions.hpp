@@ -95,19 +95,22 @@ struct NeighborEnv {
 
 /// Scratch memory of one thread; keeps capacity between atoms and calls.
 struct DescriptorWorkspace {
-    std::vector<double> fc, dfc;    // per (cutoff slot, neighbour)
-    std::vector<int> list;          // filtered neighbour indices of a group
-    std::vector<double> h, dh;      // per (radial key, listed neighbour)
-    std::vector<double> hjk, dhjk;  // per radial key, for the current pair
+    std::vector<double> fc, dfc;  // per (cutoff slot, neighbour)
+    std::vector<int> list;        // filtered neighbour indices of an angular group
+    // Per (row, listed neighbour): Gaussian groups w exp(-eta (r - r_s)^2) f_c(r) and its
+    // derivative per radial key; compact groups w C_w(r) and w C_w'(r) per radial window.
+    std::vector<double> h, dh;
     // Gathered copies of a group's neighbours (structure of arrays) ...
     std::vector<double> x, y, z, r, inv_r, w;
     // ... per-partner temporaries for one central pair partner j ...
     std::vector<double> cos_t, rjk, fjk, dfjk, acc_c, acc_ij, acc_ik, acc_jk, base;
-    // Gaussian kernels: per-SF coefficients; per-lane partial sums and angular powers.
+    std::vector<double> hjk, dhjk;  // compact: dR/dr_ik, dR/dr_jk of a window
+    std::vector<double> ph, pdh;    // compact: angle functions and derivatives per partner
+    // Gaussian kernel: per-SF coefficients; per-lane partial sums, angular powers, exps.
     std::vector<double> coef_a, coef_b, vacc, vpow, vexpo;
-    // Per-pair data of the Gaussian angular groups recorded by values() when `record` is
-    // set, and replayed by the next gradient() call (which must be for the same atom and
-    // environment); tape_group[g] = offsets of group g in tape and tape_idx.
+    // Per-pair data that values() records when `record` is set and the next gradient()
+    // call (which must be for the same atom and environment) replays: partner lists in
+    // tape_idx, numbers in tape; tape_group[g] = offsets of angular group g in both.
     bool record = false, recorded = false;
     std::vector<double> tape;
     size_t tape_len = 0;
@@ -115,7 +118,7 @@ struct DescriptorWorkspace {
     std::vector<std::pair<size_t, size_t>> tape_group;
     // ... packed copies of the partners that count ...
     std::vector<int> sel, active;
-    std::vector<double> px, py, pz, pinv, pr, pw, ph, pdh, pgx, pgy, pgz, theta, fa, dfa;
+    std::vector<double> px, py, pz, pinv, pr, pw, pgx, pgy, pgz, theta, fa, dfa;
     // ... and the gradient gathered per listed neighbour.
     std::vector<double> gx, gy, gz;
 };
@@ -131,9 +134,11 @@ class Descriptor {
     int size() const { return n_; }
     double cutoff() const { return max_cutoff_; }
 
-    /// G[0..size) = symmetry function values of the atom with environment `env`.
+    /// G[0..size) = symmetry function values of the atom with environment `env`; with
+    /// ws.record set, also records per-pair data for the next gradient() call.
     void values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const;
-    /// g{x,y,z}[n] += sum_s dEdG[s] * dG_s / d d_n for every neighbour n.
+    /// g{x,y,z}[n] += sum_s dEdG[s] * dG_s / d d_n for every neighbour n. Replays what the
+    /// previous values() call recorded (same atom and environment), if it recorded.
     void gradient(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
                   double* gz, DescriptorWorkspace& ws) const;
 
