@@ -208,16 +208,9 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
     if (options.energies) res.energies.assign(n_total, 0.0);
     res.has_virial = options.stress;
 
-    // Element of every atom; the centres of each element in a contiguous block of rows.
+    // Element of every atom.
     std::vector<int> element(n_total);
     for (int64_t i = 0; i < n_total; ++i) element[i] = element_of_atom(numbers, i);
-    std::vector<int64_t> row(n_total, -1);
-    std::vector<std::vector<int64_t>> members(nel);
-    for (int64_t c = 0; c < n_centers; ++c) {
-        const int64_t i = centers ? centers[c] : c;
-        row[i] = static_cast<int64_t>(members[element[i]].size());
-        members[element[i]].push_back(i);
-    }
     if (n_centers == 0) return res;
 
     std::vector<ThreadScratch> scratch(nt);
@@ -347,7 +340,15 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
     }
 
     // Energies only (or descriptors only): symmetry functions, extrapolation statistics,
-    // scaling (in place), then the networks in batches per element.
+    // scaling (in place), then the networks in batches per element. The centres of each
+    // element take a contiguous block of rows.
+    std::vector<int64_t> row(n_total, -1);
+    std::vector<std::vector<int64_t>> members(nel);
+    for (int64_t c = 0; c < n_centers; ++c) {
+        const int64_t i = centers ? centers[c] : c;
+        row[i] = static_cast<int64_t>(members[element[i]].size());
+        members[element[i]].push_back(i);
+    }
     auto t0 = Clock::now();
     std::vector<RowMatrix> x(nel);
     for (int e = 0; e < nel; ++e) x[e].resize(members[e].size(), descriptors_[e].size());

@@ -309,6 +309,36 @@ std::atomic<size_t> max_tape{size_t{1} << 21};  // doubles (16 MB per thread)
 void set_pair_tape_limit(size_t doubles) { max_tape.store(doubles); }
 size_t pair_tape_limit() { return max_tape.load(); }
 
+namespace {
+/// Where angular group `group` records (values pass with ws.record) or replays (gradient
+/// pass after a recording values pass) its per-pair data; neither when the tape is full
+/// or nothing was recorded for the group.
+struct TapeCursor {
+    bool record = false, replay = false;
+    size_t tpos = 0, ipos = 0;  // replay: next entries of ws.tape and ws.tape_idx
+};
+
+TapeCursor open_tape(DescriptorWorkspace& ws, size_t group, bool gradient) {
+    TapeCursor cur;
+    if (!gradient && ws.record && ws.tape_len < max_tape.load(std::memory_order_relaxed)) {
+        cur.record = true;
+        ws.tape_group[group] = {ws.tape_len, ws.tape_idx.size()};
+    }
+    if (gradient && ws.recorded && ws.tape_group[group].first != kNotRecorded) {
+        cur.replay = true;
+        cur.tpos = ws.tape_group[group].first;
+        cur.ipos = ws.tape_group[group].second;
+    }
+    return cur;
+}
+
+/// Room for `extra` more doubles after ws.tape_len (amortised growth).
+void grow_tape(DescriptorWorkspace& ws, size_t extra) {
+    const size_t need = ws.tape_len + extra;
+    if (ws.tape.size() < need) ws.tape.resize(std::max(need, 2 * ws.tape.size()));
+}
+}  // namespace
+
 // The two entry points are compiled twice on x86-64 with GCC: for the baseline ISA and
 // for x86-64-v3 (AVX2 + FMA), chosen at load time by the CPU. `flatten` inlines the
 // kernels into each clone so that they are vectorised for its ISA.
@@ -623,18 +653,10 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     // data that cost most: the partner lists, r_jk, f_c(r_jk) and its derivative, the
     // angular powers and the Gaussians of r_jk.
     const int block_doubles = W * (2 * na + (UsesJk ? 3 + nk : 0));
-    const size_t gi = static_cast<size_t>(&g - angular_.data());
-    bool record = false, replay = false;
-    size_t tpos = 0, ipos = 0;  // cursors in ws.tape and ws.tape_idx
-    if (!Gradient && ws.record && ws.tape_len < max_tape.load(std::memory_order_relaxed)) {
-        record = true;
-        ws.tape_group[gi] = {ws.tape_len, ws.tape_idx.size()};
-    }
-    if (Gradient && ws.recorded && ws.tape_group[gi].first != kNotRecorded) {
-        replay = true;
-        tpos = ws.tape_group[gi].first;
-        ipos = ws.tape_group[gi].second;
-    }
+    TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient);
+    const bool record = cur.record, replay = cur.replay;
+    size_t& tpos = cur.tpos;
+    size_t& ipos = cur.ipos;
     ws.vacc.assign(Gradient ? 0 : W * nsf, 0.0);
     ws.vpow.resize(static_cast<size_t>(2 * na * W));
     ws.vexpo.resize(static_cast<size_t>(nk * W));
@@ -696,8 +718,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         }
         const int mpad = (mc + W - 1) / W * W;
         if (record) {
-            const size_t need = ws.tape_len + static_cast<size_t>(mpad / W) * block_doubles;
-            if (ws.tape.size() < need) ws.tape.resize(std::max(need, 2 * ws.tape.size()));
+            grow_tape(ws, static_cast<size_t>(mpad / W) * block_doubles);
             tape = ws.tape.data();
         }
         // Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
@@ -890,18 +911,10 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     gather_group(env, list, g.weighted, Gradient, ws);
     // Recording (values pass) or replay (gradient pass of the same atom) of each j's
     // partner list, cos theta, r_jk and theta.
-    const size_t gi = static_cast<size_t>(&g - angular_.data());
-    bool record = false, replay = false;
-    size_t tpos = 0, ipos = 0;
-    if (!Gradient && ws.record && ws.tape_len < max_tape.load(std::memory_order_relaxed)) {
-        record = true;
-        ws.tape_group[gi] = {ws.tape_len, ws.tape_idx.size()};
-    }
-    if (Gradient && ws.recorded && ws.tape_group[gi].first != kNotRecorded) {
-        replay = true;
-        tpos = ws.tape_group[gi].first;
-        ipos = ws.tape_group[gi].second;
-    }
+    TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient);
+    const bool record = cur.record, replay = cur.replay;
+    size_t& tpos = cur.tpos;
+    size_t& ipos = cur.ipos;
     const bool derivatives = Gradient || record;  // both passes then pick the same j
     // w_p C_w(r_p) and w_p C_w'(r_p) per window w and listed neighbour p.
     double* cw = ws.h.data();
@@ -973,13 +986,12 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
             if (record) {
                 ws.tape_idx.insert(ws.tape_idx.end(), packed, packed + mc);
-                const size_t need = ws.tape_len + 3 * static_cast<size_t>(mc);
-                if (ws.tape.size() < need) ws.tape.resize(std::max(need, 2 * ws.tape.size()));
+                grow_tape(ws, 3 * static_cast<size_t>(mc));
                 double* t = ws.tape.data() + ws.tape_len;
                 std::copy(cos_t, cos_t + mc, t);
                 std::copy(rjk, rjk + mc, t + mc);
                 std::copy(theta, theta + mc, t + 2 * mc);
-                ws.tape_len = need;
+                ws.tape_len += 3 * static_cast<size_t>(mc);
             }
         }
         double* px = ws.px.data();
