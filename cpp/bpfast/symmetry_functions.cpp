@@ -600,9 +600,13 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
 
 // Gaussian angular group, one central atom. The pairs (j, k) that count are listed per
 // j (packed indices), then processed kWidth at a time with every per-pair quantity in
-// vector registers: geometry, (1 + lambda cos)^zeta per angle key, exp(-eta (r_jk -
-// r_s)^2) per radial key, and either the SF sums (values) or the chain rule from dE/dG
-// to the gradients with respect to d_j and d_k (gradient).
+// vector registers. A term factorises into angular powers, one Gaussian per radial key
+// and one cutoff product shared by all keys:
+//   (1 + lambda cos)^zeta * E_key * F,  E_key = exp(-eta [t_ij^2 + t_ik^2 (+ t_jk^2)]),
+//   t = r - r_s,  F = w_j f_c(r_ij) w_k f_c(r_ik) (f_c(r_jk)),
+// so E_key is one exp of a sum per pair (or a power of another key's E, or, without r_jk,
+// a product of per-neighbour Gaussians), and the gradient needs only four sums over keys
+// per pair (S0 = sum A E, S1 = sum eta A E, S3 = sum eta r_s A E, S2 = sum B E).
 template <bool Gradient, bool UsesJk>
 void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, double* G,
                                  const double* dEdG, double* gx, double* gy, double* gz,
@@ -632,27 +636,31 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     const int nk = static_cast<int>(g.keys.size());
     const int na = static_cast<int>(g.angle_keys.size());
     reserve_group(ws, nl + W, nk);
-    const double* fc = ws.fc.data() + g.slot * m;
-    const double* dfc = ws.dfc.data() + g.slot * m;
     gather_group(env, list, g.weighted, Gradient, ws);
-    // hw = w exp(-eta (r - r_s)^2) f_c(r) and its derivative dhw, per key and listed
-    // neighbour; the weight w (Z or 1) of both j and k is folded in here.
-    for (int k = 0; k < nk; ++k) {
-        const double eta = g.keys[k].eta, rs = g.keys[k].rs;
-        double* h = ws.h.data() + k * nl;
-        double* dh = ws.dh.data() + k * nl;
+    // Per listed neighbour: w f_c(r) and w f_c'(r) (w = Z or 1); without r_jk also the
+    // Gaussian exp(-eta (r - r_s)^2) of every key that is not a power of another.
+    {
+        const double* fc = ws.fc.data() + g.slot * m;
+        const double* dfc = ws.dfc.data() + g.slot * m;
         for (int p = 0; p < nl; ++p) {
-            const int n = list[p];
-            const double t = ws.r[p] - rs;
-            const double e = ws.w[p] * vexp(-eta * t * t);
-            h[p] = e * fc[n];
-            if (Gradient) dh[p] = e * (dfc[n] - 2.0 * eta * t * fc[n]);
+            ws.fa[p] = ws.w[p] * fc[list[p]];
+            ws.dfa[p] = ws.w[p] * dfc[list[p]];
+        }
+        for (int p = nl; p < nl + W; ++p) ws.fa[p] = ws.dfa[p] = ws.r[p] = 0.0;
+        for (int k = 0; k < nk && !UsesJk; ++k) {
+            if (g.keys[k].base != k) continue;
+            const double eta = g.keys[k].eta, rs = g.keys[k].rs;
+            double* h = ws.h.data() + k * nl;
+            for (int p = 0; p < nl; ++p) {
+                const double t = ws.r[p] - rs;
+                h[p] = vexp(-eta * t * t);
+            }
         }
     }
     // Recording (values pass) or replay (gradient pass of the same atom) of the per-pair
     // data that cost most: the partner lists, r_jk, f_c(r_jk) and its derivative, the
-    // angular powers and the Gaussians of r_jk.
-    const int block_doubles = W * (2 * na + (UsesJk ? 3 + nk : 0));
+    // angular powers and the Gaussians per key.
+    const int block_doubles = W * (2 * na + nk + (UsesJk ? 3 : 0));
     TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient);
     const bool record = cur.record, replay = cur.replay;
     size_t& tpos = cur.tpos;
@@ -662,17 +670,19 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     ws.vexpo.resize(static_cast<size_t>(nk * W));
     const CutoffFunction& cutoff = cutoffs_[g.slot];
     const double rc2 = g.rc * g.rc;
+    // Raw pointers for the hot loops (the compiler cannot always hoist vector loads).
     const double* X = ws.x.data();
     const double* Y = ws.y.data();
     const double* Z = ws.z.data();
     const double* IR = ws.inv_r.data();
+    const double* R = ws.r.data();
+    const double* FW = ws.fa.data();
+    const double* DFW = ws.dfa.data();
+    const double* hrows = ws.h.data();
     int* sel_buffer = ws.sel.data();
-    // Raw pointers for the hot loops (the compiler cannot always hoist vector loads).
     double* vacc = ws.vacc.data();
     const double* coef_a = ws.coef_a.data();
     const double* coef_b = ws.coef_b.data();
-    const double* hrows = ws.h.data();
-    const double* dhrows = ws.dh.data();
     double* GX = ws.gx.data();
     double* GY = ws.gy.data();
     double* GZ = ws.gz.data();
@@ -686,7 +696,8 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         const int q0 = distinct ? n_first : p + 1;
         const int mk = nl - q0;
         if (mk <= 0) continue;
-        const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p];
+        const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p], r_ij = R[p];
+        const double f_ij = FW[p], df_ij = DFW[p];
         // Partners that count: without an r_jk factor all of [q0, nl) (contiguous);
         // otherwise list indices in sel[0, mc), padded to a multiple of W with a valid
         // index (padded lanes get a zero factor).
@@ -728,10 +739,10 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         vd sx{}, sy{}, sz{};  // gradient with respect to d_j
         for (int c = 0; c < mpad; c += W) {
             const vd xk = fetch(X, c), yk = fetch(Y, c), zk = fetch(Z, c);
-            const vd inv_rk = fetch(IR, c);
+            const vd inv_rk = fetch(IR, c), r_ik = fetch(R, c), f_ik = fetch(FW, c);
             const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
             const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
-            // This block's slot on the tape: [r_jk, f_jk, df_jk,] powers[2 na][, exps[nk]].
+            // This block's slot on the tape: [r_jk, f_jk, df_jk,] powers[2 na], exps[nk].
             double* slot = nullptr;
             if (record || replay) {
                 slot = tape + (record ? ws.tape_len : tpos);
@@ -739,7 +750,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 if (replay) tpos += block_doubles;
             }
             double* pw = slot ? slot + (UsesJk ? 3 * W : 0) : ws.vpow.data();
-            double* ek = slot ? pw + 2 * na * W : ws.vexpo.data();  // Gaussians of r_jk per key
+            double* ek = slot ? pw + 2 * na * W : ws.vexpo.data();  // E per key
             vd f_jk{}, r_jk{}, df_jk{};
             if (replay) {
                 if (UsesJk) {
@@ -777,53 +788,61 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                     simd::store(pw + W * a, P1 * P);
                     simd::store(pw + W * (na + a), P1);
                 }
-            }
-            vd acc_c{}, acc_ij{}, acc_ik{}, acc_jk{};
-            for (int k = 0; k < nk; ++k) {
-                const int s_begin = key_start[k], s_end = key_start[k + 1];
-                const Key& key = keys[k];
-                const double eta = key.eta, rs = key.rs;
-                const double* h = hrows + k * nl;
-                const double hij = h[p];
-                const vd hik = fetch(h, c);
-                vd hjk = f_jk, dhjk{}, t{};
-                if (UsesJk) {
-                    t = r_jk - rs;
+                // Gaussians per key (keys sorted by r_s: one sum of squares per r_s).
+                double rs_done = 0.0;
+                vd sum_t2{};
+                for (int k = 0; k < nk; ++k) {
+                    const Key& key = keys[k];
                     vd e;
-                    if (replay) {
-                        e = simd::load(ek + W * k);
+                    if (key.base != k) {
+                        e = simd::ipow(simd::load(ek + W * key.base), key.power);
+                    } else if (UsesJk) {
+                        if (k == 0 || key.rs != rs_done) {
+                            const double rs = key.rs;
+                            const vd t_ik = r_ik - rs, t_jk = r_jk - rs;
+                            sum_t2 = (r_ij - rs) * (r_ij - rs) + t_ik * t_ik + t_jk * t_jk;
+                            rs_done = rs;
+                        }
+                        e = simd::vexp(-key.eta * sum_t2);
                     } else {
-                        e = key.base == k ? simd::vexp(-eta * t * t)
-                                          : simd::ipow(simd::load(ek + W * key.base), key.power);
-                        simd::store(ek + W * k, e);
+                        const double* h = hrows + k * nl;
+                        e = h[p] * fetch(h, c);
                     }
-                    hjk = e * f_jk;
-                    if (Gradient) dhjk = e * (df_jk - 2.0 * eta * t * f_jk);
+                    simd::store(ek + W * k, e);
                 }
-                const vd T = hik * hjk;
-                if (!Gradient) {
-                    const vd E = hij * T;
-                    for (int s = s_begin; s < s_end; ++s) {
+            }
+            const vd F = f_ij * f_ik * f_jk;
+            if (!Gradient) {
+                for (int k = 0; k < nk; ++k) {
+                    const vd EF = simd::load(ek + W * k) * F;
+                    for (int s = key_start[k]; s < key_start[k + 1]; ++s) {
                         double* acc = vacc + W * s;
-                        simd::store(acc, simd::load(acc) + simd::load(pw + W * sf_angle[s]) * E);
+                        simd::store(acc, simd::load(acc) + simd::load(pw + W * sf_angle[s]) * EF);
                     }
-                    continue;
                 }
+                continue;
+            }
+            vd S0{}, S1{}, S2{}, S3{};
+            for (int k = 0; k < nk; ++k) {
                 vd A{}, B{};
-                for (int s = s_begin; s < s_end; ++s) {
+                for (int s = key_start[k]; s < key_start[k + 1]; ++s) {
                     const int a = sf_angle[s];
                     A += coef_a[s] * simd::load(pw + W * a);
                     B += coef_b[s] * simd::load(pw + W * (na + a));
                 }
-                const double* dh = dhrows + k * nl;
-                const double dhij = dh[p];
-                const vd dhik = fetch(dh, c);
-                acc_c += hij * B * T;
-                acc_ij += dhij * A * T;
-                acc_ik += hij * A * dhik * hjk;
-                if (UsesJk) acc_jk += hij * A * hik * dhjk;
+                const vd E = simd::load(ek + W * k);
+                const vd AE = A * E, etaAE = keys[k].eta * AE;
+                S0 += AE;
+                S1 += etaAE;
+                S3 += keys[k].rs * etaAE;
+                S2 += B * E;
             }
-            if (!Gradient) continue;
+            // Partial derivatives of the pair's terms (cos theta and the three distances).
+            const vd df_ik = fetch(DFW, c);
+            const vd acc_c = F * S2;
+            const vd G_ = -2.0 * F;
+            const vd acc_ij = S0 * (df_ij * f_ik * f_jk) + G_ * (r_ij * S1 - S3);
+            const vd acc_ik = S0 * (f_ij * df_ik * f_jk) + G_ * (r_ik * S1 - S3);
             // Chain rule: cos = d_j.d_k / (r_ij r_ik), r_jk = |d_k - d_j|.
             const vd cc = acc_c * inv_rj * inv_rk;
             const vd ca = acc_ij * inv_rj - acc_c * cos_t * (inv_rj * inv_rj);
@@ -833,6 +852,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             sy += ca * yj + cc * yk;
             sz += ca * zj + cc * zk;
             if (UsesJk) {
+                const vd acc_jk = S0 * (f_ij * f_ik * df_jk) + G_ * (r_jk * S1 - S3);
                 const vd cj = simd::select(r_jk > 0.0, acc_jk / r_jk, vd{});
                 gkx += cj * jx;
                 gky += cj * jy;
