@@ -19,23 +19,27 @@ constexpr double kLn2Hi = 6.93147180369123816490e-01;  // Cody-Waite split of ln
 constexpr double kLn2Lo = 1.90821492927058770002e-10;
 
 /// exp(r) for |r| <= ln2 / 2: Taylor series to r^13 (truncation error < 1e-17). T is
-/// double or a vector of doubles.
+/// double or a vector of doubles. Evaluated in Estrin's scheme (pairs of terms, then
+/// powers r^2, r^4, r^8): a chain of 4 dependent multiply-adds instead of Horner's 13, so
+/// that the kernels' long loop bodies do not wait on it.
 template <class T>
 inline T exp_reduced(T r) {
-    T p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    return p;
+    const T r2 = r * r;
+    const T r4 = r2 * r2;
+    const T r8 = r4 * r4;
+    const T a01 = 1.0 + r;
+    const T a23 = 0.5 + r * (1.0 / 6.0);
+    const T a45 = 1.0 / 24.0 + r * (1.0 / 120.0);
+    const T a67 = 1.0 / 720.0 + r * (1.0 / 5040.0);
+    const T a89 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+    const T a1011 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
+    const T a1213 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+    const T b0 = a01 + r2 * a23;
+    const T b1 = a45 + r2 * a67;
+    const T b2 = a89 + r2 * a1011;
+    const T c0 = b0 + r4 * b1;
+    const T c1 = b2 + r4 * a1213;
+    return c0 + r8 * c1;
 }
 }  // namespace detail
 

@@ -54,6 +54,32 @@ inline double sum(vd a) {
     return s;
 }
 
+/// Writes base + l for every lane l where m is set to out[0], out[1], ... and returns how
+/// many; out needs room for kWidth entries. (A table of the 16 lane patterns for 4 lanes.)
+inline int compress_indices(int* out, int base, vl m) {
+    if constexpr (kWidth == 4) {
+        alignas(16) static constexpr int kLanes[16][4] = {
+            {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0},
+            {1, 2, 0, 0}, {0, 1, 2, 0}, {3, 0, 0, 0}, {0, 3, 0, 0}, {1, 3, 0, 0}, {0, 1, 3, 0},
+            {2, 3, 0, 0}, {0, 2, 3, 0}, {1, 2, 3, 0}, {0, 1, 2, 3}};
+        static constexpr int kCount[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+        using vi = int __attribute__((vector_size(16)));
+        using vi_unaligned = int __attribute__((vector_size(16), aligned(4)));
+        const vl b = m & vl{1, 2, 4, 8};
+        const int bits = static_cast<int>(b[0] | b[1] | b[2] | b[3]);
+        *reinterpret_cast<vi_unaligned*>(out) =
+            vi{base, base, base, base} + *reinterpret_cast<const vi*>(kLanes[bits]);
+        return kCount[bits];
+    } else {
+        int n = 0;
+        for (int l = 0; l < kWidth; ++l) {
+            out[n] = base + l;
+            n += m[l] != 0;
+        }
+        return n;
+    }
+}
+
 /// exp(x) per lane, the same algorithm and accuracy (~1 ulp) as the scalar vexp.
 inline vd vexp(vd x) {
     x = select(x < -708.0, splat(-708.0), x);

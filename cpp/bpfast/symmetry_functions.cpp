@@ -576,7 +576,8 @@ void reserve_group(DescriptorWorkspace& ws, int nl, int rows) {
     for (auto* v : {&ws.x, &ws.y, &ws.z, &ws.r, &ws.inv_r, &ws.w, &ws.cos_t, &ws.rjk, &ws.fjk,
                     &ws.dfjk, &ws.acc_c, &ws.acc_ij, &ws.acc_ik,
                     &ws.acc_jk, &ws.base, &ws.gx, &ws.gy, &ws.gz, &ws.px, &ws.py, &ws.pz,
-                    &ws.pinv, &ws.pr, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz, &ws.theta, &ws.fa, &ws.dfa}) {
+                    &ws.pinv, &ws.pr, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz, &ws.theta, &ws.fa, &ws.dfa,
+                    &ws.lane_cos, &ws.lane_rik}) {
         if (static_cast<int>(v->size()) < nl) v->resize(nl);
     }
     if (static_cast<int>(ws.sel.size()) < nl) ws.sel.resize(nl);
@@ -660,14 +661,12 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     // Recording (values pass) or replay (gradient pass of the same atom) of the per-pair
     // data that cost most: the partner lists, r_jk, f_c(r_jk) and its derivative, the
     // angular powers and the Gaussians per key.
-    const int block_doubles = W * (2 * na + nk + (UsesJk ? 3 : 0));
+    const int block_doubles = W * (1 + 2 * na + nk + (UsesJk ? 3 : 0));
     TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient);
     const bool record = cur.record, replay = cur.replay;
     size_t& tpos = cur.tpos;
     size_t& ipos = cur.ipos;
     ws.vacc.assign(Gradient ? 0 : W * nsf, 0.0);
-    ws.vpow.resize(static_cast<size_t>(2 * na * W));
-    ws.vexpo.resize(static_cast<size_t>(nk * W));
     const CutoffFunction& cutoff = cutoffs_[g.slot];
     const double rc2 = g.rc * g.rc;
     // Raw pointers for the hot loops (the compiler cannot always hoist vector loads).
@@ -711,15 +710,14 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             sel = ws.tape_idx.data() + ipos;
             ipos += (mc + W - 1) / W * W;
         } else {
-            double* d2 = ws.cos_t.data();
-#pragma omp simd
-            for (int q = 0; q < mk; ++q) {
-                const double ax = X[q0 + q] - xj, ay = Y[q0 + q] - yj, az = Z[q0 + q] - zj;
-                d2[q] = ax * ax + ay * ay + az * az;
-            }
-            for (int q = 0; q < mk; ++q) {
-                sel_buffer[mc] = q0 + q;
-                mc += d2[q] < rc2;
+            // Vector compare, then the indices of the lanes inside r_c appended in order
+            // (candidates past nl are masked; the arrays hold W spare entries).
+            for (int q = 0; q < mk; q += W) {
+                const vd ax = simd::load(X + q0 + q) - xj, ay = simd::load(Y + q0 + q) - yj,
+                         az = simd::load(Z + q0 + q) - zj;
+                const auto inside = (ax * ax + ay * ay + az * az < rc2) &
+                                    (simd::iota() < static_cast<double>(mk - q));
+                mc += simd::compress_indices(sel_buffer + mc, q0 + q, inside);
             }
             if (record) ws.tape_idx.push_back(mc);
             if (mc == 0) continue;
@@ -728,56 +726,65 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             if (record) ws.tape_idx.insert(ws.tape_idx.end(), sel_buffer, sel_buffer + mpad);
         }
         const int mpad = (mc + W - 1) / W * W;
+        const size_t j_doubles = static_cast<size_t>(mpad / W) * block_doubles;
+        // This j's blocks of per-pair data: on the tape (recording or replaying) or in
+        // scratch memory. Block layout: [r_jk, f_jk, df_jk,] F, powers[2 na], E[nk].
+        double* blocks;
         if (record) {
-            grow_tape(ws, static_cast<size_t>(mpad / W) * block_doubles);
+            grow_tape(ws, j_doubles);
             tape = ws.tape.data();
+            blocks = tape + ws.tape_len;
+            ws.tape_len += j_doubles;
+        } else if (replay) {
+            blocks = tape + tpos;
+            tpos += j_doubles;
+        } else {
+            if (ws.vpow.size() < j_doubles) ws.vpow.resize(j_doubles);
+            blocks = ws.vpow.data();
         }
         // Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
         const auto fetch = [&](const double* a, int c) {
             return UsesJk ? simd::gather(a, sel + c) : simd::load(a + q0 + c);
         };
-        vd sx{}, sy{}, sz{};  // gradient with respect to d_j
-        for (int c = 0; c < mpad; c += W) {
-            const vd xk = fetch(X, c), yk = fetch(Y, c), zk = fetch(Z, c);
-            const vd inv_rk = fetch(IR, c), r_ik = fetch(R, c), f_ik = fetch(FW, c);
-            const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
-            const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
-            // This block's slot on the tape: [r_jk, f_jk, df_jk,] powers[2 na], exps[nk].
-            double* slot = nullptr;
-            if (record || replay) {
-                slot = tape + (record ? ws.tape_len : tpos);
-                if (record) ws.tape_len += block_doubles;
-                if (replay) tpos += block_doubles;
-            }
-            double* pw = slot ? slot + (UsesJk ? 3 * W : 0) : ws.vpow.data();
-            double* ek = slot ? pw + 2 * na * W : ws.vexpo.data();  // E per key
-            vd f_jk{}, r_jk{}, df_jk{};
-            if (replay) {
-                if (UsesJk) {
-                    r_jk = simd::load(slot);
-                    f_jk = simd::load(slot + W);
-                    df_jk = simd::load(slot + 2 * W);
-                } else {
-                    f_jk = simd::select(simd::iota() < static_cast<double>(mc - c), simd::splat(1.0), vd{});
-                }
-            } else {
+        // Pass 1 (unless replaying): fill the blocks, one quantity at a time over all of
+        // j's blocks. Short loop bodies let the processor overlap the long dependency
+        // chains (sqrt, exp, division) of consecutive blocks.
+        if (!replay) {
+            double* cos_c = ws.lane_cos.data();
+            double* r_ik_c = ws.lane_rik.data();
+            for (int c = 0; c < mpad; c += W) {
+                double* slot = blocks + (c / W) * block_doubles;
+                const vd xk = fetch(X, c), yk = fetch(Y, c), zk = fetch(Z, c);
+                const vd inv_rk = fetch(IR, c);
+                simd::store(cos_c + c, (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk);
+                simd::store(r_ik_c + c, fetch(R, c));
                 const auto valid = simd::iota() < static_cast<double>(mc - c);
-                f_jk = simd::select(valid, simd::splat(1.0), vd{});
+                const vd F = f_ij * fetch(FW, c);
                 if (UsesJk) {
-                    r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
-                    cutoff.evaluate(r_jk, f_jk, df_jk);
-                    f_jk = simd::select(valid, f_jk, vd{});
-                    df_jk = simd::select(valid, df_jk, vd{});
-                    if (record) {
-                        simd::store(slot, r_jk);
-                        simd::store(slot + W, f_jk);
-                        simd::store(slot + 2 * W, df_jk);
-                    }
+                    const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
+                    simd::store(slot, simd::sqrt(jx * jx + jy * jy + jz * jz));
+                    simd::store(slot + 3 * W, simd::select(valid, F, vd{}));
+                } else {
+                    simd::store(slot, simd::select(valid, F, vd{}));
                 }
-                // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
-                for (int a = 0; a < na; ++a) {
-                    const AngleKey& ak = angle_keys[a];
-                    const vd P = 1.0 + ak.lambda * cos_t;
+            }
+            for (int c = 0; c < mpad && UsesJk; c += W) {
+                double* slot = blocks + (c / W) * block_doubles;
+                vd f_jk, df_jk;
+                cutoff.evaluate(simd::load(slot), f_jk, df_jk);
+                const auto valid = simd::iota() < static_cast<double>(mc - c);
+                f_jk = simd::select(valid, f_jk, vd{});
+                simd::store(slot + W, f_jk);
+                simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
+                simd::store(slot + 3 * W, simd::load(slot + 3 * W) * f_jk);
+            }
+            // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
+            const int pw_at = UsesJk ? 4 * W : W;
+            for (int a = 0; a < na; ++a) {
+                const AngleKey ak = angle_keys[a];
+                for (int c = 0; c < mpad; c += W) {
+                    double* pw = blocks + (c / W) * block_doubles + pw_at;
+                    const vd P = 1.0 + ak.lambda * simd::load(cos_c + c);
                     vd P1;
                     if (ak.int_zeta > 0) {
                         P1 = simd::ipow(P, ak.int_zeta - 1);
@@ -788,30 +795,37 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                     simd::store(pw + W * a, P1 * P);
                     simd::store(pw + W * (na + a), P1);
                 }
-                // Gaussians per key (keys sorted by r_s: one sum of squares per r_s).
-                double rs_done = 0.0;
-                vd sum_t2{};
-                for (int k = 0; k < nk; ++k) {
-                    const Key& key = keys[k];
+            }
+            // Gaussians per key: exp(-eta sum t^2), a power of an earlier key's, or (no r_jk)
+            // the product of per-neighbour Gaussians.
+            const int ek_at = pw_at + 2 * na * W;
+            for (int k = 0; k < nk; ++k) {
+                const Key key = keys[k];
+                const double* h = hrows + k * nl;
+                const double rs = key.rs, t_ij2 = (r_ij - rs) * (r_ij - rs);
+                for (int c = 0; c < mpad; c += W) {
+                    double* ek = blocks + (c / W) * block_doubles + ek_at;
                     vd e;
                     if (key.base != k) {
                         e = simd::ipow(simd::load(ek + W * key.base), key.power);
                     } else if (UsesJk) {
-                        if (k == 0 || key.rs != rs_done) {
-                            const double rs = key.rs;
-                            const vd t_ik = r_ik - rs, t_jk = r_jk - rs;
-                            sum_t2 = (r_ij - rs) * (r_ij - rs) + t_ik * t_ik + t_jk * t_jk;
-                            rs_done = rs;
-                        }
-                        e = simd::vexp(-key.eta * sum_t2);
+                        const vd t_ik = simd::load(r_ik_c + c) - rs;
+                        const vd t_jk = simd::load(ek - ek_at) - rs;
+                        e = simd::vexp(-key.eta * (t_ij2 + t_ik * t_ik + t_jk * t_jk));
                     } else {
-                        const double* h = hrows + k * nl;
                         e = h[p] * fetch(h, c);
                     }
                     simd::store(ek + W * k, e);
                 }
             }
-            const vd F = f_ij * f_ik * f_jk;
+        }
+        // Pass 2: the SF sums (values) or the chain rule from dE/dG (gradient).
+        vd sx{}, sy{}, sz{};  // gradient with respect to d_j
+        for (int c = 0; c < mpad; c += W) {
+            const double* slot = blocks + (c / W) * block_doubles;
+            const double* pw = slot + (UsesJk ? 4 * W : W);
+            const double* ek = pw + 2 * na * W;
+            const vd F = simd::load(slot + (UsesJk ? 3 * W : 0));
             if (!Gradient) {
                 for (int k = 0; k < nk; ++k) {
                     const vd EF = simd::load(ek + W * k) * F;
@@ -837,8 +851,19 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 S3 += keys[k].rs * etaAE;
                 S2 += B * E;
             }
+            const vd xk = fetch(X, c), yk = fetch(Y, c), zk = fetch(Z, c);
+            const vd inv_rk = fetch(IR, c), r_ik = fetch(R, c);
+            const vd f_ik = fetch(FW, c), df_ik = fetch(DFW, c);
+            const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
+            vd f_jk, r_jk{}, df_jk{};
+            if (UsesJk) {
+                r_jk = simd::load(slot);
+                f_jk = simd::load(slot + W);
+                df_jk = simd::load(slot + 2 * W);
+            } else {
+                f_jk = simd::select(simd::iota() < static_cast<double>(mc - c), simd::splat(1.0), vd{});
+            }
             // Partial derivatives of the pair's terms (cos theta and the three distances).
-            const vd df_ik = fetch(DFW, c);
             const vd acc_c = F * S2;
             const vd G_ = -2.0 * F;
             const vd acc_ij = S0 * (df_ij * f_ik * f_jk) + G_ * (r_ij * S1 - S3);
@@ -852,6 +877,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             sy += ca * yj + cc * yk;
             sz += ca * zj + cc * zk;
             if (UsesJk) {
+                const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
                 const vd acc_jk = S0 * (f_ij * f_ik * df_jk) + G_ * (r_jk * S1 - S3);
                 const vd cj = simd::select(r_jk > 0.0, acc_jk / r_jk, vd{});
                 gkx += cj * jx;

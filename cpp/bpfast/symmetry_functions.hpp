@@ -107,7 +107,9 @@ struct DescriptorWorkspace {
     std::vector<double> hjk, dhjk;  // compact: dR/dr_ik, dR/dr_jk of a window
     std::vector<double> ph, pdh;    // compact: angle functions and derivatives per partner
     // Gaussian kernel: per-SF coefficients; per-lane partial sums, angular powers, exps.
-    std::vector<double> coef_a, coef_b, vacc, vpow, vexpo;
+    std::vector<double> coef_a, coef_b, vacc, vpow;
+    // ... and cos(theta), r_ik of the packed partners of one j.
+    std::vector<double> lane_cos, lane_rik;
     // Per-pair data that values() records when `record` is set and the next gradient()
     // call (which must be for the same atom and environment) replays: partner lists in
     // tape_idx, numbers in tape; tape_group[g] = offsets of angular group g in both.
