@@ -123,7 +123,16 @@ def assert_matches_numpy_and_fd(directory, seeds):
 # (same r_s) gives that key's Gaussian as a power; other r_s, non-integer ratios and
 # ratios above 64 must not share. Angular powers: zeta 1..8 (unrolled), 9 and 12
 # (loop), 2.5 (pow), lambda +-1. Weighted type 13 and the r_jk-free type 9 as well.
+# Radial types 2 and 12 share keys the same way, per neighbour element and cutoff
+# (two cutoffs, ratios 3, 64 and 65, another r_s, and one SF given twice).
+RADIAL_KEYS = ((0.05, 0.0), (0.15, 0.0), (0.05 * 64, 0.0), (0.05 * 65, 0.0), (0.1, 0.7), (0.5, 0.7))
 SHARED_KEY_LINES = [
+    f"{ec} 2 {e1} {eta} {rs} {rc}"
+    for ec in ("H", "O")
+    for e1 in ("H", "O")
+    for rc in (4.0, 3.0)
+    for eta, rs in RADIAL_KEYS + ((0.15, 0.0),)
+] + [f"{ec} 12 {eta} {rs} 4.0" for ec in ("H", "O") for eta, rs in RADIAL_KEYS] + [
     f"{ec} {t} {pair} {eta} {lam} {zeta} 4.0 {rs}"
     for ec in ("H", "O")
     for t, pair in ((3, "H O"), (3, "O O"), (9, "H O"))

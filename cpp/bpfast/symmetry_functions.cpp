@@ -136,6 +136,39 @@ bool is_weighted(int type) { return type == 12 || type == 13 || type >= 23; }
 bool is_compact(int type) { return type >= 20; }
 }  // namespace
 
+// Keys by (r_s, eta): a key's Gaussian can then be a power of an earlier one's, which
+// costs a few multiplications instead of an exp. The power's relative error is about
+// `power` ulp, so it is limited to small integers. Returns the new rank of each old key.
+std::vector<int> Descriptor::sort_keys(std::vector<Key>& keys) {
+    const int nk = static_cast<int>(keys.size());
+    std::vector<int> order(nk), rank(nk);
+    for (int k = 0; k < nk; ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+        return std::tie(keys[a].rs, keys[a].eta) < std::tie(keys[b].rs, keys[b].eta);
+    });
+    std::vector<Key> sorted(nk);
+    for (int k = 0; k < nk; ++k) {
+        sorted[k] = keys[order[k]];
+        rank[order[k]] = k;
+    }
+    for (int k = 0; k < nk; ++k) {
+        sorted[k].base = k;
+        sorted[k].power = 1;
+        for (int b = 0; b < k; ++b) {
+            if (sorted[b].base != b || sorted[b].rs != sorted[k].rs || !(sorted[b].eta > 0.0)) continue;
+            const double ratio = sorted[k].eta / sorted[b].eta;
+            const double n = std::round(ratio);
+            if (n >= 2.0 && n <= 64.0 && std::fabs(ratio - n) <= 1e-12 * n) {
+                sorted[k].base = b;
+                sorted[k].power = static_cast<int>(n);
+                break;
+            }
+        }
+    }
+    keys = sorted;
+    return rank;
+}
+
 Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType cutoff_type,
                        double cutoff_alpha)
     : n_(static_cast<int>(sfs.size())) {
@@ -150,6 +183,29 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
         const SymmetryFunctionSpec& sf = sfs[index];
         max_cutoff_ = std::max(max_cutoff_, sf.rc);
         const bool compact = is_compact(sf.type);
+        if (!is_angular_sf_type(sf.type) && !compact) {
+            const int element = is_weighted(sf.type) ? -1 : sf.e1;
+            const int slot = slot_of(sf.rc);
+            RadialGroup* rg = nullptr;
+            for (auto& r : radial_groups_) {
+                if (r.type == sf.type && r.element == element && r.slot == slot) rg = &r;
+            }
+            if (rg == nullptr) {
+                radial_groups_.push_back({sf.type, element, slot, sf.rc, {}, {}, {}});
+                rg = &radial_groups_.back();
+            }
+            int key = -1;
+            for (size_t k = 0; k < rg->keys.size(); ++k) {
+                if (rg->keys[k].eta == sf.eta && rg->keys[k].rs == sf.rs) key = int(k);
+            }
+            if (key < 0) {
+                rg->keys.push_back({sf.eta, sf.rs, 0, 1});
+                key = static_cast<int>(rg->keys.size() - 1);
+            }
+            rg->sf_index.push_back(index);
+            rg->sf_key.push_back(key);
+            continue;
+        }
         if (!is_angular_sf_type(sf.type)) {
             Radial rad{};
             rad.index = index;
@@ -258,36 +314,8 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
             for (size_t k = 0; k < g.windows.size(); ++k) g.key_start[k + 1] += g.key_start[k];
             continue;
         }
-        // Keys by (r_s, eta): a key's Gaussian can then be a power of an earlier one's,
-        // which costs a few multiplications instead of an exp per pair. The power's
-        // relative error is about `power` ulp, so it is limited to small integers.
-        const int nk = static_cast<int>(g.keys.size());
-        std::vector<int> order(nk), rank(nk);
-        for (int k = 0; k < nk; ++k) order[k] = k;
-        std::sort(order.begin(), order.end(), [&](int a, int b) {
-            return std::tie(g.keys[a].rs, g.keys[a].eta) < std::tie(g.keys[b].rs, g.keys[b].eta);
-        });
-        std::vector<Key> keys(nk);
-        for (int k = 0; k < nk; ++k) {
-            keys[k] = g.keys[order[k]];
-            rank[order[k]] = k;
-        }
+        const std::vector<int> rank = sort_keys(g.keys);
         for (AngularSF& sf : g.sfs) sf.key = rank[sf.key];
-        for (int k = 0; k < nk; ++k) {
-            keys[k].base = k;
-            keys[k].power = 1;
-            for (int b = 0; b < k; ++b) {
-                if (keys[b].base != b || keys[b].rs != keys[k].rs || !(keys[b].eta > 0.0)) continue;
-                const double ratio = keys[k].eta / keys[b].eta;
-                const double n = std::round(ratio);
-                if (n >= 2.0 && n <= 64.0 && std::fabs(ratio - n) <= 1e-12 * n) {
-                    keys[k].base = b;
-                    keys[k].power = static_cast<int>(n);
-                    break;
-                }
-            }
-        }
-        g.keys = keys;
         std::stable_sort(g.sfs.begin(), g.sfs.end(),
                          [](const AngularSF& x, const AngularSF& y) { return x.key < y.key; });
         g.sf_angle.clear();
@@ -295,6 +323,10 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
         g.key_start.assign(g.keys.size() + 1, 0);
         for (const AngularSF& sf : g.sfs) ++g.key_start[sf.key + 1];
         for (size_t k = 0; k < g.keys.size(); ++k) g.key_start[k + 1] += g.key_start[k];
+    }
+    for (auto& rg : radial_groups_) {
+        const std::vector<int> rank = sort_keys(rg.keys);
+        for (int& k : rg.sf_key) k = rank[k];
     }
 }
 
@@ -385,14 +417,16 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
         }
     }
 
-    // Radial functions: masked SIMD loops over all neighbours; the gradient is collected
-    // as one scalar per neighbour (dE/dr) and turned into a vector at the end.
-    if (!radial_.empty()) {
+    // Radial functions. The gradient is collected as one scalar per neighbour (dE/dr) and
+    // turned into a vector at the end.
+    if (!radial_.empty() || !radial_groups_.empty()) {
         for (auto* v : {&ws.fa, &ws.dfa, &ws.base}) {
             if (static_cast<int>(v->size()) < m) v->resize(m);
         }
         double* coef = ws.base.data();
         if (Gradient) std::fill(coef, coef + m, 0.0);
+        for (const RadialGroup& rg : radial_groups_) radial_group<Gradient>(rg, env, G, dEdG, coef, ws);
+        // Compact radial SFs: masked SIMD loops over all neighbours.
         for (const Radial& rad : radial_) {
             const double u = Gradient ? dEdG[rad.index] : 0.0;
             if (Gradient && u == 0.0) continue;
@@ -402,38 +436,19 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
             const int* el = env.element;
             const double* weight = env.weight;
             double sum = 0.0;
-            if (rad.type >= 20) {
-                double* f = ws.fa.data();
-                double* df = ws.dfa.data();
-                rad.compact.evaluate_batch(r, m, f, Gradient ? df : nullptr);
+            double* f = ws.fa.data();
+            double* df = ws.dfa.data();
+            rad.compact.evaluate_batch(r, m, f, Gradient ? df : nullptr);
 #pragma omp simd reduction(+ : sum)
-                for (int n = 0; n < m; ++n) {
-                    // Unconditional loads and bitwise conditions: no masked loads.
-                    const double wn = element < 0 ? weight[n] : 1.0;
-                    const bool take = (r[n] < rc) & (r[n] > rl) & ((element < 0) | (el[n] == element));
-                    const double w = take ? wn : 0.0;
-                    if (Gradient) {
-                        coef[n] += u * w * df[n];
-                    } else {
-                        sum += w * f[n];
-                    }
-                }
-            } else {
-                const double* fc = ws.fc.data() + rad.slot * m;
-                const double* dfc = ws.dfc.data() + rad.slot * m;
-                const double eta = rad.eta, rs = rad.rs;
-#pragma omp simd reduction(+ : sum)
-                for (int n = 0; n < m; ++n) {
-                    const double wn = element < 0 ? weight[n] : 1.0;
-                    const bool take = (r[n] < rc) & ((element < 0) | (el[n] == element));
-                    const double w = take ? wn : 0.0;
-                    const double t = r[n] - rs;
-                    const double e = vexp(-eta * t * t);
-                    if (Gradient) {
-                        coef[n] += u * w * e * (dfc[n] - 2.0 * eta * t * fc[n]);
-                    } else {
-                        sum += w * e * fc[n];
-                    }
+            for (int n = 0; n < m; ++n) {
+                // Unconditional loads and bitwise conditions: no masked loads.
+                const double wn = element < 0 ? weight[n] : 1.0;
+                const bool take = (r[n] < rc) & (r[n] > rl) & ((element < 0) | (el[n] == element));
+                const double w = take ? wn : 0.0;
+                if (Gradient) {
+                    coef[n] += u * w * df[n];
+                } else {
+                    sum += w * f[n];
                 }
             }
             if (!Gradient) G[rad.index] += sum;
@@ -587,6 +602,83 @@ void reserve_group(DescriptorWorkspace& ws, int nl, int rows) {
     }
 }
 }  // namespace
+
+// Gaussian radial group: the neighbours of the group's element inside r_c, then one row
+// of Gaussians exp(-eta (r - r_s)^2) per key (an exp, or a power of an earlier row).
+template <bool Gradient>
+void Descriptor::radial_group(const RadialGroup& rg, const NeighborEnv& env, double* G,
+                              const double* dEdG, double* coef, DescriptorWorkspace& ws) const {
+    const int nk = static_cast<int>(rg.keys.size());
+    const int nsf = static_cast<int>(rg.sf_index.size());
+    // Gradient: U_k = sum of dE/dG over the SFs of key k.
+    double* U = nullptr;
+    if (Gradient) {
+        ws.coef_a.assign(nk, 0.0);
+        U = ws.coef_a.data();
+        bool any = false;
+        for (int s = 0; s < nsf; ++s) {
+            U[rg.sf_key[s]] += dEdG[rg.sf_index[s]];
+            any = any || dEdG[rg.sf_index[s]] != 0.0;
+        }
+        if (!any) return;
+    }
+    const int m = env.count;
+    std::vector<int>& list = ws.list;
+    list.resize(m);
+    int nl = 0;
+    for (int n = 0; n < m; ++n) {
+        list[nl] = n;
+        nl += (env.r[n] < rg.rc) & ((rg.element < 0) | (env.element[n] == rg.element));
+    }
+    const int stride = (nl + simd::kWidth - 1) / simd::kWidth * simd::kWidth;  // of the rows
+    reserve_group(ws, stride, nk);
+    const double* fc = ws.fc.data() + rg.slot * m;
+    const double* dfc = ws.dfc.data() + rg.slot * m;
+    double* r = ws.r.data();
+    double* f = ws.px.data();   // w f_c(r)
+    double* df = ws.py.data();  // w f_c'(r)
+    for (int p = 0; p < nl; ++p) {
+        const int n = list[p];
+        const double w = rg.element < 0 ? env.weight[n] : 1.0;
+        r[p] = env.r[n];
+        f[p] = w * fc[n];
+        df[p] = w * dfc[n];
+    }
+    double* acc = ws.pz.data();  // gradient: dE/dr per listed neighbour
+    if (Gradient) std::fill(acc, acc + nl, 0.0);
+    for (int k = 0; k < nk; ++k) {
+        const Key& key = rg.keys[k];
+        double* h = ws.h.data() + static_cast<size_t>(k) * stride;
+        const double eta = key.eta, rs = key.rs;
+        if (key.base == k) {
+#pragma omp simd
+            for (int p = 0; p < nl; ++p) h[p] = vexp(-eta * (r[p] - rs) * (r[p] - rs));
+        } else {
+            const double* hb = ws.h.data() + static_cast<size_t>(key.base) * stride;
+            const int power = key.power;
+            for (int p = 0; p < nl; p += simd::kWidth) {
+                simd::store(h + p, simd::ipow(simd::load(hb + p), power));
+            }
+        }
+        if (Gradient) {
+            const double u = U[k];
+            if (u == 0.0) continue;
+#pragma omp simd
+            for (int p = 0; p < nl; ++p) acc[p] += u * h[p] * (df[p] - 2.0 * eta * (r[p] - rs) * f[p]);
+        }
+    }
+    if (Gradient) {
+        for (int p = 0; p < nl; ++p) coef[list[p]] += acc[p];
+        return;
+    }
+    for (int s = 0; s < nsf; ++s) {
+        const double* h = ws.h.data() + static_cast<size_t>(rg.sf_key[s]) * stride;
+        double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+        for (int p = 0; p < nl; ++p) sum += h[p] * f[p];
+        G[rg.sf_index[s]] += sum;
+    }
+}
 
 template <bool Gradient>
 void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, double* G,

@@ -176,6 +176,14 @@ class Descriptor {
         // an integer multiple of that key's eta (same r_s); else base = self, power = 1.
         int base, power;
     };
+    // Gaussian radial SFs (types 2, 12) of one neighbour element (or weighted) and r_c:
+    // the neighbours are filtered once and the Gaussians share powers like angular keys.
+    struct RadialGroup {
+        int type, element, slot;
+        double rc;
+        std::vector<Key> keys;
+        std::vector<int> sf_index, sf_key;  // per SF of the group
+    };
     // Angular SFs of one type and element pair. Gaussian: one cutoff; SFs share the
     // work per (eta, r_s) key and per (lambda, zeta). Compact: all radial windows share
     // the triplets (r_l, r_c = the union of the windows) and the angle functions.
@@ -192,6 +200,10 @@ class Descriptor {
         std::vector<AngularSF> sfs;
     };
 
+    static std::vector<int> sort_keys(std::vector<Key>& keys);
+    template <bool Gradient>
+    void radial_group(const RadialGroup& rg, const NeighborEnv& env, double* G, const double* dEdG,
+                      double* coef, DescriptorWorkspace& ws) const;
     template <bool Gradient>
     void evaluate(const NeighborEnv& env, double* G, const double* dEdG, double* gx, double* gy,
                   double* gz, DescriptorWorkspace& ws) const;
@@ -211,7 +223,8 @@ class Descriptor {
     int n_ = 0;
     double max_cutoff_ = 0.0;
     std::vector<CutoffFunction> cutoffs_;  // one per distinct r_c (slot)
-    std::vector<Radial> radial_;
+    std::vector<Radial> radial_;  // compact radial SFs (types 20, 23)
+    std::vector<RadialGroup> radial_groups_;
     std::vector<AngularGroup> angular_;
 };
 
