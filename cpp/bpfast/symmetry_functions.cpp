@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <tuple>
+#include <type_traits>
 
 #include "bpfast/errors.hpp"
 #include "bpfast/fastmath.hpp"
@@ -821,6 +822,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         const size_t j_doubles = static_cast<size_t>(mpad / W) * block_doubles;
         // This j's blocks of per-pair data: on the tape (recording or replaying) or in
         // scratch memory. Block layout: [r_jk, f_jk, df_jk,] F, powers[2 na], E[nk].
+        const int F_at = UsesJk ? 3 * W : 0, pw_at = F_at + W, ek_at = pw_at + 2 * na * W;
         double* blocks;
         if (record) {
             grow_tape(ws, j_doubles);
@@ -852,12 +854,10 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 simd::store(r_ik_c + c, fetch(R, c));
                 const auto valid = simd::iota() < static_cast<double>(mc - c);
                 const vd F = f_ij * fetch(FW, c);
+                simd::store(slot + F_at, simd::select(valid, F, vd{}));
                 if (UsesJk) {
                     const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
                     simd::store(slot, simd::sqrt(jx * jx + jy * jy + jz * jz));
-                    simd::store(slot + 3 * W, simd::select(valid, F, vd{}));
-                } else {
-                    simd::store(slot, simd::select(valid, F, vd{}));
                 }
             }
             for (int c = 0; c < mpad && UsesJk; c += W) {
@@ -868,10 +868,9 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 f_jk = simd::select(valid, f_jk, vd{});
                 simd::store(slot + W, f_jk);
                 simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
-                simd::store(slot + 3 * W, simd::load(slot + 3 * W) * f_jk);
+                simd::store(slot + F_at, simd::load(slot + F_at) * f_jk);
             }
             // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
-            const int pw_at = UsesJk ? 4 * W : W;
             for (int a = 0; a < na; ++a) {
                 const AngleKey ak = angle_keys[a];
                 for (int c = 0; c < mpad; c += W) {
@@ -890,7 +889,6 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             }
             // Gaussians per key: exp(-eta sum t^2), a power of an earlier key's, or (no r_jk)
             // the product of per-neighbour Gaussians.
-            const int ek_at = pw_at + 2 * na * W;
             for (int k = 0; k < nk; ++k) {
                 const Key key = keys[k];
                 const double* h = hrows + k * nl;
@@ -912,22 +910,43 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             }
         }
         // Pass 2: the SF sums (values) or the chain rule from dE/dG (gradient).
+        if (!Gradient) {
+            // Per key, over all blocks, with up to 4 SF sums in registers.
+            const int nblocks = mpad / W;
+            for (int k = 0; k < nk; ++k) {
+                for (int s0 = key_start[k]; s0 < key_start[k + 1]; s0 += 4) {
+                    const int ns = std::min(4, key_start[k + 1] - s0);
+                    const auto run = [&](auto count) {
+                        constexpr int NS = decltype(count)::value;
+                        vd acc[NS] = {};
+                        int at[NS];
+                        for (int i = 0; i < NS; ++i) at[i] = pw_at + W * sf_angle[s0 + i];
+                        const double* b = blocks;
+                        for (int blk = 0; blk < nblocks; ++blk, b += block_doubles) {
+                            const vd EF = simd::load(b + ek_at + W * k) * simd::load(b + F_at);
+                            for (int i = 0; i < NS; ++i) acc[i] += simd::load(b + at[i]) * EF;
+                        }
+                        for (int i = 0; i < NS; ++i) {
+                            double* v = vacc + W * (s0 + i);
+                            simd::store(v, simd::load(v) + acc[i]);
+                        }
+                    };
+                    switch (ns) {
+                        case 1: run(std::integral_constant<int, 1>{}); break;
+                        case 2: run(std::integral_constant<int, 2>{}); break;
+                        case 3: run(std::integral_constant<int, 3>{}); break;
+                        default: run(std::integral_constant<int, 4>{}); break;
+                    }
+                }
+            }
+            continue;
+        }
         vd sx{}, sy{}, sz{};  // gradient with respect to d_j
         for (int c = 0; c < mpad; c += W) {
             const double* slot = blocks + (c / W) * block_doubles;
-            const double* pw = slot + (UsesJk ? 4 * W : W);
-            const double* ek = pw + 2 * na * W;
-            const vd F = simd::load(slot + (UsesJk ? 3 * W : 0));
-            if (!Gradient) {
-                for (int k = 0; k < nk; ++k) {
-                    const vd EF = simd::load(ek + W * k) * F;
-                    for (int s = key_start[k]; s < key_start[k + 1]; ++s) {
-                        double* acc = vacc + W * s;
-                        simd::store(acc, simd::load(acc) + simd::load(pw + W * sf_angle[s]) * EF);
-                    }
-                }
-                continue;
-            }
+            const double* pw = slot + pw_at;
+            const double* ek = slot + ek_at;
+            const vd F = simd::load(slot + F_at);
             vd S0{}, S1{}, S2{}, S3{};
             for (int k = 0; k < nk; ++k) {
                 vd A{}, B{};
