@@ -140,7 +140,8 @@ class CutoffFunction {
                 const double inv_rc = 1.0 / rc_, inv_norm = 1.0 / tanh_norm_;
 #pragma omp simd
                 for (int i = 0; i < m; ++i) {
-                    const double t = vtanh_nonneg(1.0 - r[i] * inv_rc);
+                    const double x = 1.0 - r[i] * inv_rc;
+                    const double t = tanh_unit(x < 0.0 ? 0.0 : (x > 1.0 ? 1.0 : x));
                     f[i] = t * t * t * inv_norm;
                     df[i] = -3.0 * t * t * (1.0 - t * t) * inv_rc * inv_norm;
                 }
@@ -186,8 +187,10 @@ class CutoffFunction {
             case CutoffType::TanhU:
             case CutoffType::Tanh: {
                 const double inv_rc = 1.0 / rc_, inv_norm = 1.0 / tanh_norm_;
-                const vd e = simd::vexp(-2.0 * (1.0 - r * inv_rc));
-                const vd t = (1.0 - e) / (1.0 + e);
+                vd x = 1.0 - r * inv_rc;
+                x = simd::select(x < 0.0, vd{}, x);
+                x = simd::select(x > 1.0, simd::splat(1.0), x);
+                const vd t = tanh_unit(x);
                 f = t * t * t * inv_norm;
                 df = -3.0 * t * t * (1.0 - t * t) * inv_rc * inv_norm;
                 return;

@@ -58,10 +58,25 @@ inline double vexp(double x) {
     return detail::exp_reduced(r) * scale;
 }
 
-/// tanh(x) for x >= 0 via exp; absolute error ~1e-16.
-inline double vtanh_nonneg(double x) {
-    const double e = vexp(-2.0 * x);
-    return (1.0 - e) / (1.0 + e);
+/// tanh(x) for 0 <= x <= 1 (the argument of the tanh cutoff functions): x P(x^2) with P
+/// of degree 15 fitted to tanh(x)/x on [0, 1] (Chebyshev fit, 50 digits, rounded);
+/// error <= 2.3e-16 absolute, 4e-16 relative. No exp and no division; Estrin's scheme.
+template <class T>
+inline T tanh_unit(T x) {
+    const T u = x * x;
+    const T u2 = u * u;
+    const T u4 = u2 * u2;
+    const T u8 = u4 * u4;
+    const T a0 = 1.0 + u * -0.33333333333332732;
+    const T a1 = 0.13333333333282113 + u * -0.053968253950917727;
+    const T a2 = 0.021869488226930838 + u * -0.0088632321811302744;
+    const T a3 = 0.0035921041152302811 + u * -0.0014557155907792801;
+    const T a4 = 0.00058960289508561657 + u * -0.00023801236323479905;
+    const T a5 = 9.4722560757320656e-05 + u * -3.6039185369973818e-05;
+    const T a6 = 1.2306805295349983e-05 + u * -3.402993826979274e-06;
+    const T a7 = 6.4968576378625306e-07 + u * -6.2067533054536505e-08;
+    const T b0 = a0 + u2 * a1, b1 = a2 + u2 * a3, b2 = a4 + u2 * a5, b3 = a6 + u2 * a7;
+    return x * ((b0 + u4 * b1) + u8 * (b2 + u4 * b3));
 }
 
 /// exp(1 - 1/(1 - u^2)) and its derivative for 0 <= u < 1 (0 at u >= 1); vectorisable.
