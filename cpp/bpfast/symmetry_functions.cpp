@@ -740,7 +740,12 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             ws.fa[p] = ws.w[p] * fc[list[p]];
             ws.dfa[p] = ws.w[p] * dfc[list[p]];
         }
-        for (int p = nl; p < nl + W; ++p) ws.fa[p] = ws.dfa[p] = ws.r[p] = 0.0;
+        // W entries of padding: far away (outside every r_jk cutoff), cos theta = 0 and no
+        // weight, so that whole vectors can be read past the end of the list.
+        for (int p = nl; p < nl + W; ++p) {
+            ws.x[p] = ws.y[p] = ws.z[p] = 3.0 * g.rc + 1.0;
+            ws.fa[p] = ws.dfa[p] = ws.r[p] = ws.inv_r[p] = 0.0;
+        }
         for (int k = 0; k < nk && !UsesJk; ++k) {
             if (g.keys[k].base != k) continue;
             const double eta = g.keys[k].eta, rs = g.keys[k].rs;
@@ -804,13 +809,11 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             ipos += (mc + W - 1) / W * W;
         } else {
             // Vector compare, then the indices of the lanes inside r_c appended in order
-            // (candidates past nl are masked; the arrays hold W spare entries).
+            // (the padding past nl is outside r_c).
             for (int q = 0; q < mk; q += W) {
                 const vd ax = simd::load(X + q0 + q) - xj, ay = simd::load(Y + q0 + q) - yj,
                          az = simd::load(Z + q0 + q) - zj;
-                const auto inside = (ax * ax + ay * ay + az * az < rc2) &
-                                    (simd::iota() < static_cast<double>(mk - q));
-                mc += simd::compress_indices(sel_buffer + mc, q0 + q, inside);
+                mc += simd::compress_indices(sel_buffer + mc, q0 + q, ax * ax + ay * ay + az * az < rc2);
             }
             if (record) ws.tape_idx.push_back(mc);
             if (mc == 0) continue;
