@@ -539,20 +539,20 @@ inline void pair_chain_rule(DescriptorWorkspace& ws, int p, int q0, int mc, cons
 /// part); otherwise all matching ones (returns the total).
 int collect_group_neighbors(const NeighborEnv& env, double lo, double hi, bool weighted, int e1,
                             int e2, std::vector<int>& list) {
-    list.clear();
     const bool distinct = !weighted && e1 != e2;
-    int first = 0;
+    list.resize(static_cast<size_t>(env.count) * (distinct ? 2 : 1));
+    int count = 0, first = 0;
     for (int pass = 0; pass < (distinct ? 2 : 1); ++pass) {
         const int want = pass == 0 ? e1 : e2;
-        for (int n = 0; n < env.count; ++n) {
+        for (int n = 0; n < env.count; ++n) {  // branch-free: element order is random
             const double r = env.r[n];
-            if (!(r < hi) || !(r > lo) || r == 0.0) continue;
-            if (!weighted && env.element[n] != want) continue;
-            list.push_back(n);
+            list[count] = n;
+            count += (r < hi) & (r > lo) & (r != 0.0) & (weighted | (env.element[n] == want));
         }
-        if (pass == 0) first = static_cast<int>(list.size());
+        if (pass == 0) first = count;
     }
-    return distinct ? first : static_cast<int>(list.size());
+    list.resize(count);
+    return distinct ? first : count;
 }
 
 /// Copies the listed neighbours into structure-of-arrays form (d, r, 1/r, weight Z or
