@@ -207,17 +207,13 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
             rg->sf_key.push_back(key);
             continue;
         }
-        if (!is_angular_sf_type(sf.type)) {
+        if (!is_angular_sf_type(sf.type)) {  // compact radial
             Radial rad{};
             rad.index = index;
-            rad.type = sf.type;
             rad.element = is_weighted(sf.type) ? -1 : sf.e1;
-            rad.eta = sf.eta;
-            rad.rs = sf.rs;
             rad.rc = sf.rc;
             rad.rl = sf.rl;
-            rad.slot = compact ? -1 : slot_of(sf.rc);
-            if (compact) rad.compact = CompactFunction(sf.rl, sf.rc, sf.subtype, true);
+            rad.compact = CompactFunction(sf.rl, sf.rc, sf.subtype, true);
             radial_.push_back(rad);
             continue;
         }
@@ -635,9 +631,12 @@ void Descriptor::radial_group(const RadialGroup& rg, const NeighborEnv& env, dou
     reserve_group(ws, stride, nk);
     const double* fc = ws.fc.data() + rg.slot * m;
     const double* dfc = ws.dfc.data() + rg.slot * m;
+    for (auto* v : {&ws.rad_f, &ws.rad_df, &ws.rad_acc}) {
+        if (static_cast<int>(v->size()) < nl) v->resize(nl);
+    }
     double* r = ws.r.data();
-    double* f = ws.px.data();   // w f_c(r)
-    double* df = ws.py.data();  // w f_c'(r)
+    double* f = ws.rad_f.data();
+    double* df = ws.rad_df.data();
     for (int p = 0; p < nl; ++p) {
         const int n = list[p];
         const double w = rg.element < 0 ? env.weight[n] : 1.0;
@@ -645,7 +644,7 @@ void Descriptor::radial_group(const RadialGroup& rg, const NeighborEnv& env, dou
         f[p] = w * fc[n];
         df[p] = w * dfc[n];
     }
-    double* acc = ws.pz.data();  // gradient: dE/dr per listed neighbour
+    double* acc = ws.rad_acc.data();
     if (Gradient) std::fill(acc, acc + nl, 0.0);
     for (int k = 0; k < nk; ++k) {
         const Key& key = rg.keys[k];

@@ -96,19 +96,21 @@ struct NeighborEnv {
 /// Scratch memory of one thread; keeps capacity between atoms and calls.
 struct DescriptorWorkspace {
     std::vector<double> fc, dfc;  // per (cutoff slot, neighbour)
-    std::vector<int> list;        // filtered neighbour indices of an angular group
-    // Per (row, listed neighbour): Gaussian groups w exp(-eta (r - r_s)^2) f_c(r) and its
-    // derivative per radial key; compact groups w C_w(r) and w C_w'(r) per radial window.
+    std::vector<int> list;        // filtered neighbour indices of a group
+    // Per (row, listed neighbour): radial groups and r_jk-free Gaussian angular groups
+    // exp(-eta (r - r_s)^2) per key; compact groups w C_w(r) and w C_w'(r) per window.
     std::vector<double> h, dh;
+    // Radial groups: w f_c(r), w f_c'(r) and (gradient) dE/dr per listed neighbour.
+    std::vector<double> rad_f, rad_df, rad_acc;
     // Gathered copies of a group's neighbours (structure of arrays) ...
     std::vector<double> x, y, z, r, inv_r, w;
     // ... per-partner temporaries for one central pair partner j ...
     std::vector<double> cos_t, rjk, fjk, dfjk, acc_c, acc_ij, acc_ik, acc_jk, base;
     std::vector<double> hjk, dhjk;  // compact: dR/dr_ik, dR/dr_jk of a window
     std::vector<double> ph, pdh;    // compact: angle functions and derivatives per partner
-    // Gaussian kernel: per-SF coefficients; per-lane partial sums, angular powers, exps.
+    // Gaussian kernel: per-SF coefficients, per-lane SF sums, one j's per-pair blocks when
+    // they are not on the tape, and cos(theta), r_ik of the packed partners of one j.
     std::vector<double> coef_a, coef_b, vacc, vpow;
-    // ... and cos(theta), r_ik of the packed partners of one j.
     std::vector<double> lane_cos, lane_rik;
     // Per-pair data that values() records when `record` is set and the next gradient()
     // call (which must be for the same atom and environment) replays: partner lists in
@@ -145,9 +147,9 @@ class Descriptor {
                   double* gz, DescriptorWorkspace& ws) const;
 
   private:
-    struct Radial {
-        int index, type, element, slot;
-        double eta, rs, rc, rl;
+    struct Radial {  // compact radial SF (types 20, 23)
+        int index, element;  // element -1: weighted
+        double rc, rl;
         CompactFunction compact;
     };
     struct AngularSF {
