@@ -588,8 +588,7 @@ void reserve_group(DescriptorWorkspace& ws, int nl, int rows) {
     for (auto* v : {&ws.x, &ws.y, &ws.z, &ws.r, &ws.inv_r, &ws.w, &ws.cos_t, &ws.rjk, &ws.fjk,
                     &ws.dfjk, &ws.acc_c, &ws.acc_ij, &ws.acc_ik,
                     &ws.acc_jk, &ws.base, &ws.gx, &ws.gy, &ws.gz, &ws.px, &ws.py, &ws.pz,
-                    &ws.pinv, &ws.pr, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz, &ws.theta, &ws.fa, &ws.dfa,
-                    &ws.lane_cos, &ws.lane_rik}) {
+                    &ws.pinv, &ws.pr, &ws.pw, &ws.pgx, &ws.pgy, &ws.pgz, &ws.theta, &ws.fa, &ws.dfa}) {
         if (static_cast<int>(v->size()) < nl) v->resize(nl);
     }
     if (static_cast<int>(ws.sel.size()) < nl) ws.sel.resize(nl);
@@ -763,7 +762,6 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     const bool record = cur.record, replay = cur.replay;
     size_t& tpos = cur.tpos;
     size_t& ipos = cur.ipos;
-    ws.vacc.assign(Gradient ? 0 : W * nsf, 0.0);
     const CutoffFunction& cutoff = cutoffs_[g.slot];
     const double rc2 = g.rc * g.rc;
     // Raw pointers for the hot loops (the compiler cannot always hoist vector loads).
@@ -776,7 +774,6 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     const double* DFW = ws.dfa.data();
     const double* hrows = ws.h.data();
     int* sel_buffer = ws.sel.data();
-    double* vacc = ws.vacc.data();
     const double* coef_a = ws.coef_a.data();
     const double* coef_b = ws.coef_b.data();
     double* GX = ws.gx.data();
@@ -787,6 +784,10 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     const AngleKey* angle_keys = g.angle_keys.data();
     const int* sf_angle = g.sf_angle.data();
     double* tape = ws.tape.data();
+    const int F_at = UsesJk ? 3 * W : 0, pw_at = F_at + W, ek_at = pw_at + 2 * na * W;
+    const size_t group_start = record ? ws.tape_len : 0;  // where this group's blocks begin
+    size_t scratch_len = 0;  // blocks in ws.vpow (neither recording nor replaying)
+    int group_blocks = 0;
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
         const int q0 = distinct ? n_first : p + 1;
@@ -823,8 +824,8 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         const int mpad = (mc + W - 1) / W * W;
         const size_t j_doubles = static_cast<size_t>(mpad / W) * block_doubles;
         // This j's blocks of per-pair data: on the tape (recording or replaying) or in
-        // scratch memory. Block layout: [r_jk, f_jk, df_jk,] F, powers[2 na], E[nk].
-        const int F_at = UsesJk ? 3 * W : 0, pw_at = F_at + W, ek_at = pw_at + 2 * na * W;
+        // scratch memory, after the previous j's (the values pass sums over all blocks of
+        // the group at the end). Block layout: [r_jk, f_jk, df_jk,] F, powers[2 na], E[nk].
         double* blocks;
         if (record) {
             grow_tape(ws, j_doubles);
@@ -835,114 +836,78 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             blocks = tape + tpos;
             tpos += j_doubles;
         } else {
-            if (ws.vpow.size() < j_doubles) ws.vpow.resize(j_doubles);
-            blocks = ws.vpow.data();
+            if (ws.vpow.size() < scratch_len + j_doubles) ws.vpow.resize(2 * (scratch_len + j_doubles));
+            blocks = ws.vpow.data() + scratch_len;
+            scratch_len += j_doubles;
         }
+        group_blocks += mpad / W;
         // Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
         const auto fetch = [&](const double* a, int c) {
             return UsesJk ? simd::gather(a, sel + c) : simd::load(a + q0 + c);
         };
-        // Pass 1 (unless replaying): fill the blocks, one quantity at a time over all of
-        // j's blocks. Short loop bodies let the processor overlap the long dependency
-        // chains (sqrt, exp, division) of consecutive blocks.
-        if (!replay) {
-            double* cos_c = ws.lane_cos.data();
-            double* r_ik_c = ws.lane_rik.data();
-            for (int c = 0; c < mpad; c += W) {
-                double* slot = blocks + (c / W) * block_doubles;
-                const vd xk = fetch(X, c), yk = fetch(Y, c), zk = fetch(Z, c);
-                const vd inv_rk = fetch(IR, c);
-                simd::store(cos_c + c, (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk);
-                simd::store(r_ik_c + c, fetch(R, c));
-                const auto valid = simd::iota() < static_cast<double>(mc - c);
-                const vd F = f_ij * fetch(FW, c);
-                simd::store(slot + F_at, simd::select(valid, F, vd{}));
-                if (UsesJk) {
-                    const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
-                    simd::store(slot, simd::sqrt(jx * jx + jy * jy + jz * jz));
-                }
-            }
-            for (int c = 0; c < mpad && UsesJk; c += W) {
-                double* slot = blocks + (c / W) * block_doubles;
-                vd f_jk, df_jk;
-                cutoff.evaluate(simd::load(slot), f_jk, df_jk);
-                const auto valid = simd::iota() < static_cast<double>(mc - c);
+        // Fill the blocks (unless replaying): geometry, cutoff of r_jk, angular powers and
+        // the Gaussians of every key. One loop over the blocks: its inner loops over the
+        // keys have the same trip counts for every block, so only its exit is unpredictable.
+        for (int c = 0; c < mpad && !replay; c += W) {
+            double* slot = blocks + (c / W) * block_doubles;
+            const vd xk = fetch(X, c), yk = fetch(Y, c), zk = fetch(Z, c);
+            const vd inv_rk = fetch(IR, c), r_ik = fetch(R, c);
+            const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
+            const auto valid = simd::iota() < static_cast<double>(mc - c);
+            vd f_jk = simd::select(valid, simd::splat(1.0), vd{}), r_jk{};
+            if (UsesJk) {
+                const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
+                r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
+                vd df_jk;
+                cutoff.evaluate(r_jk, f_jk, df_jk);
                 f_jk = simd::select(valid, f_jk, vd{});
+                simd::store(slot, r_jk);
                 simd::store(slot + W, f_jk);
                 simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
-                simd::store(slot + F_at, simd::load(slot + F_at) * f_jk);
             }
+            simd::store(slot + F_at, f_ij * fetch(FW, c) * f_jk);
             // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
+            double* pw = slot + pw_at;
             for (int a = 0; a < na; ++a) {
-                const AngleKey ak = angle_keys[a];
-                for (int c = 0; c < mpad; c += W) {
-                    double* pw = blocks + (c / W) * block_doubles + pw_at;
-                    const vd P = 1.0 + ak.lambda * simd::load(cos_c + c);
-                    vd P1;
-                    if (ak.int_zeta > 0) {
-                        P1 = simd::ipow(P, ak.int_zeta - 1);
-                    } else {
-                        for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
-                    }
-                    P1 = simd::select(P > 0.0, P1, vd{});
-                    simd::store(pw + W * a, P1 * P);
-                    simd::store(pw + W * (na + a), P1);
+                const AngleKey& ak = angle_keys[a];
+                const vd P = 1.0 + ak.lambda * cos_t;
+                vd P1;
+                if (ak.int_zeta > 0) {
+                    P1 = simd::ipow(P, ak.int_zeta - 1);
+                } else {
+                    for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
                 }
+                P1 = simd::select(P > 0.0, P1, vd{});
+                simd::store(pw + W * a, P1 * P);
+                simd::store(pw + W * (na + a), P1);
             }
-            // Gaussians per key: exp(-eta sum t^2), a power of an earlier key's, or (no r_jk)
-            // the product of per-neighbour Gaussians.
+            // Gaussians per key: exp(-eta sum t^2) (keys sorted by r_s: one sum of squares
+            // per r_s), a power of an earlier key's, or (no r_jk) the product of
+            // per-neighbour Gaussians.
+            double* ek = slot + ek_at;
+            double rs_done = 0.0;
+            vd sum_t2{};
             for (int k = 0; k < nk; ++k) {
-                const Key key = keys[k];
-                const double* h = hrows + k * nl;
-                const double rs = key.rs, t_ij2 = (r_ij - rs) * (r_ij - rs);
-                for (int c = 0; c < mpad; c += W) {
-                    double* ek = blocks + (c / W) * block_doubles + ek_at;
-                    vd e;
-                    if (key.base != k) {
-                        e = simd::ipow(simd::load(ek + W * key.base), key.power);
-                    } else if (UsesJk) {
-                        const vd t_ik = simd::load(r_ik_c + c) - rs;
-                        const vd t_jk = simd::load(ek - ek_at) - rs;
-                        e = simd::vexp(-key.eta * (t_ij2 + t_ik * t_ik + t_jk * t_jk));
-                    } else {
-                        e = h[p] * fetch(h, c);
+                const Key& key = keys[k];
+                vd e;
+                if (key.base != k) {
+                    e = simd::ipow(simd::load(ek + W * key.base), key.power);
+                } else if (UsesJk) {
+                    if (k == 0 || key.rs != rs_done) {
+                        const double rs = key.rs;
+                        const vd t_ik = r_ik - rs, t_jk = r_jk - rs;
+                        sum_t2 = (r_ij - rs) * (r_ij - rs) + t_ik * t_ik + t_jk * t_jk;
+                        rs_done = rs;
                     }
-                    simd::store(ek + W * k, e);
+                    e = simd::vexp(-key.eta * sum_t2);
+                } else {
+                    const double* h = hrows + k * nl;
+                    e = h[p] * fetch(h, c);
                 }
+                simd::store(ek + W * k, e);
             }
         }
-        // Pass 2: the SF sums (values) or the chain rule from dE/dG (gradient).
-        if (!Gradient) {
-            // Per key, over all blocks, with up to 4 SF sums in registers.
-            const int nblocks = mpad / W;
-            for (int k = 0; k < nk; ++k) {
-                for (int s0 = key_start[k]; s0 < key_start[k + 1]; s0 += 4) {
-                    const int ns = std::min(4, key_start[k + 1] - s0);
-                    const auto run = [&](auto count) {
-                        constexpr int NS = decltype(count)::value;
-                        vd acc[NS] = {};
-                        int at[NS];
-                        for (int i = 0; i < NS; ++i) at[i] = pw_at + W * sf_angle[s0 + i];
-                        const double* b = blocks;
-                        for (int blk = 0; blk < nblocks; ++blk, b += block_doubles) {
-                            const vd EF = simd::load(b + ek_at + W * k) * simd::load(b + F_at);
-                            for (int i = 0; i < NS; ++i) acc[i] += simd::load(b + at[i]) * EF;
-                        }
-                        for (int i = 0; i < NS; ++i) {
-                            double* v = vacc + W * (s0 + i);
-                            simd::store(v, simd::load(v) + acc[i]);
-                        }
-                    };
-                    switch (ns) {
-                        case 1: run(std::integral_constant<int, 1>{}); break;
-                        case 2: run(std::integral_constant<int, 2>{}); break;
-                        case 3: run(std::integral_constant<int, 3>{}); break;
-                        default: run(std::integral_constant<int, 4>{}); break;
-                    }
-                }
-            }
-            continue;
-        }
+        if (!Gradient) continue;  // the SF sums come after the last j
         vd sx{}, sy{}, sz{};  // gradient with respect to d_j
         for (int c = 0; c < mpad; c += W) {
             const double* slot = blocks + (c / W) * block_doubles;
@@ -1015,9 +980,34 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     }
     if (Gradient) {
         scatter_group_gradient(list, ws, gx, gy, gz);
-    } else {
-        for (int s = 0; s < nsf; ++s) {
-            G[g.sfs[s].index] += g.sfs[s].prefactor * simd::sum(simd::load(ws.vacc.data() + W * s));
+        return;
+    }
+    // SF sums over all blocks of the group, per key with up to 4 sums in registers.
+    const double* all_blocks = record ? ws.tape.data() + group_start : ws.vpow.data();
+    for (int k = 0; k < nk; ++k) {
+        for (int s0 = key_start[k]; s0 < key_start[k + 1]; s0 += 4) {
+            const int ns = std::min(4, key_start[k + 1] - s0);
+            const auto run = [&](auto count) {
+                constexpr int NS = decltype(count)::value;
+                vd acc[NS] = {};
+                int at[NS];
+                for (int i = 0; i < NS; ++i) at[i] = pw_at + W * sf_angle[s0 + i];
+                const double* b = all_blocks;
+                for (int blk = 0; blk < group_blocks; ++blk, b += block_doubles) {
+                    const vd EF = simd::load(b + ek_at + W * k) * simd::load(b + F_at);
+                    for (int i = 0; i < NS; ++i) acc[i] += simd::load(b + at[i]) * EF;
+                }
+                for (int i = 0; i < NS; ++i) {
+                    const AngularSF& sf = g.sfs[s0 + i];
+                    G[sf.index] += sf.prefactor * simd::sum(acc[i]);
+                }
+            };
+            switch (ns) {
+                case 1: run(std::integral_constant<int, 1>{}); break;
+                case 2: run(std::integral_constant<int, 2>{}); break;
+                case 3: run(std::integral_constant<int, 3>{}); break;
+                default: run(std::integral_constant<int, 4>{}); break;
+            }
         }
     }
 }

@@ -108,10 +108,9 @@ struct DescriptorWorkspace {
     std::vector<double> cos_t, rjk, fjk, dfjk, acc_c, acc_ij, acc_ik, acc_jk, base;
     std::vector<double> hjk, dhjk;  // compact: dR/dr_ik, dR/dr_jk of a window
     std::vector<double> ph, pdh;    // compact: angle functions and derivatives per partner
-    // Gaussian kernel: per-SF coefficients, per-lane SF sums, one j's per-pair blocks when
-    // they are not on the tape, and cos(theta), r_ik of the packed partners of one j.
-    std::vector<double> coef_a, coef_b, vacc, vpow;
-    std::vector<double> lane_cos, lane_rik;
+    // Gaussian kernel: per-SF coefficients; a group's per-pair blocks when they are not
+    // on the tape.
+    std::vector<double> coef_a, coef_b, vpow;
     // Per-pair data that values() records when `record` is set and the next gradient()
     // call (which must be for the same atom and environment) replays: partner lists in
     // tape_idx, numbers in tape; tape_group[g] = offsets of angular group g in both.
