@@ -175,8 +175,9 @@ class CutoffFunction {
         }
     }
 
-    /// f and df/dr for simd::kWidth distances at once; lanes with r >= r_c get
-    /// meaningless values: callers mask them.
+    /// f and df/dr for simd::kWidth distances 0 <= r <= r_c at once (the tanh types rely on
+    /// it: their polynomial tanh is fitted on [0, 1]); lanes with r >= r_c get meaningless
+    /// values: callers mask them.
     void evaluate(simd::vd r, simd::vd& f, simd::vd& df) const {
         using simd::vd;
         switch (type_) {
@@ -187,10 +188,7 @@ class CutoffFunction {
             case CutoffType::TanhU:
             case CutoffType::Tanh: {
                 const double inv_rc = 1.0 / rc_, inv_norm = 1.0 / tanh_norm_;
-                vd x = 1.0 - r * inv_rc;
-                x = simd::select(x < 0.0, vd{}, x);
-                x = simd::select(x > 1.0, simd::splat(1.0), x);
-                const vd t = tanh_unit(x);
+                const vd t = tanh_unit(1.0 - r * inv_rc);  // 0 <= r < r_c here
                 f = t * t * t * inv_norm;
                 df = -3.0 * t * t * (1.0 - t * t) * inv_rc * inv_norm;
                 return;
