@@ -294,32 +294,29 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
         group->sfs.push_back(a);
     }
     for (auto& g : angular_) {
+        size_t nkeys;
         if (g.compact) {
-            // Triplets of the union of the radial windows; SFs sorted by window.
+            // Triplets of the union of the radial windows; the windows are the keys.
             g.rl = g.windows.front().rl;
             g.rc = g.windows.front().rc;
             for (const CompactWindow& w : g.windows) {
                 g.rl = std::min(g.rl, w.rl);
                 g.rc = std::max(g.rc, w.rc);
             }
-            std::stable_sort(g.sfs.begin(), g.sfs.end(),
-                             [](const AngularSF& x, const AngularSF& y) { return x.key < y.key; });
-            g.sf_angle.clear();
-            for (const AngularSF& sf : g.sfs) g.sf_angle.push_back(sf.angle_key);
-            g.key_start.assign(g.windows.size() + 1, 0);
-            for (const AngularSF& sf : g.sfs) ++g.key_start[sf.key + 1];
-            for (size_t k = 0; k < g.windows.size(); ++k) g.key_start[k + 1] += g.key_start[k];
-            continue;
+            nkeys = g.windows.size();
+        } else {
+            const std::vector<int> rank = sort_keys(g.keys);
+            for (AngularSF& sf : g.sfs) sf.key = rank[sf.key];
+            nkeys = g.keys.size();
         }
-        const std::vector<int> rank = sort_keys(g.keys);
-        for (AngularSF& sf : g.sfs) sf.key = rank[sf.key];
+        // SFs sorted by key: key k owns sfs[key_start[k], key_start[k + 1]).
         std::stable_sort(g.sfs.begin(), g.sfs.end(),
                          [](const AngularSF& x, const AngularSF& y) { return x.key < y.key; });
         g.sf_angle.clear();
         for (const AngularSF& sf : g.sfs) g.sf_angle.push_back(sf.angle_key);
-        g.key_start.assign(g.keys.size() + 1, 0);
+        g.key_start.assign(nkeys + 1, 0);
         for (const AngularSF& sf : g.sfs) ++g.key_start[sf.key + 1];
-        for (size_t k = 0; k < g.keys.size(); ++k) g.key_start[k + 1] += g.key_start[k];
+        for (size_t k = 0; k < nkeys; ++k) g.key_start[k + 1] += g.key_start[k];
     }
     for (auto& rg : radial_groups_) {
         const std::vector<int> rank = sort_keys(rg.keys);
@@ -627,12 +624,12 @@ void Descriptor::radial_group(const RadialGroup& rg, const NeighborEnv& env, dou
         nl += (env.r[n] < rg.rc) & ((rg.element < 0) | (env.element[n] == rg.element));
     }
     const int stride = (nl + simd::kWidth - 1) / simd::kWidth * simd::kWidth;  // of the rows
-    reserve_group(ws, stride, nk);
+    for (auto* v : {&ws.r, &ws.rad_f, &ws.rad_df, &ws.rad_acc}) {
+        if (static_cast<int>(v->size()) < stride) v->resize(stride);
+    }
+    if (ws.h.size() < static_cast<size_t>(nk) * stride) ws.h.resize(static_cast<size_t>(nk) * stride);
     const double* fc = ws.fc.data() + rg.slot * m;
     const double* dfc = ws.dfc.data() + rg.slot * m;
-    for (auto* v : {&ws.rad_f, &ws.rad_df, &ws.rad_acc}) {
-        if (static_cast<int>(v->size()) < nl) v->resize(nl);
-    }
     double* r = ws.r.data();
     double* f = ws.rad_f.data();
     double* df = ws.rad_df.data();
@@ -786,8 +783,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     double* tape = ws.tape.data();
     const int F_at = UsesJk ? 3 * W : 0, pw_at = F_at + W, ek_at = pw_at + 2 * na * W;
     const size_t group_start = record ? ws.tape_len : 0;  // where this group's blocks begin
-    size_t scratch_len = 0;  // blocks in ws.vpow (neither recording nor replaying)
-    int group_blocks = 0;
+    int group_blocks = 0;  // blocks of W pairs so far, over all j
     const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
         const int q0 = distinct ? n_first : p + 1;
@@ -836,9 +832,9 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             blocks = tape + tpos;
             tpos += j_doubles;
         } else {
-            if (ws.vpow.size() < scratch_len + j_doubles) ws.vpow.resize(2 * (scratch_len + j_doubles));
-            blocks = ws.vpow.data() + scratch_len;
-            scratch_len += j_doubles;
+            const size_t used = static_cast<size_t>(group_blocks) * block_doubles;
+            if (ws.vpow.size() < used + j_doubles) ws.vpow.resize(2 * (used + j_doubles));
+            blocks = ws.vpow.data() + used;
         }
         group_blocks += mpad / W;
         // Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
@@ -972,11 +968,9 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 GZ[o] += gkz[l];
             }
         }
-        if (Gradient) {
-            GX[p] += simd::sum(sx);
-            GY[p] += simd::sum(sy);
-            GZ[p] += simd::sum(sz);
-        }
+        GX[p] += simd::sum(sx);
+        GY[p] += simd::sum(sy);
+        GZ[p] += simd::sum(sz);
     }
     if (Gradient) {
         scatter_group_gradient(list, ws, gx, gy, gz);
