@@ -228,6 +228,26 @@ def test_stress_finite_difference(full, cell):
     np.testing.assert_allclose(res.stress, res.stress.T, rtol=0, atol=1e-12 * np.max(np.abs(fd)))
 
 
+NETWORK_SHAPES = [((1,), ("p", "l")), ((3, 4), ("t", "s", "l")), ((5, 9), ("S", "g", "e")),
+                  ((13,), ("c", "h")), ((4, 8, 2), ("r", "t", "p", "s"))]
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("nodes,activations", NETWORK_SHAPES, ids=lambda v: "-".join(map(str, v)))
+def test_network_paths_agree(tmp_path_factory, nodes, activations, normalize):
+    """With forces the networks run per atom on padded weight copies (Network::
+    evaluate_atom); energies alone run as batched matrix products: same atomic energies.
+    Layer widths below, at and above the SIMD width, several activations per network."""
+    pot = bpfast.load(make(tmp_path_factory, sf_types=(2, 3), nodes=nodes,
+                           activations=activations, normalize_nodes=normalize, seed=len(nodes)))
+    s = structure(7, n_atoms=14)
+    with_forces = compute(pot, s, energies=True)
+    alone = compute(pot, s, energies=True, forces=False)
+    assert np.ptp(alone.energies) > 1e-6  # the atoms differ: a real comparison
+    np.testing.assert_allclose(with_forces.energies, alone.energies, rtol=1e-13,
+                               atol=1e-13 * np.max(np.abs(alone.energies)))
+
+
 def test_per_atom_energies_sum_to_total(full):
     res = compute(full, structure(30), energies=True)
     assert res.energies.sum() == pytest.approx(res.energy, rel=1e-13, abs=1e-13)

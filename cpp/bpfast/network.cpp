@@ -1,9 +1,12 @@
 #include "bpfast/network.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "bpfast/errors.hpp"
 #include "bpfast/fastmath.hpp"
+#include "bpfast/simd.hpp"
 
 namespace bpfast {
 
@@ -48,17 +51,22 @@ Network::Network(const std::vector<int>& sizes, const std::vector<Activation>& a
         biases_.push_back(std::move(b));
         norm_.push_back(normalize_nodes ? 1.0 / sizes[l - 1] : 1.0);
     }
+    constexpr int W = simd::kWidth;
+    for (int n : sizes_) padded_.push_back((n + W - 1) / W * W);
+    for (size_t l = 1; l < sizes_.size(); ++l) {
+        const RowMatrix& w = weights_[l - 1];
+        const int n_in = sizes_[l - 1], n_out = sizes_[l], p_in = padded_[l - 1];
+        std::vector<double> rows(static_cast<size_t>(n_out) * p_in, 0.0);
+        for (int k = 0; k < n_out; ++k) {
+            for (int j = 0; j < n_in; ++j) rows[static_cast<size_t>(k) * p_in + j] = w(j, k);
+        }
+        weights_t_.push_back(std::move(rows));
+    }
 }
 
 namespace {
-/// a = f(z) and, if d is not null, d = f'(z), elementwise.
-void activate(Activation f, const RowMatrix& z, RowMatrix& a, RowMatrix* d) {
-    a.resize(z.rows(), z.cols());
-    if (d) d->resize(z.rows(), z.cols());
-    const Eigen::Index n = z.size();
-    const double* zp = z.data();
-    double* ap = a.data();
-    double* dp = d ? d->data() : nullptr;
+/// a = f(z) and, if d is not null, d = f'(z), elementwise over n entries (a may be z).
+void activate(Activation f, const double* zp, Eigen::Index n, double* ap, double* dp) {
     if (f == Activation::Tanh) {
         // Vectorisable: |x| <= 1 by the polynomial of tanh_unit, beyond by the exp form
         // (1 - e) / (1 + e) with e = exp(-2|x|) <= exp(-2), which has no cancellation.
@@ -145,7 +153,123 @@ void activate(Activation f, const RowMatrix& z, RowMatrix& a, RowMatrix* d) {
         if (dp) dp[i] = dy;
     }
 }
+
+void activate(Activation f, const RowMatrix& z, RowMatrix& a, RowMatrix* d) {
+    a.resize(z.rows(), z.cols());
+    if (d) d->resize(z.rows(), z.cols());
+    activate(f, z.data(), z.size(), a.data(), d ? d->data() : nullptr);
+}
+
+using simd::vd;
+constexpr int kW = simd::kWidth;
+
+/// Calls body(std::integral_constant<int, N>) for N = n in 1 ... 8.
+template <class Body>
+inline void with_count(int n, Body&& body) {
+    switch (n) {
+        case 1: body(std::integral_constant<int, 1>{}); break;
+        case 2: body(std::integral_constant<int, 2>{}); break;
+        case 3: body(std::integral_constant<int, 3>{}); break;
+        case 4: body(std::integral_constant<int, 4>{}); break;
+        case 5: body(std::integral_constant<int, 5>{}); break;
+        case 6: body(std::integral_constant<int, 6>{}); break;
+        case 7: body(std::integral_constant<int, 7>{}); break;
+        default: body(std::integral_constant<int, 8>{}); break;
+    }
+}
+
+/// out[0, p) = sum_{j < n} a[j] * rows[j * p + (0, p)] with p a multiple of kW: tiles of up
+/// to 8 vectors, whose sums stay in registers over all j.
+inline void sum_rows(const double* a, int n, const double* rows, int p, double* out) {
+    for (int t = 0; t < p; t += 8 * kW) {
+        with_count(std::min(8, (p - t) / kW), [&](auto count) {
+            constexpr int NV = decltype(count)::value;
+            vd acc[NV] = {};
+            const double* row = rows + t;
+            for (int j = 0; j < n; ++j, row += p) {
+                const vd aj = simd::splat(a[j]);
+                for (int v = 0; v < NV; ++v) acc[v] += aj * simd::load(row + v * kW);
+            }
+            for (int v = 0; v < NV; ++v) simd::store(out + t + v * kW, acc[v]);
+        });
+    }
+}
+
+/// out[k] = sum_j a[j] * rows[k * p + j] for k < n, p a multiple of kW: up to 8 rows at
+/// once, so that each vector of `a` is loaded once for them and 8 sums are in flight.
+inline void dot_rows(const double* a, const double* rows, int p, int n, double* out) {
+    for (int k0 = 0; k0 < n; k0 += 8) {
+        with_count(std::min(8, n - k0), [&](auto count) {
+            constexpr int NR = decltype(count)::value;
+            vd acc[NR] = {};
+            const double* row = rows + static_cast<size_t>(k0) * p;
+            for (int j = 0; j < p; j += kW) {
+                const vd aj = simd::load(a + j);
+                for (int r = 0; r < NR; ++r) acc[r] += aj * simd::load(row + r * p + j);
+            }
+            for (int r = 0; r < NR; ++r) out[k0 + r] = simd::sum(acc[r]);
+        });
+    }
+}
 }  // namespace
+
+BPFAST_KERNEL double Network::evaluate_atom(const double* x, double* dx,
+                                            NetworkWorkspace& ws) const {
+    const size_t nl = weights_.size();
+    // Scratch: the input padded with zeros; per layer l the activations a_l and f'(z_l)
+    // (padded_[l + 1] each); one vector of the widest layer for back-propagation.
+    const int widest = *std::max_element(padded_.begin(), padded_.end());
+    size_t total = padded_[0] + static_cast<size_t>(widest);
+    for (size_t l = 0; l < nl; ++l) total += 2 * static_cast<size_t>(padded_[l + 1]);
+    if (ws.atom.size() < total) ws.atom.resize(total);
+    double* input = ws.atom.data();
+    double* back = input + padded_[0];
+    std::copy(x, x + sizes_[0], input);
+    std::fill(input + sizes_[0], input + padded_[0], 0.0);
+    auto act = [&](size_t l) {  // a_l; f'(z_l) follows it
+        double* p = back + widest;
+        for (size_t m = 0; m < l; ++m) p += 2 * static_cast<size_t>(padded_[m + 1]);
+        return p;
+    };
+
+    // Forward: z_l = (W_l^T a_{l-1} + b_l) norm_l by dot products with the rows into each
+    // neuron; padded entries of a_{l-1} (f(0) of the padding) meet zero weights.
+    const double* in = input;
+    for (size_t l = 0; l < nl; ++l) {
+        const int n_out = sizes_[l + 1], p_out = padded_[l + 1];
+        double* a = act(l);
+        dot_rows(in, weights_t_[l].data(), padded_[l], n_out, a);
+        const double* b = biases_[l].data();
+        const double norm = norm_[l];
+        for (int k = 0; k < n_out; ++k) a[k] = (a[k] + b[k]) * norm;
+        std::fill(a + n_out, a + p_out, 0.0);
+        activate(activations_[l], a, p_out, a, dx ? a + p_out : nullptr);
+        in = a;
+    }
+    const double energy = in[0];
+    if (!dx) return energy;
+
+    // Back-propagation of delta_l = dE/dz_l (kept in the a_l slots, no longer needed):
+    // back = norm_l W_l delta_l (the rows into each neuron, scaled and summed); delta_{l-1}
+    // = back * f'(z_{l-1}); the input gradient is the last `back`. The padding of every
+    // delta is zero (zero weights past each row's n_{l-1} entries).
+    double* top = act(nl - 1);
+    top[0] = top[padded_[nl]];  // f' of the single output neuron
+    std::fill(top + 1, top + padded_[nl], 0.0);
+    for (size_t l = nl; l-- > 0;) {
+        const int p_in = padded_[l];
+        sum_rows(act(l), sizes_[l + 1], weights_t_[l].data(), p_in, back);
+        const double norm = norm_[l];
+        if (l == 0) {
+            for (int j = 0; j < sizes_[0]; ++j) dx[j] = back[j] * norm;
+        } else {
+            double* below = act(l - 1);
+            const double* d = below + p_in;
+            for (int k = 0; k < p_in; ++k) below[k] = back[k] * norm * d[k];
+        }
+    }
+    return energy;
+}
 
 void Network::evaluate(const double* x, int batch, double* energy, double* dx,
                        NetworkWorkspace& ws) const {

@@ -32,9 +32,10 @@ Activation activation_from_letter(const std::string& letter);
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// Scratch matrices for one thread.
+/// Scratch memory for one thread.
 struct NetworkWorkspace {
-    std::vector<RowMatrix> z, a, d, delta, back;
+    std::vector<RowMatrix> z, a, d, delta, back;  // evaluate()
+    std::vector<double> atom;                      // evaluate_atom(): per layer a, f'(z)
 };
 
 class Network {
@@ -59,8 +60,17 @@ class Network {
     /// only before dx is written).
     void evaluate(const double* x, int batch, double* energy, double* dx,
                   NetworkWorkspace& ws) const;
+    /// The same for one atom (batch 1, the per-atom pass with forces): vectorised loops
+    /// over zero-padded copies of the weights instead of matrix products, which cost more
+    /// than they compute for one row. Equal to evaluate() up to rounding.
+    double evaluate_atom(const double* x, double* dx, NetworkWorkspace& ws) const;
 
   private:
+    // For evaluate_atom, per layer l: W_l transposed, each row (the weights into one
+    // neuron) padded with zeros to whole SIMD vectors; read by both passes.
+    std::vector<int> padded_;  // padded neuron count of each layer (input included)
+    std::vector<std::vector<double>> weights_t_;
+
     std::vector<int> sizes_;
     std::vector<Activation> activations_;
     std::vector<RowMatrix> weights_;

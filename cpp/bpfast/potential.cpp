@@ -309,9 +309,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
                 const Scaling& sc = scalings_[e];
                 sc.apply(g.data(), g.data());
                 const auto t1 = Clock::now();
-                double energy = 0.0;
-                networks_[e].evaluate(g.data(), 1, &energy, g.data(), ts.network);
-                nn_energy[i] = energy;
+                nn_energy[i] = networks_[e].evaluate_atom(g.data(), g.data(), ts.network);
                 // dE/dG_raw = dNN/dx * scaling factor / conv_energy
                 for (int s = 0; s < nsf; ++s) g[s] *= sc.factor(s) / spec_.conv_energy;
                 const auto t2 = Clock::now();

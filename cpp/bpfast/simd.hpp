@@ -12,6 +12,18 @@
 #pragma GCC diagnostic ignored "-Wpsabi"  // only inlined helpers take vectors by value
 #endif
 
+// Kernel entry points are compiled twice on x86-64 with GCC: for the baseline ISA and for
+// x86-64-v3 (AVX2 + FMA), chosen at load time by the CPU. `flatten` inlines the kernels
+// into each clone so that they are vectorised for its ISA. A build for the host CPU
+// (-march=native with AVX2) needs no clones.
+#if defined(BPFAST_KERNEL)
+// set by the build (tests of the baseline code path)
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX2__)
+#define BPFAST_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
+#else
+#define BPFAST_KERNEL __attribute__((flatten))
+#endif
+
 namespace bpfast::simd {
 
 namespace detail = bpfast::detail;

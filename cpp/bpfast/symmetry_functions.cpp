@@ -365,17 +365,7 @@ void grow_tape(DescriptorWorkspace& ws, size_t extra) {
 }
 }  // namespace
 
-// The two entry points are compiled twice on x86-64 with GCC: for the baseline ISA and
-// for x86-64-v3 (AVX2 + FMA), chosen at load time by the CPU. `flatten` inlines the
-// kernels into each clone so that they are vectorised for its ISA.
-// A build for the host CPU (-march=native with AVX2) needs no clones.
-#if defined(BPFAST_KERNEL)
-// set by the build (tests of the baseline code path)
-#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX2__)
-#define BPFAST_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
-#else
-#define BPFAST_KERNEL __attribute__((flatten))
-#endif
+// The two entry points are BPFAST_KERNELs (simd.hpp): one clone per instruction set.
 
 BPFAST_KERNEL void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
     std::fill(G, G + n_, 0.0);
