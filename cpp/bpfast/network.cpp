@@ -56,11 +56,12 @@ Network::Network(const std::vector<int>& sizes, const std::vector<Activation>& a
     for (size_t l = 1; l < sizes_.size(); ++l) {
         const RowMatrix& w = weights_[l - 1];
         const int n_in = sizes_[l - 1], n_out = sizes_[l], p_in = padded_[l - 1];
-        std::vector<double> rows(static_cast<size_t>(n_out) * p_in, 0.0);
+        const size_t at = weights_t_.size();
+        layer_offset_.push_back(at);
+        weights_t_.resize(at + static_cast<size_t>(n_out) * p_in, 0.0);
         for (int k = 0; k < n_out; ++k) {
-            for (int j = 0; j < n_in; ++j) rows[static_cast<size_t>(k) * p_in + j] = w(j, k);
+            for (int j = 0; j < n_in; ++j) weights_t_[at + static_cast<size_t>(k) * p_in + j] = w(j, k);
         }
-        weights_t_.push_back(std::move(rows));
     }
 }
 
@@ -226,6 +227,11 @@ BPFAST_KERNEL double Network::evaluate_atom(const double* x, double* dx,
     double* back = input + padded_[0];
     std::copy(x, x + sizes_[0], input);
     std::fill(input + sizes_[0], input + padded_[0], 0.0);
+    if (ws.owner != this) {
+        ws.weights = weights_t_;
+        ws.owner = this;
+    }
+    auto rows_of = [&](size_t l) { return ws.weights.data() + layer_offset_[l]; };
     auto act = [&](size_t l) {  // a_l; f'(z_l) follows it
         double* p = back + widest;
         for (size_t m = 0; m < l; ++m) p += 2 * static_cast<size_t>(padded_[m + 1]);
@@ -238,7 +244,7 @@ BPFAST_KERNEL double Network::evaluate_atom(const double* x, double* dx,
     for (size_t l = 0; l < nl; ++l) {
         const int n_out = sizes_[l + 1], p_out = padded_[l + 1];
         double* a = act(l);
-        dot_rows(in, weights_t_[l].data(), padded_[l], n_out, a);
+        dot_rows(in, rows_of(l), padded_[l], n_out, a);
         const double* b = biases_[l].data();
         const double norm = norm_[l];
         for (int k = 0; k < n_out; ++k) a[k] = (a[k] + b[k]) * norm;
@@ -258,7 +264,7 @@ BPFAST_KERNEL double Network::evaluate_atom(const double* x, double* dx,
     std::fill(top + 1, top + padded_[nl], 0.0);
     for (size_t l = nl; l-- > 0;) {
         const int p_in = padded_[l];
-        sum_rows(act(l), sizes_[l + 1], weights_t_[l].data(), p_in, back);
+        sum_rows(act(l), sizes_[l + 1], rows_of(l), p_in, back);
         const double norm = norm_[l];
         if (l == 0) {
             for (int j = 0; j < sizes_[0]; ++j) dx[j] = back[j] * norm;

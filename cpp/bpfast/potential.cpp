@@ -43,7 +43,7 @@ double seconds_since(Clock::time_point t0) {
 /// Per-thread scratch memory.
 struct ThreadScratch {
     DescriptorWorkspace descriptor;
-    NetworkWorkspace network;
+    std::vector<NetworkWorkspace> network;  // per element
     std::vector<double> dx, dy, dz, r, weight, gx, gy, gz;
     std::vector<int> element;
     std::vector<int64_t> neighbor;  // atom index of each environment entry
@@ -215,6 +215,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
 
     std::vector<ThreadScratch> scratch(nt);
     for (auto& ts : scratch) {
+        ts.network.resize(nel);
         ts.extrapolations.resize(nel);
         for (int e = 0; e < nel; ++e) ts.extrapolations[e].assign(descriptors_[e].size(), 0);
         ts.extrapolating_atoms.assign(nel, 0);
@@ -309,7 +310,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
                 const Scaling& sc = scalings_[e];
                 sc.apply(g.data(), g.data());
                 const auto t1 = Clock::now();
-                nn_energy[i] = networks_[e].evaluate_atom(g.data(), g.data(), ts.network);
+                nn_energy[i] = networks_[e].evaluate_atom(g.data(), g.data(), ts.network[e]);
                 // dE/dG_raw = dNN/dx * scaling factor / conv_energy
                 for (int s = 0; s < nsf; ++s) g[s] *= sc.factor(s) / spec_.conv_energy;
                 const auto t2 = Clock::now();
@@ -395,7 +396,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
             const int64_t cols = x[e].cols();
             double* block = x[e].data() + ch.begin * cols;
             const int batch = static_cast<int>(ch.end - ch.begin);
-            networks_[e].evaluate(block, batch, energy.data(), nullptr, ts.network);
+            networks_[e].evaluate(block, batch, energy.data(), nullptr, ts.network[e]);
             for (int b = 0; b < batch; ++b) nn_energy[members[e][ch.begin + b]] = energy[b];
         }
     }
