@@ -348,7 +348,7 @@ TapeCursor open_tape(DescriptorWorkspace& ws, size_t group, bool gradient) {
     TapeCursor cur;
     if (!gradient && ws.record && ws.tape_len < max_tape.load(std::memory_order_relaxed)) {
         cur.record = true;
-        ws.tape_group[group] = {ws.tape_len, ws.tape_idx.size()};
+        ws.tape_group[group] = {ws.tape_len, ws.tape_idx_len};
     }
     if (gradient && ws.recorded && ws.tape_group[group].first != kNotRecorded) {
         cur.replay = true;
@@ -356,6 +356,13 @@ TapeCursor open_tape(DescriptorWorkspace& ws, size_t group, bool gradient) {
         cur.ipos = ws.tape_group[group].second;
     }
     return cur;
+}
+
+/// Room for `extra` more indices after ws.tape_idx_len (amortised growth); where they go.
+int* grow_tape_idx(DescriptorWorkspace& ws, size_t extra) {
+    const size_t need = ws.tape_idx_len + extra;
+    if (ws.tape_idx.size() < need) ws.tape_idx.resize(std::max(need, 2 * ws.tape_idx.size()));
+    return ws.tape_idx.data() + ws.tape_idx_len;
 }
 
 /// Room for `extra` more doubles after ws.tape_len (amortised growth).
@@ -370,7 +377,7 @@ void grow_tape(DescriptorWorkspace& ws, size_t extra) {
 BPFAST_KERNEL void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
     std::fill(G, G + n_, 0.0);
     ws.tape_len = 0;
-    ws.tape_idx.clear();
+    ws.tape_idx_len = 0;
     ws.tape_group.assign(angular_.size(), {kNotRecorded, 0});
     evaluate<false>(env, G, nullptr, nullptr, nullptr, nullptr, ws);
     ws.recorded = ws.record;
@@ -795,17 +802,23 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             ipos += (mc + W - 1) / W * W;
         } else {
             // Vector compare, then the indices of the lanes inside r_c appended in order
-            // (the padding past nl is outside r_c).
+            // (the padding past nl is outside r_c); when recording, straight onto the
+            // tape after their count (each compress writes W entries).
+            int* out = sel_buffer;
+            if (record) out = grow_tape_idx(ws, 1 + static_cast<size_t>(mk) + W) + 1;
             for (int q = 0; q < mk; q += W) {
                 const vd ax = simd::load(X + q0 + q) - xj, ay = simd::load(Y + q0 + q) - yj,
                          az = simd::load(Z + q0 + q) - zj;
-                mc += simd::compress_indices(sel_buffer + mc, q0 + q, ax * ax + ay * ay + az * az < rc2);
+                mc += simd::compress_indices(out + mc, q0 + q, ax * ax + ay * ay + az * az < rc2);
             }
-            if (record) ws.tape_idx.push_back(mc);
-            if (mc == 0) continue;
             const int mpad = (mc + W - 1) / W * W;
-            for (int c = mc; c < mpad; ++c) sel_buffer[c] = sel_buffer[0];
-            if (record) ws.tape_idx.insert(ws.tape_idx.end(), sel_buffer, sel_buffer + mpad);
+            if (record) {
+                out[-1] = mc;
+                ws.tape_idx_len += 1 + static_cast<size_t>(mpad);
+            }
+            if (mc == 0) continue;
+            for (int c = mc; c < mpad; ++c) out[c] = out[0];
+            sel = out;
         }
         const int mpad = (mc + W - 1) / W * W;
         const size_t j_doubles = static_cast<size_t>(mpad / W) * block_doubles;
@@ -1109,7 +1122,10 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
                                 (!g.uses_jk || (rjk[q] > jk_lo && rjk[q] < jk_hi));
                 mc += ok;
             }
-            if (record) ws.tape_idx.push_back(mc);
+            if (record) {
+                *grow_tape_idx(ws, 1) = mc;
+                ws.tape_idx_len += 1;
+            }
             if (mc == 0) continue;
             for (int c = 0; c < mc; ++c) {
                 cos_t[c] = cos_t[packed[c]];
@@ -1118,7 +1134,8 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
 #pragma omp simd
             for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
             if (record) {
-                ws.tape_idx.insert(ws.tape_idx.end(), packed, packed + mc);
+                std::copy(packed, packed + mc, grow_tape_idx(ws, mc));
+                ws.tape_idx_len += static_cast<size_t>(mc);
                 grow_tape(ws, 3 * static_cast<size_t>(mc));
                 double* t = ws.tape.data() + ws.tape_len;
                 std::copy(cos_t, cos_t + mc, t);

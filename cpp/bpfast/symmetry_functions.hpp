@@ -118,6 +118,7 @@ struct DescriptorWorkspace {
     std::vector<double> tape;
     size_t tape_len = 0;
     std::vector<int> tape_idx;
+    size_t tape_idx_len = 0;  // entries of tape_idx in use
     std::vector<std::pair<size_t, size_t>> tape_group;
     // ... packed copies of the partners that count ...
     std::vector<int> sel, active;
