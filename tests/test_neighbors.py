@@ -40,6 +40,22 @@ def test_matches_ase(name, pbc):
     assert np.all(np.linalg.norm(D, axis=1) < cutoff)
 
 
+@pytest.mark.parametrize("pbc", [(True, True, True), (False, True, True), (True, True, False),
+                                 (False, False, False)])
+def test_many_bins_match_ase(pbc):
+    """Enough atoms for several bins per axis (half the cutoff wide), so that the runs of
+    consecutive bins along the last axis start, end and wrap at different places."""
+    rng = np.random.default_rng(4)
+    cell = np.array([[14.0, 0.0, 0.0], [3.0, 13.0, 0.0], [-2.0, 2.5, 15.0]])
+    positions = rng.uniform(-0.1, 1.1, (500, 3)) @ cell
+    cutoff = 3.1
+    i, j, D = bpfast.neighbor_list(positions, cutoff, cell, pbc)
+    atoms = ase.Atoms(f"H{len(positions)}", positions=positions, cell=cell, pbc=pbc)
+    ai, aj, aD = ase_nl.neighbor_list("ijD", atoms, cutoff, self_interaction=False)
+    assert len(i) == len(ai) > 1000
+    np.testing.assert_allclose(pairs(i, j, D), pairs(ai, aj, aD), atol=1e-7)
+
+
 def test_cluster_without_cell():
     rng = np.random.default_rng(1)
     positions = rng.uniform(0, 10, (60, 3))
