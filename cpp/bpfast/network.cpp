@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 
 #include "bpfast/errors.hpp"
 #include "bpfast/fastmath.hpp"
@@ -53,6 +52,15 @@ Network::Network(const std::vector<int>& sizes, const std::vector<Activation>& a
     }
     constexpr int W = simd::kWidth;
     for (int n : sizes_) padded_.push_back((n + W - 1) / W * W);
+    // evaluate_atom's scratch: the padded input, one vector of the widest layer, then per
+    // layer l its activations a_l followed by f'(z_l).
+    const int widest = *std::max_element(padded_.begin(), padded_.end());
+    size_t at = static_cast<size_t>(padded_[0]) + widest;
+    for (size_t l = 1; l < sizes_.size(); ++l) {
+        activation_offset_.push_back(at);
+        at += 2 * static_cast<size_t>(padded_[l]);
+    }
+    atom_scratch_ = at;
     for (size_t l = 1; l < sizes_.size(); ++l) {
         const RowMatrix& w = weights_[l - 1];
         const int n_in = sizes_[l - 1], n_out = sizes_[l], p_in = padded_[l - 1];
@@ -177,26 +185,11 @@ void activate(Activation f, const RowMatrix& z, RowMatrix& a, RowMatrix* d) {
 using simd::vd;
 constexpr int kW = simd::kWidth;
 
-/// Calls body(std::integral_constant<int, N>) for N = n in 1 ... 8.
-template <class Body>
-inline void with_count(int n, Body&& body) {
-    switch (n) {
-        case 1: body(std::integral_constant<int, 1>{}); break;
-        case 2: body(std::integral_constant<int, 2>{}); break;
-        case 3: body(std::integral_constant<int, 3>{}); break;
-        case 4: body(std::integral_constant<int, 4>{}); break;
-        case 5: body(std::integral_constant<int, 5>{}); break;
-        case 6: body(std::integral_constant<int, 6>{}); break;
-        case 7: body(std::integral_constant<int, 7>{}); break;
-        default: body(std::integral_constant<int, 8>{}); break;
-    }
-}
-
 /// out[0, p) = sum_{j < n} a[j] * rows[j * p + (0, p)] with p a multiple of kW: tiles of up
 /// to 8 vectors, whose sums stay in registers over all j.
 inline void sum_rows(const double* a, int n, const double* rows, int p, double* out) {
     for (int t = 0; t < p; t += 8 * kW) {
-        with_count(std::min(8, (p - t) / kW), [&](auto count) {
+        simd::with_count<8>((p - t) / kW, [&](auto count) {
             constexpr int NV = decltype(count)::value;
             vd acc[NV] = {};
             const double* row = rows + t;
@@ -213,7 +206,7 @@ inline void sum_rows(const double* a, int n, const double* rows, int p, double* 
 /// once, so that each vector of `a` is loaded once for them and 8 sums are in flight.
 inline void dot_rows(const double* a, const double* rows, int p, int n, double* out) {
     for (int k0 = 0; k0 < n; k0 += 8) {
-        with_count(std::min(8, n - k0), [&](auto count) {
+        simd::with_count<8>(n - k0, [&](auto count) {
             constexpr int NR = decltype(count)::value;
             vd acc[NR] = {};
             const double* row = rows + static_cast<size_t>(k0) * p;
@@ -230,12 +223,7 @@ inline void dot_rows(const double* a, const double* rows, int p, int n, double* 
 BPFAST_KERNEL double Network::evaluate_atom(const double* x, double* dx,
                                             NetworkWorkspace& ws) const {
     const size_t nl = weights_.size();
-    // Scratch: the input padded with zeros; per layer l the activations a_l and f'(z_l)
-    // (padded_[l + 1] each); one vector of the widest layer for back-propagation.
-    const int widest = *std::max_element(padded_.begin(), padded_.end());
-    size_t total = padded_[0] + static_cast<size_t>(widest);
-    for (size_t l = 0; l < nl; ++l) total += 2 * static_cast<size_t>(padded_[l + 1]);
-    if (ws.atom.size() < total) ws.atom.resize(total);
+    if (ws.atom.size() < atom_scratch_) ws.atom.resize(atom_scratch_);
     double* input = ws.atom.data();
     double* back = input + padded_[0];
     std::copy(x, x + sizes_[0], input);
@@ -245,11 +233,7 @@ BPFAST_KERNEL double Network::evaluate_atom(const double* x, double* dx,
         ws.owner = this;
     }
     auto rows_of = [&](size_t l) { return ws.weights.data() + layer_offset_[l]; };
-    auto act = [&](size_t l) {  // a_l; f'(z_l) follows it
-        double* p = back + widest;
-        for (size_t m = 0; m < l; ++m) p += 2 * static_cast<size_t>(padded_[m + 1]);
-        return p;
-    };
+    auto act = [&](size_t l) { return ws.atom.data() + activation_offset_[l]; };  // then f'
 
     // Forward: z_l = (W_l^T a_{l-1} + b_l) norm_l by dot products with the rows into each
     // neuron; padded entries of a_{l-1} (f(0) of the padding) meet zero weights.

@@ -78,6 +78,10 @@ class Network {
     std::vector<int> padded_;  // padded neuron count of each layer (input included)
     std::vector<double> weights_t_;
     std::vector<size_t> layer_offset_;
+    // Layout of evaluate_atom's scratch (NetworkWorkspace::atom): where a_l starts, and
+    // the doubles it needs in all.
+    std::vector<size_t> activation_offset_;
+    size_t atom_scratch_ = 0;
 
     std::vector<int> sizes_;
     std::vector<Activation> activations_;

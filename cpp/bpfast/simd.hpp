@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "bpfast/fastmath.hpp"
 
@@ -89,6 +90,26 @@ inline int compress_indices(int* out, int base, vl m) {
             n += m[l] != 0;
         }
         return n;
+    }
+}
+
+/// Calls body(std::integral_constant<int, N>{}) with N = min(n, Max), 1 <= n, Max <= 8: a
+/// runtime count turned into a compile-time one (for sums kept in registers).
+template <int Max, class Body>
+inline void with_count(int n, Body&& body) {
+    static_assert(Max >= 1 && Max <= 8, "with_count dispatches 1 ... 8");
+    const auto call = [&](auto k) {
+        if constexpr (decltype(k)::value <= Max) body(k);
+    };
+    switch (n < Max ? n : Max) {
+        case 1: call(std::integral_constant<int, 1>{}); break;
+        case 2: call(std::integral_constant<int, 2>{}); break;
+        case 3: call(std::integral_constant<int, 3>{}); break;
+        case 4: call(std::integral_constant<int, 4>{}); break;
+        case 5: call(std::integral_constant<int, 5>{}); break;
+        case 6: call(std::integral_constant<int, 6>{}); break;
+        case 7: call(std::integral_constant<int, 7>{}); break;
+        default: call(std::integral_constant<int, 8>{}); break;
     }
 }
 

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cmath>
 #include <tuple>
-#include <type_traits>
 
 #include "bpfast/errors.hpp"
 #include "bpfast/fastmath.hpp"
@@ -363,6 +362,12 @@ int* grow_tape_idx(DescriptorWorkspace& ws, size_t extra) {
     const size_t need = ws.tape_idx_len + extra;
     if (ws.tape_idx.size() < need) ws.tape_idx.resize(std::max(need, 2 * ws.tape_idx.size()));
     return ws.tape_idx.data() + ws.tape_idx_len;
+}
+
+/// Appends n indices to the tape.
+void append_tape_idx(DescriptorWorkspace& ws, const int* v, size_t n) {
+    std::copy(v, v + n, grow_tape_idx(ws, n));
+    ws.tape_idx_len += n;
 }
 
 /// Room for `extra` more doubles after ws.tape_len (amortised growth).
@@ -983,8 +988,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     const double* all_blocks = record ? ws.tape.data() + group_start : ws.vpow.data();
     for (int k = 0; k < nk; ++k) {
         for (int s0 = key_start[k]; s0 < key_start[k + 1]; s0 += 4) {
-            const int ns = std::min(4, key_start[k + 1] - s0);
-            const auto run = [&](auto count) {
+            simd::with_count<4>(key_start[k + 1] - s0, [&](auto count) {
                 constexpr int NS = decltype(count)::value;
                 vd acc[NS] = {};
                 int at[NS];
@@ -998,13 +1002,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                     const AngularSF& sf = g.sfs[s0 + i];
                     G[sf.index] += sf.prefactor * simd::sum(acc[i]);
                 }
-            };
-            switch (ns) {
-                case 1: run(std::integral_constant<int, 1>{}); break;
-                case 2: run(std::integral_constant<int, 2>{}); break;
-                case 3: run(std::integral_constant<int, 3>{}); break;
-                default: run(std::integral_constant<int, 4>{}); break;
-            }
+            });
         }
     }
 }
@@ -1122,10 +1120,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
                                 (!g.uses_jk || (rjk[q] > jk_lo && rjk[q] < jk_hi));
                 mc += ok;
             }
-            if (record) {
-                *grow_tape_idx(ws, 1) = mc;
-                ws.tape_idx_len += 1;
-            }
+            if (record) append_tape_idx(ws, &mc, 1);
             if (mc == 0) continue;
             for (int c = 0; c < mc; ++c) {
                 cos_t[c] = cos_t[packed[c]];
@@ -1134,8 +1129,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
 #pragma omp simd
             for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
             if (record) {
-                std::copy(packed, packed + mc, grow_tape_idx(ws, mc));
-                ws.tape_idx_len += static_cast<size_t>(mc);
+                append_tape_idx(ws, packed, static_cast<size_t>(mc));
                 grow_tape(ws, 3 * static_cast<size_t>(mc));
                 double* t = ws.tape.data() + ws.tape_len;
                 std::copy(cos_t, cos_t + mc, t);
