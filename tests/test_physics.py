@@ -398,3 +398,42 @@ def test_gradient_recomputes_what_was_not_recorded(full, limit):
     np.testing.assert_allclose(fresh.stress, recorded.stress, rtol=0,
                                atol=1e-14 * np.max(np.abs(recorded.stress)))
     assert _core._pair_tape_limit() == default
+
+
+@pytest.mark.parametrize("limit", [None, 500])
+def test_kernel_widths_agree(full, limit):
+    """The Gaussian angular kernels run 4 lanes wide, or 8 (AVX-512) where the CPU is
+    x86-64-v4; both widths give the same numbers up to the order of the sums, with the
+    recorded pair data replayed (default) or partly recomputed (limit 500)."""
+    from bpfast import _core
+
+    s = structure(52, n_atoms=60, box=9.0)
+    automatic = _core._simd_width()
+    default_limit = _core._pair_tape_limit()
+    results = {}
+    try:
+        if limit is not None:
+            _core._set_pair_tape_limit(limit)
+        for lanes in (4, 8):
+            _core._set_simd_width(lanes)
+            results[lanes] = (_core._simd_width(),
+                              compute(full, s, threads=2, stress=True, energies=True))
+    finally:
+        _core._set_simd_width(0)
+        _core._set_pair_tape_limit(default_limit)
+    assert _core._simd_width() == automatic
+    assert results[4][0] == 4
+    assert results[8][0] == automatic  # 8 where the CPU has the wide kernels
+    narrow, wide = results[4][1], results[8][1]
+    assert wide.energy == pytest.approx(narrow.energy, rel=1e-13, abs=0)
+    for name in ("forces", "stress", "energies"):
+        a, b = getattr(narrow, name), getattr(wide, name)
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.max(np.abs(a)), err_msg=name)
+
+
+def test_kernel_width_must_be_4_or_8():
+    from bpfast import _core
+
+    with pytest.raises(ValueError, match="SIMD width must be 0"):
+        _core._set_simd_width(6)
+    assert _core._simd_width() in (4, 8)

@@ -175,14 +175,14 @@ class CutoffFunction {
         }
     }
 
-    /// f and df/dr for simd::kWidth distances 0 <= r <= r_c at once (the tanh types rely on
-    /// it: their polynomial tanh is fitted on [0, 1]); lanes with r >= r_c get meaningless
+    /// f and df/dr for a vector of distances 0 <= r <= r_c (the tanh types rely on it:
+    /// their polynomial tanh is fitted on [0, 1]); lanes with r >= r_c get meaningless
     /// values: callers mask them.
-    void evaluate(simd::vd r, simd::vd& f, simd::vd& df) const {
-        using simd::vd;
+    template <class vd>
+    void evaluate(vd r, vd& f, vd& df) const {
         switch (type_) {
             case CutoffType::Hard:
-                f = simd::splat(1.0);
+                f = simd::splat<vd>(1.0);
                 df = vd{};
                 return;
             case CutoffType::TanhU:
@@ -206,12 +206,12 @@ class CutoffFunction {
                     default: polynomial_core_n<4>(x, fx, dfx); break;
                 }
                 const auto inner = r < ri_;
-                f = simd::select(inner, simd::splat(1.0), fx);
+                f = simd::select(inner, simd::splat<vd>(1.0), fx);
                 df = simd::select(inner, vd{}, dfx * inv_width_);
                 return;
             }
             default:
-                for (int l = 0; l < simd::kWidth; ++l) {
+                for (int l = 0; l < simd::width_of<vd>; ++l) {
                     double fl = 0.0, dfl = 0.0;
                     if (r[l] < rc_) evaluate(r[l], fl, dfl);
                     f[l] = fl;

@@ -1,7 +1,9 @@
 // Short fixed-width vectors of doubles (GCC/Clang vector extensions) for kernels whose
 // loop bodies are too branchy or too long for the auto-vectoriser: the angular
 // symmetry-function kernels keep several partial sums per lane in registers. The
-// compiler lowers `vd` to whatever the target has (one AVX register, two SSE ones).
+// compiler lowers a vector to whatever the target has (4 lanes: one AVX register or two
+// SSE ones; 8 lanes: one AVX-512 register). The helpers are templates on the vector type
+// (default: 4 lanes), so that kernels written for W lanes pick theirs.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,17 @@
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"  // only inlined helpers take vectors by value
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(BPFAST_KERNEL)
+// Wide (8-lane, AVX-512) clones of the angular kernels, chosen at run time where the CPU
+// is x86-64-v4. The lane count is a template parameter of those kernels, so the two
+// widths are different functions and the wide code runs only inside the v4 entry points.
+#define BPFAST_WIDE_KERNELS 1
+#define BPFAST_WIDE_KERNEL __attribute__((target("arch=x86-64-v4"), flatten))
+#include <immintrin.h>
+#else
+#define BPFAST_WIDE_KERNELS 0
 #endif
 
 // Kernel entry points are compiled twice on x86-64 with GCC: for the baseline ISA and for
@@ -29,48 +42,93 @@ namespace bpfast::simd {
 
 namespace detail = bpfast::detail;
 
+/// Vectors of W doubles, their comparison masks (64-bit integers, all bits set or none)
+/// and an unaligned variant for loads and stores.
+template <int W>
+struct Lanes;
+template <>
+struct Lanes<4> {
+    using vd = double __attribute__((vector_size(32)));
+    using vl = std::int64_t __attribute__((vector_size(32)));
+    using unaligned = double __attribute__((vector_size(32), aligned(8)));
+};
+template <>
+struct Lanes<8> {
+    using vd = double __attribute__((vector_size(64)));
+    using vl = std::int64_t __attribute__((vector_size(64)));
+    using unaligned = double __attribute__((vector_size(64), aligned(8)));
+};
+/// Number of lanes of a vector (or mask) type.
+template <class V>
+constexpr int width_of = static_cast<int>(sizeof(V) / sizeof(double));
+
 #ifndef BPFAST_SIMD_WIDTH
 #define BPFAST_SIMD_WIDTH 4
 #endif
+/// The default width (network, cutoff batches, radial and compact kernels).
 constexpr int kWidth = BPFAST_SIMD_WIDTH;
-using vd = double __attribute__((vector_size(8 * kWidth)));
-using vl = std::int64_t __attribute__((vector_size(8 * kWidth)));
+using vd = Lanes<kWidth>::vd;
+using vl = Lanes<kWidth>::vl;
 
-inline vd splat(double a) { return vd{} + a; }
+template <class V = vd>
+inline V splat(double a) { return V{} + a; }
 /// m ? a : b per lane (m from a comparison: all bits set or none).
-inline vd select(vl m, vd a, vd b) { return m ? a : b; }
-/// a[i[0]], ..., a[i[kWidth - 1]].
-inline vd gather(const double* a, const int* i) {
-    vd v;
-    for (int l = 0; l < kWidth; ++l) v[l] = a[i[l]];
+template <class M, class V>
+inline V select(M m, V a, V b) { return m ? a : b; }
+/// a[i[0]], ..., a[i[W - 1]].
+template <class V = vd>
+inline V gather(const double* a, const int* i) {
+    V v;
+    for (int l = 0; l < width_of<V>; ++l) v[l] = a[i[l]];
     return v;
 }
-/// Unaligned load and store of kWidth consecutive doubles (typed as doubles, so that the
+#if BPFAST_WIDE_KERNELS
+template <>
+__attribute__((target("arch=x86-64-v4"))) inline Lanes<8>::vd gather<Lanes<8>::vd>(const double* a,
+                                                                                const int* i) {
+    // The masked form with a zero source: the plain one reads an undefined register
+    // (GCC warns that it may be uninitialised).
+    const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(i));
+    return reinterpret_cast<Lanes<8>::vd>(
+        _mm512_mask_i32gather_pd(_mm512_setzero_pd(), 0xFF, index, a, 8));
+}
+#endif
+/// Unaligned load and store of W consecutive doubles (typed as doubles, so that the
 /// compiler knows they alias nothing else).
-using vd_unaligned = double __attribute__((vector_size(8 * kWidth), aligned(8)));
-inline vd load(const double* a) { return *reinterpret_cast<const vd_unaligned*>(a); }
-inline void store(double* a, vd v) { *reinterpret_cast<vd_unaligned*>(a) = v; }
-/// 0, 1, ..., kWidth - 1.
-inline vd iota() {
-    vd v;
-    for (int l = 0; l < kWidth; ++l) v[l] = l;
+template <class V = vd>
+inline V load(const double* a) {
+    return *reinterpret_cast<const typename Lanes<width_of<V>>::unaligned*>(a);
+}
+template <class V>
+inline void store(double* a, V v) {
+    *reinterpret_cast<typename Lanes<width_of<V>>::unaligned*>(a) = v;
+}
+/// 0, 1, ..., W - 1.
+template <class V = vd>
+inline V iota() {
+    V v;
+    for (int l = 0; l < width_of<V>; ++l) v[l] = l;
     return v;
 }
-inline vd sqrt(vd a) {
-    vd r;
-    for (int l = 0; l < kWidth; ++l) r[l] = __builtin_sqrt(a[l]);
+template <class V>
+inline V sqrt(V a) {
+    V r;
+    for (int l = 0; l < width_of<V>; ++l) r[l] = __builtin_sqrt(a[l]);
     return r;
 }
-inline double sum(vd a) {
+template <class V>
+inline double sum(V a) {
     double s = 0.0;
-    for (int l = 0; l < kWidth; ++l) s += a[l];
+    for (int l = 0; l < width_of<V>; ++l) s += a[l];
     return s;
 }
 
 /// Writes base + l for every lane l where m is set to out[0], out[1], ... and returns how
-/// many; out needs room for kWidth entries. (A table of the 16 lane patterns for 4 lanes.)
-inline int compress_indices(int* out, int base, vl m) {
-    if constexpr (kWidth == 4) {
+/// many; out needs room for W entries. (A table of the 16 lane patterns for 4 lanes;
+/// AVX-512's compressing store for 8.)
+template <class M>
+inline int compress_indices(int* out, int base, M m) {
+    if constexpr (width_of<M> == 4) {
         alignas(16) static constexpr int kLanes[16][4] = {
             {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0},
             {1, 2, 0, 0}, {0, 1, 2, 0}, {3, 0, 0, 0}, {0, 3, 0, 0}, {1, 3, 0, 0}, {0, 1, 3, 0},
@@ -78,20 +136,31 @@ inline int compress_indices(int* out, int base, vl m) {
         static constexpr int kCount[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
         using vi = int __attribute__((vector_size(16)));
         using vi_unaligned = int __attribute__((vector_size(16), aligned(4)));
-        const vl b = m & vl{1, 2, 4, 8};
+        const M b = m & M{1, 2, 4, 8};
         const int bits = static_cast<int>(b[0] | b[1] | b[2] | b[3]);
         *reinterpret_cast<vi_unaligned*>(out) =
             vi{base, base, base, base} + *reinterpret_cast<const vi*>(kLanes[bits]);
         return kCount[bits];
     } else {
         int n = 0;
-        for (int l = 0; l < kWidth; ++l) {
+        for (int l = 0; l < width_of<M>; ++l) {
             out[n] = base + l;
             n += m[l] != 0;
         }
         return n;
     }
 }
+#if BPFAST_WIDE_KERNELS
+template <>
+__attribute__((target("arch=x86-64-v4"))) inline int compress_indices<Lanes<8>::vl>(
+    int* out, int base, Lanes<8>::vl m) {
+    const __mmask8 k = _mm512_movepi64_mask(reinterpret_cast<__m512i>(m));
+    const __m256i lanes = _mm256_add_epi32(_mm256_set1_epi32(base),
+                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_mask_compressstoreu_epi32(out, k, lanes);
+    return __builtin_popcount(k);
+}
+#endif
 
 /// Calls body(std::integral_constant<int, N>{}) with N = min(n, Max), 1 <= n, Max <= 8: a
 /// runtime count turned into a compile-time one (for sums kept in registers).
@@ -114,32 +183,35 @@ inline void with_count(int n, Body&& body) {
 }
 
 /// exp(x) per lane, the same algorithm and accuracy (~1 ulp) as the scalar vexp.
-inline vd vexp(vd x) {
-    x = select(x < -708.0, splat(-708.0), x);
-    x = select(x > 709.0, splat(709.0), x);
-    const vd t = x * detail::kLog2e + detail::kExpShifter;
-    const vd n = t - detail::kExpShifter;
-    const vd r = (x - n * detail::kLn2Hi) - n * detail::kLn2Lo;
+template <class V>
+inline V vexp(V x) {
+    using M = decltype(x < x);
+    x = select(x < -708.0, splat<V>(-708.0), x);
+    x = select(x > 709.0, splat<V>(709.0), x);
+    const V t = x * detail::kLog2e + detail::kExpShifter;
+    const V n = t - detail::kExpShifter;
+    const V r = (x - n * detail::kLn2Hi) - n * detail::kLn2Lo;
     const std::int64_t shifter_bits = __builtin_bit_cast(std::int64_t, detail::kExpShifter);
-    const vl scale = ((vl)t - shifter_bits + 1023) << 52;  // 2^n, n from t's low bits
-    return detail::exp_reduced(r) * (vd)scale;
+    const M scale = ((M)t - shifter_bits + 1023) << 52;  // 2^n, n from t's low bits
+    return detail::exp_reduced(r) * (V)scale;
 }
 
 /// b^n per lane for an integer n >= 0 (binary powering; straight-line code for n <= 8).
-inline __attribute__((always_inline)) vd ipow(vd b, int n) {
+template <class V>
+inline __attribute__((always_inline)) V ipow(V b, int n) {
     switch (n) {
-        case 0: return splat(1.0);
+        case 0: return splat<V>(1.0);
         case 1: return b;
         case 2: return b * b;
         case 3: return b * b * b;
-        case 4: { const vd b2 = b * b; return b2 * b2; }
-        case 5: { const vd b2 = b * b; return b2 * b2 * b; }
-        case 6: { const vd b3 = b * b * b; return b3 * b3; }
-        case 7: { const vd b3 = b * b * b; return b3 * b3 * b; }
-        case 8: { const vd b2 = b * b, b4 = b2 * b2; return b4 * b4; }
+        case 4: { const V b2 = b * b; return b2 * b2; }
+        case 5: { const V b2 = b * b; return b2 * b2 * b; }
+        case 6: { const V b3 = b * b * b; return b3 * b3; }
+        case 7: { const V b3 = b * b * b; return b3 * b3 * b; }
+        case 8: { const V b2 = b * b, b4 = b2 * b2; return b4 * b4; }
         default: break;
     }
-    vd result = splat(1.0);
+    V result = splat<V>(1.0);
     while (n > 0) {
         if (n & 1) result *= b;
         n >>= 1;

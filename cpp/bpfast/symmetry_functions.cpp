@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <string>
 #include <tuple>
 
 #include "bpfast/errors.hpp"
@@ -377,24 +378,94 @@ void grow_tape(DescriptorWorkspace& ws, size_t extra) {
 }
 }  // namespace
 
-// The two entry points are BPFAST_KERNELs (simd.hpp): one clone per instruction set.
+namespace {
+std::atomic<int> forced_width{0};
 
-BPFAST_KERNEL void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
+bool cpu_has_wide_kernels() {
+#if BPFAST_WIDE_KERNELS
+    static const bool has = __builtin_cpu_supports("x86-64-v4");
+    return has;
+#else
+    return false;
+#endif
+}
+}  // namespace
+
+void set_simd_width(int lanes) {
+    if (lanes != 0 && lanes != 4 && lanes != 8) {
+        throw InputError("SIMD width must be 0 (automatic), 4 or 8, not " + std::to_string(lanes));
+    }
+    forced_width.store(lanes);
+}
+
+int simd_width() {
+    const int forced = forced_width.load(std::memory_order_relaxed);
+    if (!cpu_has_wide_kernels()) return 4;
+    return forced == 4 ? 4 : 8;
+}
+
+// Both entry points choose the kernels' width; the gradient replays with the width that
+// recorded. The narrow ones are BPFAST_KERNELs (simd.hpp): one clone per instruction set.
+
+void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
     std::fill(G, G + n_, 0.0);
     ws.tape_len = 0;
     ws.tape_idx_len = 0;
     ws.tape_group.assign(angular_.size(), {kNotRecorded, 0});
-    evaluate<false>(env, G, nullptr, nullptr, nullptr, nullptr, ws);
+    ws.recorded_width = simd_width();
+    if (ws.recorded_width == 8) {
+        values_wide(env, G, ws);
+    } else {
+        values_narrow(env, G, ws);
+    }
     ws.recorded = ws.record;
 }
 
-BPFAST_KERNEL void Descriptor::gradient(const NeighborEnv& env, const double* dEdG, double* gx,
-                                        double* gy, double* gz, DescriptorWorkspace& ws) const {
-    evaluate<true>(env, nullptr, dEdG, gx, gy, gz, ws);
+void Descriptor::gradient(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
+                          double* gz, DescriptorWorkspace& ws) const {
+    const int width = ws.recorded ? ws.recorded_width : simd_width();
+    if (width == 8) {
+        gradient_wide(env, dEdG, gx, gy, gz, ws);
+    } else {
+        gradient_narrow(env, dEdG, gx, gy, gz, ws);
+    }
     ws.recorded = false;
 }
 
-template <bool Gradient>
+BPFAST_KERNEL void Descriptor::values_narrow(const NeighborEnv& env, double* G,
+                                             DescriptorWorkspace& ws) const {
+    evaluate<false, 4>(env, G, nullptr, nullptr, nullptr, nullptr, ws);
+}
+
+BPFAST_KERNEL void Descriptor::gradient_narrow(const NeighborEnv& env, const double* dEdG,
+                                               double* gx, double* gy, double* gz,
+                                               DescriptorWorkspace& ws) const {
+    evaluate<true, 4>(env, nullptr, dEdG, gx, gy, gz, ws);
+}
+
+#if BPFAST_WIDE_KERNELS
+BPFAST_WIDE_KERNEL void Descriptor::values_wide(const NeighborEnv& env, double* G,
+                                                DescriptorWorkspace& ws) const {
+    evaluate<false, 8>(env, G, nullptr, nullptr, nullptr, nullptr, ws);
+}
+
+BPFAST_WIDE_KERNEL void Descriptor::gradient_wide(const NeighborEnv& env, const double* dEdG,
+                                                  double* gx, double* gy, double* gz,
+                                                  DescriptorWorkspace& ws) const {
+    evaluate<true, 8>(env, nullptr, dEdG, gx, gy, gz, ws);
+}
+#else
+void Descriptor::values_wide(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
+    values_narrow(env, G, ws);  // never chosen: simd_width() is 4 without wide kernels
+}
+
+void Descriptor::gradient_wide(const NeighborEnv& env, const double* dEdG, double* gx,
+                               double* gy, double* gz, DescriptorWorkspace& ws) const {
+    gradient_narrow(env, dEdG, gx, gy, gz, ws);
+}
+#endif
+
+template <bool Gradient, int W>
 void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG, double* gx,
                           double* gy, double* gz, DescriptorWorkspace& ws) const {
     const int m = env.count;
@@ -464,7 +535,7 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
         if (g.compact) {
             compact_group<Gradient>(g, env, G, dEdG, gx, gy, gz, ws);
         } else {
-            gaussian_group<Gradient>(g, env, G, dEdG, gx, gy, gz, ws);
+            gaussian_group<Gradient, W>(g, env, G, dEdG, gx, gy, gz, ws);
         }
     }
 }
@@ -678,14 +749,14 @@ void Descriptor::radial_group(const RadialGroup& rg, const NeighborEnv& env, dou
     }
 }
 
-template <bool Gradient>
+template <bool Gradient, int W>
 void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                                 const double* dEdG, double* gx, double* gy, double* gz,
                                 DescriptorWorkspace& ws) const {
     if (g.uses_jk) {
-        gaussian_kernel<Gradient, true>(g, env, G, dEdG, gx, gy, gz, ws);
+        gaussian_kernel<Gradient, true, W>(g, env, G, dEdG, gx, gy, gz, ws);
     } else {
-        gaussian_kernel<Gradient, false>(g, env, G, dEdG, gx, gy, gz, ws);
+        gaussian_kernel<Gradient, false, W>(g, env, G, dEdG, gx, gy, gz, ws);
     }
 }
 
@@ -698,12 +769,11 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
 // so E_key is one exp of a sum per pair (or a power of another key's E, or, without r_jk,
 // a product of per-neighbour Gaussians), and the gradient needs only four sums over keys
 // per pair (S0 = sum A E, S1 = sum eta A E, S3 = sum eta r_s A E, S2 = sum B E).
-template <bool Gradient, bool UsesJk>
+template <bool Gradient, bool UsesJk, int W>
 void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, double* G,
                                  const double* dEdG, double* gx, double* gy, double* gz,
                                  DescriptorWorkspace& ws) const {
-    using simd::vd;
-    constexpr int W = simd::kWidth;
+    using vd = typename simd::Lanes<W>::vd;
     const int nsf = static_cast<int>(g.sfs.size());
     // Gradient: U_s = dE/dG_s * 2^(1-zeta) and U_s zeta lambda, per SF of the group.
     ws.coef_a.resize(nsf);
@@ -812,8 +882,8 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             int* out = sel_buffer;
             if (record) out = grow_tape_idx(ws, 1 + static_cast<size_t>(mk) + W) + 1;
             for (int q = 0; q < mk; q += W) {
-                const vd ax = simd::load(X + q0 + q) - xj, ay = simd::load(Y + q0 + q) - yj,
-                         az = simd::load(Z + q0 + q) - zj;
+                const vd ax = simd::load<vd>(X + q0 + q) - xj, ay = simd::load<vd>(Y + q0 + q) - yj,
+                         az = simd::load<vd>(Z + q0 + q) - zj;
                 mc += simd::compress_indices(out + mc, q0 + q, ax * ax + ay * ay + az * az < rc2);
             }
             const int mpad = (mc + W - 1) / W * W;
@@ -847,7 +917,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         group_blocks += mpad / W;
         // Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
         const auto fetch = [&](const double* a, int c) {
-            return UsesJk ? simd::gather(a, sel + c) : simd::load(a + q0 + c);
+            return UsesJk ? simd::gather<vd>(a, sel + c) : simd::load<vd>(a + q0 + c);
         };
         // Fill the blocks (unless replaying): geometry, cutoff of r_jk, angular powers and
         // the Gaussians of every key. One loop over the blocks: its inner loops over the
@@ -857,8 +927,8 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             const vd xk = fetch(X, c), yk = fetch(Y, c), zk = fetch(Z, c);
             const vd inv_rk = fetch(IR, c), r_ik = fetch(R, c);
             const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
-            const auto valid = simd::iota() < static_cast<double>(mc - c);
-            vd f_jk = simd::select(valid, simd::splat(1.0), vd{}), r_jk{};
+            const auto valid = simd::iota<vd>() < static_cast<double>(mc - c);
+            vd f_jk = simd::select(valid, simd::splat<vd>(1.0), vd{}), r_jk{};
             if (UsesJk) {
                 const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
                 r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
@@ -895,7 +965,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 const Key& key = keys[k];
                 vd e;
                 if (key.base != k) {
-                    e = simd::ipow(simd::load(ek + W * key.base), key.power);
+                    e = simd::ipow(simd::load<vd>(ek + W * key.base), key.power);
                 } else if (UsesJk) {
                     if (k == 0 || key.rs != rs_done) {
                         const double rs = key.rs;
@@ -917,16 +987,16 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             const double* slot = blocks + (c / W) * block_doubles;
             const double* pw = slot + pw_at;
             const double* ek = slot + ek_at;
-            const vd F = simd::load(slot + F_at);
+            const vd F = simd::load<vd>(slot + F_at);
             vd S0{}, S1{}, S2{}, S3{};
             for (int k = 0; k < nk; ++k) {
                 vd A{}, B{};
                 for (int s = key_start[k]; s < key_start[k + 1]; ++s) {
                     const int a = sf_angle[s];
-                    A += coef_a[s] * simd::load(pw + W * a);
-                    B += coef_b[s] * simd::load(pw + W * (na + a));
+                    A += coef_a[s] * simd::load<vd>(pw + W * a);
+                    B += coef_b[s] * simd::load<vd>(pw + W * (na + a));
                 }
-                const vd E = simd::load(ek + W * k);
+                const vd E = simd::load<vd>(ek + W * k);
                 const vd AE = A * E, etaAE = keys[k].eta * AE;
                 S0 += AE;
                 S1 += etaAE;
@@ -939,11 +1009,11 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
             vd f_jk, r_jk{}, df_jk{};
             if (UsesJk) {
-                r_jk = simd::load(slot);
-                f_jk = simd::load(slot + W);
-                df_jk = simd::load(slot + 2 * W);
+                r_jk = simd::load<vd>(slot);
+                f_jk = simd::load<vd>(slot + W);
+                df_jk = simd::load<vd>(slot + 2 * W);
             } else {
-                f_jk = simd::select(simd::iota() < static_cast<double>(mc - c), simd::splat(1.0), vd{});
+                f_jk = simd::select(simd::iota<vd>() < static_cast<double>(mc - c), simd::splat<vd>(1.0), vd{});
             }
             // Partial derivatives of the pair's terms (cos theta and the three distances).
             const vd acc_c = F * S2;
@@ -995,8 +1065,8 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 for (int i = 0; i < NS; ++i) at[i] = pw_at + W * sf_angle[s0 + i];
                 const double* b = all_blocks;
                 for (int blk = 0; blk < group_blocks; ++blk, b += block_doubles) {
-                    const vd EF = simd::load(b + ek_at + W * k) * simd::load(b + F_at);
-                    for (int i = 0; i < NS; ++i) acc[i] += simd::load(b + at[i]) * EF;
+                    const vd EF = simd::load<vd>(b + ek_at + W * k) * simd::load<vd>(b + F_at);
+                    for (int i = 0; i < NS; ++i) acc[i] += simd::load<vd>(b + at[i]) * EF;
                 }
                 for (int i = 0; i < NS; ++i) {
                     const AngularSF& sf = g.sfs[s0 + i];

@@ -64,6 +64,12 @@ bool sf_less(const SymmetryFunctionSpec& a, const SymmetryFunctionSpec& b);
 void set_pair_tape_limit(size_t doubles);
 size_t pair_tape_limit();
 
+/// Lanes of the Gaussian angular kernels: 8 (AVX-512) where the build has the wide kernels
+/// and the CPU is x86-64-v4, else 4. set_simd_width(4) or (8) forces one where available
+/// (tests of both code paths), 0 restores the automatic choice. Process-wide.
+void set_simd_width(int lanes);
+int simd_width();
+
 /// Compact function C(x; lo, hi) of the polynomial SF types.
 class CompactFunction {
   public:
@@ -115,6 +121,7 @@ struct DescriptorWorkspace {
     // call (which must be for the same atom and environment) replays: partner lists in
     // tape_idx, numbers in tape; tape_group[g] = offsets of angular group g in both.
     bool record = false, recorded = false;
+    int recorded_width = 0;  // lanes of the kernels that recorded (the replay uses the same)
     std::vector<double> tape;
     size_t tape_len = 0;
     std::vector<int> tape_idx;
@@ -206,14 +213,22 @@ class Descriptor {
     template <bool Gradient>
     void radial_group(const RadialGroup& rg, const NeighborEnv& env, double* G, const double* dEdG,
                       double* coef, DescriptorWorkspace& ws) const;
-    template <bool Gradient>
+    // Entry points per kernel width (W lanes in the Gaussian angular kernels): each is
+    // compiled for the instruction sets that have vectors of that width.
+    void values_narrow(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const;
+    void gradient_narrow(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
+                         double* gz, DescriptorWorkspace& ws) const;
+    void values_wide(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const;
+    void gradient_wide(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
+                       double* gz, DescriptorWorkspace& ws) const;
+    template <bool Gradient, int W>
     void evaluate(const NeighborEnv& env, double* G, const double* dEdG, double* gx, double* gy,
                   double* gz, DescriptorWorkspace& ws) const;
-    template <bool Gradient>
+    template <bool Gradient, int W>
     void gaussian_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                         const double* dEdG, double* gx, double* gy, double* gz,
                         DescriptorWorkspace& ws) const;
-    template <bool Gradient, bool UsesJk>
+    template <bool Gradient, bool UsesJk, int W>
     void gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, double* G,
                          const double* dEdG, double* gx, double* gy, double* gz,
                          DescriptorWorkspace& ws) const;
