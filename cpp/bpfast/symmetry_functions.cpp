@@ -1039,7 +1039,10 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
                 sy -= cj * jy;
                 sz -= cj * jz;
             }
-            for (int l = 0; l < W; ++l) {
+            // Only the lanes that hold a partner (padded lanes repeat one index, whose
+            // updates would form a chain through memory).
+            const int lanes = std::min(W, mc - c);
+            for (int l = 0; l < lanes; ++l) {
                 const int o = UsesJk ? sel[c + l] : q0 + c + l;
                 GX[o] += gkx[l];
                 GY[o] += gky[l];
