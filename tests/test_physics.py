@@ -402,9 +402,9 @@ def test_gradient_recomputes_what_was_not_recorded(full, limit):
 
 @pytest.mark.parametrize("limit", [None, 500])
 def test_kernel_widths_agree(full, limit):
-    """The Gaussian angular kernels run 4 lanes wide, or 8 (AVX-512) where the CPU is
-    x86-64-v4; both widths give the same numbers up to the order of the sums, with the
-    recorded pair data replayed (default) or partly recomputed (limit 500)."""
+    """The angular kernels (Gaussian and compact) run 4 lanes wide, or 8 (AVX-512) where
+    the CPU is x86-64-v4; both widths give the same numbers up to the order of the sums,
+    with the recorded pair data replayed (default) or partly recomputed (limit 500)."""
     from bpfast import _core
 
     s = structure(52, n_atoms=60, box=9.0)

@@ -533,7 +533,7 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
 
     for (const AngularGroup& g : angular_) {
         if (g.compact) {
-            compact_group<Gradient>(g, env, G, dEdG, gx, gy, gz, ws);
+            compact_group<Gradient, W>(g, env, G, dEdG, gx, gy, gz, ws);
         } else {
             gaussian_group<Gradient, W>(g, env, G, dEdG, gx, gy, gz, ws);
         }
@@ -1082,24 +1082,24 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
 
 namespace {
 /// out[s] = sum_{c0 <= c < c1} A[angle[s] * stride + c] * R[c] for NS functions at once,
-/// kWidth partners at a time with the NS sums in registers (R is read in whole vectors;
+/// W partners at a time with the NS sums in registers (R is read in whole vectors;
 /// lanes past c1 count zero).
-template <int NS>
+template <int NS, int W>
 void window_sums(const double* A, int stride, const int* angle, const double* R, int c0, int c1,
                  double* out) {
-    constexpr int W = simd::kWidth;
-    simd::vd acc[NS] = {};
+    using vd = typename simd::Lanes<W>::vd;
+    vd acc[NS] = {};
     for (int c = c0; c < c1; c += W) {
-        const auto inside = simd::iota() < static_cast<double>(c1 - c);
-        const simd::vd r = simd::select(inside, simd::load(R + c), simd::vd{});
+        const auto inside = simd::iota<vd>() < static_cast<double>(c1 - c);
+        const vd r = simd::select(inside, simd::load<vd>(R + c), vd{});
 #pragma GCC unroll 8
-        for (int s = 0; s < NS; ++s) acc[s] += simd::load(A + angle[s] * stride + c) * r;
+        for (int s = 0; s < NS; ++s) acc[s] += simd::load<vd>(A + angle[s] * stride + c) * r;
     }
     for (int s = 0; s < NS; ++s) out[s] = simd::sum(acc[s]);
 }
 }  // namespace
 
-template <bool Gradient>
+template <bool Gradient, int W>
 void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                                const double* dEdG, double* gx, double* gy, double* gz,
                                DescriptorWorkspace& ws) const {
@@ -1122,7 +1122,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     if (nl < 2) return;
     const int nw = static_cast<int>(g.windows.size());
     const int na = static_cast<int>(g.angles.size());
-    constexpr int W = simd::kWidth;
+    using vd = typename simd::Lanes<W>::vd;
     const int stride = nl + W;  // of the per-partner rows (room for whole vectors)
     reserve_group(ws, stride, std::max(nw, na));
     gather_group(env, list, g.weighted, Gradient, ws);
@@ -1277,7 +1277,7 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
                 double sums[8];
                 switch (ns) {
 #define BPFAST_WINDOW_CASE(n) \
-    case n: window_sums<n>(A, stride, angle, Rw, c0, c1, sums); break;
+    case n: window_sums<n, W>(A, stride, angle, Rw, c0, c1, sums); break;
                     BPFAST_WINDOW_CASE(1)
                     BPFAST_WINDOW_CASE(2)
                     BPFAST_WINDOW_CASE(3)
@@ -1307,22 +1307,22 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
             for (int s = s_begin; s < s_end; ++s) any = any || dEdG[g.sfs[s].index] != 0.0;
             if (!any) continue;
             for (int c = c0; c < c1; c += W) {
-                simd::vd v{}, d{};
+                vd v{}, d{};
                 for (int s = s_begin; s < s_end; ++s) {
                     const double u = dEdG[g.sfs[s].index];
                     const int row = g.sf_angle[s] * stride + c;
-                    v += u * simd::load(A + row);
-                    d += u * simd::load(dA + row);
+                    v += u * simd::load<vd>(A + row);
+                    d += u * simd::load<vd>(dA + row);
                 }
-                const auto inside = simd::iota() < static_cast<double>(c1 - c);
-                v = simd::select(inside, v, simd::vd{});
-                d = simd::select(inside, d, simd::vd{});
-                const simd::vd r = simd::load(Rw + c);
-                simd::store(acc_t + c, simd::load(acc_t + c) + cij * r * d);
-                simd::store(acc_ij + c, simd::load(acc_ij + c) + dcij * r * v);
-                simd::store(acc_ik + c, simd::load(acc_ik + c) + cij * simd::load(dRw + c) * v);
+                const auto inside = simd::iota<vd>() < static_cast<double>(c1 - c);
+                v = simd::select(inside, v, vd{});
+                d = simd::select(inside, d, vd{});
+                const vd r = simd::load<vd>(Rw + c);
+                simd::store(acc_t + c, simd::load<vd>(acc_t + c) + cij * r * d);
+                simd::store(acc_ij + c, simd::load<vd>(acc_ij + c) + dcij * r * v);
+                simd::store(acc_ik + c, simd::load<vd>(acc_ik + c) + cij * simd::load<vd>(dRw + c) * v);
                 if (g.uses_jk) {
-                    simd::store(acc_jk + c, simd::load(acc_jk + c) + cij * simd::load(dRjk + c) * v);
+                    simd::store(acc_jk + c, simd::load<vd>(acc_jk + c) + cij * simd::load<vd>(dRjk + c) * v);
                 }
             }
         }

@@ -64,7 +64,7 @@ bool sf_less(const SymmetryFunctionSpec& a, const SymmetryFunctionSpec& b);
 void set_pair_tape_limit(size_t doubles);
 size_t pair_tape_limit();
 
-/// Lanes of the Gaussian angular kernels: 8 (AVX-512) where the build has the wide kernels
+/// Lanes of the angular kernels: 8 (AVX-512) where the build has the wide kernels
 /// and the CPU is x86-64-v4, else 4. set_simd_width(4) or (8) forces one where available
 /// (tests of both code paths), 0 restores the automatic choice. Process-wide.
 void set_simd_width(int lanes);
@@ -213,7 +213,7 @@ class Descriptor {
     template <bool Gradient>
     void radial_group(const RadialGroup& rg, const NeighborEnv& env, double* G, const double* dEdG,
                       double* coef, DescriptorWorkspace& ws) const;
-    // Entry points per kernel width (W lanes in the Gaussian angular kernels): each is
+    // Entry points per kernel width (W lanes in the angular kernels): each is
     // compiled for the instruction sets that have vectors of that width.
     void values_narrow(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const;
     void gradient_narrow(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
@@ -232,7 +232,7 @@ class Descriptor {
     void gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, double* G,
                          const double* dEdG, double* gx, double* gy, double* gz,
                          DescriptorWorkspace& ws) const;
-    template <bool Gradient>
+    template <bool Gradient, int W>
     void compact_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                        const double* dEdG, double* gx, double* gy, double* gz,
                        DescriptorWorkspace& ws) const;
