@@ -74,8 +74,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                          NeighborList& out) {
     if (!(cutoff > 0.0)) throw InputError("neighbour cutoff must be positive");
     out.offsets.assign(n + 1, 0);
-    out.index.clear();
-    out.shift.clear();
+    out.blocks.clear();
     out.shift_vectors.clear();
     out.wrap.assign(n, {0.0, 0.0, 0.0});
     out.cutoff = cutoff;
@@ -210,7 +209,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     }
 
     const double rc2 = cutoff * cutoff;
-    using Buffer = std::vector<int32_t, DefaultInitAllocator<int32_t>>;
+    using Buffer = NeighborList::Indices;
     // Appends every (j, S) within the cutoff of atom i to idx / sft (uninitialised
     // vectors): candidates are written unconditionally and kept by advancing the end,
     // which avoids a hard-to-predict branch per candidate.
@@ -315,18 +314,15 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
         sft[t] = std::move(my_sft);
     }
     for (int64_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
-    const size_t total = static_cast<size_t>(out.offsets[n]);
-    out.index.resize(total);
-    out.shift.resize(total);
-#pragma omp parallel num_threads(nt)
-    {
-        const int t = thread_id();
-        if (!idx[t].empty()) {
-            const int64_t at = out.offsets[first_atom[t]];
-            std::copy(idx[t].begin(), idx[t].end(), out.index.begin() + at);
-            std::copy(sft[t].begin(), sft[t].end(), out.shift.begin() + at);
-        }
+    // Each thread's pairs become one block (a static schedule gives each thread one run
+    // of consecutive atoms, in thread order): no second copy of the list.
+    for (int t = 0; t < nt; ++t) {
+        if (first_atom[t] < n) out.blocks.push_back({first_atom[t], std::move(idx[t]), std::move(sft[t])});
     }
+    std::sort(out.blocks.begin(), out.blocks.end(),
+              [](const NeighborList::Block& a, const NeighborList::Block& b) {
+                  return a.first_atom < b.first_atom;
+              });
 }
 
 void wrapped_positions(const NeighborList& list, const double* positions, int64_t n,
@@ -345,9 +341,11 @@ void expand_pairs(const NeighborList& list, const double* positions, int64_t n, 
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i < n; ++i) {
         const double* wi = w.data() + 3 * i;
+        const int32_t* index = list.index_of(i);
+        const int32_t* shift = list.shift_of(i);
         for (int64_t p = list.offsets[i]; p < list.offsets[i + 1]; ++p) {
-            const int64_t j = list.index[p];
-            const auto& sv = list.shift_vectors[list.shift[p]];
+            const int64_t j = *index++;
+            const auto& sv = list.shift_vectors[*shift++];
             first[p] = i;
             second[p] = j;
             for (int x = 0; x < 3; ++x) vectors[3 * p + x] = w[3 * j + x] + sv[x] - wi[x];

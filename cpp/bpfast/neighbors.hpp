@@ -40,20 +40,42 @@ struct DefaultInitAllocator : std::allocator<T> {
     }
 };
 
-/// Neighbour list in compressed-row form. The neighbours of atom i are the entries
-/// offsets[i] .. offsets[i+1]-1 of `index` and `shift`. Displacements are not stored:
-/// with the wrapped positions w = r - wrap . cell (see wrapped_positions) the vector
-/// to neighbour p of atom i is w[index[p]] + shift_vectors[shift[p]] - w[i], so a list
-/// stays valid while atoms move (Verlet lists) as long as the cell is unchanged.
+/// Neighbour list in compressed-row form. Atom i has offsets[i+1] - offsets[i]
+/// neighbours, whose atom indices and shift indices are index_of(i)[k] and shift_of(i)[k].
+/// They are stored in blocks of consecutive atoms as the threads built them (no copy into
+/// one array). Displacements are not stored: with the wrapped positions w = r - wrap .
+/// cell (see wrapped_positions) the vector to neighbour j of atom i is w[j] +
+/// shift_vectors[shift] - w[i], so a list stays valid while atoms move (Verlet lists) as
+/// long as the cell is unchanged.
 struct NeighborList {
-    std::vector<int64_t> offsets;            ///< size n_atoms + 1
-    std::vector<int32_t, DefaultInitAllocator<int32_t>> index;  ///< neighbour atom j
-    std::vector<int32_t, DefaultInitAllocator<int32_t>> shift;  ///< index into shift_vectors
+    using Indices = std::vector<int32_t, DefaultInitAllocator<int32_t>>;
+    struct Block {
+        int64_t first_atom = 0;  ///< the block's atoms: first_atom up to the next block's
+        Indices index;           ///< neighbour atom j, per pair
+        Indices shift;           ///< index into shift_vectors, per pair
+    };
+    std::vector<int64_t> offsets;  ///< size n_atoms + 1
+    std::vector<Block> blocks;     ///< in atom order
     std::vector<std::array<double, 3>> shift_vectors;  ///< lattice translations S . cell
     std::vector<std::array<double, 3>> wrap;  ///< per atom: translation removed by wrapping
     double cutoff = 0.0;                      ///< list cutoff
 
-    size_t pairs() const { return index.size(); }
+    size_t pairs() const { return offsets.empty() ? 0 : static_cast<size_t>(offsets.back()); }
+    const int32_t* index_of(int64_t i) const {
+        const Block& b = block_of(i);
+        return b.index.data() + (offsets[i] - offsets[b.first_atom]);
+    }
+    const int32_t* shift_of(int64_t i) const {
+        const Block& b = block_of(i);
+        return b.shift.data() + (offsets[i] - offsets[b.first_atom]);
+    }
+
+  private:
+    const Block& block_of(int64_t i) const {
+        size_t b = 0;  // last block starting at or before i (a few blocks: one per thread)
+        while (b + 1 < blocks.size() && blocks[b + 1].first_atom <= i) ++b;
+        return blocks[b];
+    }
 };
 
 /// w[i] = r[i] - wrap[i] for positions (n x 3, row-major) into out (n x 3).

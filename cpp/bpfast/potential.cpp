@@ -144,9 +144,11 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         return fill_environment(
             ts, static_cast<size_t>(end - begin), descriptors_[element[i]].cutoff(), element,
             numbers, [&](auto&& emit) {
-                for (int64_t p = begin; p < end; ++p) {
-                    const int64_t j = list.index[p];
-                    const auto& sv = list.shift_vectors[list.shift[p]];
+                const int32_t* index = list.index_of(i);
+                const int32_t* shift = list.shift_of(i);
+                for (int64_t p = 0; p < end - begin; ++p) {
+                    const int64_t j = index[p];
+                    const auto& sv = list.shift_vectors[shift[p]];
                     const double* wj = wrapped.data() + 3 * j;
                     emit(j, wj[0] + sv[0] - wi[0], wj[1] + sv[1] - wi[1], wj[2] + sv[2] - wi[2]);
                 }
