@@ -229,7 +229,7 @@ BPFAST_KERNEL double Network::evaluate_atom(const double* x, double* dx,
     std::copy(x, x + sizes_[0], input);
     std::fill(input + sizes_[0], input + padded_[0], 0.0);
     if (ws.owner != this) {
-        ws.weights = weights_t_;
+        ws.weights.assign(weights_t_.begin(), weights_t_.end());
         ws.owner = this;
     }
     auto rows_of = [&](size_t l) { return ws.weights.data() + layer_offset_[l]; };

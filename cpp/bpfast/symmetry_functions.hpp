@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "bpfast/cutoff.hpp"
+#include "bpfast/simd.hpp"
 
 namespace bpfast {
 
@@ -101,37 +102,37 @@ struct NeighborEnv {
 
 /// Scratch memory of one thread; keeps capacity between atoms and calls.
 struct DescriptorWorkspace {
-    std::vector<double> fc, dfc;  // per (cutoff slot, neighbour)
+    simd::aligned_vector<double> fc, dfc;  // per (cutoff slot, neighbour)
     std::vector<int> list;        // filtered neighbour indices of a group
     // Per (row, listed neighbour): radial groups and r_jk-free Gaussian angular groups
     // exp(-eta (r - r_s)^2) per key; compact groups w C_w(r) and w C_w'(r) per window.
-    std::vector<double> h, dh;
+    simd::aligned_vector<double> h, dh;
     // Radial groups: w f_c(r), w f_c'(r) and (gradient) dE/dr per listed neighbour.
-    std::vector<double> rad_f, rad_df, rad_acc;
+    simd::aligned_vector<double> rad_f, rad_df, rad_acc;
     // Gathered copies of a group's neighbours (structure of arrays) ...
-    std::vector<double> x, y, z, r, inv_r, w;
+    simd::aligned_vector<double> x, y, z, r, inv_r, w;
     // ... per-partner temporaries for one central pair partner j ...
-    std::vector<double> cos_t, rjk, fjk, dfjk, acc_c, acc_ij, acc_ik, acc_jk, base;
-    std::vector<double> hjk, dhjk;  // compact: dR/dr_ik, dR/dr_jk of a window
-    std::vector<double> ph, pdh;    // compact: angle functions and derivatives per partner
+    simd::aligned_vector<double> cos_t, rjk, fjk, dfjk, acc_c, acc_ij, acc_ik, acc_jk, base;
+    simd::aligned_vector<double> hjk, dhjk;  // compact: dR/dr_ik, dR/dr_jk of a window
+    simd::aligned_vector<double> ph, pdh;    // compact: angle functions and derivatives per partner
     // Gaussian kernel: per-SF coefficients; a group's per-pair blocks when they are not
     // on the tape.
-    std::vector<double> coef_a, coef_b, vpow;
+    simd::aligned_vector<double> coef_a, coef_b, vpow;
     // Per-pair data that values() records when `record` is set and the next gradient()
     // call (which must be for the same atom and environment) replays: partner lists in
     // tape_idx, numbers in tape; tape_group[g] = offsets of angular group g in both.
     bool record = false, recorded = false;
     int recorded_width = 0;  // lanes of the kernels that recorded (the replay uses the same)
-    std::vector<double> tape;
+    simd::aligned_vector<double> tape;
     size_t tape_len = 0;
     std::vector<int> tape_idx;
     size_t tape_idx_len = 0;  // entries of tape_idx in use
     std::vector<std::pair<size_t, size_t>> tape_group;
     // ... packed copies of the partners that count ...
     std::vector<int> sel, active;
-    std::vector<double> px, py, pz, pinv, pr, pw, pgx, pgy, pgz, theta, fa, dfa;
+    simd::aligned_vector<double> px, py, pz, pinv, pr, pw, pgx, pgy, pgz, theta, fa, dfa;
     // ... and the gradient gathered per listed neighbour.
-    std::vector<double> gx, gy, gz;
+    simd::aligned_vector<double> gx, gy, gz;
 };
 
 /// All symmetry functions of one element, compiled into groups that share work.
