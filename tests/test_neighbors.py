@@ -56,6 +56,22 @@ def test_many_bins_match_ase(pbc):
     np.testing.assert_allclose(pairs(i, j, D), pairs(ai, aj, aD), atol=1e-7)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3, 7])
+def test_thread_blocks_match_ase(threads):
+    """Each thread's pairs stay in their own block of consecutive atoms; the list reads
+    the same whatever the number of blocks (more threads than the machine has, too)."""
+    rng = np.random.default_rng(5)
+    cell = np.array([[12.0, 0.0, 0.0], [2.0, 11.0, 0.0], [-1.0, 1.5, 12.5]])
+    positions = rng.uniform(0.0, 1.0, (300, 3)) @ cell
+    cutoff = 3.3
+    i, j, D = bpfast.neighbor_list(positions, cutoff, cell, True, threads=threads)
+    atoms = ase.Atoms(f"H{len(positions)}", positions=positions, cell=cell, pbc=True)
+    ai, aj, aD = ase_nl.neighbor_list("ijD", atoms, cutoff, self_interaction=False)
+    assert len(i) == len(ai) > 1000
+    assert np.all(np.diff(i) >= 0)  # in atom order
+    np.testing.assert_allclose(pairs(i, j, D), pairs(ai, aj, aD), atol=1e-7)
+
+
 def test_cluster_without_cell():
     rng = np.random.default_rng(1)
     positions = rng.uniform(0, 10, (60, 3))
