@@ -431,6 +431,23 @@ def test_kernel_widths_agree(full, limit):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.max(np.abs(a)), err_msg=name)
 
 
+def test_repeated_calls_reuse_the_neighbour_list_memory(full):
+    """compute() builds each neighbour list into the memory of the previous call's: the
+    results do not depend on what was computed before, with any thread count."""
+    small = structure(53, n_atoms=30, box=8.0)
+    large = structure(54, n_atoms=120, box=11.0)
+    first = compute(full, small, threads=2, stress=True)
+    for threads in (1, 3, 2):
+        compute(full, large, threads=threads, stress=True)
+        again = compute(full, small, threads=threads, stress=True)
+        assert again.energy == pytest.approx(first.energy, rel=1e-14, abs=0)
+        np.testing.assert_allclose(again.forces, first.forces, rtol=0,
+                                   atol=1e-13 * np.max(np.abs(first.forces)))
+        np.testing.assert_allclose(again.stress, first.stress, rtol=0,
+                                   atol=1e-13 * np.max(np.abs(first.stress)))
+    assert first.neighbor_pairs == again.neighbor_pairs
+
+
 def test_kernel_width_must_be_4_or_8():
     from bpfast import _core
 

@@ -27,6 +27,23 @@ Potential::Potential(PotentialSpec spec) : spec_(std::move(spec)) {
     }
 }
 
+std::unique_ptr<NeighborList> Potential::take_list() const {
+    std::lock_guard<std::mutex> guard(spare_mutex_);
+    if (spare_list_) return std::move(spare_list_);
+    return std::make_unique<NeighborList>();
+}
+
+void Potential::return_list(std::unique_ptr<NeighborList> list) const {
+    if (!list) return;
+    // Keep it only if its memory is not far beyond what it held (a call on a large system
+    // followed by small ones should not pin the large list).
+    size_t capacity = 0;
+    for (const auto& b : list->blocks) capacity += b.index.capacity();
+    if (capacity > 2 * list->pairs() + (size_t{1} << 20)) return;
+    std::lock_guard<std::mutex> guard(spare_mutex_);
+    if (!spare_list_) spare_list_ = std::move(list);
+}
+
 int Potential::element_index(int z) const {
     for (size_t e = 0; e < spec_.atomic_numbers.size(); ++e) {
         if (spec_.atomic_numbers[e] == z) return static_cast<int>(e);
@@ -121,7 +138,13 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
     check_finite(positions, n);
     Result res;
     const int nt = resolve_threads(options.threads, n, 32);  // ~32 atoms per thread at least
-    NeighborList own_list;
+    // Own list (no cache): on loan from the spare, returned when the call ends.
+    struct Lease {
+        const Potential* owner;
+        std::unique_ptr<NeighborList> list;
+        ~Lease() { owner->return_list(std::move(list)); }
+    } own{this, cache == nullptr && n > 0 ? take_list() : std::make_unique<NeighborList>()};
+    NeighborList& own_list = *own.list;
     std::unique_lock<std::mutex> lock;
     const NeighborList* list_ptr = &own_list;
     std::vector<double> wrapped;
