@@ -280,9 +280,8 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
         }
     };
 
-    // One pass: each thread takes a contiguous block of atoms (static schedule) and
-    // appends to its own buffers; the blocks are then copied, in parallel, into the
-    // list in atom order.
+    // One pass: each thread takes a contiguous run of atoms (static schedule) and
+    // appends to its own buffers, which become the list's blocks.
     const int nt = std::max(1, std::min<int>(resolve_threads(threads), static_cast<int>(n)));
     // Thread t fills the memory of the previous list's block t when there is one: those
     // pages are already mapped (first-touch page faults cost this search a third of its
@@ -326,15 +325,12 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
         sft[t] = std::move(my_sft);
     }
     for (int64_t i = 0; i < n; ++i) out.offsets[i + 1] += out.offsets[i];
-    // Each thread's pairs become one block (a static schedule gives each thread one run
-    // of consecutive atoms, in thread order): no second copy of the list.
+    // Each thread's pairs become one block, already in atom order: a static schedule
+    // without a chunk size gives each thread at most one run of consecutive atoms, in
+    // thread order (OpenMP). No second copy of the list.
     for (int t = 0; t < nt; ++t) {
         if (first_atom[t] < n) out.blocks.push_back({first_atom[t], std::move(idx[t]), std::move(sft[t])});
     }
-    std::sort(out.blocks.begin(), out.blocks.end(),
-              [](const NeighborList::Block& a, const NeighborList::Block& b) {
-                  return a.first_atom < b.first_atom;
-              });
 }
 
 void wrapped_positions(const NeighborList& list, const double* positions, int64_t n,
@@ -353,8 +349,9 @@ void expand_pairs(const NeighborList& list, const double* positions, int64_t n, 
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i < n; ++i) {
         const double* wi = w.data() + 3 * i;
-        const int32_t* index = list.index_of(i);
-        const int32_t* shift = list.shift_of(i);
+        const NeighborList::Row nb = list.row(i);
+        const int32_t* index = nb.index;
+        const int32_t* shift = nb.shift;
         for (int64_t p = list.offsets[i]; p < list.offsets[i + 1]; ++p) {
             const int64_t j = *index++;
             const auto& sv = list.shift_vectors[*shift++];

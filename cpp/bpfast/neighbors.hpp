@@ -41,7 +41,7 @@ struct DefaultInitAllocator : std::allocator<T> {
 };
 
 /// Neighbour list in compressed-row form. Atom i has offsets[i+1] - offsets[i]
-/// neighbours, whose atom indices and shift indices are index_of(i)[k] and shift_of(i)[k].
+/// neighbours, whose atom indices and shift indices are row(i).index[k] and row(i).shift[k].
 /// They are stored in blocks of consecutive atoms as the threads built them (no copy into
 /// one array). Displacements are not stored: with the wrapped positions w = r - wrap .
 /// cell (see wrapped_positions) the vector to neighbour j of atom i is w[j] +
@@ -61,20 +61,16 @@ struct NeighborList {
     double cutoff = 0.0;                      ///< list cutoff
 
     size_t pairs() const { return offsets.empty() ? 0 : static_cast<size_t>(offsets.back()); }
-    const int32_t* index_of(int64_t i) const {
-        const Block& b = block_of(i);
-        return b.index.data() + (offsets[i] - offsets[b.first_atom]);
-    }
-    const int32_t* shift_of(int64_t i) const {
-        const Block& b = block_of(i);
-        return b.shift.data() + (offsets[i] - offsets[b.first_atom]);
-    }
-
-  private:
-    const Block& block_of(int64_t i) const {
+    /// The neighbours of atom i: offsets[i+1] - offsets[i] entries from each pointer.
+    struct Row {
+        const int32_t* index;
+        const int32_t* shift;
+    };
+    Row row(int64_t i) const {
         size_t b = 0;  // last block starting at or before i (a few blocks: one per thread)
         while (b + 1 < blocks.size() && blocks[b + 1].first_atom <= i) ++b;
-        return blocks[b];
+        const size_t at = static_cast<size_t>(offsets[i] - offsets[blocks[b].first_atom]);
+        return {blocks[b].index.data() + at, blocks[b].shift.data() + at};
     }
 };
 

@@ -92,7 +92,7 @@ void activate(Activation f, const double* zp, Eigen::Index n, double* ap, double
         return;
     }
     if (f == Activation::Softplus) {
-        // Vectorisable form of the scalar case below (same formula, same cut-offs).
+        // log(1 + e^x) and its derivative, with x > 35 taken as x and x < -35 as 0.
 #pragma omp simd
         for (Eigen::Index i = 0; i < n; ++i) {
             const double x = zp[i];
@@ -104,6 +104,7 @@ void activate(Activation f, const double* zp, Eigen::Index n, double* ap, double
         }
         return;
     }
+    // The other activations, one entry at a time (Tanh and Softplus returned above).
     for (Eigen::Index i = 0; i < n; ++i) {
         const double x = zp[i];
         double y, dy;
@@ -111,10 +112,6 @@ void activate(Activation f, const double* zp, Eigen::Index n, double* ap, double
             case Activation::Linear:
                 y = x;
                 dy = 1.0;
-                break;
-            case Activation::Tanh:
-                y = std::tanh(x);
-                dy = 1.0 - y * y;
                 break;
             case Activation::Sigmoid:
                 if (x > 35.0) {
@@ -126,19 +123,6 @@ void activate(Activation f, const double* zp, Eigen::Index n, double* ap, double
                 } else {
                     y = 1.0 / (1.0 + std::exp(-x));
                     dy = y * (1.0 - y);
-                }
-                break;
-            case Activation::Softplus:
-                if (x > 35.0) {
-                    y = x;
-                    dy = 1.0;
-                } else if (x < -35.0) {
-                    y = 0.0;
-                    dy = 0.0;
-                } else {
-                    const double e = std::exp(x);
-                    y = std::log(1.0 + e);
-                    dy = e / (1.0 + e);
                 }
                 break;
             case Activation::Relu:

@@ -138,15 +138,15 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
     check_finite(positions, n);
     Result res;
     const int nt = resolve_threads(options.threads, n, 32);  // ~32 atoms per thread at least
-    // Own list (no cache): on loan from the spare, returned when the call ends.
+    // Own list (unless the cache's is used): on loan from the spare, returned when the
+    // call ends.
     struct Lease {
         const Potential* owner;
         std::unique_ptr<NeighborList> list;
         ~Lease() { owner->return_list(std::move(list)); }
-    } own{this, cache == nullptr && n > 0 ? take_list() : std::make_unique<NeighborList>()};
-    NeighborList& own_list = *own.list;
+    } own{this, cache != nullptr && n > 0 ? nullptr : take_list()};
     std::unique_lock<std::mutex> lock;
-    const NeighborList* list_ptr = &own_list;
+    const NeighborList* list_ptr = own.list.get();
     std::vector<double> wrapped;
     if (n > 0) {
         const auto t0 = Clock::now();
@@ -154,7 +154,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
             lock = std::unique_lock<std::mutex>(cache->mutex());
             list_ptr = &cache->update(positions, n, cell, pbc, cutoff_, nt);
         } else {
-            build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, own_list);
+            build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, *own.list);
         }
         wrapped_positions(*list_ptr, positions, n, wrapped);
         res.neighbor_pairs = static_cast<int64_t>(list_ptr->pairs());
@@ -167,11 +167,10 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         return fill_environment(
             ts, static_cast<size_t>(end - begin), descriptors_[element[i]].cutoff(), element,
             numbers, [&](auto&& emit) {
-                const int32_t* index = list.index_of(i);
-                const int32_t* shift = list.shift_of(i);
+                const NeighborList::Row nb = list.row(i);
                 for (int64_t p = 0; p < end - begin; ++p) {
-                    const int64_t j = index[p];
-                    const auto& sv = list.shift_vectors[shift[p]];
+                    const int64_t j = nb.index[p];
+                    const auto& sv = list.shift_vectors[nb.shift[p]];
                     const double* wj = wrapped.data() + 3 * j;
                     emit(j, wj[0] + sv[0] - wi[0], wj[1] + sv[1] - wi[1], wj[2] + sv[2] - wi[2]);
                 }

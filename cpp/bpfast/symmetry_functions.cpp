@@ -878,7 +878,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         } else {
             // Vector compare, then the indices of the lanes inside r_c appended in order
             // (the padding past nl is outside r_c); when recording, straight onto the
-            // tape after their count (each compress writes W entries).
+            // tape after their count (each compress may write W entries).
             int* out = sel_buffer;
             if (record) out = grow_tape_idx(ws, 1 + static_cast<size_t>(mk) + W) + 1;
             for (int q = 0; q < mk; q += W) {
