@@ -72,6 +72,26 @@ def test_thread_blocks_match_ase(threads):
     np.testing.assert_allclose(pairs(i, j, D), pairs(ai, aj, aD), atol=1e-7)
 
 
+@pytest.mark.parametrize("pbc", [(True, True, True), (True, False, True), (False, False, False)])
+def test_large_lists_match_ase(pbc):
+    """Enough atoms (> 4096) for the wrapping and binning passes to run on the threads
+    (per-thread bounds of the open directions merged), in clumps of different density,
+    with open directions (no size hint: the pair buffers grow while they fill)."""
+    rng = np.random.default_rng(6)
+    cell = np.array([[30.0, 0.0, 0.0], [4.0, 28.0, 0.0], [-3.0, 2.0, 31.0]])
+    centres = rng.uniform(0.0, 1.0, (40, 3))
+    frac = centres[rng.integers(0, 40, 4500)] + rng.normal(0.0, 0.06, (4500, 3))
+    positions = frac @ cell  # some atoms outside the cell
+    cutoff = 1.5
+    atoms = ase.Atoms(f"H{len(positions)}", positions=positions, cell=cell, pbc=pbc)
+    expected = pairs(*ase_nl.neighbor_list("ijD", atoms, cutoff, self_interaction=False))
+    assert len(expected) > 5 * len(positions)
+    for threads in (1, 2, 3):
+        i, j, D = bpfast.neighbor_list(positions, cutoff, cell, pbc, threads=threads)
+        assert np.all(np.diff(i) >= 0)
+        np.testing.assert_allclose(pairs(i, j, D), expected, atol=1e-7)
+
+
 def test_cluster_without_cell():
     rng = np.random.default_rng(1)
     positions = rng.uniform(0, 10, (60, 3))

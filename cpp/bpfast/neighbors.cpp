@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "bpfast/errors.hpp"
+#include "bpfast/simd.hpp"
 #include "bpfast/threading.hpp"
 
 namespace bpfast {
@@ -67,6 +68,31 @@ void complete_frame(Cell& h, const std::array<bool, 3>& pbc) {
     h[(k + 2) % 3] = vv;
 }
 
+/// Fractional coordinates s = r h^-1 of atoms [begin, end), wrapped into [0, 1) along
+/// periodic directions by integer m; the wrapped positions w = r - m h, the removed
+/// translations m h, and the running minimum and maximum of s per direction. A kernel
+/// entry point (simd.hpp) so that floor() is one instruction where the CPU has it.
+BPFAST_KERNEL void to_fractional(const Grid& g, const double* pos, int64_t begin, int64_t end,
+                                 double* frac, double* wrapped, std::array<double, 3>* wrap,
+                                 double* smin, double* smax) {
+    for (int64_t i = begin; i < end; ++i) {
+        const double* r = pos + 3 * i;
+        double s[3], m[3];
+        for (int k = 0; k < 3; ++k) {
+            s[k] = r[0] * g.hinv[0][k] + r[1] * g.hinv[1][k] + r[2] * g.hinv[2][k];
+            m[k] = g.periodic[k] ? std::floor(s[k]) : 0.0;
+            s[k] -= m[k];
+            smin[k] = std::min(smin[k], s[k]);
+            smax[k] = std::max(smax[k], s[k]);
+            frac[3 * i + k] = s[k];
+        }
+        for (int c = 0; c < 3; ++c) {
+            wrap[i][c] = m[0] * g.h[0][c] + m[1] * g.h[1][c] + m[2] * g.h[2][c];
+            wrapped[3 * i + c] = r[c] - wrap[i][c];
+        }
+    }
+}
+
 }  // namespace
 
 void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
@@ -78,7 +104,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     std::vector<NeighborList::Block> previous = std::move(out.blocks);
     out.blocks.clear();
     out.shift_vectors.clear();
-    out.wrap.assign(n, {0.0, 0.0, 0.0});
+    out.wrap.resize(n);  // every entry written below
     out.cutoff = cutoff;
     if (n == 0) return;
 
@@ -118,26 +144,19 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                 (h[0][0] * h[1][1] - h[0][1] * h[1][0]) * inv}}};
 
     // Fractional coordinates, wrapped along periodic directions; wrapped Cartesian
-    // positions w = r - m h with integer m.
+    // positions w = r - m h with integer m. These O(N) passes run on the threads too
+    // (serial, they were a twentieth of the two-thread search).
+    const int nt = std::max(1, std::min<int>(resolve_threads(threads), static_cast<int>(n)));
+    const bool spread = n >= 4096;  // below, waking the threads costs more than it saves
     std::vector<double> frac(3 * n), wrapped(3 * n);
-    std::array<double, 3> smin{}, smax{};
-    smin.fill(std::numeric_limits<double>::infinity());
-    smax.fill(-std::numeric_limits<double>::infinity());
-    for (int64_t i = 0; i < n; ++i) {
-        const double* r = pos + 3 * i;
-        double s[3], m[3];
-        for (int k = 0; k < 3; ++k) {
-            s[k] = r[0] * g.hinv[0][k] + r[1] * g.hinv[1][k] + r[2] * g.hinv[2][k];
-            m[k] = pbc[k] ? std::floor(s[k]) : 0.0;
-            s[k] -= m[k];
-            smin[k] = std::min(smin[k], s[k]);
-            smax[k] = std::max(smax[k], s[k]);
-            frac[3 * i + k] = s[k];
-        }
-        for (int c = 0; c < 3; ++c) {
-            out.wrap[i][c] = m[0] * h[0][c] + m[1] * h[1][c] + m[2] * h[2][c];
-            wrapped[3 * i + c] = r[c] - out.wrap[i][c];
-        }
+    double smin[3] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+                      std::numeric_limits<double>::infinity()};
+    double smax[3] = {-smin[0], -smin[0], -smin[0]};
+#pragma omp parallel num_threads(nt) if (spread) reduction(min : smin[:3]) reduction(max : smax[:3])
+    {
+        const int nthr = team_size(), t = thread_id();
+        const int64_t begin = n * t / nthr, end = n * (t + 1) / nthr;
+        to_fractional(g, pos, begin, end, frac.data(), wrapped.data(), out.wrap.data(), smin, smax);
     }
     // Bins: at least half the cutoff wide where possible (the 5 x 5 x 5 bins around an
     // atom cover 15.6 r_c^3 instead of the 27 r_c^3 of 3 x 3 x 3 bins of width r_c), and
@@ -170,16 +189,18 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     // Counting sort of atoms into bins.
     const int64_t nbins = static_cast<int64_t>(g.bins[0]) * g.bins[1] * g.bins[2];
     std::vector<int64_t> bin_of(n);
-    std::vector<int64_t> bin_start(nbins + 1, 0);
+#pragma omp parallel for num_threads(nt) if (spread) schedule(static)
     for (int64_t i = 0; i < n; ++i) {
         int64_t b[3];
         for (int k = 0; k < 3; ++k) {
+            // frac >= lo, so truncation is floor here.
             const double t = (frac[3 * i + k] - g.lo[k]) / g.width[k];
-            b[k] = std::min<int64_t>(g.bins[k] - 1, std::max<int64_t>(0, static_cast<int64_t>(std::floor(t))));
+            b[k] = std::min<int64_t>(g.bins[k] - 1, std::max<int64_t>(0, static_cast<int64_t>(t)));
         }
         bin_of[i] = (b[0] * g.bins[1] + b[1]) * g.bins[2] + b[2];
-        ++bin_start[bin_of[i] + 1];
     }
+    std::vector<int64_t> bin_start(nbins + 1, 0);
+    for (int64_t i = 0; i < n; ++i) ++bin_start[bin_of[i] + 1];
     for (int64_t b = 0; b < nbins; ++b) bin_start[b + 1] += bin_start[b];
     std::vector<int64_t> bin_atoms(n);
     {
@@ -206,16 +227,19 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
 
     // Wrapped positions in bin order, so that the inner loop reads memory in sequence.
     std::vector<double> sorted(3 * n);
+#pragma omp parallel for num_threads(nt) if (spread) schedule(static)
     for (int64_t q = 0; q < n; ++q) {
         for (int c = 0; c < 3; ++c) sorted[3 * q + c] = wrapped[3 * bin_atoms[q] + c];
     }
 
     const double rc2 = cutoff * cutoff;
     using Buffer = NeighborList::Indices;
-    // Appends every (j, S) within the cutoff of atom i to idx / sft (uninitialised
-    // vectors): candidates are written unconditionally and kept by advancing the end,
-    // which avoids a hard-to-predict branch per candidate.
-    auto visit = [&](int64_t i, Buffer& idx, Buffer& sft) {
+    // Appends every (j, S) within the cutoff of atom i to idx / sft from entry `used` on
+    // (both vectors are used as buffers: their size is capacity, grown here when a run
+    // of candidates may not fit; `used` counts the entries in use). Candidates are
+    // written unconditionally and kept by advancing `used`, which avoids a
+    // hard-to-predict branch per candidate.
+    auto visit = [&](int64_t i, Buffer& idx, Buffer& sft, size_t& used) {
         const int64_t b = bin_of[i];
         const int bi[3] = {static_cast<int>(b / (int64_t(g.bins[1]) * g.bins[2])),
                            static_cast<int>((b / g.bins[2]) % g.bins[1]),
@@ -258,9 +282,13 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                     const bool self_image = s0 == 0 && s1 == 0 && s2 == 0;
                     const int64_t row = (int64_t(t0) * g.bins[1] + t1) * g.bins[2];
                     const int64_t q_begin = bin_start[row + first], q_end = bin_start[row + last + 1];
-                    size_t end = idx.size();
-                    idx.resize(end + static_cast<size_t>(q_end - q_begin));
-                    sft.resize(idx.size());
+                    const size_t need = used + static_cast<size_t>(q_end - q_begin);
+                    if (need > idx.size()) {
+                        const size_t grown = std::max(need, 2 * idx.size() + 4096);
+                        idx.resize(grown);
+                        sft.resize(grown);
+                    }
+                    size_t end = used;
                     int32_t* out_j = idx.data();
                     int32_t* out_s = sft.data();
                     const int64_t skip = self_image ? i : -1;
@@ -273,8 +301,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                         out_s[end] = shift;
                         end += (dx * dx + dy * dy + dz * dz < rc2) & (j != skip);
                     }
-                    idx.resize(end);
-                    sft.resize(end);
+                    used = end;
                 }
             }
         }
@@ -282,7 +309,6 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
 
     // One pass: each thread takes a contiguous run of atoms (static schedule) and
     // appends to its own buffers, which become the list's blocks.
-    const int nt = std::max(1, std::min<int>(resolve_threads(threads), static_cast<int>(n)));
     // Thread t fills the memory of the previous list's block t when there is one: those
     // pages are already mapped (first-touch page faults cost this search a third of its
     // time and scale badly over threads).
@@ -304,12 +330,14 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
         // Thread-local vectors: idx[0] and idx[1] share a cache line, and push_back
         // writes the vector's end pointer, so appending to them in place false-shares.
         Buffer my_idx = std::move(idx[t]), my_sft = std::move(sft[t]);
-        my_idx.clear();
-        my_sft.clear();
         const double block = static_cast<double>(n) / nt + 1.0;
         const size_t hint = static_cast<size_t>(std::min(expected * block, 4.0e9));
-        my_idx.reserve(hint);
-        my_sft.reserve(hint);
+        // As buffers: all of the capacity (uninitialised; no copy of old entries).
+        my_idx.clear();
+        my_sft.clear();
+        my_idx.resize(std::max(hint, my_idx.capacity()));
+        my_sft.resize(my_idx.size());
+        size_t used = 0;
         bool first = true;
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; ++i) {
@@ -317,10 +345,12 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                 first_atom[t] = i;
                 first = false;
             }
-            const size_t before = my_idx.size();
-            visit(i, my_idx, my_sft);
-            out.offsets[i + 1] = static_cast<int64_t>(my_idx.size() - before);
+            const size_t before = used;
+            visit(i, my_idx, my_sft, used);
+            out.offsets[i + 1] = static_cast<int64_t>(used - before);
         }
+        my_idx.resize(used);
+        my_sft.resize(used);
         idx[t] = std::move(my_idx);
         sft[t] = std::move(my_sft);
     }

@@ -31,6 +31,14 @@ int thread_id() {
 #endif
 }
 
+int team_size() {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 bool have_openmp() {
 #ifdef _OPENMP
     return true;

@@ -15,6 +15,9 @@ int resolve_threads(int requested, long long work, long long min_work);
 /// Id of the calling thread inside a parallel region (0 outside or without OpenMP).
 int thread_id();
 
+/// Threads of the calling thread's team (1 outside a parallel region or without OpenMP).
+int team_size();
+
 /// True if the core was compiled with OpenMP.
 bool have_openmp();
 
