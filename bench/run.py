@@ -4,12 +4,14 @@
     python bench/run.py --sizes 1000 1000000 --potentials H2O_RPBE-D3 --threads 2
     python bench/run.py --smoke              # a few seconds: 1000 water atoms, 1 repeat
 
-Prints, per potential, size and thread count: microseconds per atom per phase
-(neighbours, symmetry functions, network, forces), atoms*steps/s, peak RSS and bytes per
-atom above the structure's own arrays; and, when vesin / matscipy / ASE are installed, the
-time of the same full neighbour list with each of them. Every evaluation runs in a fresh
-process so that its peak memory is its own. Writes JSON and a PNG plot (matplotlib) to
---out. Needs the n2p2 potentials and example structures in ../shared (or $BPFAST_SHARED).
+Prints, per potential, size and thread count: microseconds per atom, in total and per phase
+(neighbours, symmetry functions, network, forces), each the median over --repeats calls
+after one warm-up call (whose time is printed as "first"), atoms*steps/s, peak RSS and
+bytes per atom above the structure's own arrays; the speed-up of each phase over one
+thread; and, when vesin / matscipy / ASE are installed, the time of the same full
+neighbour list with each of them. Every size and thread count runs in a fresh process so
+that its peak memory is its own. Writes JSON and a PNG plot (matplotlib) to --out. Needs
+the n2p2 potentials and example structures in ../shared (or $BPFAST_SHARED).
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ def worker(potential: str, atoms_wanted: int, threads: int, repeats: int) -> dic
     times, phases = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
-        for _ in range(repeats):
+        # One warm-up call (it starts the threads and maps the memory that later calls
+        # reuse, as the first step of an MD run does), then `repeats` timed calls.
+        for _ in range(1 + repeats):
             t0 = time.perf_counter()
             res = pot.compute(pos, numbers, cell, True, stress=True, threads=threads)
             times.append(time.perf_counter() - t0)
@@ -64,13 +68,17 @@ def worker(potential: str, atoms_wanted: int, threads: int, repeats: int) -> dic
             forces[:] = res.forces
             del res
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    k = int(np.argsort(times)[len(times) // 2])
     n = len(pos)
+    first, times, phases = times[0], times[1:], phases[1:]
+    seconds = float(np.median(times))
     return {
         "potential": potential, "atoms": n, "threads": threads, "repeats": repeats,
-        "seconds": times[k], "us_per_atom": times[k] / n * 1e6,
-        "phase_us_per_atom": {p: v / n * 1e6 for p, v in phases[k].items()},
-        "atom_steps_per_s": n / times[k],
+        "seconds": seconds, "us_per_atom": seconds / n * 1e6,
+        "first_call_seconds": first, "min_seconds": min(times),
+        # each phase's own median over the timed calls
+        "phase_us_per_atom": {p: float(np.median([ph[p] for ph in phases])) / n * 1e6
+                              for p in phases[0]},
+        "atom_steps_per_s": n / seconds,
         "peak_rss_bytes": peak, "bytes_per_atom": max(peak - baseline, 0) / n,
     }
 
@@ -113,6 +121,24 @@ def peers(potential: str, atoms_wanted: int) -> dict:
     return {"potential": potential, "atoms": len(atoms), "cutoff": cutoff, "seconds": out}
 
 
+def thread_speedups(results: list) -> list:
+    """For every potential and size measured on one thread and on more: the ratio of the
+    one-thread time to the n-thread time, in total and per phase (phases are per-thread
+    times, so each ratio is the phase's throughput gain)."""
+    one = {(r["potential"], r["atoms"]): r for r in results if r["threads"] == 1}
+    rows = []
+    for r in results:
+        base = one.get((r["potential"], r["atoms"]))
+        if r["threads"] == 1 or base is None:
+            continue
+        ratio = {"total": base["seconds"] / r["seconds"]}
+        for p, v in r["phase_us_per_atom"].items():
+            ratio[p] = base["phase_us_per_atom"][p] / v if v > 0 else float("nan")
+        rows.append({"potential": r["potential"], "atoms": r["atoms"], "threads": r["threads"],
+                     "speedup": ratio})
+    return rows
+
+
 def run_in_subprocess(flag: str, args: list) -> dict:
     proc = subprocess.run([sys.executable, __file__, flag, *map(str, args)],
                           capture_output=True, text=True)
@@ -150,7 +176,8 @@ def main(argv=None) -> int:
     ap.add_argument("--potentials", nargs="+", default=list(BASE_FRAMES))
     ap.add_argument("--sizes", nargs="+", type=int, default=[1000, 10_000, 100_000])
     ap.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="timed calls after one warm-up call; medians are reported")
     ap.add_argument("--no-peers", action="store_true", help="skip the neighbour-list peers")
     ap.add_argument("--smoke", action="store_true", help="seconds-long run: 1000 water atoms")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
@@ -180,7 +207,8 @@ def main(argv=None) -> int:
     print(f"# {meta['date']}  {meta['machine']}  {meta['command']}")
     results, peer_results = [], []
     header = (f"{'potential':<14}{'atoms':>9}{'thr':>4}{'µs/atom':>9}{'neigh':>7}{'SF':>7}"
-              f"{'NN':>6}{'forces':>7}{'atom·steps/s':>14}{'peak MB':>9}{'B/atom':>8}{'n2p2/us':>9}")
+              f"{'NN':>6}{'forces':>7}{'first':>7}{'atom·steps/s':>14}{'peak MB':>9}{'B/atom':>8}"
+              f"{'n2p2/us':>9}")
     print(header)
     for pot in args.potentials:
         for n in args.sizes:
@@ -192,11 +220,18 @@ def main(argv=None) -> int:
                 ratio = f"{ref / r['us_per_atom']:.2f}x" if ref else "-"
                 print(f"{pot:<14}{r['atoms']:>9}{th:>4}{r['us_per_atom']:>9.1f}"
                       f"{ph['neighbors']:>7.1f}{ph['symmetry_functions']:>7.1f}{ph['network']:>6.1f}"
-                      f"{ph['forces']:>7.1f}{r['atom_steps_per_s']:>14.0f}"
+                      f"{ph['forces']:>7.1f}{r['first_call_seconds'] / r['atoms'] * 1e6:>7.1f}"
+                      f"{r['atom_steps_per_s']:>14.0f}"
                       f"{r['peak_rss_bytes'] / 1e6:>9.0f}{r['bytes_per_atom']:>8.0f}{ratio:>9}",
                       flush=True)
             if not args.no_peers and not args.smoke:
                 peer_results.append(run_in_subprocess("--peer-worker", [pot, n]))
+    speedups = thread_speedups(results)
+    if speedups:
+        print("\n# speed-up over one thread: 1-thread median / n-thread median, total and per phase")
+        for row in speedups:
+            cells = "  ".join(f"{k} {v:.2f}" for k, v in row["speedup"].items())
+            print(f"{row['potential']:<14}{row['atoms']:>9}{row['threads']:>4}  {cells}")
     if peer_results:
         print("\n# full neighbour list (i, j, D), 1 thread, seconds; ratio = peer / bpfast")
         for p in peer_results:
@@ -205,8 +240,8 @@ def main(argv=None) -> int:
             print(f"{p['potential']:<14}{p['atoms']:>9}  cutoff {p['cutoff']:g}  {cells}")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_json = args.out / f"bench-{stamp}.json"
-    out_json.write_text(json.dumps({"meta": meta, "results": results, "neighbor_lists": peer_results},
-                                   indent=1))
+    out_json.write_text(json.dumps({"meta": meta, "results": results, "thread_speedups": speedups,
+                                    "neighbor_lists": peer_results}, indent=1))
     try:
         plot(results, args.out / f"bench-{stamp}.png")
     except ImportError:

@@ -21,3 +21,24 @@ def test_bench_run_smoke(tmp_path):
     assert row["us_per_atom"] > 0 and row["bytes_per_atom"] >= 0
     assert set(row["phase_us_per_atom"]) == {"neighbors", "symmetry_functions", "network", "forces"}
     assert "µs/atom" in proc.stdout
+    assert row["first_call_seconds"] > 0 and row["repeats"] == 1
+
+
+def test_thread_speedups_pair_rows_by_potential_and_size():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+
+    def row(pot, atoms, threads, seconds, phases):
+        return {"potential": pot, "atoms": atoms, "threads": threads, "seconds": seconds,
+                "phase_us_per_atom": phases}
+
+    rows = [row("A", 100, 1, 4.0, {"sf": 3.0, "nn": 1.0}),
+            row("A", 100, 2, 2.5, {"sf": 1.5, "nn": 0.8}),
+            row("A", 200, 2, 1.0, {"sf": 1.0, "nn": 1.0}),  # no one-thread row: skipped
+            row("B", 100, 2, 1.0, {"sf": 1.0, "nn": 0.0})]  # nor here
+    (only,) = run.thread_speedups(rows)
+    assert (only["potential"], only["atoms"], only["threads"]) == ("A", 100, 2)
+    assert only["speedup"] == {"total": 1.6, "sf": 2.0, "nn": 1.25}

@@ -22,6 +22,11 @@ Potential::Potential(PotentialSpec spec) : spec_(std::move(spec)) {
         cutoff_ = std::max(cutoff_, descriptors_.back().cutoff());
         scalings_.emplace_back(spec_.scaling_mode, spec_.scale_min, spec_.scale_max,
                                spec_.statistics[e]);
+        const Scaling& sc = scalings_.back();
+        input_gradient_scale_.emplace_back(sc.size());
+        for (int s = 0; s < sc.size(); ++s) {
+            input_gradient_scale_.back()[s] = sc.factor(s) / spec_.conv_energy;
+        }
         const NetworkSpec& net = spec_.networks[e];
         networks_.emplace_back(net.sizes, net.activations, spec_.normalize_nodes, net.parameters);
     }
@@ -336,7 +341,8 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
                 const auto t1 = Clock::now();
                 nn_energy[i] = networks_[e].evaluate_atom(g.data(), g.data(), ts.network[e]);
                 // dE/dG_raw = dNN/dx * scaling factor / conv_energy
-                for (int s = 0; s < nsf; ++s) g[s] *= sc.factor(s) / spec_.conv_energy;
+                const double* to_raw = input_gradient_scale_[e].data();
+                for (int s = 0; s < nsf; ++s) g[s] *= to_raw[s];
                 const auto t2 = Clock::now();
                 accumulate_gradient(i, e, env, g.data(), ts);
                 const auto t3 = Clock::now();

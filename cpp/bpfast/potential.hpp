@@ -138,6 +138,9 @@ class Potential {
     mutable std::unique_ptr<NeighborList> spare_list_;
     std::vector<Descriptor> descriptors_;
     std::vector<Scaling> scalings_;
+    // Per element and SF: scaling factor / conv_energy, which turns the network's
+    // gradient dE_nn/dx into dE/dG of the raw SFs (a product instead of a division).
+    std::vector<std::vector<double>> input_gradient_scale_;
     std::vector<Network> networks_;
 };
 
