@@ -10,6 +10,7 @@
 #include "bpfast/errors.hpp"
 #include "bpfast/n2p2_io.hpp"
 #include "bpfast/potential.hpp"
+#include "bpfast/simd.hpp"
 #include "bpfast/threading.hpp"
 
 namespace py = pybind11;

@@ -93,6 +93,61 @@ BPFAST_KERNEL void to_fractional(const Grid& g, const double* pos, int64_t begin
     }
 }
 
+/// Atoms in bin order: wrapped positions (structure of arrays) and atom indices.
+struct BinnedAtoms {
+    simd::aligned_vector<double> x, y, z;
+    simd::aligned_vector<int32_t> atom;
+};
+
+/// Appends to out_j / out_s, from entry `used` on, every atom q in [q0, q1) of `b` with
+/// |p_q + o|^2 < rc2 (o = S - w_i: the candidate's vector from atom i) other than `skip`,
+/// with shift index `shift`; returns the new count. Candidates are written
+/// unconditionally and kept by advancing the count (no hard-to-predict branch).
+inline size_t scan_run(const BinnedAtoms& b, int64_t q0, int64_t q1, double ox, double oy,
+                       double oz, double rc2, int32_t skip, int32_t shift, int32_t* out_j,
+                       int32_t* out_s, size_t used) {
+    for (int64_t q = q0; q < q1; ++q) {
+        const double dx = b.x[q] + ox;
+        const double dy = b.y[q] + oy;
+        const double dz = b.z[q] + oz;
+        const int32_t j = b.atom[q];
+        out_j[used] = j;
+        out_s[used] = shift;
+        used += (dx * dx + dy * dy + dz * dz < rc2) & (j != skip);
+    }
+    return used;
+}
+
+#if BPFAST_WIDE_KERNELS
+/// scan_run for eight candidates at a time (AVX-512: masked loads, compressing store of
+/// the kept atom indices). The same arithmetic as scan_run (no fused multiply-add), so
+/// both keep the same pairs. Needs room for 8 entries past the last candidate.
+BPFAST_WIDE_KERNEL size_t scan_run_wide(const BinnedAtoms& b, int64_t q0, int64_t q1, double ox,
+                                        double oy, double oz, double rc2, int32_t skip,
+                                        int32_t shift, int32_t* out_j, int32_t* out_s,
+                                        size_t used) {
+    const __m512d vox = _mm512_set1_pd(ox), voy = _mm512_set1_pd(oy), voz = _mm512_set1_pd(oz);
+    const __m512d vrc2 = _mm512_set1_pd(rc2);
+    const __m256i vskip = _mm256_set1_epi32(skip), vshift = _mm256_set1_epi32(shift);
+    for (int64_t q = q0; q < q1; q += 8) {
+        const int64_t left = q1 - q;
+        const __mmask8 live = left >= 8 ? __mmask8(0xFF) : __mmask8((1u << left) - 1u);
+        const __m512d dx = _mm512_add_pd(_mm512_maskz_loadu_pd(live, b.x.data() + q), vox);
+        const __m512d dy = _mm512_add_pd(_mm512_maskz_loadu_pd(live, b.y.data() + q), voy);
+        const __m512d dz = _mm512_add_pd(_mm512_maskz_loadu_pd(live, b.z.data() + q), voz);
+        const __m512d d2 = _mm512_add_pd(_mm512_add_pd(_mm512_mul_pd(dx, dx), _mm512_mul_pd(dy, dy)),
+                                         _mm512_mul_pd(dz, dz));
+        const __m256i j = _mm256_maskz_loadu_epi32(live, b.atom.data() + q);
+        const __mmask8 keep = _mm512_mask_cmp_pd_mask(live, d2, vrc2, _CMP_LT_OQ) &
+                              _mm256_cmpneq_epi32_mask(j, vskip);
+        _mm256_mask_compressstoreu_epi32(out_j + used, keep, j);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_s + used), vshift);
+        used += static_cast<size_t>(__builtin_popcount(keep));
+    }
+    return used;
+}
+#endif
+
 }  // namespace
 
 void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
@@ -226,19 +281,26 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     }
 
     // Wrapped positions in bin order, so that the inner loop reads memory in sequence.
-    std::vector<double> sorted(3 * n);
+    BinnedAtoms binned;
+    binned.x.resize(n);
+    binned.y.resize(n);
+    binned.z.resize(n);
+    binned.atom.resize(n);
 #pragma omp parallel for num_threads(nt) if (spread) schedule(static)
     for (int64_t q = 0; q < n; ++q) {
-        for (int c = 0; c < 3; ++c) sorted[3 * q + c] = wrapped[3 * bin_atoms[q] + c];
+        const double* w = wrapped.data() + 3 * bin_atoms[q];
+        binned.x[q] = w[0];
+        binned.y[q] = w[1];
+        binned.z[q] = w[2];
+        binned.atom[q] = static_cast<int32_t>(bin_atoms[q]);
     }
+    [[maybe_unused]] const bool wide = simd_width() == 8;  // 8-lane candidate scan
 
     const double rc2 = cutoff * cutoff;
     using Buffer = NeighborList::Indices;
     // Appends every (j, S) within the cutoff of atom i to idx / sft from entry `used` on
     // (both vectors are used as buffers: their size is capacity, grown here when a run
-    // of candidates may not fit; `used` counts the entries in use). Candidates are
-    // written unconditionally and kept by advancing `used`, which avoids a
-    // hard-to-predict branch per candidate.
+    // of candidates may not fit; `used` counts the entries in use).
     auto visit = [&](int64_t i, Buffer& idx, Buffer& sft, size_t& used) {
         const int64_t b = bin_of[i];
         const int bi[3] = {static_cast<int>(b / (int64_t(g.bins[1]) * g.bins[2])),
@@ -282,26 +344,23 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                     const bool self_image = s0 == 0 && s1 == 0 && s2 == 0;
                     const int64_t row = (int64_t(t0) * g.bins[1] + t1) * g.bins[2];
                     const int64_t q_begin = bin_start[row + first], q_end = bin_start[row + last + 1];
-                    const size_t need = used + static_cast<size_t>(q_end - q_begin);
+                    // Room for every candidate and a vector's worth past them.
+                    const size_t need = used + static_cast<size_t>(q_end - q_begin) + 8;
                     if (need > idx.size()) {
                         const size_t grown = std::max(need, 2 * idx.size() + 4096);
                         idx.resize(grown);
                         sft.resize(grown);
                     }
-                    size_t end = used;
-                    int32_t* out_j = idx.data();
-                    int32_t* out_s = sft.data();
-                    const int64_t skip = self_image ? i : -1;
-                    for (int64_t q = q_begin; q < q_end; ++q) {
-                        const double dx = sorted[3 * q] + sx;
-                        const double dy = sorted[3 * q + 1] + sy;
-                        const double dz = sorted[3 * q + 2] + sz;
-                        const int64_t j = bin_atoms[q];
-                        out_j[end] = static_cast<int32_t>(j);
-                        out_s[end] = shift;
-                        end += (dx * dx + dy * dy + dz * dz < rc2) & (j != skip);
+                    const int32_t skip = self_image ? static_cast<int32_t>(i) : -1;
+#if BPFAST_WIDE_KERNELS
+                    if (wide) {
+                        used = scan_run_wide(binned, q_begin, q_end, sx, sy, sz, rc2, skip, shift,
+                                             idx.data(), sft.data(), used);
+                        continue;
                     }
-                    used = end;
+#endif
+                    used = scan_run(binned, q_begin, q_end, sx, sy, sz, rc2, skip, shift, idx.data(),
+                                    sft.data(), used);
                 }
             }
         }

@@ -65,11 +65,6 @@ bool sf_less(const SymmetryFunctionSpec& a, const SymmetryFunctionSpec& b);
 void set_pair_tape_limit(size_t doubles);
 size_t pair_tape_limit();
 
-/// Lanes of the angular kernels: 8 (AVX-512) where the build has the wide kernels
-/// and the CPU is x86-64-v4, else 4. set_simd_width(4) or (8) forces one where available
-/// (tests of both code paths), 0 restores the automatic choice. Process-wide.
-void set_simd_width(int lanes);
-int simd_width();
 
 /// Compact function C(x; lo, hi) of the polynomial SF types.
 class CompactFunction {
