@@ -21,7 +21,7 @@ def test_bench_run_smoke(tmp_path):
     assert row["us_per_atom"] > 0 and row["bytes_per_atom"] >= 0
     assert set(row["phase_us_per_atom"]) == {"neighbors", "symmetry_functions", "network", "forces"}
     assert "µs/atom" in proc.stdout
-    assert row["first_call_seconds"] > 0 and row["repeats"] == 1
+    assert row["first_call_seconds"] > 0 and row["calls"] == 1
 
 
 def test_thread_speedups_pair_rows_by_potential_and_size():

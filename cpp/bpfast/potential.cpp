@@ -6,6 +6,7 @@
 
 #include "bpfast/elements.hpp"
 #include "bpfast/errors.hpp"
+#include "bpfast/simd.hpp"
 #include "bpfast/threading.hpp"
 
 namespace bpfast {
@@ -263,7 +264,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         if (outside) ++ts.extrapolating_atoms[e];
     };
     // Atomic energies from the networks' outputs, and their sum in atom order.
-    auto sum_energies = [&](const std::vector<double>& nn_energy) {
+    auto sum_energies = [&](const auto& nn_energy) {
         double total = 0.0;
         for (int64_t c = 0; c < n_centers; ++c) {
             const int64_t i = centers ? centers[c] : c;
@@ -317,7 +318,9 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         // and virial, while the atom's data are in cache; the gradient replays the
         // per-pair data that the values pass recorded (DescriptorWorkspace::tape).
         // Phase timings are summed over threads and divided by the thread count.
-        std::vector<double> nn_energy(n_total, 0.0);
+        // Cache-line aligned: chunks of 16 consecutive atoms (the schedule below) then
+        // write whole lines, and no two threads write into one line.
+        simd::aligned_vector<double> nn_energy(n_total, 0.0);
 #pragma omp parallel num_threads(nt)
         {
             ThreadScratch& ts = scratch[thread_id()];
