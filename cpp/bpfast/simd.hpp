@@ -18,14 +18,27 @@
 #pragma GCC diagnostic ignored "-Wpsabi"  // only inlined helpers take vectors by value
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(BPFAST_KERNEL)
-// Wide (8-lane, AVX-512) clones of the angular kernels, chosen at run time where the CPU
-// is x86-64-v4. The lane count is a template parameter of those kernels, so the two
-// widths are different functions and the wide code runs only inside the v4 entry points.
+// Wide (8-lane, AVX-512) variants of the angular kernels and of the neighbour scan, chosen
+// at run time where the CPU is x86-64-v4. The lane count is a template parameter of those
+// kernels, so the two widths are different functions and the wide code runs only inside
+// the v4 entry points (BPFAST_WIDE_KERNEL; BPFAST_V4 marks their AVX-512 helpers).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(BPFAST_KERNEL) && \
+    defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
+// The whole build targets an AVX-512 CPU (BPFAST_NATIVE on one): no target attributes,
+// which would clash with the build's wider instruction set when intrinsics are inlined.
 #define BPFAST_WIDE_KERNELS 1
+#define BPFAST_V4
+#define BPFAST_WIDE_KERNEL __attribute__((flatten))
+#include <immintrin.h>
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(BPFAST_KERNEL) && \
+    !defined(__AVX2__)
+// A portable build: the wide entry points are compiled for x86-64-v4 by attribute.
+#define BPFAST_WIDE_KERNELS 1
+#define BPFAST_V4 __attribute__((target("arch=x86-64-v4")))
 #define BPFAST_WIDE_KERNEL __attribute__((target("arch=x86-64-v4"), flatten))
 #include <immintrin.h>
 #else
+// Built for a CPU without AVX-512 (or not GCC on x86-64): four lanes only.
 #define BPFAST_WIDE_KERNELS 0
 #endif
 
@@ -115,13 +128,13 @@ inline V select(M m, V a, V b) { return m ? a : b; }
 /// a[i[0]], ..., a[i[W - 1]].
 template <class V = vd>
 inline V gather(const double* a, const int* i) {
-    V v;
+    V v{};
     for (int l = 0; l < width_of<V>; ++l) v[l] = a[i[l]];
     return v;
 }
 #if BPFAST_WIDE_KERNELS
 template <>
-__attribute__((target("arch=x86-64-v4"))) inline Lanes<8>::vd gather<Lanes<8>::vd>(const double* a,
+BPFAST_V4 inline Lanes<8>::vd gather<Lanes<8>::vd>(const double* a,
                                                                                 const int* i) {
     // The masked form with a zero source: the plain one reads an undefined register
     // (GCC warns that it may be uninitialised).
@@ -189,7 +202,7 @@ inline int compress_indices(int* out, int base, M m) {
 }
 #if BPFAST_WIDE_KERNELS
 template <>
-__attribute__((target("arch=x86-64-v4"))) inline int compress_indices<Lanes<8>::vl>(
+BPFAST_V4 inline int compress_indices<Lanes<8>::vl>(
     int* out, int base, Lanes<8>::vl m) {
     const __mmask8 k = _mm512_movepi64_mask(reinterpret_cast<__m512i>(m));
     const __m256i lanes = _mm256_add_epi32(_mm256_set1_epi32(base),
