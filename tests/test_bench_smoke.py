@@ -42,3 +42,13 @@ def test_thread_speedups_pair_rows_by_potential_and_size():
     (only,) = run.thread_speedups(rows)
     assert (only["potential"], only["atoms"], only["threads"]) == ("A", 100, 2)
     assert only["speedup"] == {"total": 1.6, "sf": 2.0, "nn": 1.25}
+
+
+def test_pytest_bench_collects_the_benchmarks():
+    """`pytest bench/` (the README's benchmark command) finds the bench_*.py files."""
+    require_shared()
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(REPO / "bench"), "--collect-only",
+                           "-q", "-p", "no:cacheprovider"], capture_output=True, text=True,
+                          timeout=300, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "bench_potential.py::test_energy_forces_stress" in proc.stdout
