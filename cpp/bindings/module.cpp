@@ -335,7 +335,8 @@ trajectory); calls that share a cache are serialised.)doc")
     // Testing hook: the gradient pass recomputes groups beyond this many recorded doubles.
     m.def("_pair_tape_limit", &bpfast::pair_tape_limit);
     m.def("_set_pair_tape_limit", &bpfast::set_pair_tape_limit, py::arg("doubles"));
-    // Testing hook: lanes of the angular kernels (4, or 8 on x86-64-v4 CPUs).
+    // Testing hook: lanes of the angular kernels and the neighbour scan (4, or 8 on
+    // x86-64-v4 CPUs).
     m.def("_simd_width", &bpfast::simd_width);
     m.def("_set_simd_width", &bpfast::set_simd_width, py::arg("lanes"));
 }

@@ -257,10 +257,23 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     std::vector<int64_t> bin_start(nbins + 1, 0);
     for (int64_t i = 0; i < n; ++i) ++bin_start[bin_of[i] + 1];
     for (int64_t b = 0; b < nbins; ++b) bin_start[b + 1] += bin_start[b];
-    std::vector<int64_t> bin_atoms(n);
+    // The atoms in bin order, and their wrapped positions, so that the candidate scan
+    // reads memory in sequence.
+    BinnedAtoms binned;
+    binned.atom.resize(n);
     {
         std::vector<int64_t> fill(bin_start.begin(), bin_start.end() - 1);
-        for (int64_t i = 0; i < n; ++i) bin_atoms[fill[bin_of[i]]++] = i;
+        for (int64_t i = 0; i < n; ++i) binned.atom[fill[bin_of[i]]++] = static_cast<int32_t>(i);
+    }
+    binned.x.resize(n);
+    binned.y.resize(n);
+    binned.z.resize(n);
+#pragma omp parallel for num_threads(nt) if (spread) schedule(static)
+    for (int64_t q = 0; q < n; ++q) {
+        const double* w = wrapped.data() + 3 * static_cast<int64_t>(binned.atom[q]);
+        binned.x[q] = w[0];
+        binned.y[q] = w[1];
+        binned.z[q] = w[2];
     }
 
     // Table of lattice translations S . h reachable from any bin.
@@ -278,21 +291,6 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                 for (int x = 0; x < 3; ++x) v[x] = s0 * h[0][x] + s1 * h[1][x] + s2 * h[2][x];
             }
         }
-    }
-
-    // Wrapped positions in bin order, so that the inner loop reads memory in sequence.
-    BinnedAtoms binned;
-    binned.x.resize(n);
-    binned.y.resize(n);
-    binned.z.resize(n);
-    binned.atom.resize(n);
-#pragma omp parallel for num_threads(nt) if (spread) schedule(static)
-    for (int64_t q = 0; q < n; ++q) {
-        const double* w = wrapped.data() + 3 * bin_atoms[q];
-        binned.x[q] = w[0];
-        binned.y[q] = w[1];
-        binned.z[q] = w[2];
-        binned.atom[q] = static_cast<int32_t>(bin_atoms[q]);
     }
     [[maybe_unused]] const bool wide = simd_width() == 8;  // 8-lane candidate scan
 
@@ -386,8 +384,8 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
 #pragma omp parallel num_threads(nt)
     {
         const int t = thread_id();
-        // Thread-local vectors: idx[0] and idx[1] share a cache line, and push_back
-        // writes the vector's end pointer, so appending to them in place false-shares.
+        // Thread-local vectors: idx[0] and idx[1] share a cache line, and growing a
+        // vector writes its end pointer, so filling them in place would false-share.
         Buffer my_idx = std::move(idx[t]), my_sft = std::move(sft[t]);
         const double block = static_cast<double>(n) / nt + 1.0;
         const size_t hint = static_cast<size_t>(std::min(expected * block, 4.0e9));

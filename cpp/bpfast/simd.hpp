@@ -134,8 +134,7 @@ inline V gather(const double* a, const int* i) {
 }
 #if BPFAST_WIDE_KERNELS
 template <>
-BPFAST_V4 inline Lanes<8>::vd gather<Lanes<8>::vd>(const double* a,
-                                                                                const int* i) {
+BPFAST_V4 inline Lanes<8>::vd gather<Lanes<8>::vd>(const double* a, const int* i) {
     // The masked form with a zero source: the plain one reads an undefined register
     // (GCC warns that it may be uninitialised).
     const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(i));
@@ -202,8 +201,7 @@ inline int compress_indices(int* out, int base, M m) {
 }
 #if BPFAST_WIDE_KERNELS
 template <>
-BPFAST_V4 inline int compress_indices<Lanes<8>::vl>(
-    int* out, int base, Lanes<8>::vl m) {
+BPFAST_V4 inline int compress_indices<Lanes<8>::vl>(int* out, int base, Lanes<8>::vl m) {
     const __mmask8 k = _mm512_movepi64_mask(reinterpret_cast<__m512i>(m));
     const __m256i lanes = _mm256_add_epi32(_mm256_set1_epi32(base),
                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

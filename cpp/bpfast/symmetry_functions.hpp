@@ -65,7 +65,6 @@ bool sf_less(const SymmetryFunctionSpec& a, const SymmetryFunctionSpec& b);
 void set_pair_tape_limit(size_t doubles);
 size_t pair_tape_limit();
 
-
 /// Compact function C(x; lo, hi) of the polynomial SF types.
 class CompactFunction {
   public:
