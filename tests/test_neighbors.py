@@ -127,6 +127,43 @@ def test_cluster_without_cell():
     assert sorted(map(tuple, np.column_stack([i, j]))) == sorted(map(tuple, expected))
 
 
+@pytest.mark.parametrize("spread", [0.0, 1e-6, 1e-9, 1e-12, 1e-15, 1e-300])
+@pytest.mark.parametrize("pbc", [(False, False, False), (True, True, False)])
+def test_nearly_flat_along_an_open_direction(spread, pbc):
+    """Atoms in a plane up to `spread` along an open direction: the bins along it are then
+    extremely thin, and the cutoff spans more of them than an int holds (this once lost
+    every pair)."""
+    rng = np.random.default_rng(3)
+    positions = np.column_stack([rng.uniform(0, 6, 30), rng.uniform(0, 6, 30), np.zeros(30)])
+    positions[7, 2] = spread
+    cell = np.diag([6.0, 6.0, 1.0])
+    i, j, D = bpfast.neighbor_list(positions, 2.5, cell=cell, pbc=pbc)
+    atoms = ase.Atoms("H30", positions=positions, cell=cell, pbc=pbc)
+    expected = pairs(*ase_nl.neighbor_list("ijD", atoms, 2.5))
+    assert len(expected) > 30
+    np.testing.assert_allclose(pairs(i, j, D), expected, atol=1e-8)
+
+
+def test_huge_cutoff_in_open_directions():
+    positions = np.array([[0.0, 0.0, 0.0], [1.8, 0.0, 0.0], [-0.45, 1.76, 0.3]])
+    for cutoff in (1e9, 1e300):
+        i, j, _ = bpfast.neighbor_list(positions, cutoff)
+        assert len(i) == 6
+
+
 def test_bad_cutoff():
-    with pytest.raises(ValueError, match="cutoff"):
-        bpfast.neighbor_list(np.zeros((2, 3)), 0.0)
+    for cutoff in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="cutoff must be a positive finite number"):
+            bpfast.neighbor_list(np.zeros((2, 3)), cutoff)
+
+
+def test_cutoff_spanning_too_many_images():
+    """A cutoff a million times the cell is refused with an explanation, not attempted."""
+    with pytest.raises(ValueError, match="too many periodic images.*supercell"):
+        bpfast.neighbor_list(np.zeros((1, 3)), 1e9, cell=np.eye(3) * 10.0)
+    with pytest.raises(ValueError, match="too many periodic images"):
+        bpfast.neighbor_list(np.zeros((1, 3)), 1e7, cell=np.diag([10.0, 10.0, 0.0]),
+                             pbc=(True, True, False))
+    # 51 cells along each axis (well inside the limit) still works
+    i, _, _ = bpfast.neighbor_list(np.zeros((1, 3)), 2.4, cell=np.eye(3) * 0.1)
+    assert len(i) > 50000

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "bpfast/errors.hpp"
@@ -10,6 +11,9 @@
 
 namespace bpfast {
 namespace {
+
+/// Most lattice translations a search may visit (a cell far smaller than the cutoff).
+constexpr double kMaxTranslations = 1e6;
 
 struct Vec3 {
     double x, y, z;
@@ -153,7 +157,9 @@ BPFAST_WIDE_KERNEL size_t scan_run_wide(const BinnedAtoms& b, int64_t q0, int64_
 void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                          const std::array<bool, 3>& pbc, double cutoff, int threads,
                          NeighborList& out) {
-    if (!(cutoff > 0.0)) throw InputError("neighbour cutoff must be positive");
+    if (!(cutoff > 0.0) || !std::isfinite(cutoff)) {
+        throw InputError("neighbour cutoff must be a positive finite number");
+    }
     out.offsets.assign(n + 1, 0);
     // The blocks of a previous list lend their memory to the new one (see below).
     std::vector<NeighborList::Block> previous = std::move(out.blocks);
@@ -185,6 +191,21 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                                    std::fabs(g.h[2][0]), std::fabs(g.h[2][1]), std::fabs(g.h[2][2])});
     if (!(std::fabs(det) > 1e-12 * scale * scale * scale) || !std::isfinite(det)) {
         throw InputError("the cell is singular (its lattice vectors are linearly dependent)");
+    }
+    // Periodic images: about 2 r_c / h_k + 3 lattice translations along each periodic
+    // direction are searched; a cell so much smaller than the cutoff is refused.
+    double translations = 1.0;
+    for (int k = 0; k < 3; ++k) {
+        if (pbc[k]) translations *= 2.0 * std::ceil(cutoff / height[k]) + 3.0;
+    }
+    if (!(translations <= kMaxTranslations)) {
+        char text[256];
+        std::snprintf(text, sizeof text,
+                      "the cutoff %.6g spans too many periodic images of the cell (heights "
+                      "%.6g, %.6g, %.6g; more than %.0f lattice translations to search): "
+                      "use a supercell",
+                      cutoff, height[0], height[1], height[2], kMaxTranslations);
+        throw InputError(text);
     }
     const double inv = 1.0 / det;
     const Cell& h = g.h;
@@ -232,12 +253,14 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
         const double extent = pbc[k] ? 1.0 : smax[k] - smin[k];
         g.width[k] = extent > 0.0 ? extent / g.bins[k] : 1.0;
         const double bin_height = g.width[k] * height[k];
+        // Bins within `cutoff` (at most bins * the translations checked above when
+        // periodic); an open direction never beyond the grid, also when its atoms are so
+        // nearly flat that cutoff / bin_height exceeds the range of int (or is infinite).
+        const double reach = std::ceil(cutoff / bin_height);
         if (pbc[k]) {
-            g.reach[k] = static_cast<int>(std::ceil(cutoff / bin_height));
+            g.reach[k] = static_cast<int>(reach);
         } else {
-            // Open direction: all bins within `cutoff`, never beyond the grid.
-            g.reach[k] = extent > 0.0 ? std::min(g.bins[k], static_cast<int>(std::ceil(cutoff / bin_height)))
-                                      : 0;
+            g.reach[k] = extent > 0.0 ? static_cast<int>(std::min<double>(g.bins[k], reach)) : 0;
         }
     }
 

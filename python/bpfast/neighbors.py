@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -29,6 +30,6 @@ def neighbor_list(
     """
     pos, _, c, periodic = _prepare(positions, np.ones(len(np.asarray(positions)), dtype=np.int32),
                                    cell, pbc)
-    if not float(cutoff) > 0.0:
-        raise ValueError(f"cutoff must be positive, got {cutoff!r}")
+    if not 0.0 < float(cutoff) < math.inf:
+        raise ValueError(f"cutoff must be a positive finite number, got {cutoff!r}")
     return _core.neighbor_list(pos, c, periodic, float(cutoff), _threads(threads))
