@@ -26,6 +26,11 @@ def make(tmp_path_factory, name="pot", **kwargs):
     return directory
 
 
+def make_dir(directory, **kwargs):
+    write_potential(directory, **kwargs)
+    return directory
+
+
 def structure(seed, n_atoms=10, cell="triclinic", elements=("H", "O"), rc=4.0, **kw):
     rng = np.random.default_rng(seed)
     # Compact angular SFs skip exactly collinear triplets, which an atom and its own
@@ -398,6 +403,94 @@ def test_gradient_recomputes_what_was_not_recorded(full, limit):
     np.testing.assert_allclose(fresh.stress, recorded.stress, rtol=0,
                                atol=1e-14 * np.max(np.abs(recorded.stress)))
     assert _core._pair_tape_limit() == default
+
+
+@pytest.mark.parametrize("run", [0, 3000])
+def test_angular_sums_in_runs(full, run):
+    """The Gaussian angular kernels add an atom's per-pair data into the SF sums in runs
+    of bounded size, so that their memory does not grow with the square of the number of
+    neighbours (run 0: each j's pairs on their own; 3,000 doubles: a few j at a time).
+    Same numbers up to the order of the sums; recorded for the gradient (default) or not
+    (tape limit 0), the same runs, so the same SF values and energies, bit for bit."""
+    from bpfast import _core
+
+    s = structure(50, n_atoms=40, box=9.0)
+    whole = compute(full, s, threads=1, stress=True, energies=True)
+    whole_g = full.descriptors(*s[:3], s[3])
+    default_run, default_limit = _core._angular_sum_run(), _core._pair_tape_limit()
+    try:
+        _core._set_angular_sum_run(run)
+        recorded = compute(full, s, threads=1, stress=True, energies=True)
+        energy_only = compute(full, s, threads=2, forces=False, energies=True)
+        g = full.descriptors(*s[:3], s[3])
+        _core._set_pair_tape_limit(0)
+        fresh = compute(full, s, threads=2, stress=True, energies=True)
+    finally:
+        _core._set_angular_sum_run(default_run)
+        _core._set_pair_tape_limit(default_limit)
+    assert _core._angular_sum_run() == default_run
+    np.testing.assert_array_equal(fresh.energies, recorded.energies)
+    np.testing.assert_allclose(fresh.forces, recorded.forces, rtol=0,
+                               atol=1e-14 * np.max(np.abs(recorded.forces)))
+    for a, b in zip(g, whole_g):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-300)
+    for res in (recorded, energy_only):
+        assert res.energy == pytest.approx(whole.energy, rel=1e-13, abs=0)
+        np.testing.assert_allclose(res.energies, whole.energies, rtol=0,
+                                   atol=1e-13 * np.max(np.abs(whole.energies)))
+    for name in ("forces", "stress"):
+        a, b = getattr(recorded, name), getattr(whole, name)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-13 * np.max(np.abs(b)))
+
+
+@pytest.mark.parametrize("pbc", [False, (True, True, False)])
+def test_nearly_flat_structures(full, pbc):
+    """A planar molecule or slab whose atoms leave the plane by rounding noise (1e-17 after
+    a rotation there and back) has the energy and forces of the exactly flat one."""
+    rng = np.random.default_rng(8)
+    positions = np.column_stack([rng.uniform(0, 5, 12), rng.uniform(0, 5, 12), np.zeros(12)])
+    numbers = np.array([1, 8] * 6)
+    cell = np.diag([5.0, 5.0, 1.0]) if pbc else None
+    flat = full.compute(positions, numbers, cell, pbc)
+    assert flat.neighbor_pairs > 12 and np.max(np.abs(flat.forces)) > 0
+    for noise in (1e-9, 1e-13, 1e-17, 1e-300):
+        p = positions.copy()
+        p[3, 2] = noise
+        res = full.compute(p, numbers, cell, pbc)
+        assert res.neighbor_pairs == flat.neighbor_pairs
+        assert res.energy == pytest.approx(flat.energy, rel=1e-12)
+        np.testing.assert_allclose(res.forces, flat.forces, rtol=0,
+                                   atol=1e-7 * np.max(np.abs(flat.forces)))
+
+
+def test_dense_cell_memory_stays_bounded(tmp_path):
+    """An atom with thousands of neighbours (tiny cell, every SF type): the per-pair data
+    of a group grow with the square of the neighbours (1.9 GB peak here before the
+    bounds); the recorded part is capped and the rest is summed in runs. Run in a fresh
+    process to read its peak memory."""
+    import subprocess
+    import sys
+    import textwrap
+
+    directory = make_dir(tmp_path, seed=1)
+    script = textwrap.dedent(f"""
+        import resource, warnings, numpy as np, bpfast
+        warnings.simplefilter("ignore")
+        pot = bpfast.load({str(directory)!r})
+        cell = np.eye(3) * 0.45
+        positions, species = [[0.0, 0.0, 0.0], [0.2, 0.15, 0.1]], ["H", "O"]
+        full = pot.compute(positions, species, cell, threads=2, stress=True)
+        energy = pot.compute(positions, species, cell, forces=False, threads=1)
+        assert full.energy == energy.energy and np.isfinite(full.energy)
+        assert np.all(np.isfinite(full.forces)) and np.all(np.isfinite(full.stress))
+        print(full.neighbor_pairs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    pairs, peak_kb = map(int, out.stdout.split())
+    assert pairs > 5000  # thousands of neighbours per atom
+    assert peak_kb < 600_000, f"peak RSS {peak_kb} kB"
 
 
 @pytest.mark.parametrize("limit", [None, 500])

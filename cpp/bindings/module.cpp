@@ -335,6 +335,9 @@ trajectory); calls that share a cache are serialised.)doc")
     // Testing hook: the gradient pass recomputes groups beyond this many recorded doubles.
     m.def("_pair_tape_limit", &bpfast::pair_tape_limit);
     m.def("_set_pair_tape_limit", &bpfast::set_pair_tape_limit, py::arg("doubles"));
+    // Testing hook: runs of per-pair data summed at once by the Gaussian angular kernels.
+    m.def("_angular_sum_run", &bpfast::angular_sum_run);
+    m.def("_set_angular_sum_run", &bpfast::set_angular_sum_run, py::arg("doubles"));
     // Testing hook: lanes of the angular kernels and the neighbour scan (4, or 8 on
     // x86-64-v4 CPUs).
     m.def("_simd_width", &bpfast::simd_width);

@@ -336,17 +336,27 @@ void set_pair_tape_limit(size_t doubles) { max_tape.store(doubles); }
 size_t pair_tape_limit() { return max_tape.load(); }
 
 namespace {
+std::atomic<size_t> max_sum_run{size_t{1} << 21};  // doubles (16 MB per thread)
+}  // namespace
+
+void set_angular_sum_run(size_t doubles) { max_sum_run.store(doubles); }
+size_t angular_sum_run() { return max_sum_run.load(); }
+
+namespace {
 /// Where angular group `group` records (values pass with ws.record) or replays (gradient
-/// pass after a recording values pass) its per-pair data; neither when the tape is full
-/// or nothing was recorded for the group.
+/// pass after a recording values pass) its per-pair data; neither when the tape is full,
+/// when the group's data could take more than the whole limit (`bound`: doubles for all
+/// its pairs, an upper bound; the tape stays below twice the limit, however dense the
+/// structure), or when nothing was recorded for the group.
 struct TapeCursor {
     bool record = false, replay = false;
     size_t tpos = 0, ipos = 0;  // replay: next entries of ws.tape and ws.tape_idx
 };
 
-TapeCursor open_tape(DescriptorWorkspace& ws, size_t group, bool gradient) {
+TapeCursor open_tape(DescriptorWorkspace& ws, size_t group, bool gradient, size_t bound) {
     TapeCursor cur;
-    if (!gradient && ws.record && ws.tape_len < max_tape.load(std::memory_order_relaxed)) {
+    const size_t limit = max_tape.load(std::memory_order_relaxed);
+    if (!gradient && ws.record && ws.tape_len < limit && bound <= limit) {
         cur.record = true;
         ws.tape_group[group] = {ws.tape_len, ws.tape_idx_len};
     }
@@ -801,7 +811,11 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     // data that cost most: the partner lists, r_jk, f_c(r_jk) and its derivative, the
     // angular powers and the Gaussians per key.
     const int block_doubles = W * (1 + 2 * na + nk + (UsesJk ? 3 : 0));
-    TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient);
+    const int j_end = distinct ? n_first : nl - 1;
+    size_t bound = 0;  // blocks of all pairs (j, k) before the r_jk test
+    for (int p = 0; p < j_end; ++p) bound += (nl - (distinct ? n_first : p + 1) + W - 1) / W;
+    TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient,
+                               bound * block_doubles);
     const bool record = cur.record, replay = cur.replay;
     size_t& tpos = cur.tpos;
     size_t& ipos = cur.ipos;
@@ -830,7 +844,38 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     const int F_at = UsesJk ? 3 * W : 0, pw_at = F_at + W, ek_at = pw_at + 2 * na * W;
     const size_t group_start = record ? ws.tape_len : 0;  // where this group's blocks begin
     int group_blocks = 0;  // blocks of W pairs so far, over all j
-    const int j_end = distinct ? n_first : nl - 1;
+    // Values pass: the SF sums over the blocks (sum_blocks, below) are taken in runs of at
+    // most angular_sum_run() doubles of blocks (at least one j's), the same runs whether
+    // the blocks are on the tape or in scratch memory, which then stays bounded however
+    // many pairs an atom has. The gradient pass needs only the current j's blocks.
+    const size_t sum_run = max_sum_run.load(std::memory_order_relaxed);
+    int summed = 0;  // blocks already summed into G
+    // G_s += prefactor_s * sum over blocks [summed, end) of P^zeta E_key F, per key with
+    // up to 4 SF sums in registers.
+    const auto sum_blocks = [&](int end) {
+        const double* first = record ? ws.tape.data() + group_start + size_t(summed) * block_doubles
+                                     : ws.vpow.data();
+        for (int k = 0; k < nk; ++k) {
+            for (int s0 = key_start[k]; s0 < key_start[k + 1]; s0 += 4) {
+                simd::with_count<4>(key_start[k + 1] - s0, [&](auto count) {
+                    constexpr int NS = decltype(count)::value;
+                    vd acc[NS] = {};
+                    int at[NS];
+                    for (int i = 0; i < NS; ++i) at[i] = pw_at + W * sf_angle[s0 + i];
+                    const double* b = first;
+                    for (int blk = summed; blk < end; ++blk, b += block_doubles) {
+                        const vd EF = simd::load<vd>(b + ek_at + W * k) * simd::load<vd>(b + F_at);
+                        for (int i = 0; i < NS; ++i) acc[i] += simd::load<vd>(b + at[i]) * EF;
+                    }
+                    for (int i = 0; i < NS; ++i) {
+                        const AngularSF& sf = g.sfs[s0 + i];
+                        G[sf.index] += sf.prefactor * simd::sum(acc[i]);
+                    }
+                });
+            }
+        }
+        summed = end;
+    };
     for (int p = 0; p < j_end; ++p) {
         const int q0 = distinct ? n_first : p + 1;
         const int mk = nl - q0;
@@ -872,9 +917,13 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         const int mpad = (mc + W - 1) / W * W;
         const size_t j_doubles = static_cast<size_t>(mpad / W) * block_doubles;
         // This j's blocks of per-pair data: on the tape (recording or replaying) or in
-        // scratch memory, after the previous j's (the values pass sums over all blocks of
-        // the group at the end). Block layout: [r_jk, f_jk, df_jk,] F, powers[2 na], E[nk].
+        // scratch memory, after the previous j's not yet summed (values pass) or alone
+        // (gradient pass). Block layout: [r_jk, f_jk, df_jk,] F, powers[2 na], E[nk].
         double* blocks;
+        if (!Gradient && group_blocks > summed &&
+            size_t(group_blocks - summed + mpad / W) * block_doubles > sum_run) {
+            sum_blocks(group_blocks);
+        }
         if (record) {
             grow_tape(ws, j_doubles);
             tape = ws.tape.data();
@@ -884,7 +933,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
             blocks = tape + tpos;
             tpos += j_doubles;
         } else {
-            const size_t used = static_cast<size_t>(group_blocks) * block_doubles;
+            const size_t used = Gradient ? 0 : size_t(group_blocks - summed) * block_doubles;
             if (ws.vpow.size() < used + j_doubles) ws.vpow.resize(2 * (used + j_doubles));
             blocks = ws.vpow.data() + used;
         }
@@ -1031,27 +1080,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         scatter_group_gradient(list, ws, gx, gy, gz);
         return;
     }
-    // SF sums over all blocks of the group, per key with up to 4 sums in registers.
-    const double* all_blocks = record ? ws.tape.data() + group_start : ws.vpow.data();
-    for (int k = 0; k < nk; ++k) {
-        for (int s0 = key_start[k]; s0 < key_start[k + 1]; s0 += 4) {
-            simd::with_count<4>(key_start[k + 1] - s0, [&](auto count) {
-                constexpr int NS = decltype(count)::value;
-                vd acc[NS] = {};
-                int at[NS];
-                for (int i = 0; i < NS; ++i) at[i] = pw_at + W * sf_angle[s0 + i];
-                const double* b = all_blocks;
-                for (int blk = 0; blk < group_blocks; ++blk, b += block_doubles) {
-                    const vd EF = simd::load<vd>(b + ek_at + W * k) * simd::load<vd>(b + F_at);
-                    for (int i = 0; i < NS; ++i) acc[i] += simd::load<vd>(b + at[i]) * EF;
-                }
-                for (int i = 0; i < NS; ++i) {
-                    const AngularSF& sf = g.sfs[s0 + i];
-                    G[sf.index] += sf.prefactor * simd::sum(acc[i]);
-                }
-            });
-        }
-    }
+    if (group_blocks > summed) sum_blocks(group_blocks);
 }
 
 namespace {
@@ -1102,7 +1131,10 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     gather_group(env, list, g.weighted, Gradient, ws);
     // Recording (values pass) or replay (gradient pass of the same atom) of each j's
     // partner list, cos theta, r_jk and theta.
-    TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient);
+    const int j_end = distinct ? n_first : nl - 1;
+    size_t bound = 0;  // cos theta, r_jk, theta of all pairs (j, k)
+    for (int p = 0; p < j_end; ++p) bound += 3 * static_cast<size_t>(nl - (distinct ? n_first : p + 1));
+    TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient, bound);
     const bool record = cur.record, replay = cur.replay;
     size_t& tpos = cur.tpos;
     size_t& ipos = cur.ipos;
@@ -1128,7 +1160,6 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     double* cjk = ws.fjk.data();
     double* dcjk = ws.dfjk.data();
     double* acc_t = ws.base.data();  // dE / dtheta
-    const int j_end = distinct ? n_first : nl - 1;
     for (int p = 0; p < j_end; ++p) {
         const int q0 = distinct ? n_first : p + 1;
         const int mk = nl - q0;

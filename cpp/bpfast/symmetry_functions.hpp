@@ -60,10 +60,19 @@ bool is_angular_sf_type(int type);
 bool sf_less(const SymmetryFunctionSpec& a, const SymmetryFunctionSpec& b);
 
 /// Cap (in doubles, per thread) on the per-pair data that Descriptor::values records for
-/// the following gradient call; groups beyond it are recomputed instead. Process-wide;
-/// changing it is meant for tests of both code paths.
+/// the following gradient call; groups beyond it (or that could take more than all of
+/// it) are recomputed instead. Process-wide; changing it is meant for tests of both code
+/// paths.
 void set_pair_tape_limit(size_t doubles);
 size_t pair_tape_limit();
+
+/// Most per-pair data (doubles, per thread; default 2^21) of an angular group with
+/// Gaussians that the values pass keeps before it adds them into the SF sums, so that
+/// its scratch memory does not grow with the square of an atom's neighbours. Sums are
+/// taken over the same runs whether or not the data are recorded. Process-wide; changing
+/// it is meant for tests.
+void set_angular_sum_run(size_t doubles);
+size_t angular_sum_run();
 
 /// Compact function C(x; lo, hi) of the polynomial SF types.
 class CompactFunction {
