@@ -177,3 +177,44 @@ def test_neighbor_cache_rebuilds_when_needed(pot):
         bpfast.NeighborCache(skin=-1.0)
     with pytest.raises(TypeError, match="NeighborCache"):
         pot.compute(positions, numbers, cell, pbc, cache=object())
+
+
+def test_copies_share_the_potential_and_pickles_carry_the_files(tmp_path):
+    """copy/deepcopy return the same (immutable) potential; a pickle carries the files'
+    contents, so it loads in another process even after the directory is gone, and it
+    refuses files changed since they were loaded."""
+    import copy
+    import pickle
+    import shutil
+
+    directory = write_potential(tmp_path / "pot", elements=("O", "H"), sf_types=(2, 3), seed=4)
+    pot = bpfast.load(directory)
+    assert copy.copy(pot) is pot and copy.deepcopy(pot) is pot
+    positions, numbers, cell, pbc = random_structure(np.random.default_rng(2), ("O", "H"), 9)
+    expected = pot.compute(positions, numbers, cell, pbc, stress=True)
+
+    data = pickle.dumps(pot)
+    shutil.rmtree(directory)
+    again = pickle.loads(data)
+    assert again.directory == pot.directory and again.elements == pot.elements
+    res = again.compute(positions, numbers, cell, pbc, stress=True)
+    assert res.energy == expected.energy
+    np.testing.assert_array_equal(res.forces, expected.forces)
+    np.testing.assert_array_equal(res.stress, expected.stress)
+    twice = pickle.loads(pickle.dumps(again))  # its files travel with it
+    assert twice.compute(positions, numbers, cell, pbc).energy == expected.energy
+
+    # in another process (what multiprocessing does)
+    script = ("import pickle, sys, numpy as np; pot = pickle.load(sys.stdin.buffer); "
+              "print(repr(pot.compute(*pickle.loads(bytes.fromhex(sys.argv[1]))).energy))")
+    args = pickle.dumps((positions, numbers, cell, pbc)).hex()
+    out = subprocess.run([sys.executable, "-c", script, args], input=data, capture_output=True,
+                         check=True)
+    assert float(out.stdout) == expected.energy
+
+    changed = write_potential(tmp_path / "changed", elements=("O", "H"), sf_types=(2, 3), seed=4)
+    pot = bpfast.load(changed)
+    with open(changed / "weights.008.data", "a") as f:
+        f.write("# appended after loading\n")
+    with pytest.raises(pickle.PicklingError, match="weights.008.data changed since it was loaded"):
+        pickle.dumps(pot)

@@ -319,3 +319,25 @@ def test_bfgs_relaxes_a_water_cluster():
     d = atoms.get_all_distances()
     for o in range(0, 9, 3):
         assert np.all((d[o, o + 1:o + 3] > 0.9) & (d[o, o + 1:o + 3] < 1.1))
+
+
+def test_calculator_copies_and_pickles(pot):
+    """deepcopy and pickle give an independent calculator (own neighbour cache) on the
+    same potential, with the same results; e.g. one per NEB image or worker process."""
+    import copy
+    import pickle
+
+    atoms = to_atoms(structure(5))
+    calc = BPCalculator(pot, skin=0.5, threads=1)
+    atoms.calc = calc
+    energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+    for other in (copy.deepcopy(calc), pickle.loads(pickle.dumps(calc))):
+        assert other.neighbor_cache is not calc.neighbor_cache
+        assert other.neighbor_cache is not None and other.skin == calc.skin
+        moved = atoms.copy()
+        moved.calc = other
+        assert moved.get_potential_energy() == energy
+        np.testing.assert_array_equal(moved.get_forces(), forces)
+        moved.positions[0, 0] += 0.3
+        assert moved.get_potential_energy() != energy
+    assert atoms.get_potential_energy() == energy  # the original is untouched

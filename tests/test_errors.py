@@ -211,9 +211,10 @@ def test_stress_without_cell(pot):
         pot.compute(np.zeros((1, 3)), ["H"], stress=True)
 
 
-def test_bad_threads(pot):
-    with pytest.raises(ValueError, match="threads"):
-        pot.compute(np.zeros((1, 3)), ["H"], threads=0)
+@pytest.mark.parametrize("threads", [0, -1, 1.5, 10**10, float("inf"), float("nan"), "2", True])
+def test_bad_threads(pot, threads):
+    with pytest.raises(ValueError, match="threads must be an integer from 1 to 4096"):
+        pot.compute(np.zeros((1, 3)), ["H"], threads=threads)
 
 
 def test_zero_atoms(pot):

@@ -152,6 +152,16 @@ class BPCalculator(Calculator):
         if getattr(self, "_cache", None) is not None:
             self._cache.reset()
 
+    # The neighbour cache is not copied or pickled: a copy starts its own.
+    def __getstate__(self) -> Dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_cache"] = None
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._cache = _new_cache(self.skin / self.units.length)
+
     def __repr__(self) -> str:
         return (f"BPCalculator({self.potential.directory!r}, length_unit="
                 f"{self.units.length_name!r}, energy_unit={self.units.energy_name!r}, "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +76,25 @@ def load(path: Union[str, os.PathLike]) -> "Potential":
         p = p.parent
     if not p.is_dir():
         raise FileNotFoundError(2, "No such potential directory", str(p))
-    return Potential(_core.load(str(p)))
+    pot = Potential(_core.load(str(p)))
+    # What was read, to check when pickling (which sends the files' contents).
+    pot._digests = {name: _digest((p / name).read_bytes()) for name in pot._file_names()}
+    return pot
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _unpickle_potential(directory: str, files: Dict[str, bytes]) -> "Potential":
+    """A Potential from the contents of its files (the other end of Potential.__reduce__)."""
+    with tempfile.TemporaryDirectory(prefix="bpfast-") as tmp:
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data)
+        pot = Potential(_core.load(tmp))
+    pot.directory = directory
+    pot._files = dict(files)
+    return pot
 
 
 def _species_to_numbers(species: ArrayLike, n: int) -> np.ndarray:
@@ -138,9 +159,17 @@ def _as_pbc(pbc: Any, have_cell: bool) -> Tuple[bool, bool, bool]:
 def _threads(threads: Optional[int]) -> int:
     if threads is None:
         return 0
-    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
-        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    try:
+        ok = (not isinstance(threads, bool) and int(threads) == threads
+              and 1 <= threads <= _MAX_THREADS)
+    except (TypeError, ValueError, OverflowError):  # e.g. "2", inf, nan
+        ok = False
+    if not ok:
+        raise ValueError(f"threads must be an integer from 1 to {_MAX_THREADS}, got {threads!r}")
     return int(threads)
+
+
+_MAX_THREADS = 4096
 
 
 def _prepare(positions, species, cell, pbc):
@@ -173,6 +202,8 @@ class Potential:
 
     def __init__(self, core: "_core.Potential"):
         self._core = core
+        self._digests: Dict[str, str] = {}  # file name -> SHA-256 at load time
+        self._files: Optional[Dict[str, bytes]] = None  # contents, if unpickled
         self.elements: Tuple[str, ...] = tuple(core.elements)
         self.atomic_numbers: Tuple[int, ...] = tuple(core.atomic_numbers)
         self.cutoff: float = float(core.cutoff)
@@ -202,6 +233,35 @@ class Potential:
     def atom_energy(self) -> Dict[str, float]:
         """Per-element energy offsets (``atom_energy`` in input.nn; 0 if absent)."""
         return dict(zip(self.elements, self._core.atom_energy))
+
+    def _file_names(self) -> list:
+        return ["input.nn", "scaling.data"] + [f"weights.{z:03d}.data" for z in self.atomic_numbers]
+
+    # Immutable: copies share the loaded potential. Pickles (multiprocessing, NEB
+    # images in other processes) carry the files' contents, checked against what was
+    # loaded, and are loaded again on the other side.
+    def __copy__(self) -> "Potential":
+        return self
+
+    def __deepcopy__(self, memo) -> "Potential":
+        return self
+
+    def __reduce__(self):
+        if self._files is not None:
+            return _unpickle_potential, (self.directory, self._files)
+        files = {}
+        for name in self._file_names():
+            path = Path(self.directory) / name
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise pickle.PicklingError(
+                    f"cannot pickle the potential: {path} is no longer readable ({exc})") from exc
+            if _digest(data) != self._digests.get(name):
+                raise pickle.PicklingError(
+                    f"cannot pickle the potential: {path} changed since it was loaded")
+            files[name] = data
+        return _unpickle_potential, (self.directory, files)
 
     def __repr__(self) -> str:
         nets = ", ".join(f"{el} {'-'.join(map(str, a))} ({' '.join(self.activations[el])})"
