@@ -76,7 +76,9 @@ def test_species_as_symbols_or_numbers(pot):
     a = pot.compute(positions, numbers)
     b = pot.compute(positions, symbols)
     c = pot.compute(positions.tolist(), list(numbers.astype(np.int8)))
-    assert a.energy == b.energy == c.energy
+    mixed = [s if k % 2 else int(z) for k, (s, z) in enumerate(zip(symbols, numbers))]
+    d = pot.compute(positions, mixed)  # numpy turns ["O", 1, ...] into strings
+    assert a.energy == b.energy == c.energy == d.energy
     np.testing.assert_array_equal(a.forces, b.forces)
 
 

@@ -118,6 +118,9 @@ def test_bad_arguments_in_process(potdir, tmp_path, capsys):
     assert cli.main(["predict", str(potdir), str(potdir / "input.data"),
                      "--length-unit", "furlong"]) == 1
     assert "unknown length unit 'furlong'" in capsys.readouterr().err
+    assert cli.main(["predict", str(potdir), str(potdir / "input.data"), "--format",
+                     "nosuchfmt"]) == 1
+    assert "unknown --format 'nosuchfmt': use 'n2p2' or an ase.io format" in capsys.readouterr().err
     assert cli.main(["predict", str(potdir), str(potdir / "input.data"), "--index", "7"]) == 1
     assert "has 2 structures" in capsys.readouterr().err
     assert cli.main(["md", str(potdir), str(potdir / "input.data"), "--steps", "1",

@@ -102,6 +102,16 @@ def test_malformed_input_nn(broken, predicate, replace, message):
     assert f"input.nn:{number}:" in str(err)
 
 
+@pytest.mark.parametrize("name", ["input.nn", "scaling.data", "weights.001.data"])
+def test_binary_file(broken, name):
+    path = broken / name
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:3]) + b"\x00\x01\xfe binary\n" + b"".join(lines[3:]))
+    with pytest.raises(bpfast.FormatError, match="binary data .*expected a text file") as info:
+        bpfast.load(broken)
+    assert info.value.file.endswith(name) and info.value.line == 4
+
+
 def test_missing_keyword(broken):
     edit_line(broken / "input.nn", lambda s: s.startswith("global_hidden_layers_short"), lambda s: "")
     with pytest.raises(bpfast.FormatError, match="missing required keyword 'global_hidden_layers_short'"):

@@ -35,6 +35,10 @@ std::vector<std::string> read_lines(const std::string& path) {
     std::string line;
     while (std::getline(f, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find('\0') != std::string::npos) {
+            throw FormatError(path, static_cast<int>(lines.size()) + 1,
+                              "binary data (a NUL byte): expected a text file");
+        }
         lines.push_back(line);
     }
     return lines;

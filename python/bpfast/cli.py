@@ -248,7 +248,11 @@ def _read_structures(path: str, fmt: Optional[str], index, structure_units: str,
         images = [f.to_atoms(results=False) for f in frames]
     else:
         import ase.io
+        import ase.io.formats
 
+        if fmt is not None and fmt not in ase.io.formats.ioformats:
+            raise CommandError(f"unknown --format {fmt!r}: use 'n2p2' or an ase.io format "
+                               "name (extxyz, vasp, cif, lammps-data, ...)")
         try:
             images = ase.io.read(path, index=":", format=fmt)
         except Exception as exc:  # ase.io raises many types for unreadable files

@@ -121,6 +121,8 @@ def _species_to_numbers(species: ArrayLike, n: int) -> np.ndarray:
                 s = s.decode()
             if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
                 z = int(s)
+            elif isinstance(s, str) and s.isdigit():  # a mixed list ["O", 1, 1] became strings
+                z = int(s)
             else:
                 z = cache.get(s)
                 if z is None:
