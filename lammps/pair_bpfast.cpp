@@ -195,6 +195,19 @@ void PairBPFast::init_style() {
         error->all(FLERR, "Pair style bpfast requires newton pair on (forces on ghost atoms "
                           "are returned to their owners by reverse communication)");
     }
+    // Bonded (special) pairs must be in the neighbour list like any other: with factors
+    // below 1 LAMMPS leaves them out (0) or marks them for scaling, and the symmetry
+    // functions would miss a molecule's own atoms.
+    if (atom->molecular != Atom::ATOMIC) {
+        for (int k = 1; k <= 3; ++k) {
+            if (force->special_lj[k] != 1.0 || force->special_coul[k] != 1.0) {
+                error->all(FLERR,
+                           "Pair style bpfast requires special_bonds lj/coul 1.0 1.0 1.0 for a "
+                           "system with bonds (the many-body energy needs every neighbour; "
+                           "with factors below 1, bonded pairs are left out of the list)");
+            }
+        }
+    }
     neighbor->add_request(this, NeighConst::REQ_FULL);
 }
 

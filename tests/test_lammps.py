@@ -382,6 +382,55 @@ def test_two_rank_trajectory_equals_one_rank(nve):
     assert np.max(np.abs(d)) < 1e-9
 
 
+# --------------------------------------------------------------------------- molecules
+
+def test_molecular_system_needs_every_bonded_pair(tmp_path):
+    """atom_style full with O-H bonds: LAMMPS' default special_bonds (0 0 0) drop bonded
+    pairs from the neighbour list, which would silently remove each molecule's own atoms
+    from the symmetry functions (350 eV on this box): an error asks for 1 1 1, with
+    which the energy is Potential.compute's."""
+    case = CASES["water192"]
+    atoms, _ = case.atoms()
+    cell, positions, _ = case.lammps_frame(atoms)
+    cell = cell.tolist()  # Python floats: repr() gives all 17 digits
+    symbols = atoms.get_chemical_symbols()
+    oxygens = [i for i, s in enumerate(symbols) if s == "O"]
+    bonds, molecule = [], {}
+    for i, s in enumerate(symbols):
+        if s == "H":  # to the nearest O, minimum image
+            frac = np.linalg.solve(np.array(cell).T, (positions[oxygens] - positions[i]).T).T
+            d = (frac - np.round(frac)) @ np.array(cell)
+            o = oxygens[int(np.argmin(np.sum(d * d, axis=1)))]
+            bonds.append((o, i))
+            molecule[o] = molecule[i] = o + 1
+    lines = ["water with bonds", "", f"{len(atoms)} atoms", f"{len(bonds)} bonds",
+             "2 atom types", "1 bond types", "",
+             f"0.0 {cell[0][0]!r} xlo xhi", f"0.0 {cell[1][1]!r} ylo yhi",
+             f"0.0 {cell[2][2]!r} zlo zhi", "", "Masses", "", "1 15.999", "2 1.008", "",
+             "Atoms # full", ""]
+    lines += [f"{i + 1} {molecule[i]} {1 if s == 'O' else 2} 0.0 {x!r} {y!r} {z!r}"
+              for i, (s, (x, y, z)) in enumerate(zip(symbols, positions.tolist()))]
+    lines += ["", "Bonds", ""] + [f"{k + 1} 1 {o + 1} {h + 1}" for k, (o, h) in enumerate(bonds)]
+    data = tmp_path / "bonded.data"
+    data.write_text("\n".join(lines) + "\n")
+    assert abs(cell[1][0]) + abs(cell[2][0]) + abs(cell[2][1]) == 0.0  # orthorhombic box
+    pair = case.setup_commands(data)[4:]  # plugin load, pair_style, pair_coeff
+    assert pair[-1] == "pair_coeff * * O H"
+    base = ["units metal", "atom_style full", "bond_style zero", f"read_data {data}",
+            "bond_coeff 1"]
+    results = run_lammps([
+        {"name": "default", "kind": "error", "commands": base + pair + ["run 0"]},
+        {"name": "all", "kind": "run0",
+         "commands": base + ["special_bonds lj/coul 1.0 1.0 1.0"] + pair},
+    ], tmp_path)
+    assert "requires special_bonds lj/coul 1.0 1.0 1.0" in results["default"]["error"]
+    out = results["all"]
+    energy, forces, _, _, _ = potential_compute(case, np.array(out["positions"]),
+                                                np.array(out["box"]), atoms.pbc)
+    assert out["energy"] == pytest.approx(energy, rel=1e-10)
+    assert relative_error(out["forces"], forces, FORCE_FLOOR) < 1e-10
+
+
 # --------------------------------------------------------------------------- errors
 
 def test_bad_input_gives_lammps_errors(tmp_path):
