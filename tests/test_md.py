@@ -157,22 +157,24 @@ class _InterruptingCalculator(BPCalculator):
             os.kill(os.getpid(), signal.SIGINT)
 
 
-def test_ctrl_c_stops_after_the_current_step_and_keeps_the_files(pot, tmp_path):
+# stopped at step 7 (neither logged nor a frame), or at step 8 (a frame but no log step:
+# the frame computed the observables, and the state reached must still be logged)
+@pytest.mark.parametrize("stop, frames", [(7, 4), (8, 5)])
+def test_ctrl_c_stops_after_the_current_step_and_keeps_the_files(pot, tmp_path, stop, frames):
     atoms = box(4)
-    calc = _InterruptingCalculator(pot, threads=1, at=8)
+    calc = _InterruptingCalculator(pot, threads=1, at=stop + 1)
     traj, log = tmp_path / "md.extxyz", tmp_path / "md.log"
     handler = signal.getsignal(signal.SIGINT)
     summary = run(atoms, calc, steps=1000, timestep=0.5, temperature=300, seed=0,
                   trajectory=traj, trajectory_interval=2, log=log, log_interval=3,
                   progress=False)
     assert signal.getsignal(signal.SIGINT) is handler  # restored
-    assert summary.interrupted and summary.steps == 7
+    assert summary.interrupted and summary.steps == stop
     text = log.read_text()
-    assert text.rstrip().endswith("# interrupted after step 7")
+    assert text.rstrip().endswith(f"# interrupted after step {stop}")
     d = read_log(text)
-    np.testing.assert_array_equal(d["step"], [0, 3, 6, 7])
-    frames = ase.io.read(traj, index=":")
-    assert len(frames) == 4  # steps 0, 2, 4, 6
+    np.testing.assert_array_equal(d["step"], [0, 3, 6, stop])
+    assert len(ase.io.read(traj, index=":")) == frames  # steps 0, 2, 4, 6 (, 8)
 
 
 # ---------------------------------------------------------------------- ensembles
@@ -195,6 +197,20 @@ def test_thermostats_and_barostats_run(pot, ensemble, options):
         assert atoms.get_volume() != pytest.approx(volume, rel=1e-9)
     else:
         assert atoms.get_volume() == pytest.approx(volume, rel=1e-12)
+
+
+def test_one_atom_cannot_start_at_a_temperature(pot):
+    atoms = box(1)[:1]
+    with pytest.warns(UserWarning, match="one atom: .* starts at rest, not at 300 K"):
+        run(atoms, BPCalculator(pot, threads=1), steps=1, temperature=300, progress=False)
+    assert not atoms.get_momenta().any()
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True])
+def test_bad_seed(pot, seed):
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        run(box(2), BPCalculator(pot, threads=1), steps=1, temperature=300, seed=seed,
+            progress=False)
 
 
 def test_velocities_are_kept_or_drawn(pot):

@@ -255,6 +255,8 @@ def _initial_velocities(atoms, temperature: Optional[float], velocities: str,
             raise ValueError("velocities='init' needs a temperature > 0 K")
         return
     if len(atoms) < 2:
+        warnings.warn(f"one atom: no motion is left once the centre-of-mass momentum is "
+                      f"removed, so it starts at rest, not at {temperature:g} K", stacklevel=3)
         return
     rng = np.random.default_rng(seed)
     masses = atoms.get_masses()[:, None]
@@ -351,6 +353,8 @@ def run(
                         ("log_interval", log_interval)):
         if isinstance(value, bool) or int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     _initial_velocities(atoms, temperature, velocities, seed)
     dyn = make_dynamics(atoms, timestep=timestep, ensemble=ensemble, temperature=temperature,
                         thermostat=thermostat, barostat=barostat, friction=friction,
@@ -410,6 +414,7 @@ def run(
             traj = _Trajectory(trajectory, atoms)
 
         first = last = evaluate(lambda: _observables(atoms, 0, timestep))
+        logged = 0  # the last step in the log
         if log_file is not None:
             log_file.write(_log_line(first))
             log_file.flush()
@@ -428,6 +433,7 @@ def run(
                         if log_file is not None and (k % log_interval == 0 or k == steps):
                             log_file.write(_log_line(last))
                             log_file.flush()
+                            logged = k
                         if traj is not None and k % trajectory_interval == 0:
                             traj.write(atoms)
                         if bar is not None:
@@ -443,10 +449,11 @@ def run(
             except KeyboardInterrupt:  # second Ctrl-C: the step may be half done
                 interrupted = hard = True
             wall = time.perf_counter() - t0
-        if interrupted and not hard and int(last.get("step", -1)) != done and done > 0:
+        if interrupted and not hard and done > 0:
             # graceful stop after a whole step: log the state reached (cached results)
-            last = evaluate(lambda: _observables(atoms, done, timestep))
-            if log_file is not None:
+            if int(last.get("step", -1)) != done:
+                last = evaluate(lambda: _observables(atoms, done, timestep))
+            if log_file is not None and logged != done:
                 log_file.write(_log_line(last))
     finally:
         if bar is not None:
