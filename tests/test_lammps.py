@@ -455,6 +455,8 @@ def test_bad_input_gives_lammps_errors(tmp_path):
         "stress_atom": [f"pair_style bpfast {water}", "pair_coeff * * O H",
                         "compute s all stress/atom NULL", "compute r all reduce sum c_s[1]",
                         "thermo_style custom step pe c_r", "run 0"],
+        "restyled": [f"pair_style bpfast {water}", "pair_coeff * * O H",
+                     f"pair_style bpfast {water} threads 1", "run 0"],
         "fine": [f"pair_style bpfast {water} cflength {BOHR_PER_ANGSTROM!r} cfenergy "
                  f"{HARTREE_PER_EV!r}", "pair_coeff * * O H", "run 0"],
     }
@@ -473,6 +475,7 @@ def test_bad_input_gives_lammps_errors(tmp_path):
         "bad_factor": ["length_unit must be positive"],
         "newton_off": ["requires newton pair on"],
         "stress_atom": ["does not compute per-atom virials"],
+        "restyled": ["All pair coeffs are not set"],  # LAMMPS' check, before the style's
     }
     for name, parts in expected.items():
         assert messages[name] is not None, name
