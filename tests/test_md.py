@@ -127,6 +127,9 @@ def test_run_writes_log_and_trajectory(pot, tmp_path, suffix):
     assert np.all(np.isfinite(d["pressure"]))
     frames = ase.io.read(traj, index=":")
     assert len(frames) == 5  # steps 0, 5, 10, 15, 20
+    assert [f.info["step"] for f in frames] == [0, 5, 10, 15, 20]
+    assert [f.info["time_fs"] for f in frames] == [0.0, 2.5, 5.0, 7.5, 10.0]
+    assert "step" not in atoms.info and "time_fs" not in atoms.info
     last = frames[-1]
     np.testing.assert_allclose(last.positions, atoms.positions, atol=1e-7)
     assert last.get_potential_energy() == pytest.approx(d["epot"][-1], abs=1e-8)

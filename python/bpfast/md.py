@@ -201,12 +201,21 @@ class _Trajectory:
             self._traj = None
             self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
 
-    def write(self, atoms) -> None:
-        if self._traj is not None:
-            self._traj.write(atoms)
-        else:
-            ase.io.write(self._file, atoms, format="extxyz")
-            self._file.flush()
+    def write(self, atoms, step: int, time_fs: float) -> None:
+        # The frame's step and time go into atoms.info for this write only.
+        info = atoms.info
+        saved = {key: info[key] for key in ("step", "time_fs") if key in info}
+        info["step"], info["time_fs"] = step, time_fs
+        try:
+            if self._traj is not None:
+                self._traj.write(atoms)
+            else:
+                ase.io.write(self._file, atoms, format="extxyz")
+                self._file.flush()
+        finally:
+            for key in ("step", "time_fs"):
+                info.pop(key, None)
+            info.update(saved)
         self.count += 1
 
     def close(self) -> None:
@@ -419,7 +428,7 @@ def run(
             log_file.write(_log_line(first))
             log_file.flush()
         if traj is not None:
-            traj.write(atoms)
+            traj.write(atoms, 0, 0.0)
 
         with _StopOnSigint() as stop:
             t0 = time.perf_counter()
@@ -435,7 +444,7 @@ def run(
                             log_file.flush()
                             logged = k
                         if traj is not None and k % trajectory_interval == 0:
-                            traj.write(atoms)
+                            traj.write(atoms, k, k * timestep)
                         if bar is not None:
                             rate = n * k / max(time.perf_counter() - t0, 1e-12)
                             bar.set_postfix_str(
