@@ -220,3 +220,25 @@ def test_copies_share_the_potential_and_pickles_carry_the_files(tmp_path):
         f.write("# appended after loading\n")
     with pytest.raises(pickle.PicklingError, match="weights.008.data changed since it was loaded"):
         pickle.dumps(pot)
+
+
+def test_finite_difference_helpers(pot):
+    """bpfast.testing: indices or a boolean mask select the rows; far from the origin the
+    difference is divided by the displacement actually made (x +- h rounded)."""
+    from bpfast.testing import numerical_forces, numerical_stress
+
+    positions, numbers, cell, pbc = random_structure(np.random.default_rng(5), ("H", "O"), 4,
+                                                     cell=None)
+    exact = pot.compute(positions, numbers).forces
+    for atoms in ([2], np.array([False, False, True, False])):
+        fd = numerical_forces(pot, positions, numbers, atoms=atoms, step=1e-4)
+        assert not fd[[0, 1, 3]].any()
+        np.testing.assert_allclose(fd[2], exact[2], rtol=0, atol=1e-6 * np.abs(exact).max())
+    far = positions + 1e10  # spacing of doubles here: 2e-6, a fiftieth of the step
+    fd = numerical_forces(pot, far, numbers, atoms=[1], step=1e-4)
+    np.testing.assert_allclose(fd[1], exact[1], rtol=0, atol=1e-4 * np.abs(exact).max())
+    for bad in (dict(step=0.0), dict(atoms=[7]), dict(atoms=np.ones(3, dtype=bool))):
+        with pytest.raises(ValueError):
+            numerical_forces(pot, positions, numbers, **bad)
+    with pytest.raises(ValueError, match="needs a cell"):
+        numerical_stress(pot, positions, numbers, None)

@@ -24,20 +24,45 @@ def _energy(potential, positions, species, cell, pbc) -> float:
         return potential.compute(positions, species, cell, pbc, forces=False).energy
 
 
+def _check_step(step: float) -> float:
+    step = float(step)
+    if not (np.isfinite(step) and step > 0.0):
+        raise ValueError(f"step must be a positive finite number, got {step!r}")
+    return step
+
+
+def _atom_indices(atoms, n: int) -> np.ndarray:
+    if atoms is None:
+        return np.arange(n)
+    idx = np.asarray(atoms)
+    if idx.dtype == bool:
+        if idx.shape != (n,):
+            raise ValueError(f"a boolean atoms mask needs shape ({n},), got {idx.shape}")
+        return np.flatnonzero(idx)
+    if idx.dtype.kind not in "iu" or idx.ndim != 1:
+        raise ValueError("atoms must be a 1-D sequence of atom indices or a boolean mask")
+    if idx.size and not (-n <= idx.min() and idx.max() < n):
+        raise ValueError(f"atom indices must lie in [-{n}, {n}), got {idx.min()}..{idx.max()}")
+    return idx % max(n, 1)
+
+
 def numerical_forces(potential, positions, species, cell=None, pbc=None, *,
                      step: float = 1e-4, atoms: Optional[np.ndarray] = None) -> np.ndarray:
-    """-dE/dr by central differences, shape (n, 3) (rows not in ``atoms`` are 0)."""
+    """-dE/dr by central differences, shape (n, 3) (rows not in ``atoms``, indices or a
+    boolean mask, are 0). The difference is divided by the displacement actually made
+    (x + h and x - h rounded), which matters far from the origin."""
+    step = _check_step(step)
     pos = np.array(positions, dtype=np.float64)
     out = np.zeros_like(pos)
-    indices = range(len(pos)) if atoms is None else atoms
-    for i in indices:
+    for i in _atom_indices(atoms, len(pos)):
         for a in range(3):
-            pos[i, a] += step
-            e_plus = _energy(potential, pos, species, cell, pbc)
-            pos[i, a] -= 2 * step
-            e_minus = _energy(potential, pos, species, cell, pbc)
-            pos[i, a] += step
-            out[i, a] = -(e_plus - e_minus) / (2 * step)
+            x = pos[i, a]
+            pos[i, a] = x + step
+            e_plus, x_plus = _energy(potential, pos, species, cell, pbc), pos[i, a]
+            pos[i, a] = x - step
+            e_minus, x_minus = _energy(potential, pos, species, cell, pbc), pos[i, a]
+            pos[i, a] = x
+            out[i, a] = -(e_plus - e_minus) / (x_plus - x_minus)
     return out
 
 
@@ -48,8 +73,13 @@ def numerical_stress(potential, positions, species, cell, pbc=None, *,
     Positions and cell are deformed as r -> (1 + eps) r; component (a, b) of the
     result is the derivative with respect to eps_ab.
     """
+    step = _check_step(step)
+    if cell is None:
+        raise ValueError("numerical_stress needs a cell")
     pos = np.asarray(positions, dtype=np.float64)
     c = np.asarray(cell, dtype=np.float64)
+    if c.shape == (3,):
+        c = np.diag(c)
     volume = abs(np.linalg.det(c))
     out = np.zeros((3, 3))
     for a in range(3):
