@@ -112,7 +112,13 @@ end
     ("atom 0 0 0 H 0 0 0 0 0\n", 1, "expected 'begin'"),
     ("begin\nlattice 1 0 0\nlattice 0 1 0\natom 0 0 0 H 0 0 0 0 0\nend\n", 5, "need 0 or 3"),
     ("begin\natom 0 0 0 H 0 0 0 0\nend\n", 2, "9 fields"),
-    ("begin\natom 0 0 x H 0 0 0 0 0\nend\n", 2, "must be a number"),
+    ("begin\natom 0 0 x H 0 0 0 0 0\nend\n", 2, "must be a finite number, got 'x'"),
+    # what Python's float() takes but n2p2's atof does not (or reads as something else)
+    ("begin\natom 0 0 1_0 H 0 0 0 0 0\nend\n", 2, "must be a finite number, got '1_0'"),
+    ("begin\natom 0 0 nan H 0 0 0 0 0\nend\n", 2, "must be a finite number, got 'nan'"),
+    ("begin\natom 0 0 1e999 H 0 0 0 0 0\nend\n", 2, "got '1e999'"),
+    ("begin\nenergy \uff11\nend\n", 2, "must be a finite number"),  # full-width digit
+    ("begin\n" + "lattice 1 0 0\n" * 3 + "end\n", 1, "the cell is singular"),
     ("begin\natom 0 0 0 Xx 0 0 0 0 0\nend\n", 2, "unknown element"),
     ("begin\nposition 0 0 0\nend\n", 2, "unknown line type"),
     ("begin\natom 0 0 0 H 0 0 0 0 0\n", 2, "no 'end'"),
@@ -131,7 +137,28 @@ def test_format_errors_name_file_and_line(tmp_path, text, line, words):
     assert f"{path}:{line}:" in str(info.value)
 
 
+def test_encodings(tmp_path):
+    """A byte-order mark is dropped; bytes that are not UTF-8 name their line."""
+    path = tmp_path / "input.data"
+    path.write_bytes(b"\xef\xbb\xbfbegin\natom 0 0 0 H 0 0 0 0 0\nend\n")
+    assert n2p2_io.read_input_data(path)[0].symbols == ["H"]
+    assert n2p2_io.is_input_data(path)
+    other = tmp_path / "x.data"
+    other.write_bytes(path.read_bytes())
+    assert n2p2_io.is_input_data(other)
+    path.write_bytes(b"begin\ncomment caf\xe9\natom 0 0 0 H 0 0 0 0 0\nend\n")
+    with pytest.raises(bpfast.FormatError, match="not UTF-8 text") as info:
+        n2p2_io.read_input_data(path)
+    assert info.value.line == 2 and info.value.file == str(path)
+
+
 def test_structure_validation():
+    with pytest.raises(ValueError, match="'O H' is not an element symbol"):
+        N2p2Structure(positions=np.zeros((1, 3)), symbols=["O H"])
+    with pytest.raises(ValueError, match="tags must be one line"):
+        N2p2Structure(positions=np.zeros((1, 3)), symbols=["H"], tags="set=train\nend\nbegin")
+    with pytest.raises(ValueError, match="the cell is singular"):
+        N2p2Structure(positions=np.zeros((1, 3)), symbols=["H"], cell=np.zeros((3, 3)))
     with pytest.raises(ValueError, match="symbols has 1 entries"):
         N2p2Structure(positions=np.zeros((2, 3)), symbols=["H"])
     with pytest.raises(ValueError, match="cell must be 3x3"):

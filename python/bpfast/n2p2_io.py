@@ -24,6 +24,7 @@ methods convert to and from :class:`ase.Atoms` (converting units if asked).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator, List, Optional, Union
@@ -91,11 +92,20 @@ class N2p2Structure:
         if len(self.symbols) != n:
             raise ValueError(f"symbols has {len(self.symbols)} entries but positions has "
                              f"{n} atoms")
+        for s in self.symbols:
+            if not 1 <= _core.atomic_number(s) <= 118:
+                raise ValueError(f"{s!r} is not an element symbol")
         if self.cell is not None:
             self.cell = np.array(self.cell, dtype=np.float64)
             if self.cell.shape != (3, 3):
                 raise ValueError(f"cell must be 3x3 (rows = lattice vectors), got shape "
                                  f"{self.cell.shape}")
+            if not np.linalg.det(self.cell) != 0.0:  # also NaN
+                raise ValueError("the cell is singular (a periodic n2p2 structure needs 3 "
+                                 "independent lattice vectors)")
+        self.tags = str(self.tags)
+        if "\n" in self.tags or "\r" in self.tags:
+            raise ValueError(f"tags must be one line (they follow 'begin'), got {self.tags!r}")
         self.charges = _column(self.charges, (n,), "charges")
         self.atom_energies = _column(self.atom_energies, (n,), "atom_energies")
         self.forces = _column(self.forces, (n, 3), "forces")
@@ -206,12 +216,16 @@ def _column(value, shape, name) -> np.ndarray:
 
 
 class _Source:
-    """An open text stream plus its name, closed afterwards if we opened it."""
+    """An open stream plus its name, closed afterwards if we opened it. Files are read as
+    bytes and decoded line by line (UTF-8, a leading byte-order mark dropped), so that a
+    decoding error names its line."""
 
     def __init__(self, target: PathOrFile, mode: str):
         if isinstance(target, (str, os.PathLike)):
             self.name = os.fspath(target)
-            self.stream: IO[str] = open(self.name, mode, encoding="utf-8")  # noqa: SIM115
+            binary = mode == "r"
+            self.stream: IO = open(self.name, mode + ("b" if binary else ""),  # noqa: SIM115
+                                   **({} if binary else {"encoding": "utf-8"}))
             self.owned = True
         else:
             self.name = getattr(target, "name", "<stream>")
@@ -225,14 +239,32 @@ class _Source:
         if self.owned:
             self.stream.close()
 
+    def lines(self) -> Iterator[str]:
+        for lineno, line in enumerate(self.stream, start=1):
+            if isinstance(line, bytes):
+                try:
+                    line = line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise _error(self.name, lineno, f"not UTF-8 text ({exc.reason} at byte "
+                                                    f"{exc.start} of the line)") from None
+            if lineno == 1:
+                line = line.lstrip("\ufeff")
+            yield line
+
+
+# A number as n2p2 reads it (C's atof on the whole field): digits, an optional point and
+# an optional exponent; nothing that Python's float() accepts beyond that (1_0, nan, inf,
+# non-ASCII digits).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+
 
 def _number(tok: str, source: str, lineno: int, what: str) -> float:
-    try:
-        return float(tok)
-    except ValueError:
-        raise FormatError(f"{source}:{lineno}: {what} must be a number, got {tok!r}",
-                          file=source, line=lineno,
-                          detail=f"{what} must be a number, got {tok!r}") from None
+    value = float(tok) if _NUMBER.match(tok) else None
+    if value is None or not np.isfinite(value):
+        detail = f"{what} must be a finite number, got {tok!r}"
+        raise FormatError(f"{source}:{lineno}: {detail}", file=source, line=lineno,
+                          detail=detail)
+    return value
 
 
 def _error(source: str, lineno: int, detail: str) -> FormatError:
@@ -252,7 +284,7 @@ def iread_input_data(source: PathOrFile) -> Iterator[N2p2Structure]:
         block: Optional[dict] = None
         start = 0
         lineno = 0
-        for lineno, line in enumerate(src.stream, start=1):
+        for lineno, line in enumerate(src.lines(), start=1):
             tokens = line.split()
             if not tokens:
                 continue
@@ -309,6 +341,13 @@ def _finish(block: dict, name: str, start: int, lineno: int) -> N2p2Structure:
                                    f"'lattice' lines (need 0 or 3)")
     atoms = block["atoms"]
     values = np.array([v for _, v in atoms], dtype=np.float64).reshape(-1, 8)
+    try:
+        return _structure(block, lattice, atoms, values)
+    except ValueError as exc:  # e.g. a singular lattice
+        raise _error(name, start, f"structure started here: {exc}") from None
+
+
+def _structure(block: dict, lattice: list, atoms: list, values: np.ndarray) -> N2p2Structure:
     return N2p2Structure(
         positions=values[:, 0:3],
         symbols=[s for s, _ in atoms],
@@ -416,7 +455,7 @@ def is_input_data(path: Union[str, "os.PathLike[str]"]) -> bool:
     if p.suffix != ".data" or not p.is_file():
         return False
     try:
-        with open(p, encoding="utf-8", errors="replace") as f:
+        with open(p, encoding="utf-8-sig", errors="replace") as f:
             for line in f:
                 tokens = line.split()
                 if tokens:
