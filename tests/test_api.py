@@ -68,6 +68,8 @@ def test_result_is_frozen_and_typed(pot):
     assert only_energy.forces is None and only_energy.stress is None and only_energy.energies is None
     assert only_energy.energy == pytest.approx(res.energy, rel=1e-14)
     assert set(res.timings) == {"neighbors", "symmetry_functions", "network", "forces"}
+    # arrays inside: == is identity (no ambiguous array truth value), hashable
+    assert res == res and res != only_energy and len({res, only_energy}) == 2
 
 
 def test_species_as_symbols_or_numbers(pot):
@@ -151,6 +153,13 @@ def test_neighbor_cache_reuse_is_exact(pot, cell):
                                        atol=1e-12 * np.max(np.abs(fresh.stress)))
     # Random walk of 12 steps of 0.03 per component: some atoms pass skin/2 = 0.3.
     assert 1 < cache.rebuilds < 12
+
+
+def test_neighbor_cache_error_names_the_skin(pot):
+    cache = bpfast.NeighborCache(skin=1.0)
+    assert repr(bpfast.NeighborCache(skin=1e-300)) == "NeighborCache(skin=1e-300, rebuilds=0)"
+    with pytest.raises(ValueError, match="too many periodic images.*a skin of 1"):
+        pot.compute(np.zeros((1, 3)), ["H"], np.eye(3) * 0.05, cache=cache)
 
 
 def test_neighbor_cache_rebuilds_when_needed(pot):

@@ -49,6 +49,7 @@ def to_atoms(s, length=1.0):
 
 
 def test_unit_table():
+    assert units.UnitSystem(np.float32(2.0), np.int64(3)).length == 2.0  # numpy scalars
     assert units.length_factor("Bohr") == 0.529177210903
     assert units.length_factor("angstrom") == units.length_factor("Å") == 1.0
     assert units.length_factor("nm") == 10.0 and units.length_factor("pm") == 0.01

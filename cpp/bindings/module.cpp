@@ -315,7 +315,7 @@ trajectory); calls that share a cache are serialised.)doc")
                                "Number of neighbour-list builds so far.")
         .def("reset", &bpfast::NeighborCache::reset, "Forget the kept list.")
         .def("__repr__", [](const bpfast::NeighborCache& c) {
-            return "NeighborCache(skin=" + std::to_string(c.skin()) +
+            return "NeighborCache(skin=" + py::repr(py::float_(c.skin())).cast<std::string>() +
                    ", rebuilds=" + std::to_string(c.rebuilds()) + ")";
         });
 

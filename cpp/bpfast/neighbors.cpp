@@ -497,7 +497,14 @@ const NeighborList& NeighborCache::update(const double* positions, int64_t n, co
     }
     if (!valid) {
         valid_ = false;
-        build_neighbor_list(positions, n, cell, pbc, cutoff + skin_, threads, list_);
+        try {
+            build_neighbor_list(positions, n, cell, pbc, cutoff + skin_, threads, list_);
+        } catch (const InputError& e) {
+            char text[96];
+            std::snprintf(text, sizeof text, " (the list's cutoff is %.6g + a skin of %.6g)",
+                          cutoff, skin_);
+            throw InputError(e.what() + std::string(text));
+        }
         reference_.assign(positions, positions + 3 * n);
         have_cell_ = cell != nullptr;
         if (cell != nullptr) cell_ = *cell;

@@ -67,9 +67,9 @@ class BPCalculator(Calculator):
         need ``length_unit="bohr", energy_unit="hartree"``.
     skin : float
         Verlet skin in Å. The neighbour list is built with cutoff + skin and reused
-        until an atom has moved more than skin/2 or the cell, the number of atoms,
-        the species or the periodicity changed; the results are those of a fresh
-        list. 0 builds a new list at every evaluation.
+        until an atom has moved more than skin/2 or the cell, the number of atoms
+        or the periodicity changed (the list does not depend on the species); the
+        results are those of a fresh list. 0 builds a new list at every evaluation.
     threads : int, optional
         OpenMP threads per evaluation (default: OMP_NUM_THREADS or all cores).
     **kwargs

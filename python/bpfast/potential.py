@@ -23,7 +23,7 @@ NeighborCache = _core.NeighborCache
 ArrayLike = Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compare fields with numpy, not ==
 class Result:
     """Result of :meth:`Potential.compute`, in the potential's own units.
 
