@@ -90,8 +90,9 @@ void PairBPFast::settings(int narg, char** arg) {
             }
         } else if (key == "threads") {
             threads = utils::inumeric(FLERR, arg[k + 1], false, lmp);
-            if (threads < 1) {
-                error->all(FLERR, "pair_style bpfast: threads must be >= 1, got {}", arg[k + 1]);
+            if (threads < 1 || threads > 4096) {
+                error->all(FLERR, "pair_style bpfast: threads must be from 1 to 4096, got {}",
+                           arg[k + 1]);
             }
         } else {
             error->all(FLERR,

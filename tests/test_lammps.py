@@ -455,6 +455,7 @@ def test_bad_input_gives_lammps_errors(tmp_path):
         "stress_atom": [f"pair_style bpfast {water}", "pair_coeff * * O H",
                         "compute s all stress/atom NULL", "compute r all reduce sum c_s[1]",
                         "thermo_style custom step pe c_r", "run 0"],
+        "too_many_threads": [f"pair_style bpfast {water} threads 100000"],
         "restyled": [f"pair_style bpfast {water}", "pair_coeff * * O H",
                      f"pair_style bpfast {water} threads 1", "run 0"],
         "fine": [f"pair_style bpfast {water} cflength {BOHR_PER_ANGSTROM!r} cfenergy "
@@ -475,6 +476,7 @@ def test_bad_input_gives_lammps_errors(tmp_path):
         "bad_factor": ["length_unit must be positive"],
         "newton_off": ["requires newton pair on"],
         "stress_atom": ["does not compute per-atom virials"],
+        "too_many_threads": ["threads must be from 1 to 4096, got 100000"],
         "restyled": ["All pair coeffs are not set"],  # LAMMPS' check, before the style's
     }
     for name, parts in expected.items():
