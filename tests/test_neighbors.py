@@ -167,3 +167,12 @@ def test_cutoff_spanning_too_many_images():
     # 51 cells along each axis (well inside the limit) still works
     i, _, _ = bpfast.neighbor_list(np.zeros((1, 3)), 2.4, cell=np.eye(3) * 0.1)
     assert len(i) > 50000
+
+
+def test_core_refuses_huge_thread_counts():
+    """The core checks too (a team of 200,000 OpenMP threads crashed the process), not
+    only the Python layer."""
+    from bpfast import _core
+
+    with pytest.raises(ValueError, match="threads must be at most 4096, got 200000"):
+        _core.neighbor_list(np.zeros((2, 3)), None, (False, False, False), 2.0, 200000)

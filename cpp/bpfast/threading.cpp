@@ -1,5 +1,9 @@
 #include "bpfast/threading.hpp"
 
+#include <string>
+
+#include "bpfast/errors.hpp"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -7,6 +11,10 @@
 namespace bpfast {
 
 int resolve_threads(int requested) {
+    if (requested > kMaxThreads) {
+        throw InputError("threads must be at most " + std::to_string(kMaxThreads) + ", got " +
+                         std::to_string(requested));
+    }
 #ifdef _OPENMP
     if (requested > 0) return requested;
     return omp_get_max_threads();

@@ -4,8 +4,12 @@
 
 namespace bpfast {
 
+/// Most threads a call may ask for (a far larger OpenMP team crashes the process).
+constexpr int kMaxThreads = 4096;
+
 /// Number of threads to use: `requested` if > 0, else OpenMP's default
-/// (OMP_NUM_THREADS or the number of cores); always 1 without OpenMP.
+/// (OMP_NUM_THREADS or the number of cores); always 1 without OpenMP. Throws InputError
+/// for more than kMaxThreads.
 int resolve_threads(int requested);
 
 /// As resolve_threads, but by default no more threads than `work / min_work`
