@@ -116,6 +116,9 @@ def main(argv=None):
     parser.add_argument("--compute-repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the results")
     args = parser.parse_args(argv)
+    if not (SHARED / "potentials" / POTENTIAL).is_dir():
+        parser.error(f"needs the n2p2 potentials and reference data in {SHARED} "
+                     "(set BPFAST_SHARED to their directory)")
 
     atoms = water_box(args.repeat)
     n = len(atoms)
