@@ -21,6 +21,7 @@
 #include "bpfast/errors.hpp"
 #include "bpfast/n2p2_io.hpp"
 #include "bpfast/potential.hpp"
+#include "bpfast/threading.hpp"
 
 using namespace LAMMPS_NS;
 
@@ -90,9 +91,9 @@ void PairBPFast::settings(int narg, char** arg) {
             }
         } else if (key == "threads") {
             threads = utils::inumeric(FLERR, arg[k + 1], false, lmp);
-            if (threads < 1 || threads > 4096) {
-                error->all(FLERR, "pair_style bpfast: threads must be from 1 to 4096, got {}",
-                           arg[k + 1]);
+            if (threads < 1 || threads > bpfast::kMaxThreads) {
+                error->all(FLERR, "pair_style bpfast: threads must be from 1 to {}, got {}",
+                           bpfast::kMaxThreads, arg[k + 1]);
             }
         } else {
             error->all(FLERR,

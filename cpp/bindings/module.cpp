@@ -332,6 +332,7 @@ trajectory); calls that share a cache are serialised.)doc")
     m.def("element_symbol", &bpfast::element_symbol, py::arg("atomic_number"));
     m.def("have_openmp", &bpfast::have_openmp);
     m.def("default_threads", [] { return bpfast::resolve_threads(0); });
+    m.attr("max_threads") = bpfast::kMaxThreads;
     // Testing hook: the gradient pass recomputes groups beyond this many recorded doubles.
     m.def("_pair_tape_limit", &bpfast::pair_tape_limit);
     m.def("_set_pair_tape_limit", &bpfast::set_pair_tape_limit, py::arg("doubles"));

@@ -161,17 +161,14 @@ def _as_pbc(pbc: Any, have_cell: bool) -> Tuple[bool, bool, bool]:
 def _threads(threads: Optional[int]) -> int:
     if threads is None:
         return 0
+    top = _core.max_threads
     try:
-        ok = (not isinstance(threads, bool) and int(threads) == threads
-              and 1 <= threads <= _MAX_THREADS)
+        ok = not isinstance(threads, bool) and int(threads) == threads and 1 <= threads <= top
     except (TypeError, ValueError, OverflowError):  # e.g. "2", inf, nan
         ok = False
     if not ok:
-        raise ValueError(f"threads must be an integer from 1 to {_MAX_THREADS}, got {threads!r}")
+        raise ValueError(f"threads must be an integer from 1 to {top}, got {threads!r}")
     return int(threads)
-
-
-_MAX_THREADS = 4096
 
 
 def _prepare(positions, species, cell, pbc):
