@@ -329,15 +329,12 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
 
 namespace {
 constexpr size_t kNotRecorded = static_cast<size_t>(-1);
-std::atomic<size_t> max_tape{size_t{1} << 21};  // doubles (16 MB per thread)
+std::atomic<size_t> max_tape{size_t{1} << 21};     // doubles (16 MB per thread)
+std::atomic<size_t> max_sum_run{size_t{1} << 21};  // doubles (16 MB per thread)
 }  // namespace
 
 void set_pair_tape_limit(size_t doubles) { max_tape.store(doubles); }
 size_t pair_tape_limit() { return max_tape.load(); }
-
-namespace {
-std::atomic<size_t> max_sum_run{size_t{1} << 21};  // doubles (16 MB per thread)
-}  // namespace
 
 void set_angular_sum_run(size_t doubles) { max_sum_run.store(doubles); }
 size_t angular_sum_run() { return max_sum_run.load(); }
@@ -812,8 +809,10 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     // angular powers and the Gaussians per key.
     const int block_doubles = W * (1 + 2 * na + nk + (UsesJk ? 3 : 0));
     const int j_end = distinct ? n_first : nl - 1;
-    size_t bound = 0;  // blocks of all pairs (j, k) before the r_jk test
-    for (int p = 0; p < j_end; ++p) bound += (nl - (distinct ? n_first : p + 1) + W - 1) / W;
+    size_t bound = 0;  // blocks of all pairs (j, k) before the r_jk test (values pass)
+    for (int p = 0; p < j_end && !Gradient; ++p) {
+        bound += (nl - (distinct ? n_first : p + 1) + W - 1) / W;
+    }
     TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient,
                                bound * block_doubles);
     const bool record = cur.record, replay = cur.replay;
@@ -1132,8 +1131,10 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     // Recording (values pass) or replay (gradient pass of the same atom) of each j's
     // partner list, cos theta, r_jk and theta.
     const int j_end = distinct ? n_first : nl - 1;
-    size_t bound = 0;  // cos theta, r_jk, theta of all pairs (j, k)
-    for (int p = 0; p < j_end; ++p) bound += 3 * static_cast<size_t>(nl - (distinct ? n_first : p + 1));
+    size_t bound = 0;  // cos theta, r_jk, theta of all pairs (j, k) (values pass)
+    for (int p = 0; p < j_end && !Gradient; ++p) {
+        bound += 3 * static_cast<size_t>(nl - (distinct ? n_first : p + 1));
+    }
     TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient, bound);
     const bool record = cur.record, replay = cur.replay;
     size_t& tpos = cur.tpos;

@@ -223,9 +223,10 @@ class _Source:
     def __init__(self, target: PathOrFile, mode: str):
         if isinstance(target, (str, os.PathLike)):
             self.name = os.fspath(target)
-            binary = mode == "r"
-            self.stream: IO = open(self.name, mode + ("b" if binary else ""),  # noqa: SIM115
-                                   **({} if binary else {"encoding": "utf-8"}))
+            if mode == "r":
+                self.stream: IO = open(self.name, "rb")  # noqa: SIM115
+            else:
+                self.stream = open(self.name, mode, encoding="utf-8")  # noqa: SIM115
             self.owned = True
         else:
             self.name = getattr(target, "name", "<stream>")
@@ -342,24 +343,20 @@ def _finish(block: dict, name: str, start: int, lineno: int) -> N2p2Structure:
     atoms = block["atoms"]
     values = np.array([v for _, v in atoms], dtype=np.float64).reshape(-1, 8)
     try:
-        return _structure(block, lattice, atoms, values)
+        return N2p2Structure(
+            positions=values[:, 0:3],
+            symbols=[s for s, _ in atoms],
+            cell=np.array(lattice) if lattice else None,
+            charges=values[:, 3],
+            atom_energies=values[:, 4],
+            forces=values[:, 5:8],
+            energy=block["energy"],
+            charge=block["charge"],
+            comment=block["comment"],
+            tags=block["tags"],
+        )
     except ValueError as exc:  # e.g. a singular lattice
         raise _error(name, start, f"structure started here: {exc}") from None
-
-
-def _structure(block: dict, lattice: list, atoms: list, values: np.ndarray) -> N2p2Structure:
-    return N2p2Structure(
-        positions=values[:, 0:3],
-        symbols=[s for s, _ in atoms],
-        cell=np.array(lattice) if lattice else None,
-        charges=values[:, 3],
-        atom_energies=values[:, 4],
-        forces=values[:, 5:8],
-        energy=block["energy"],
-        charge=block["charge"],
-        comment=block["comment"],
-        tags=block["tags"],
-    )
 
 
 def read_input_data(source: PathOrFile, index: Union[int, slice, None] = None):

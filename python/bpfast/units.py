@@ -21,8 +21,6 @@ import re
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
-import numpy as np
-
 __all__ = [
     "ENERGY_UNITS",
     "LENGTH_UNITS",
@@ -72,7 +70,7 @@ def _normalise(name: str) -> str:
 def _factor(unit: UnitLike, table: Dict[str, float], kind: str) -> float:
     if isinstance(unit, bool):
         raise TypeError(f"{kind} unit must be a name or a positive number, got {unit!r}")
-    if isinstance(unit, numbers.Real) and not isinstance(unit, np.bool_):  # numpy scalars too
+    if isinstance(unit, numbers.Real):  # numpy scalars too (numpy.bool_ is not Real)
         value = float(unit)
         if not value > 0.0 or value == float("inf"):
             raise ValueError(f"{kind} unit factor must be a positive finite number, got {unit!r}")
