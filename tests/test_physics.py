@@ -26,11 +26,6 @@ def make(tmp_path_factory, name="pot", **kwargs):
     return directory
 
 
-def make_dir(directory, **kwargs):
-    write_potential(directory, **kwargs)
-    return directory
-
-
 def structure(seed, n_atoms=10, cell="triclinic", elements=("H", "O"), rc=4.0, **kw):
     rng = np.random.default_rng(seed)
     # Compact angular SFs skip exactly collinear triplets, which an atom and its own
@@ -472,7 +467,7 @@ def test_dense_cell_memory_stays_bounded(tmp_path):
     import sys
     import textwrap
 
-    directory = make_dir(tmp_path, seed=1)
+    directory = write_potential(tmp_path, seed=1)
     script = textwrap.dedent(f"""
         import resource, warnings, numpy as np, bpfast
         warnings.simplefilter("ignore")
