@@ -43,7 +43,6 @@ LAMMPS_PYTHON = Path(os.environ.get("BPFAST_LAMMPS_PYTHON",
 PLUGIN = Path(os.environ.get("BPFAST_LAMMPS_PLUGIN",
                              REPO / "build" / "lammps-plugin" / "lammps" / "libbpfast_lammps.so"))
 BOHR_PER_ANGSTROM = 1.0 / 0.529177210903  # CODATA 2018, as bpfast.units
-HARTREE_PER_EV = 1.0 / 27.211386245988
 POTENTIAL = "H2O_RPBE-D3"
 
 
@@ -92,7 +91,7 @@ def time_lammps(data: Path, work: Path, ranks: int, threads: int, warmup: int, s
     commands = ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
                 f"plugin load {PLUGIN}",
                 f"pair_style bpfast {SHARED / 'potentials' / POTENTIAL} "
-                f"length_unit {BOHR_PER_ANGSTROM!r} energy_unit {HARTREE_PER_EV!r}",
+                "length_unit bohr energy_unit hartree",
                 "pair_coeff * * O H",
                 "velocity all create 300.0 4928459 mom yes rot yes dist gaussian loop geom",
                 "timestep 0.0005", "fix integrate all nve"]
