@@ -107,6 +107,17 @@ def time_lammps(data: Path, work: Path, ranks: int, threads: int, warmup: int, s
     return json.loads(results.read_text())["timing"]
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), or what platform.processor() says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, nargs=3, default=[5, 5, 5])
@@ -135,7 +146,9 @@ def main(argv=None):
             assert out["natoms"] == n
             rows.append({"what": "LAMMPS pair_style bpfast", "ranks": ranks, "threads": threads,
                          "seconds_per_step": out["seconds"] / out["steps"]})
-    print(f"{POTENTIAL}, {n} atoms ({platform.node()}, {os.cpu_count()} cores)")
+    date = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    print(f"{POTENTIAL}, {n} atoms ({platform.node()}, {cpu_model()}, {os.cpu_count()} cores, "
+          f"{date})")
     print(f"{'':28} {'ranks':>5} {'threads':>7} {'steps/s':>9} {'µs/atom/step':>13} "
           f"{'core-µs/atom/step':>18}")
     for r in rows:
@@ -146,8 +159,8 @@ def main(argv=None):
               f"{r['us_per_atom_step']:13.1f} {r['us_per_atom_step'] * cores:18.1f}")
     if args.out:
         args.out.write_text(json.dumps({
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": platform.platform(), "cores": os.cpu_count(), "atoms": n,
+            "date": date, "machine": platform.platform(), "cpu": cpu_model(),
+            "cores": os.cpu_count(), "atoms": n,
             "potential": POTENTIAL, "command": " ".join(sys.argv), "rows": rows}, indent=1))
 
 
