@@ -110,10 +110,12 @@ void PairBPFast::settings(int narg, char** arg) {
     threads_ = threads;
     load_potential(arg[0]);
     if (comm->me == 0) {
+        const auto* style = bpfast_lammps::find_lammps_unit_style(update->unit_style);
         utils::logmesg(lmp,
                        "pair_style bpfast: 1 LAMMPS length unit = {} potential length units, "
-                       "1 LAMMPS energy unit = {} potential energy units (units {})\n",
-                       length_unit_, energy_unit_, update->unit_style);
+                       "1 LAMMPS energy unit = {} potential energy units (units {}: {})\n",
+                       length_unit_, energy_unit_, update->unit_style,
+                       style != nullptr ? style->description : "no physical scale");
     }
 
     // A new pair_style command invalidates an earlier element mapping.

@@ -26,9 +26,15 @@ inline constexpr double kKjPerMolInEv = 1.0e3 / (6.02214076e23 * kElementaryChar
 
 // Å per length unit.
 inline constexpr NamedUnit kLengthUnits[] = {
-    {"angstrom", 1.0},           {"ang", 1.0},          {"a", 1.0},
-    {"bohr", kBohrInAngstrom},   {"au", kBohrInAngstrom}, {"a0", kBohrInAngstrom},
-    {"nm", 10.0},                {"nanometer", 10.0},   {"pm", 0.01},
+    {"angstrom", 1.0},
+    {"ang", 1.0},
+    {"a", 1.0},
+    {"bohr", kBohrInAngstrom},
+    {"au", kBohrInAngstrom},
+    {"a0", kBohrInAngstrom},
+    {"nm", 10.0},
+    {"nanometer", 10.0},
+    {"pm", 0.01},
     {"picometer", 0.01},
 };
 
@@ -60,7 +66,7 @@ inline constexpr LammpsUnitStyle kLammpsUnitStyles[] = {
     {"electron", kBohrInAngstrom, kHartreeInEv, "Bohr, Hartree"},
     {"si", 1.0e10, 1.0 / kElementaryCharge, "m, J"},
     {"cgs", 1.0e8, 1.0e-7 / kElementaryCharge, "cm, erg"},
-    {"micro", 1.0e4, 1.0e-15 / kElementaryCharge, "micrometer, picogram-micrometer^2/microsecond^2"},
+    {"micro", 1.0e4, 1.0e-15 / kElementaryCharge, "micrometer, picogram-micrometer^2/us^2"},
     {"nano", 10.0, 1.0e-21 / kElementaryCharge, "nm, attogram-nm^2/ns^2"},
 };
 
@@ -112,7 +118,9 @@ double find_unit(const NamedUnit (&table)[N], std::string_view name) {
 template <size_t N>
 std::string unit_names(const NamedUnit (&table)[N]) {
     std::string names;
-    for (const NamedUnit& unit : table) names += (names.empty() ? "" : ", ") + std::string(unit.name);
+    for (const NamedUnit& unit : table) {
+        names += (names.empty() ? "" : ", ") + std::string(unit.name);
+    }
     return names;
 }
 

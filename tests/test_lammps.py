@@ -112,23 +112,20 @@ class Case:
                  cf=False, pbc=None, rotate=False, vacuum=10.0, extra=()):
         self.name, self.potential, self.file, self.frame = name, potential, file, frame
         self.potential_units, self.units, self.cf = potential_units, units, cf
-        self.pbc_override, self.rotate, self.extra = pbc, rotate, list(extra)
-        # Potential units per LAMMPS unit, converted by units.
+        self.pbc_override, self.rotate, self.vacuum = pbc, rotate, vacuum
+        self.extra = list(extra)
+        # Potential units per LAMMPS unit, converted by bpfast.units.
         self.length_unit = self.energy_unit = 1.0
         if potential_units is not None:
             lammps_length, lammps_energy = LAMMPS_UNITS[units]
-            self.length_unit = (length_factor(lammps_length)
-                                / length_factor(potential_units[0]))
-            self.energy_unit = (energy_factor(lammps_energy)
-                                / energy_factor(potential_units[1]))
+            self.length_unit = length_factor(lammps_length) / length_factor(potential_units[0])
+            self.energy_unit = energy_factor(lammps_energy) / energy_factor(potential_units[1])
         # Forces that vanish by symmetry (ideal crystals) are compared on the scale of
         # 1e-3 eV/Å (1e-3 in `lj` units) instead of their own.
         self.force_floor = 1e-3
         if units in LAMMPS_UNITS:
             lammps_length, lammps_energy = LAMMPS_UNITS[units]
-            self.force_floor *= (length_factor(lammps_length)
-                                 / energy_factor(lammps_energy))
-        self.vacuum = vacuum
+            self.force_floor *= length_factor(lammps_length) / energy_factor(lammps_energy)
 
     def atoms(self):
         """The structure in LAMMPS units, in its original orientation."""
