@@ -26,6 +26,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ._md_defaults import BAROSTATS, ENSEMBLES, THERMOSTATS, VELOCITIES
+from ._md_defaults import DEFAULTS as MD_DEFAULTS
 from .errors import ExtrapolationWarning
 
 __all__ = ["main"]
@@ -66,6 +68,7 @@ _positive_int = _number_type(int, lambda v: v >= 1, "a positive integer")
 _nonnegative_int = _number_type(int, lambda v: v >= 0, "an integer >= 0")
 _positive_float = _number_type(float, lambda v: np.isfinite(v) and v > 0, "a positive number")
 _nonnegative_float = _number_type(float, lambda v: np.isfinite(v) and v >= 0, "a number >= 0")
+_finite_float = _number_type(float, np.isfinite, "a finite number")
 
 
 def _add_units(p: argparse.ArgumentParser, structures: bool = True) -> None:
@@ -95,6 +98,8 @@ def _add_runtime(p: argparse.ArgumentParser, skin: bool = True) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+
+    md = MD_DEFAULTS
 
     parser = _Parser(prog=PROG, description=(
         "Evaluate Behler-Parrinello neural-network potentials (n2p2/RuNNer format): "
@@ -136,45 +141,52 @@ def build_parser() -> argparse.ArgumentParser:
                         "first frame unless --index)")
     p.add_argument("--steps", type=_nonnegative_int, required=True, metavar="N",
                    help="number of MD steps")
-    p.add_argument("--dt", type=_positive_float, default=0.5, metavar="FS",
-                   help="time step in fs (default 0.5)")
+    p.add_argument("--dt", type=_positive_float, default=md.timestep, metavar="FS",
+                   help=f"time step in fs (default {md.timestep:g})")
     p.add_argument("--temperature", type=_positive_float, default=None, metavar="K",
                    help="temperature in K: thermostat target (nvt, npt) and initial "
                         "velocities when the structure has none")
-    p.add_argument("--ensemble", choices=("nve", "nvt", "npt"), default="nve",
-                   help="default nve")
-    p.add_argument("--thermostat", choices=("langevin", "nose-hoover"), default="langevin",
-                   help="NVT/NPT thermostat (default langevin; npt: berendsen/mtk use their "
-                        "own)")
-    p.add_argument("--barostat", choices=("berendsen", "mtk"), default="berendsen",
-                   help="NPT barostat (default berendsen; mtk = isotropic "
-                        "Martyna-Tobias-Klein with Nose-Hoover chains)")
-    p.add_argument("--pressure", type=float, default=1.01325, metavar="BAR",
-                   help="NPT target pressure in bar (default 1.01325)")
-    p.add_argument("--friction", type=_positive_float, default=0.01, metavar="1/FS",
-                   help="Langevin friction in 1/fs (default 0.01)")
-    p.add_argument("--tdamp", type=_positive_float, default=100.0, metavar="FS",
-                   help="thermostat time constant in fs (default 100)")
-    p.add_argument("--pdamp", type=_positive_float, default=1000.0, metavar="FS",
-                   help="barostat time constant in fs (default 1000)")
-    p.add_argument("--compressibility", type=_positive_float, default=4.57e-5, metavar="1/BAR",
-                   help="Berendsen barostat compressibility in 1/bar (default 4.57e-5, water)")
-    p.add_argument("--velocities", choices=("auto", "keep", "init"), default="auto",
+    p.add_argument("--ensemble", choices=ENSEMBLES, default=md.ensemble,
+                   help=f"default {md.ensemble}")
+    p.add_argument("--thermostat", choices=THERMOSTATS, default=md.thermostat,
+                   help=f"NVT thermostat (default {md.thermostat}; npt: the barostat "
+                        f"brings its own)")
+    p.add_argument("--barostat", choices=BAROSTATS, default=md.barostat,
+                   help=f"NPT barostat (default {md.barostat}; mtk = isotropic "
+                        f"Martyna-Tobias-Klein with Nose-Hoover chains)")
+    p.add_argument("--pressure", type=_finite_float, default=md.pressure, metavar="BAR",
+                   help=f"NPT target pressure in bar (default {md.pressure:g})")
+    p.add_argument("--friction", type=_positive_float, default=md.friction, metavar="1/FS",
+                   help=f"Langevin friction in 1/fs (default {md.friction:g})")
+    p.add_argument("--tdamp", type=_positive_float, default=md.tdamp, metavar="FS",
+                   help=f"thermostat time constant in fs (default {md.tdamp:g})")
+    p.add_argument("--pdamp", type=_positive_float, default=md.pdamp, metavar="FS",
+                   help=f"barostat time constant in fs (default {md.pdamp:g})")
+    p.add_argument("--compressibility", type=_positive_float, default=md.compressibility,
+                   metavar="1/BAR", help=f"Berendsen barostat compressibility in 1/bar "
+                                         f"(default {md.compressibility:g}, water)")
+    p.add_argument("--velocities", choices=VELOCITIES, default=md.velocities,
                    help="auto (default): keep the velocities of the structure if it has any, "
-                        "else draw them at --temperature; init: always draw them")
-    p.add_argument("--seed", type=_nonnegative_int, default=None, help="random seed (velocities, Langevin)")
+                        "else draw them at --temperature; init: always draw them; keep: "
+                        "never draw them (a structure without velocities starts at rest, "
+                        "even with --temperature)")
+    p.add_argument("--seed", type=_nonnegative_int, default=None,
+                   help="random seed of the initial velocities and the Langevin noise "
+                        "(independent streams; the same seed repeats a run)")
     p.add_argument("--index", default="0", metavar="INDEX",
                    help="frame of STRUCTURE to start from (default 0)")
     p.add_argument("--repeat", type=_positive_int, nargs=3, default=None,
                    metavar=("NX", "NY", "NZ"), help="run on an NX x NY x NZ supercell")
     p.add_argument("--traj", default=None, metavar="FILE",
-                   help="trajectory: .traj (ASE) or extended XYZ (any other name)")
-    p.add_argument("--traj-interval", type=_positive_int, default=10, metavar="K",
-                   help="write a frame every K steps (default 10)")
+                   help="trajectory, in the format its suffix names: .traj (ASE), .xyz or "
+                        ".extxyz (extended XYZ), .pdb; other suffixes are refused")
+    p.add_argument("--traj-interval", type=_positive_int, default=md.trajectory_interval,
+                   metavar="K", help=f"write a frame every K steps "
+                                     f"(default {md.trajectory_interval})")
     p.add_argument("--log", default=None, metavar="FILE",
                    help="energy log: step, time[ps], Epot, Ekin, Etot [eV], T[K], P[bar]")
-    p.add_argument("--log-interval", type=_positive_int, default=10, metavar="K",
-                   help="log every K steps (default 10)")
+    p.add_argument("--log-interval", type=_positive_int, default=md.log_interval, metavar="K",
+                   help=f"log every K steps (default {md.log_interval})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_units(p)
     _add_runtime(p)
@@ -191,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="periodic structure to repeat (default: POTENTIAL/input.data)")
     p.add_argument("--steps", type=_positive_int, default=5, metavar="S",
                    help="MD steps to time (default 5)")
-    p.add_argument("--dt", type=_positive_float, default=0.5, metavar="FS",
-                   help="time step in fs (default 0.5)")
+    p.add_argument("--dt", type=_positive_float, default=md.timestep, metavar="FS",
+                   help=f"time step in fs (default {md.timestep:g})")
     _add_units(p)
     _add_runtime(p)
     return parser
