@@ -81,6 +81,36 @@ def test_guess_units(tmp_path, potdir):
     assert units.guess_units(tmp_path / "missing") is None
 
 
+def stated_units_copy(potdir, directory, header):
+    """A copy of the potential in potdir whose input.nn starts with ``header``."""
+    import shutil
+
+    shutil.copytree(potdir, directory)
+    path = directory / "input.nn"
+    path.write_text(header + path.read_text())
+    return directory
+
+
+def test_default_units_warn_when_input_nn_states_others(potdir, tmp_path):
+    bohr = stated_units_copy(potdir, tmp_path / "bohr",
+                             "# Length unit     : Bohr\n# Energy unit     : Ha\n")
+    with pytest.warns(UserWarning, match=r"input\.nn states the units Bohr and Ha, but "
+                                         r"BPCalculator uses angstrom and ev: pass "
+                                         r"length_unit='bohr', energy_unit='ha'") as caught:
+        calc = BPCalculator(bohr, threads=1)
+    assert len(caught) == 1
+    assert calc.units.is_identity  # a hint only: nothing applied
+    with pytest.warns(UserWarning, match="BPCalculator uses bohr and ev"):
+        BPCalculator(bohr, length_unit="bohr")  # the energy unit still differs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        BPCalculator(bohr, "bohr", "hartree")
+        BPCalculator(bohr, "angstrom", "ev")  # given: the caller's decision
+        BPCalculator(potdir)  # input.nn states no units
+        BPCalculator(stated_units_copy(potdir, tmp_path / "ang",
+                                       "# Length unit : Angstrom\n# Energy unit : eV\n"))
+
+
 def test_guess_units_of_shipped_potentials():
     require_shared()
     assert units.guess_units(POTENTIALS / "H2O_RPBE-D3") == ("Bohr", "Ha")

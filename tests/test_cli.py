@@ -112,6 +112,66 @@ def test_predict_in_ase_units_from_extxyz(potdir, tmp_path, capsys):
     assert "stress" not in c.calc.results and c.get_forces().shape == (6, 3)
 
 
+def test_predict_records_the_units_of_each_frame(potdir, tmp_path, capsys):
+    """ase.io.read takes any extended XYZ for Å / eV: the frames say which units they have."""
+    out = tmp_path / "pred.extxyz"
+    assert cli.main(["predict", str(potdir), str(potdir / "input.data"), "-o", str(out),
+                     "--length-unit", "bohr", "--energy-unit", "hartree"]) == 0
+    assert "(bohr, hartree: the potential's units)" in capsys.readouterr().err
+    for a in ase.io.read(out, index=":"):
+        assert (a.info["length_unit"], a.info["energy_unit"]) == ("bohr", "hartree")
+    src = tmp_path / "in.traj"
+    ase.io.write(src, n2p2_io.read_input_data(potdir / "input.data")[0].to_atoms(
+        "bohr", "hartree", results=False))
+    assert cli.main(["predict", str(potdir), str(src), "-o", str(out), "--length-unit",
+                     "bohr", "--energy-unit", "hartree"]) == 0
+    assert "(angstrom, ev)" in capsys.readouterr().err
+    a = ase.io.read(out)
+    assert (a.info["length_unit"], a.info["energy_unit"]) == ("angstrom", "ev")
+
+
+def test_predict_writes_a_structure_without_atoms_with_energy_zero(potdir, tmp_path, capsys):
+    src, out = tmp_path / "empty.extxyz", tmp_path / "out.extxyz"
+    ase.io.write(src, [Atoms(cell=[9, 9, 9], pbc=True), Atoms()], format="extxyz")
+    assert cli.main(["predict", str(potdir), str(src), "-o", str(out)]) == 0
+    assert "2 structure(s), 0 atoms" in capsys.readouterr().err
+    periodic, isolated = ase.io.read(out, index=":")
+    assert len(periodic) == len(isolated) == 0
+    assert periodic.get_potential_energy() == 0.0 == isolated.get_potential_energy()
+    np.testing.assert_array_equal(periodic.get_stress(), np.zeros(6))
+
+
+def test_md_without_atoms_is_a_one_line_error(potdir, tmp_path, capsys):
+    src = tmp_path / "empty.extxyz"
+    ase.io.write(src, Atoms(cell=[9, 9, 9], pbc=True), format="extxyz")
+    assert cli.main(["md", str(potdir), str(src), "--steps", "1", "--temperature", "300",
+                     "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "bpfast md: error: MD needs at least one atom; the structure has none"
+    assert not any("one atom:" in line for line in err)
+
+
+@pytest.mark.parametrize("command", ["predict", "md", "bench"])
+def test_units_stated_in_input_nn_but_not_given_are_named_once(potdir, tmp_path, capsys,
+                                                                command):
+    import shutil
+
+    stated = shutil.copytree(potdir, tmp_path / "pot")
+    text = (stated / "input.nn").read_text()
+    (stated / "input.nn").write_text("# Length unit : Bohr\n# Energy unit : Ha\n" + text)
+    args = {"predict": [str(potdir / "input.data"), "--index", "0"],
+            "md": [str(potdir / "input.data"), "--steps", "2", "--no-progress"],
+            "bench": ["--atoms", "20", "--steps", "1"]}[command]
+    assert cli.main([command, str(stated), *args, "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    hint = (f"bpfast {command}: warning: input.nn states the units Bohr and Ha, but angstrom "
+            f"and ev are in use: pass --length-unit bohr --energy-unit ha if input.nn is right")
+    assert err.count("warning:") == 1 and hint in err.splitlines()
+    assert cli.main([command, str(stated), *args, "--threads", "1", "--length-unit", "bohr",
+                     "--energy-unit", "ha"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_bad_arguments_in_process(potdir, tmp_path, capsys):
     assert cli.main(["predict", str(potdir), str(tmp_path / "none.xyz")]) == 1
     assert "structure file not found" in capsys.readouterr().err
@@ -162,6 +222,8 @@ def test_help_of_every_command():
         assert proc.returncode == 0, proc.stderr
         assert "usage: bpfast" in proc.stdout
     assert "--length-unit" in proc.stdout and "--atoms" in proc.stdout
+    proc = bpfast_cmd("predict", "--help")
+    assert "in the units of the structures read" in " ".join(proc.stdout.split())
 
 
 def test_errors_are_one_line():

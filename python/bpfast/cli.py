@@ -22,10 +22,11 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
+from ._extxyz import write_extxyz
 from ._md_defaults import BAROSTATS, ENSEMBLES, THERMOSTATS, VELOCITIES
 from ._md_defaults import DEFAULTS as MD_DEFAULTS
 from .errors import ExtrapolationWarning
@@ -73,12 +74,14 @@ _finite_float = _number_type(float, np.isfinite, "a finite number")
 
 def _add_units(p: argparse.ArgumentParser, structures: bool = True) -> None:
     g = p.add_argument_group("units (the potential files do not store them)")
-    g.add_argument("--length-unit", default="angstrom", metavar="UNIT",
-                   help="length unit of the potential: angstrom (default), bohr, nm, pm, "
-                        "or Å per unit as a number")
-    g.add_argument("--energy-unit", default="ev", metavar="UNIT",
-                   help="energy unit of the potential: ev (default), hartree, rydberg, "
-                        "kcal/mol, kj/mol, mev, or eV per unit as a number")
+    g.add_argument("--length-unit", default=None, metavar="UNIT",
+                   help="length unit of the potential: angstrom (default; a warning says "
+                        "when input.nn states another), bohr, nm, pm, or Å per unit as a "
+                        "number")
+    g.add_argument("--energy-unit", default=None, metavar="UNIT",
+                   help="energy unit of the potential: ev (default; a warning says when "
+                        "input.nn states another), hartree, rydberg, kcal/mol, kj/mol, mev, "
+                        "or eV per unit as a number")
     if structures:
         g.add_argument("--structure-units", choices=("auto", "ase", "potential"),
                        default="auto",
@@ -116,7 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="energies, forces and stress of structures",
                        description="Evaluate every structure of a file and write energy, "
                                    "forces, per-atom energies and (periodic cells) stress as "
-                                   "extended XYZ.")
+                                   "extended XYZ, in the units of the structures read: Å and "
+                                   "eV for files read by ase.io, the potential's units "
+                                   "(--length-unit, --energy-unit) for n2p2 input.data "
+                                   "(see --structure-units). Every frame records them as "
+                                   "length_unit and energy_unit. A structure without atoms "
+                                   "is written with energy 0.")
     p.add_argument("potential", metavar="POTENTIAL", help="potential directory")
     p.add_argument("structures", metavar="STRUCTURES",
                    help="structure file: any format ase.io reads, or n2p2 input.data")
@@ -219,6 +227,23 @@ def _load_potential(path: str):
     return load(path)
 
 
+def _load_with_units(args):
+    """The potential of ``args``, and unset units set to Å and eV, with a warning when
+    the comments of its input.nn state others (they are never applied by themselves)."""
+    from .units import unapplied_units
+
+    pot = _load_potential(args.potential)
+    stated = unapplied_units(pot.directory, args.length_unit, args.energy_unit)
+    args.length_unit = "angstrom" if args.length_unit is None else args.length_unit
+    args.energy_unit = "ev" if args.energy_unit is None else args.energy_unit
+    if stated is not None:
+        warnings.warn(f"input.nn states the units {stated[0]} and {stated[1]}, but "
+                      f"{args.length_unit} and {args.energy_unit} are in use: pass "
+                      f"--length-unit {stated[0].lower()} --energy-unit {stated[1].lower()} "
+                      f"if input.nn is right", UserWarning, stacklevel=2)
+    return pot
+
+
 def _calculator(potential, args, skin: Optional[float] = None):
     from .ase import BPCalculator
 
@@ -291,71 +316,6 @@ def _read_structures(path: str, fmt: Optional[str], index, structure_units: str,
     return images, raw
 
 
-def _info_value(value) -> Optional[str]:
-    """An extended-XYZ comment-line value, or None for what cannot be written."""
-    if isinstance(value, (bool, np.bool_)):
-        return "T" if value else "F"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    arr = np.asarray(value)
-    if arr.dtype.kind in "if" and arr.ndim == 1 and arr.size:
-        return '"' + " ".join(repr(float(x)) if arr.dtype.kind == "f" else str(int(x))
-                              for x in arr) + '"'
-    return None
-
-
-def write_extxyz(stream, images) -> None:
-    """Extended XYZ with every digit (shortest exact repr; ASE's writer keeps 8 decimals).
-
-    Per frame: Lattice (periodic directions only), pbc, the calculator's energy,
-    free_energy and stress (9 numbers), the scalar ``atoms.info`` entries; columns
-    species, pos, then momenta, forces and per-atom energies when present.
-    """
-    for atoms in images:
-        results = dict(getattr(atoms.calc, "results", {}) or {})
-        n = len(atoms)
-        columns = [("species", "S", 1, np.array(atoms.get_chemical_symbols(), dtype=object)),
-                   ("pos", "R", 3, atoms.positions)]
-        if atoms.has("momenta") and np.any(atoms.get_momenta()):
-            columns.append(("momenta", "R", 3, atoms.get_momenta()))
-        if "forces" in results:
-            columns.append(("forces", "R", 3, np.asarray(results["forces"])))
-        if "energies" in results:
-            columns.append(("energies", "R", 1, np.asarray(results["energies"])))
-        head: List[str] = []
-        if np.asarray(atoms.pbc).any():
-            head.append('Lattice="' + " ".join(repr(float(x)) for x in atoms.cell[:].ravel())
-                        + '"')
-        head.append("Properties=" + ":".join(f"{name}:{kind}:{k}"
-                                             for name, kind, k, _ in columns))
-        for key in ("energy", "free_energy"):
-            if key in results:
-                head.append(f"{key}={float(results[key])!r}")
-        if "stress" in results:
-            s = np.asarray(results["stress"], dtype=np.float64)
-            if s.shape == (6,):
-                xx, yy, zz, yz, xz, xy = s
-                s = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-            head.append('stress="' + " ".join(repr(float(x)) for x in s.ravel()) + '"')
-        reserved = {"energy", "free_energy", "stress", "lattice", "properties", "pbc"}
-        for key, value in atoms.info.items():
-            text = _info_value(value)
-            if text is not None and key.lower() not in reserved and key.isidentifier():
-                head.append(f"{key}={text}")
-        head.append('pbc="' + " ".join("T" if p else "F" for p in atoms.pbc) + '"')
-        lines = [str(n), " ".join(head)]
-        numeric = [np.asarray(c[3], dtype=np.float64).reshape(n, -1) for c in columns[1:]]
-        table = np.hstack(numeric) if numeric else np.zeros((n, 0))
-        symbols = columns[0][3]
-        for symbol, row in zip(symbols, table.tolist()):  # repr: shortest exact digits
-            lines.append(f"{symbol:<2s} " + " ".join(map(repr, row)))
-        stream.write("\n".join(lines) + "\n")
-
-
 class _WarningPrinter:
     """Warnings as one 'bpfast: warning: ...' line each on stderr."""
 
@@ -421,7 +381,7 @@ def cmd_predict(args, printer: _WarningPrinter) -> int:
     from .units import UnitSystem
 
     index = _parse_index(args.index)
-    pot = _load_potential(args.potential)
+    pot = _load_with_units(args)
     calc = _calculator(pot, args, skin=0.0)
     images, raw = _read_structures(args.structures, args.format, index,
                                             args.structure_units, args.length_unit,
@@ -449,6 +409,8 @@ def cmd_predict(args, printer: _WarningPrinter) -> int:
             if "stress" in r:
                 r["stress"] = r["stress"] / u.stress
         result.calc = SinglePointCalculator(result, **r)
+        result.info["length_unit"] = u.length_name if in_pot_units else "angstrom"
+        result.info["energy_unit"] = u.energy_name if in_pot_units else "ev"
         out_images.append(result)
     printer.context = ""
     if args.output == "-":
@@ -457,7 +419,8 @@ def cmd_predict(args, printer: _WarningPrinter) -> int:
     else:
         with open(args.output, "w", encoding="utf-8") as f:
             write_extxyz(f, out_images)
-    units = "potential units" if in_pot_units else "eV, Å"
+    units = (f"{u.length_name}, {u.energy_name}: the potential's units" if in_pot_units
+             else "angstrom, ev")
     print(f"{PROG} predict: {len(out_images)} structure(s), {sum(len(a) for a in out_images)} "
           f"atoms evaluated ({units}){'' if args.output == '-' else ' -> ' + args.output}"
           + (f"; {calc.extrapolating_evaluations} extrapolated"
@@ -473,7 +436,7 @@ def cmd_md(args, printer: _WarningPrinter) -> int:
         raise CommandError("--index of md must be a single frame, e.g. 0 or -1")
     if args.ensemble != "nve" and args.temperature is None:
         raise CommandError(f"--ensemble {args.ensemble} needs --temperature")
-    pot = _load_potential(args.potential)
+    pot = _load_with_units(args)
     calc = _calculator(pot, args)
     images, _ = _read_structures(args.structure, None, index, args.structure_units,
                                  args.length_unit, args.energy_unit)
@@ -528,7 +491,7 @@ def _maxrss_bytes() -> int:
 def cmd_bench(args, printer: _WarningPrinter) -> int:
     from .md import run
 
-    pot = _load_potential(args.potential)
+    pot = _load_with_units(args)
     source = args.structure or os.path.join(pot.directory, "input.data")
     if args.structure is None and not Path(source).is_file():
         raise CommandError(f"no structure to repeat: {source} does not exist; pass "
@@ -600,6 +563,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     printer = _WarningPrinter(prog)
     debug = os.environ.get("BPFAST_DEBUG") == "1"
     with warnings.catch_warnings():
+        warnings.simplefilter("default", UserWarning)  # printed, also under -W error
         warnings.simplefilter("default", ExtrapolationWarning)
         warnings.showwarning = printer  # restored by catch_warnings
         try:
