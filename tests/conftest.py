@@ -8,13 +8,24 @@ need them are skipped when they are absent, unless BPFAST_REQUIRE_SHARED=1 (set 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("BPFAST_SHARED", REPO.parent / "shared"))
+
+
+def _shared_dir() -> Path:
+    """bench/_common.py's resolver of ../shared (loaded by path: bench/ is no package)."""
+    spec = importlib.util.spec_from_file_location("bench_common", REPO / "bench" / "_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.shared_dir()
+
+
+SHARED = _shared_dir()
 REFERENCE = SHARED / "reference"
 POTENTIALS = SHARED / "potentials"
 

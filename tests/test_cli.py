@@ -213,6 +213,44 @@ def test_bench_in_process(potdir, capsys):
         assert phase in out
 
 
+def test_supercell_repeats_balance_perpendicular_heights():
+    """A skewed cell: b almost parallel to a, so the cell is thin across a and b (heights
+    V/|b x c| = 1.047 and V/|c x a| = 1 Å) though all three vectors are ~10 Å long."""
+    from bpfast._supercell import perpendicular_heights, supercell_repeats
+
+    cell = np.array([[10.0, 0.0, 0.0], [9.5, 1.0, 0.0], [0.0, 0.0, 10.0]])
+    heights = perpendicular_heights(cell)
+    np.testing.assert_allclose(heights, [100 / np.hypot(10, 95), 1.0, 10.0], rtol=1e-14)
+    # 100 cells: 10 across a and b, 1 along c give heights 10.5, 10, 10 (balancing the
+    # lengths gave 5 x 5 x 4: heights 5.2, 5, 40)
+    assert supercell_repeats(cell, 1, 100) == (10, 10, 1)
+    for n_atoms, at_least in [(1, 7), (3, 1000), (2, 20_000)]:
+        reps = np.array(supercell_repeats(cell, n_atoms, at_least))
+        assert n_atoms * reps.prod() >= at_least
+        supercell = reps * heights
+        for k in range(3):  # the last repeat along k went to the thinnest direction
+            if reps[k] > 1:
+                assert (reps[k] - 1) * heights[k] <= supercell.min() + 1e-12
+    with pytest.raises(ValueError, match="needs a cell with atoms"):
+        supercell_repeats(cell, 0, 10)
+
+
+def test_bench_repeats_a_skewed_cell_across_its_thin_directions(potdir, tmp_path, capsys):
+    first = n2p2_io.read_input_data(potdir / "input.data")[0].to_atoms(results=False)
+    a, b, c = first.cell[:]  # a cube of edge L
+    skewed = first.copy()  # the same lattice, described by the vectors a, 5 a + b, c
+    skewed.set_cell([a, 5 * a + b, c], scale_atoms=False)
+    src = tmp_path / "skewed.extxyz"
+    ase.io.write(src, skewed)
+    assert cli.main(["bench", str(potdir), "--structure", str(src), "--atoms", "128",
+                     "--steps", "1", "--threads", "1"]) == 0
+    # perpendicular heights L / sqrt(26), L, L: six repeats across the first direction
+    # (6 L / sqrt(26) = 1.18 L), then one more cell along the second (a tie with the
+    # third goes to the first). Balancing the lengths (L, 5.1 L, L) gave 3x1x3, thin
+    # across the first direction (3 L / sqrt(26) = 0.59 L).
+    assert "x 6x2x1 = 192 atoms" in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------------- subprocess
 
 

@@ -29,6 +29,7 @@ import numpy as np
 from ._extxyz import write_extxyz
 from ._md_defaults import BAROSTATS, ENSEMBLES, THERMOSTATS, VELOCITIES
 from ._md_defaults import DEFAULTS as MD_DEFAULTS
+from ._supercell import supercell_repeats
 from .errors import ExtrapolationWarning
 
 __all__ = ["main"]
@@ -200,13 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runtime(p)
 
     p = sub.add_parser("bench", help="speed and memory on a supercell",
-                       description="Build a supercell of about --atoms atoms from a structure "
-                                   "(default: input.data of the potential directory), run a "
-                                   "few NVE steps and print atoms·steps/s, the time per phase "
-                                   "and the peak memory.")
+                       description="Build a supercell of at least --atoms atoms from a "
+                                   "structure (default: input.data of the potential "
+                                   "directory; repeats chosen to balance the supercell's "
+                                   "perpendicular heights), run a few NVE steps and print "
+                                   "atoms·steps/s, the time per phase and the peak memory.")
     p.add_argument("potential", metavar="POTENTIAL", help="potential directory")
     p.add_argument("--atoms", type=_positive_int, default=10000, metavar="N",
-                   help="approximate number of atoms (default 10000)")
+                   help="least number of atoms of the supercell (default 10000)")
     p.add_argument("--structure", default=None, metavar="FILE",
                    help="periodic structure to repeat (default: POTENTIAL/input.data)")
     p.add_argument("--steps", type=_positive_int, default=5, metavar="S",
@@ -473,16 +475,6 @@ def cmd_md(args, printer: _WarningPrinter) -> int:
     return 0
 
 
-def _supercell_repeats(cell: np.ndarray, n0: int, target: int) -> tuple:
-    """Repeats (nx, ny, nz) giving >= target atoms with a roughly cubic supercell."""
-    reps = [1, 1, 1]
-    lengths = np.linalg.norm(cell, axis=1)
-    while n0 * reps[0] * reps[1] * reps[2] < target:
-        k = int(np.argmin([lengths[i] * reps[i] for i in range(3)]))
-        reps[k] += 1
-    return tuple(reps)
-
-
 def _maxrss_bytes() -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(rss) if sys.platform == "darwin" else int(rss) * 1024
@@ -503,7 +495,7 @@ def cmd_bench(args, printer: _WarningPrinter) -> int:
     if not np.asarray(base.pbc).all():
         raise CommandError(f"bench needs a structure periodic in all directions; {source} "
                            f"is not")
-    reps = _supercell_repeats(base.cell[:], len(base), args.atoms)
+    reps = supercell_repeats(base.cell[:], len(base), args.atoms)
     atoms = base.repeat(reps)
     n = len(atoms)
     calc = _calculator(pot, args)
