@@ -264,6 +264,16 @@ def test_help_of_every_command():
     assert "in the units of the structures read" in " ".join(proc.stdout.split())
 
 
+def test_version_is_that_of_the_installed_distribution(capsys):
+    """pyproject.toml reads the version from bpfast/__init__.py: one place to change it."""
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip() == f"bpfast {version('bpfast')}"
+    assert version("bpfast") == bpfast.__version__
+
+
 def test_errors_are_one_line():
     proc = bpfast_cmd("info", "/nonexistent/potential")
     assert "No such potential directory" in one_line_error(proc, "info")
