@@ -56,6 +56,17 @@ def reference_cases():
     return cases
 
 
+def copy_stating_units(potential_dir, directory, length: str, energy: str) -> Path:
+    """A copy of a potential whose input.nn begins with n2p2's unit comments."""
+    import shutil
+
+    shutil.copytree(potential_dir, directory)
+    path = Path(directory) / "input.nn"
+    path.write_text(f"# Length unit     : {length}\n# Energy unit     : {energy}\n"
+                    + path.read_text())
+    return Path(directory)
+
+
 def scaling_bounds(directory, pot):
     """{Z: (G_min, G_max)} of every element, read straight from directory/scaling.data
     (rows in n2p2's order, elements by atomic number) -- independently of bpfast."""

@@ -15,7 +15,7 @@ from ase.calculators.calculator import PropertyNotImplementedError  # noqa: E402
 import bpfast  # noqa: E402
 from bpfast import units  # noqa: E402
 from bpfast.ase import BPCalculator, voigt_6  # noqa: E402
-from conftest import POTENTIALS, REFERENCE, require_shared  # noqa: E402
+from conftest import POTENTIALS, REFERENCE, copy_stating_units, require_shared  # noqa: E402
 from synthetic import random_structure, write_potential  # noqa: E402
 
 BOHR = 0.529177210903
@@ -81,19 +81,8 @@ def test_guess_units(tmp_path, potdir):
     assert units.guess_units(tmp_path / "missing") is None
 
 
-def stated_units_copy(potdir, directory, header):
-    """A copy of the potential in potdir whose input.nn starts with ``header``."""
-    import shutil
-
-    shutil.copytree(potdir, directory)
-    path = directory / "input.nn"
-    path.write_text(header + path.read_text())
-    return directory
-
-
 def test_default_units_warn_when_input_nn_states_others(potdir, tmp_path):
-    bohr = stated_units_copy(potdir, tmp_path / "bohr",
-                             "# Length unit     : Bohr\n# Energy unit     : Ha\n")
+    bohr = copy_stating_units(potdir, tmp_path / "bohr", "Bohr", "Ha")
     with pytest.warns(UserWarning, match=r"input\.nn states the units Bohr and Ha, but "
                                          r"BPCalculator uses angstrom and ev: pass "
                                          r"length_unit='bohr', energy_unit='ha'") as caught:
@@ -107,8 +96,7 @@ def test_default_units_warn_when_input_nn_states_others(potdir, tmp_path):
         BPCalculator(bohr, "bohr", "hartree")
         BPCalculator(bohr, "angstrom", "ev")  # given: the caller's decision
         BPCalculator(potdir)  # input.nn states no units
-        BPCalculator(stated_units_copy(potdir, tmp_path / "ang",
-                                       "# Length unit : Angstrom\n# Energy unit : eV\n"))
+        BPCalculator(copy_stating_units(potdir, tmp_path / "ang", "Angstrom", "eV"))
 
 
 def test_guess_units_of_shipped_potentials():

@@ -18,7 +18,7 @@ from ase import Atoms  # noqa: E402
 import bpfast  # noqa: E402
 from bpfast import cli, n2p2_io  # noqa: E402
 from bpfast.n2p2_io import N2p2Structure  # noqa: E402
-from conftest import POTENTIALS, REFERENCE, require_shared  # noqa: E402
+from conftest import POTENTIALS, REFERENCE, copy_stating_units, require_shared  # noqa: E402
 from synthetic import random_structure, write_potential  # noqa: E402
 
 BOHR = 0.529177210903
@@ -154,11 +154,7 @@ def test_md_without_atoms_is_a_one_line_error(potdir, tmp_path, capsys):
 @pytest.mark.parametrize("command", ["predict", "md", "bench"])
 def test_units_stated_in_input_nn_but_not_given_are_named_once(potdir, tmp_path, capsys,
                                                                 command):
-    import shutil
-
-    stated = shutil.copytree(potdir, tmp_path / "pot")
-    text = (stated / "input.nn").read_text()
-    (stated / "input.nn").write_text("# Length unit : Bohr\n# Energy unit : Ha\n" + text)
+    stated = copy_stating_units(potdir, tmp_path / "pot", "Bohr", "Ha")
     args = {"predict": [str(potdir / "input.data"), "--index", "0"],
             "md": [str(potdir / "input.data"), "--steps", "2", "--no-progress"],
             "bench": ["--atoms", "20", "--steps", "1"]}[command]
