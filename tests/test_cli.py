@@ -182,6 +182,11 @@ def test_bad_arguments_in_process(potdir, tmp_path, capsys):
     assert cli.main(["md", str(potdir), str(potdir / "input.data"), "--steps", "1",
                      "--ensemble", "nvt"]) == 1
     assert "needs --temperature" in capsys.readouterr().err
+    assert cli.main(["md", str(potdir), str(potdir / "input.data"), "--steps", "1",
+                     "--traj", str(tmp_path / "md.vasp"), "--no-progress"]) == 1
+    assert ("does not write ase.io's 'vasp' format frame by frame; use one of: ASE "
+            "trajectory (.traj); extended XYZ (.xyz, .extxyz); PDB (.pdb)"
+            in capsys.readouterr().err)
     bad = tmp_path / "input.data"
     bad.write_text("begin\natom 0 0 0 H 0 0 0 0\nend\n")
     assert cli.main(["predict", str(potdir), str(bad)]) == 1
