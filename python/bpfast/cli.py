@@ -6,7 +6,8 @@
     bpfast bench POTENTIAL [--atoms N]
 
 Potentials carry no units: pass ``--length-unit``/``--energy-unit`` (e.g. ``bohr``
-``hartree`` for the n2p2 water potentials; default Å and eV). Structures are read
+``hartree`` for the n2p2 water potentials; default Å and eV, with a warning when the
+comments of input.nn state other units). Structures are read
 with ``ase.io`` (any format it knows; positions in Å) or, for n2p2 ``input.data``
 files, with :mod:`bpfast.n2p2_io` (positions in the potential's units);
 ``--structure-units`` overrides that choice. Errors print one line and exit
