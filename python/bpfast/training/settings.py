@@ -1,0 +1,575 @@
+"""Settings of a potential to train: read, build in Python and write n2p2's ``input.nn``.
+
+:class:`Settings` holds what defines the potential (elements, cutoff function,
+symmetry functions, scaling, network, normalisation, ``atom_energy``) and, in
+:class:`TrainingOptions`, the keywords of n2p2's ``nnp-train`` that bpfast reads.
+:func:`read_settings` parses an ``input.nn`` (the syntax of ``docs/n2p2-format.md`` §2:
+``#`` and ``!`` comments, the ``symfunction`` alias, Fortran ``1.0d0`` numbers) and
+lists the keywords it does not use in :attr:`Settings.ignored`;
+:func:`write_settings` writes a file that ``bpfast.load`` and n2p2 read.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from .. import _core
+from ..errors import FormatError, UnsupportedPotentialError
+from .symmetry_functions import SymmetryFunction, parse_number
+
+__all__ = [
+    "IgnoredKeyword",
+    "Normalization",
+    "SCALING_MODES",
+    "Settings",
+    "TrainingOptions",
+    "read_settings",
+    "write_settings",
+]
+
+#: Scaling of the network inputs (docs/n2p2-format.md §6), as bpfast names them.
+SCALING_MODES = ("none", "scale", "center", "scalecenter", "sigma")
+ACTIVATIONS = "ltsprgcSeh"
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """n2p2's data-set normalisation (``mean_energy``, ``conv_energy``, ``conv_length``).
+
+    The network is trained in internal units r' = r c_L, E' = (E − N ē) c_E; see
+    :func:`bpfast.training.normalization` for how the values are obtained.
+    """
+
+    mean_energy: float
+    conv_energy: float
+    conv_length: float
+
+    def __post_init__(self) -> None:
+        for name in ("mean_energy", "conv_energy", "conv_length"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
+        if self.conv_energy == 0.0 or self.conv_length == 0.0:
+            raise ValueError("conv_energy and conv_length must be non-zero")
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """The ``nnp-train`` keywords bpfast reads (n2p2's names and meanings).
+
+    Flags (``use_short_forces``, ``nguyen_widrow_weights_short``,
+    ``use_old_weights_short``) are True when the keyword is present. n2p2's alternative
+    names ``energy_fraction``, ``force_fraction``, ``rmse_threshold_energy`` and
+    ``rmse_threshold_force`` are read into the ``short_*`` fields.
+    """
+
+    epochs: int = 10
+    random_seed: int = 1
+    test_fraction: float = 0.1
+    use_short_forces: bool = True
+    force_weight: float = 10.0
+    short_energy_fraction: float = 1.0
+    short_force_fraction: float = 0.02
+    short_energy_error_threshold: float = 0.0
+    short_force_error_threshold: float = 1.0
+    rmse_threshold_trials: int = 3
+    updater_type: int = 1  # 0 gradient descent, 1 Kalman filter
+    gradient_type: int = 1  # 0 fixed step, 1 Adam
+    gradient_eta: float = 1.0e-5
+    gradient_adam_eta: float = 1.0e-3
+    gradient_adam_beta1: float = 0.9
+    gradient_adam_beta2: float = 0.999
+    gradient_adam_epsilon: float = 1.0e-8
+    kalman_type: int = 0  # 0 standard, 1 fading memory
+    kalman_epsilon: float = 1.0e-2
+    kalman_q0: float = 0.01
+    kalman_qtau: float = 2.302
+    kalman_qmin: float = 1.0e-6
+    kalman_eta: float = 0.01
+    kalman_etatau: float = 2.302
+    kalman_etamax: float = 1.0
+    kalman_lambda_short: float = 0.96
+    kalman_nue_short: float = 0.9995
+    weights_min: float = -1.0
+    weights_max: float = 1.0
+    nguyen_widrow_weights_short: bool = False
+    use_old_weights_short: bool = False
+    main_error_metric: str = "RMSEpa"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "bool" and not isinstance(value, bool):
+                raise TypeError(f"{f.name} must be True or False, got {value!r}")
+            if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{f.name} must be an integer, got {value!r}")
+            if f.type == "float" and not math.isfinite(float(value)):
+                raise ValueError(f"{f.name} must be finite, got {value!r}")
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction!r}")
+        if not self.weights_min < self.weights_max:
+            raise ValueError(f"weights_min ({self.weights_min!r}) must be smaller than "
+                             f"weights_max ({self.weights_max!r})")
+        if self.epochs < 0:
+            raise ValueError(f"epochs must be >= 0, got {self.epochs!r}")
+        if self.updater_type not in (0, 1):
+            raise ValueError(f"updater_type must be 0 (gradient descent) or 1 (Kalman "
+                             f"filter), got {self.updater_type!r}")
+        for name in ("short_energy_fraction", "short_force_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+
+
+_TRAINING_KEYWORDS = {f.name for f in fields(TrainingOptions)}
+_ALIASES = {
+    "symfunction": "symfunction_short",
+    "nnp_generation": "nnp_type",
+    "nnp_type_gen": "nnp_type",
+    "nnp_gen": "nnp_type",
+    "nn_type": "nnp_type",
+    "energy_fraction": "short_energy_fraction",
+    "force_fraction": "short_force_fraction",
+    "rmse_threshold_energy": "short_energy_error_threshold",
+    "rmse_threshold_force": "short_force_error_threshold",
+}
+_REPEATABLE = {"symfunction_short", "atom_energy", "element_nodes_short",
+               "element_hidden_layers_short", "element_activation_short",
+               "fixed_gausswidth", "initial_hardness"}
+_GENERAL = {"number_of_elements", "elements", "atom_energy", "cutoff_type",
+            "symfunction_short", "scale_symmetry_functions", "center_symmetry_functions",
+            "scale_symmetry_functions_sigma", "scale_min_short", "scale_max_short",
+            "global_hidden_layers_short", "global_nodes_short", "global_activation_short",
+            "normalize_nodes", "mean_energy", "conv_energy", "conv_length", "nnp_type"}
+#: n2p2 keywords that bpfast reads but does not act on (training internals, output).
+_N2P2_OTHER = {
+    "conv_charge", "rmse_threshold", "rmse_threshold_charge", "rmse_threshold_trials_energy",
+    "rmse_threshold_trials_force", "rmse_threshold_trials_charge", "charge_fraction",
+    "use_old_weights_charge", "nguyen_widrow_weights_charge", "precondition_weights",
+    "write_trainpoints", "write_trainforces", "write_weights_epoch", "write_traincharges",
+    "write_neuronstats",
+    "write_trainlog", "repeated_energy_update", "parallel_mode", "jacobian_mode",
+    "update_strategy", "selection_mode", "selection_mode_energy", "selection_mode_force",
+    "selection_mode_charge", "task_batch_size_energy", "task_batch_size_force",
+    "task_batch_size_charge", "memorize_symfunc_results", "normalize_data_set",
+    "force_energy_ratio", "fixed_gausswidth", "initial_hardness", "ewald_truncation_error_method",
+    "ewald_prec", "screen_electrostatics", "global_hidden_layers_electrostatic",
+    "global_nodes_electrostatic", "global_activation_electrostatic",
+}
+
+
+@dataclass(frozen=True)
+class IgnoredKeyword:
+    """A keyword of ``input.nn`` that bpfast does not use, and why."""
+
+    keyword: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.keyword} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that defines a 2G HDNNP to train, plus the training options.
+
+    Attributes
+    ----------
+    elements : tuple of str
+        Element symbols, kept in atomic-number order (n2p2's element order).
+    symmetry_functions : tuple of SymmetryFunction
+        In the order given (n2p2 sorts them per element for the network input; the
+        order of ``scaling.data`` and the weights is that sorted order).
+    cutoff_type, cutoff_alpha : int, float
+        ``cutoff_type`` (0 … 8, docs §5) and the inner-cutoff fraction.
+    scaling : str
+        One of :data:`SCALING_MODES`: which of ``scale_symmetry_functions``,
+        ``center_symmetry_functions``, ``scale_symmetry_functions_sigma`` are set.
+    scale_min, scale_max : float
+        ``scale_min_short`` / ``scale_max_short``.
+    hidden_nodes : tuple of int
+        Neurons per hidden layer (``global_nodes_short``).
+    activations : tuple of str
+        One letter per hidden layer and one for the output (``global_activation_short``).
+    normalize_nodes : bool
+    atom_energy : dict
+        Per-element energy offsets (``atom_energy``), potential's energy unit.
+    normalization : Normalization or None
+    training : TrainingOptions
+    ignored : tuple of IgnoredKeyword
+        Keywords of the file read that bpfast does not use (not part of equality).
+    source : str
+        The file read ('' if built in Python; not part of equality).
+    """
+
+    elements: Tuple[str, ...]
+    symmetry_functions: Tuple[SymmetryFunction, ...]
+    cutoff_type: int = 6
+    cutoff_alpha: float = 0.0
+    scaling: str = "scalecenter"
+    scale_min: float = 0.0
+    scale_max: float = 1.0
+    hidden_nodes: Tuple[int, ...] = (25, 25)
+    activations: Tuple[str, ...] = ("t", "t", "l")
+    normalize_nodes: bool = False
+    atom_energy: Dict[str, float] = field(default_factory=dict)
+    normalization: Optional[Normalization] = None
+    training: TrainingOptions = field(default_factory=TrainingOptions)
+    ignored: Tuple[IgnoredKeyword, ...] = field(default=(), compare=False)
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise the fields once, here
+        elements = [str(e) for e in self.elements]
+        for e in elements:
+            if not 1 <= _core.atomic_number(e) <= 118:
+                raise ValueError(f"elements: {e!r} is not an element symbol")
+        if not elements or len(set(elements)) != len(elements):
+            raise ValueError(f"elements must list each element once, got {elements}")
+        set_(self, "elements", tuple(sorted(elements, key=_core.atomic_number)))
+        set_(self, "symmetry_functions", tuple(self.symmetry_functions))
+        set_(self, "hidden_nodes", tuple(int(n) for n in self.hidden_nodes))
+        set_(self, "activations", tuple(str(a) for a in self.activations))
+        set_(self, "atom_energy", {str(k): float(v) for k, v in dict(self.atom_energy).items()})
+        self._check()
+
+    def _check(self) -> None:
+        for sf in self.symmetry_functions:
+            if not isinstance(sf, SymmetryFunction):
+                raise TypeError(f"symmetry_functions must hold SymmetryFunction objects, "
+                                f"got {type(sf).__name__}")
+            for e in (sf.element, sf.e1, sf.e2):
+                if e is not None and e not in self.elements:
+                    raise ValueError(f"symmetry function '{sf}' uses {e}, which is not in "
+                                     f"elements {list(self.elements)}")
+        for e in self.elements:
+            if not any(sf.element == e for sf in self.symmetry_functions):
+                raise ValueError(f"element {e} has no symmetry functions")
+        if not (isinstance(self.cutoff_type, int) and 0 <= self.cutoff_type <= 8):
+            raise ValueError(f"cutoff_type must be an integer 0 ... 8, got {self.cutoff_type!r}")
+        if not 0.0 <= self.cutoff_alpha < 1.0:
+            raise ValueError(f"cutoff_alpha must satisfy 0 <= alpha < 1, got "
+                             f"{self.cutoff_alpha!r}")
+        if self.scaling not in SCALING_MODES:
+            raise ValueError(f"scaling must be one of {SCALING_MODES}, got {self.scaling!r}")
+        if not (math.isfinite(self.scale_min) and math.isfinite(self.scale_max)):
+            raise ValueError("scale_min and scale_max must be finite")
+        if any(n < 1 for n in self.hidden_nodes):
+            raise ValueError(f"hidden_nodes must be positive, got {self.hidden_nodes}")
+        if len(self.activations) != len(self.hidden_nodes) + 1:
+            raise ValueError(f"activations needs {len(self.hidden_nodes) + 1} letters (one "
+                             f"per hidden layer and one for the output), got "
+                             f"{len(self.activations)}")
+        for a in self.activations:
+            if len(a) != 1 or a not in ACTIVATIONS:
+                raise ValueError(f"unknown activation {a!r} (expected one of "
+                                 f"{', '.join(ACTIVATIONS)})")
+        for e, value in self.atom_energy.items():
+            if e not in self.elements:
+                raise ValueError(f"atom_energy given for {e}, which is not in elements")
+            if not math.isfinite(value):
+                raise ValueError(f"atom_energy of {e} must be finite, got {value!r}")
+
+    @property
+    def cutoff(self) -> float:
+        """The largest symmetry-function cutoff radius."""
+        return max(sf.rc for sf in self.symmetry_functions)
+
+    def symmetry_functions_of(self, element: str) -> List[SymmetryFunction]:
+        """The functions centred on ``element``, in the order given."""
+        return [sf for sf in self.symmetry_functions if sf.element == element]
+
+    def architecture(self, element: str) -> Tuple[int, ...]:
+        """Layer sizes of ``element``'s network: inputs, hidden layers, 1 output."""
+        return (len(self.symmetry_functions_of(element)),) + self.hidden_nodes + (1,)
+
+    def report(self) -> str:
+        """Text listing the keywords of the file that bpfast ignored (or saying none)."""
+        if not self.ignored:
+            return f"{self.source or 'settings'}: every keyword is used"
+        lines = [f"{self.source or 'settings'}: {len(self.ignored)} keyword(s) not used by "
+                 f"bpfast:"]
+        lines += [f"  {item}" for item in self.ignored]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def _lines(path: Path) -> List[Tuple[int, str, List[str]]]:
+    """(line number, keyword, arguments) of every non-comment line."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "No such settings file", str(path)) from None
+    out = []
+    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+        if "\0" in line:
+            raise FormatError(f"{path}:{number}: binary data (a NUL byte): expected a text "
+                              f"file", file=str(path), line=number)
+        cut = min((i for i in (line.find("#"), line.find("!")) if i >= 0), default=len(line))
+        tokens = line[:cut].split()
+        if tokens:
+            out.append((number, tokens[0], tokens[1:]))
+    return out
+
+
+class _Reader:
+    """Keyword lookup with errors that name the file and line."""
+
+    def __init__(self, path: Path):
+        self.path = str(path)
+        self.entries: Dict[str, List[Tuple[int, List[str], str]]] = {}
+        for number, word, args in _lines(path):
+            key = _ALIASES.get(word, word)
+            seen = self.entries.setdefault(key, [])
+            if seen and key not in _REPEATABLE:
+                raise self.error(number, f"keyword '{key}' given a second time (first on line "
+                                         f"{seen[0][0]})")
+            seen.append((number, args, word))
+
+    def error(self, line: int, detail: str) -> FormatError:
+        return FormatError(f"{self.path}:{line}: {detail}", file=self.path, line=line,
+                           detail=detail)
+
+    def has(self, key: str) -> bool:
+        return key in self.entries
+
+    def one(self, key: str, count: int = 1) -> Tuple[int, List[str]]:
+        if key not in self.entries:
+            raise FormatError(f"{self.path}: missing required keyword '{key}'", file=self.path,
+                              detail=f"missing required keyword '{key}'")
+        line, args, _ = self.entries[key][0]
+        if len(args) < count:
+            raise self.error(line, f"'{key}' expects {count} value(s), found {len(args)}")
+        return line, args
+
+    def number(self, key: str, default: Optional[float] = None) -> float:
+        if default is not None and key not in self.entries:
+            return default
+        line, args = self.one(key)
+        try:
+            return parse_number(args[0], key)
+        except ValueError as exc:
+            raise self.error(line, str(exc)) from None
+
+    def integer(self, key: str, default: Optional[int] = None) -> int:
+        value = self.number(key, None if default is None else float(default))
+        if value != int(value):
+            raise self.error(self.entries[key][0][0], f"'{key}' expects an integer, found "
+                                                      f"{value!r}")
+        return int(value)
+
+
+def _read_network(r: _Reader) -> Tuple[Tuple[int, ...], Tuple[str, ...]]:
+    for key in ("element_hidden_layers_short", "element_nodes_short",
+                "element_activation_short"):
+        if r.has(key):
+            raise UnsupportedPotentialError(
+                f"{r.path}:{r.entries[key][0][0]}: per-element network keyword '{key}' is not "
+                f"supported for training (use global_nodes_short / global_activation_short)")
+    hidden = r.integer("global_hidden_layers_short")
+    line, nodes = r.one("global_nodes_short", hidden)
+    try:
+        sizes = tuple(int(parse_number(t, "global_nodes_short")) for t in nodes[:hidden])
+    except ValueError as exc:
+        raise r.error(line, str(exc)) from None
+    line, letters = r.one("global_activation_short", hidden + 1)
+    if len(letters) != hidden + 1:
+        raise r.error(line, f"global_activation_short expects {hidden + 1} letters (one per "
+                            f"hidden layer and one for the output), found {len(letters)}")
+    return sizes, tuple(letters)
+
+
+def _read_training(r: _Reader) -> TrainingOptions:
+    values: Dict[str, object] = {}
+    for f in fields(TrainingOptions):
+        if not r.has(f.name):
+            continue
+        if f.type == "bool":
+            values[f.name] = True
+        elif f.type == "str":
+            values[f.name] = r.one(f.name)[1][0]
+        elif f.type == "int":
+            values[f.name] = r.integer(f.name)
+        else:
+            values[f.name] = r.number(f.name)
+    try:
+        return TrainingOptions(**values)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{r.path}: {exc}", file=r.path, detail=str(exc)) from None
+
+
+def _ignored(r: _Reader) -> Tuple[IgnoredKeyword, ...]:
+    used = _GENERAL | _TRAINING_KEYWORDS
+    out = []
+    for key, entries in r.entries.items():
+        if key in used:
+            continue
+        reason = ("n2p2 keyword that bpfast does not use" if key in _N2P2_OTHER
+                  else "not an n2p2 keyword (RuNNer or a misspelling?)")
+        out += [IgnoredKeyword(word, line, reason) for line, _, word in entries]
+    return tuple(sorted(out, key=lambda item: item.line))
+
+
+def _scaling_mode(r: _Reader) -> str:
+    scale, center = r.has("scale_symmetry_functions"), r.has("center_symmetry_functions")
+    if scale and center:
+        return "scalecenter"
+    if scale:
+        return "scale"
+    if center:
+        return "center"
+    return "sigma" if r.has("scale_symmetry_functions_sigma") else "none"
+
+
+def read_settings(path: PathLike) -> Settings:
+    """Read an n2p2 ``input.nn`` (a file, or a directory holding one).
+
+    Raises FileNotFoundError, :class:`bpfast.FormatError` (file, line) for malformed
+    content and :class:`bpfast.UnsupportedPotentialError` for 4G-HDNNPs and
+    per-element networks. Keywords bpfast does not use are listed in
+    :attr:`Settings.ignored` (see :meth:`Settings.report`).
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "input.nn"
+    r = _Reader(p)
+    if r.has("nnp_type"):
+        line, args = r.one("nnp_type")
+        if args[0] not in ("2", "2G-HDNNP"):
+            raise UnsupportedPotentialError(f"{p}:{line}: nnp_type {args[0]}: bpfast trains "
+                                            f"only 2nd-generation short-range HDNNPs")
+    line, symbols = r.one("elements")
+    if r.integer("number_of_elements") != len(symbols):
+        raise r.error(line, f"number_of_elements is {r.integer('number_of_elements')} but "
+                            f"{len(symbols)} elements are listed")
+    sfs = []
+    for number, args, _ in r.entries.get("symfunction_short", []):
+        try:
+            sfs.append(SymmetryFunction.from_tokens(args, number))
+        except ValueError as exc:
+            raise r.error(number, f"symfunction_short: {exc}") from None
+    line_ct, ct = r.one("cutoff_type")
+    try:
+        alpha = parse_number(ct[1], "cutoff alpha") if len(ct) > 1 else 0.0
+    except ValueError as exc:
+        raise r.error(line_ct, str(exc)) from None
+    atom_energy = {}
+    for number, args, _ in r.entries.get("atom_energy", []):
+        if len(args) < 2:
+            raise r.error(number, "atom_energy expects '<element> <energy>'")
+        if args[0] in symbols:  # n2p2 ignores offsets of other elements
+            try:
+                atom_energy[args[0]] = parse_number(args[1], "atom_energy")
+            except ValueError as exc:
+                raise r.error(number, str(exc)) from None
+    norm = [r.has(k) for k in ("mean_energy", "conv_energy", "conv_length")]
+    if any(norm) and not all(norm):
+        raise FormatError(f"{p}: mean_energy, conv_energy and conv_length must be given "
+                          f"together", file=str(p))
+    hidden_nodes, activations = _read_network(r)
+    try:
+        settings = Settings(
+            elements=tuple(symbols),
+            symmetry_functions=tuple(sfs),
+            cutoff_type=r.integer("cutoff_type"),
+            cutoff_alpha=alpha,
+            scaling=_scaling_mode(r),
+            scale_min=r.number("scale_min_short", 0.0),
+            scale_max=r.number("scale_max_short", 1.0),
+            hidden_nodes=hidden_nodes,
+            activations=activations,
+            normalize_nodes=r.has("normalize_nodes"),
+            atom_energy=atom_energy,
+            normalization=Normalization(r.number("mean_energy"), r.number("conv_energy"),
+                                        r.number("conv_length")) if all(norm) else None,
+            training=_read_training(r),
+            ignored=_ignored(r),
+            source=str(p),
+        )
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"{p}: {exc}", file=str(p), detail=str(exc)) from None
+    return settings
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def _value(v) -> str:
+    if isinstance(v, float):
+        text = repr(v)
+        return text[:-2] if text.endswith(".0") and "e" not in text else text
+    return str(v)
+
+
+def _training_lines(options: TrainingOptions) -> List[str]:
+    out = []
+    for f in fields(options):
+        value = getattr(options, f.name)
+        if f.type == "bool":
+            if value:
+                out.append(f.name)
+        else:
+            out.append(f"{f.name:<32s} {_value(value)}")
+    return out
+
+
+def settings_lines(settings: Settings, *, units: Optional[Tuple[str, str]] = None,
+                   training: bool = True) -> List[str]:
+    """The lines of ``input.nn`` for ``settings`` (see :func:`write_settings`)."""
+    s = settings
+    out = ["#" * 79, "# HDNNP settings written by bpfast (n2p2 input.nn format)", "#" * 79]
+    if units is not None:
+        out += [f"# Length unit     : {units[0]}", f"# Energy unit     : {units[1]}"]
+    out += ["", f"{'number_of_elements':<32s} {len(s.elements)}",
+            f"{'elements':<32s} {' '.join(s.elements)}"]
+    out += [f"{'atom_energy':<32s} {e} {_value(v)}" for e, v in s.atom_energy.items()]
+    out.append(f"{'cutoff_type':<32s} {s.cutoff_type} {_value(float(s.cutoff_alpha))}")
+    flags = {"scale": ["scale_symmetry_functions"], "center": ["center_symmetry_functions"],
+             "scalecenter": ["scale_symmetry_functions", "center_symmetry_functions"],
+             "sigma": ["scale_symmetry_functions_sigma"], "none": []}[s.scaling]
+    out += flags
+    out += [f"{'scale_min_short':<32s} {_value(float(s.scale_min))}",
+            f"{'scale_max_short':<32s} {_value(float(s.scale_max))}",
+            f"{'global_hidden_layers_short':<32s} {len(s.hidden_nodes)}",
+            f"{'global_nodes_short':<32s} {' '.join(map(str, s.hidden_nodes))}",
+            f"{'global_activation_short':<32s} {' '.join(s.activations)}"]
+    if s.normalize_nodes:
+        out.append("normalize_nodes")
+    if s.normalization is not None:
+        n = s.normalization
+        out += [f"mean_energy {n.mean_energy:24.16E}", f"conv_energy {n.conv_energy:24.16E}",
+                f"conv_length {n.conv_length:24.16E}"]
+    if training:
+        out += ["", "# Training (n2p2 nnp-train keywords)"] + _training_lines(s.training)
+    out += ["", "# Symmetry functions"]
+    out += [f"symfunction_short {sf.to_text()}" for sf in s.symmetry_functions]
+    return out
+
+
+def write_settings(settings: Settings, path: PathLike, *,
+                   units: Optional[Tuple[str, str]] = None, training: bool = True) -> Path:
+    """Write ``settings`` as an n2p2 ``input.nn`` (a file path or a directory).
+
+    ``units`` = (length, energy) names are written as the ``# Length unit`` /
+    ``# Energy unit`` comments that :func:`bpfast.units.guess_units` reads; with
+    ``training=False`` the ``nnp-train`` keywords are left out. Returns the path.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "input.nn"
+    p.write_text("\n".join(settings_lines(settings, units=units, training=training)) + "\n")
+    return p
+
+
+def symmetry_function_lines(functions: Sequence[SymmetryFunction]) -> List[str]:
+    """``symfunction_short`` lines for ``functions``, to paste into an ``input.nn``."""
+    return [f"symfunction_short {sf.to_text()}" for sf in functions]
