@@ -293,7 +293,14 @@ def _from_ase(path: str, units: UnitSystem) -> Iterator[TrainingStructure]:
         import ase.io
     except ImportError:  # pragma: no cover - depends on the installation
         raise ImportError("reading this file needs ASE: pip install 'bpfast[ase]'") from None
-    for k, atoms in enumerate(ase.io.iread(path, index=":")):
+    from ase.io.formats import UnknownFileTypeError
+
+    try:
+        images = list(ase.io.iread(path, index=":"))
+    except UnknownFileTypeError as exc:
+        raise DataError(path, None, f"neither n2p2 input.data nor a format ASE reads ({exc})"
+                        ) from None
+    for k, atoms in enumerate(images):
         energy = _stored(atoms, "energy")
         if energy is None:
             raise DataError(path, k, "no reference energy (expected an energy stored with "
@@ -344,6 +351,8 @@ def read_training_data(
         path = os.fspath(p)
         if not Path(path).is_file():
             raise FileNotFoundError(2, "No such training data file", path)
+        if os.path.getsize(path) == 0:
+            raise DataError(path, None, "the file holds no structures (it is empty)")
         before = len(structures)
         reader = _from_n2p2(path) if is_input_data(path) else _from_ase(path, units)
         structures.extend(s if forces is not False else s.without_forces() for s in reader)
