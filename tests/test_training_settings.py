@@ -104,7 +104,10 @@ def test_written_settings_read_back_equal_and_load(tmp_path):
     write_settings(s, out, units=("bohr", "hartree"))
     back = read_settings(out)
     assert back == s
-    assert back.ignored == ()
+    assert [(i.keyword, i.arguments) for i in back.ignored] == [
+        ("parallel_mode", ("0",)), ("memorize_symfunc_results", ()), ("runner_mode", ("2",))]
+    bare = write_settings(s, tmp_path / "bare.nn", training=False)
+    assert read_settings(bare).ignored == () and read_settings(bare).training == TrainingOptions()
     assert bpfast.units.guess_units(out) == ("bohr", "hartree")
     # the written input.nn defines the same potential: loads with the original files
     for f in d.iterdir():
@@ -203,7 +206,7 @@ def test_standard_set():
     cutoff, r_min = 6.0, 0.9
     sfs = standard_symmetry_functions(["O", "H"], cutoff, r_min=r_min)
     per_centre = {e: [sf for sf in sfs if sf.element == e] for e in ("H", "O")}
-    for centre, lst in per_centre.items():
+    for lst in per_centre.values():
         radial = [sf for sf in lst if sf.type == 2]
         angular = [sf for sf in lst if sf.type == 3]
         assert len(radial) == 2 * 12 and len(angular) == 3 * 2 * 4 * 2

@@ -164,11 +164,13 @@ _N2P2_OTHER = {
 
 @dataclass(frozen=True)
 class IgnoredKeyword:
-    """A keyword of ``input.nn`` that bpfast does not use, and why."""
+    """A keyword of ``input.nn`` that bpfast does not use, why, and its arguments
+    (written back by :func:`write_settings`, so that n2p2 still finds them)."""
 
     keyword: str
     line: int
     reason: str
+    arguments: Tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.keyword} ({self.reason})"
@@ -413,7 +415,7 @@ def _ignored(r: _Reader) -> Tuple[IgnoredKeyword, ...]:
             continue
         reason = ("n2p2 keyword that bpfast does not use" if key in _N2P2_OTHER
                   else "not an n2p2 keyword (RuNNer or a misspelling?)")
-        out += [IgnoredKeyword(word, line, reason) for line, _, word in entries]
+        out += [IgnoredKeyword(word, line, reason, tuple(args)) for line, args, word in entries]
     return tuple(sorted(out, key=lambda item: item.line))
 
 
@@ -550,6 +552,11 @@ def settings_lines(settings: Settings, *, units: Optional[Tuple[str, str]] = Non
                 f"conv_length {n.conv_length:24.16E}"]
     if training:
         out += ["", "# Training (n2p2 nnp-train keywords)"] + _training_lines(s.training)
+        if s.ignored:
+            out += ["", f"# Keywords of {s.source or 'the settings read'} that bpfast does not "
+                        f"use"]
+            out += [f"{item.keyword:<32s} {' '.join(item.arguments)}".rstrip()
+                    for item in s.ignored]
     out += ["", "# Symmetry functions"]
     out += [f"symfunction_short {sf.to_text()}" for sf in s.symmetry_functions]
     return out
@@ -560,8 +567,11 @@ def write_settings(settings: Settings, path: PathLike, *,
     """Write ``settings`` as an n2p2 ``input.nn`` (a file path or a directory).
 
     ``units`` = (length, energy) names are written as the ``# Length unit`` /
-    ``# Energy unit`` comments that :func:`bpfast.units.guess_units` reads; with
-    ``training=False`` the ``nnp-train`` keywords are left out. Returns the path.
+    ``# Energy unit`` comments that :func:`bpfast.units.guess_units` reads. The
+    ``nnp-train`` keywords of ``settings.training`` follow, and the keywords listed
+    in ``settings.ignored`` with their arguments (so that a file read and written
+    again keeps what n2p2 needs); ``training=False`` leaves out both. Returns the
+    path.
     """
     p = Path(path)
     if p.is_dir():
