@@ -92,7 +92,8 @@ def _duplicates(element, functions, g, flagged, correlation):
     keep = np.flatnonzero(~flagged)
     if len(keep) < 2 or len(g) < 2:
         return []
-    r = np.corrcoef(g[:, keep], rowvar=False)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a column constant in a sample
+        r = np.nan_to_num(np.corrcoef(g[:, keep], rowvar=False), nan=0.0)
     issues = []
     reported = set()
     for a in range(len(keep)):
