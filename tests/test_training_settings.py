@@ -20,7 +20,7 @@ from bpfast.training import (
     standard_symmetry_functions,
     write_settings,
 )
-from bpfast.training.settings import symmetry_function_lines
+from bpfast.training.input_nn import symmetry_function_lines
 from conftest import POTENTIALS, SHARED, second_generation_potentials
 from numpy_reference import NumpyHDNNP
 from synthetic import write_potential

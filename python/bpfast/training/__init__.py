@@ -20,15 +20,8 @@ from .data import DataError, TrainingSet, TrainingStructure, read_training_data
 from .descriptors import DescriptorCalculator, Descriptors
 from .potential_files import write_potential
 from .scaling import ScalingData, compute_scaling, normalization, write_scaling
-from .settings import (
-    SCALING_MODES,
-    IgnoredKeyword,
-    Normalization,
-    Settings,
-    TrainingOptions,
-    read_settings,
-    write_settings,
-)
+from .input_nn import read_settings, write_settings
+from .settings import SCALING_MODES, IgnoredKeyword, Normalization, Settings, TrainingOptions
 from .sf_check import SymmetryFunctionIssue, SymmetryFunctionReport, check_symmetry_functions
 from .symmetry_functions import SymmetryFunction, standard_symmetry_functions
 from .weights import initialize_weights, write_weights

@@ -21,7 +21,8 @@ import numpy as np
 from .. import _core
 from ..potential import _threads
 from .data import TrainingSet, TrainingStructure
-from .settings import Settings, settings_lines
+from .input_nn import settings_lines
+from .settings import Settings
 from .symmetry_functions import SymmetryFunction
 from .weights import weights_file_name, write_weights, zero_weights
 

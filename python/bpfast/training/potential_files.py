@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 from .scaling import ScalingData, write_scaling
-from .settings import Settings, write_settings
+from .input_nn import write_settings
+from .settings import Settings
 from .weights import Layer, weights_file_name, write_weights
 
 __all__ = ["write_potential"]

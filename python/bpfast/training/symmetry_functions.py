@@ -20,7 +20,7 @@ The functions (``docs/n2p2-format.md`` §4), with f_c the cutoff function of
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from .. import _core
@@ -163,9 +163,6 @@ class SymmetryFunction:
 
     def __str__(self) -> str:
         return self.to_text()
-
-    def with_line(self, line: int) -> "SymmetryFunction":
-        return replace(self, line=line)
 
 
 def parse_number(text: str, what: str) -> float:
