@@ -196,11 +196,11 @@ def test_structure_checks():
 
 
 def test_shared_water_training_data():
-    train = SHARED / "train" / "H2O_RPBE-D3" / "train.data"
+    train = SHARED / "train" / "H2O_RPBE-D3" / "test.data"
     if not train.is_file():
         pytest.skip(f"training data not found at {train}")
     data = read_training_data(train, forces=True, elements=("H", "O"))
-    assert len(data) == 800
-    assert data.atom_counts == {"H": 800 * 128, "O": 800 * 64}
+    assert len(data) == 220
+    assert data.atom_counts == {"H": 220 * 128, "O": 220 * 64}
     per_atom = np.array([s.energy / len(s) for s in data])
     assert abs(per_atom.mean() + 25.522) < 0.01  # README: about -25.522 Ha per atom
