@@ -25,6 +25,7 @@ from bpfast.training import (
     normalization,
     read_settings,
     read_training_data,
+    read_weights,
     write_potential,
     write_scaling,
     write_weights,
@@ -167,6 +168,13 @@ def test_weights_file_layout(tmp_path):
     assert rows[1][1:] == ["a", "2", "0", "1", "1", "2"]
     assert rows[6][1:] == ["b", "7", "1", "1"]
     assert [float(r[0]) for r in rows[6:8]] == b0.tolist()
+    back = read_weights(path, (3, 2, 1))
+    for (w, b), (w2, b2) in zip(layers, back):
+        np.testing.assert_array_equal(w, w2)
+        np.testing.assert_array_equal(b, b2)
+    with pytest.raises(bpfast.FormatError, match=r"expected 16 weights and biases for the "
+                                                 r"layer sizes 3-3-1, found 11"):
+        read_weights(path, (3, 3, 1))
     with pytest.raises(ValueError, match="layer 2: W has 3 rows"):
         write_weights(tmp_path / "x", [layers[0], (np.zeros((3, 1)), np.zeros(1))])
     with pytest.raises(ValueError, match="NaN"):

@@ -24,7 +24,7 @@ from .input_nn import read_settings, write_settings
 from .settings import SCALING_MODES, IgnoredKeyword, Normalization, Settings, TrainingOptions
 from .sf_check import SymmetryFunctionIssue, SymmetryFunctionReport, check_symmetry_functions
 from .symmetry_functions import SymmetryFunction, standard_symmetry_functions
-from .weights import initialize_weights, write_weights
+from .weights import initialize_weights, read_weights, write_weights
 
 __all__ = [
     "DataError",
@@ -46,6 +46,7 @@ __all__ = [
     "initialize_weights",
     "normalization",
     "read_settings",
+    "read_weights",
     "read_training_data",
     "standard_symmetry_functions",
     "write_potential",

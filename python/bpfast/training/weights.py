@@ -15,9 +15,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import _core
+from ..errors import FormatError
 from .settings import Settings
 
-__all__ = ["initialize_weights", "weights_file_name", "write_weights"]
+__all__ = ["initialize_weights", "read_weights", "weights_file_name", "write_weights"]
 
 Layer = Tuple[np.ndarray, np.ndarray]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -80,6 +81,37 @@ def write_weights(path: PathLike, layers: Sequence[Layer]) -> Path:
     p = Path(path)
     p.write_text(_HEADER + "\n".join(lines) + "\n")
     return p
+
+
+def read_weights(path: PathLike, sizes: Sequence[int]) -> List[Layer]:
+    """One network from a ``weights.ZZZ.data`` file, for the layer ``sizes``
+    (inputs, hidden layers, output). Only the first column of non-comment lines is
+    read, as n2p2 does; the count must match the architecture (FormatError otherwise).
+    """
+    p = Path(path)
+    values = []
+    for number, line in enumerate(p.read_text(errors="replace").splitlines(), start=1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        try:
+            values.append(float(words[0].replace("d", "e").replace("D", "e")))
+        except ValueError:
+            raise FormatError(f"{p}:{number}: expected a weight in column 1, found "
+                              f"{words[0]!r}", file=str(p), line=number) from None
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    expected = sum(a * b + b for a, b in pairs)
+    if len(values) != expected:
+        raise FormatError(f"{p}: expected {expected} weights and biases for the layer sizes "
+                          f"{'-'.join(map(str, sizes))}, found {len(values)}", file=str(p))
+    flat = np.array(values)
+    layers, at = [], 0
+    for n_in, n_out in pairs:
+        w = flat[at:at + n_in * n_out].reshape(n_in, n_out)
+        b = flat[at + n_in * n_out:at + n_in * n_out + n_out]
+        layers.append((w.copy(), b.copy()))
+        at += n_in * n_out + n_out
+    return layers
 
 
 def _layer_sizes(settings: Settings, element: str, n_inputs: Optional[int]) -> List[int]:
