@@ -30,6 +30,7 @@ from bpfast.training import (
     write_scaling,
     write_weights,
 )
+from bpfast.training.weights import weights_file_name
 from conftest import POTENTIALS, SHARED
 from numpy_reference import NumpyHDNNP, activation
 from synthetic import random_structure, write_potential as write_synthetic
@@ -343,9 +344,14 @@ def test_published_potential_settings_round_trip(tmp_path):
     directory = _require(POTENTIALS / "H2O_RPBE-D3")
     settings = read_settings(directory)
     ref = NumpyHDNNP(directory)
-    weights = {e: ref.weights[e] for e in settings.elements}
-    out = write_potential(tmp_path / "copy", settings, None if settings.scaling == "none" else
-                          _published_scaling(directory, settings), weights)
+    weights = {e: read_weights(directory / weights_file_name(e), settings.architecture(e))
+               for e in settings.elements}
+    for e in settings.elements:
+        for (w, b), (w_ref, b_ref) in zip(weights[e], ref.weights[e]):
+            np.testing.assert_array_equal(w, w_ref)
+            np.testing.assert_array_equal(b, b_ref)
+    out = write_potential(tmp_path / "copy", settings, _published_scaling(directory, settings),
+                          weights)
     original, copy = bpfast.load(directory), bpfast.load(out)
     rng = np.random.default_rng(0)
     pos, numbers, cell, pbc = random_structure(rng, ELEMENTS, 24, cell="cubic", box=14.0,
