@@ -343,4 +343,5 @@ trajectory); calls that share a cache are serialised.)doc")
     // x86-64-v4 CPUs).
     m.def("_simd_width", &bpfast::simd_width);
     m.def("_set_simd_width", &bpfast::set_simd_width, py::arg("lanes"));
+    void bind_training(py::module_&); bind_training(m);  // NetworkGradients (bind_training.cpp)
 }
