@@ -16,6 +16,7 @@ import pytest
 
 import bpfast
 from bpfast import _core
+from conftest import POTENTIALS, reference_cases, require_shared, second_generation_potentials
 from numpy_reference import NumpyHDNNP, activation
 from synthetic import ACTIVATION_LETTERS, random_structure, write_potential
 
@@ -336,3 +337,34 @@ def test_force_loss_gradient_of_a_potential(potential_dir, tmp_path):
             write_weights(work, z, params)
             numeric = (values[0] - values[1]) / (2 * k)
             assert abs(analytic[p] - numeric) <= RTOL * np.abs(analytic).max(), (el, p)
+
+
+# ---------------------------------------------------------------------------------------
+# The shared n2p2 potentials
+# ---------------------------------------------------------------------------------------
+
+SHARED_CASES = [(name, path) for name, path in reference_cases() if name in second_generation_potentials()]
+
+
+@pytest.mark.parametrize("name", sorted({name for name, _ in SHARED_CASES}) or ["none"])
+def test_energies_of_the_shared_potentials(name):
+    require_shared()
+    ase_io = pytest.importorskip("ase.io")
+    path = min((p for n, p in SHARED_CASES if n == name), key=lambda p: p.stat().st_size)
+    atoms = ase_io.read(path, index=0)
+    directory = POTENTIALS / name
+    pot = bpfast.load(directory)
+    ref = NumpyHDNNP(directory)
+    cell = atoms.cell.array if atoms.pbc.any() else None
+    res = pot.compute(atoms.positions, atoms.numbers, cell, atoms.pbc, energies=True, forces=False)
+    inputs = scaled_inputs(ref, pot, atoms.positions, atoms.numbers, cell, atoms.pbc)
+    energies = np.zeros(len(atoms))
+    for el in pot.elements:
+        atoms_of, x = inputs[el]
+        if not len(atoms_of):
+            continue
+        net = _core.NetworkGradients.from_potential(pot._core, el)
+        out = net.compute(_core.network_parameters(pot._core, el), x, energy_gradient=False)
+        energies[atoms_of] = (out["energies"] / ref.conv_energy + ref.mean_energy
+                              + ref.atom_energy[el])
+    assert_close(energies, res.energies, 1e-10, name)
