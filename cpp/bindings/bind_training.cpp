@@ -101,6 +101,7 @@ py::dict compute(const NetworkGradients& net, py::handle parameters, py::handle 
             for (py::ssize_t r = 0; r < rows; ++r) group_count = std::max(group_count, g.at(r) + 1);
         } else {
             group_count = n_groups.cast<int64_t>();
+            if (group_count < 0) throw InputError("n_groups must not be negative");
         }
     } else if (!n_groups.is_none()) {
         throw InputError("n_groups needs groups");

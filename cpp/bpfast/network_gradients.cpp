@@ -6,13 +6,14 @@
 
 #include "bpfast/errors.hpp"
 #include "bpfast/fastmath.hpp"
+#include "bpfast/simd.hpp"
 #include "bpfast/threading.hpp"
 
 namespace bpfast {
 
 namespace {
 
-/// Rows per block: a block's activations, tangents and adjoints (6 buffers per layer)
+/// Rows per block (network_gradients.hpp): a block's activations, tangents and adjoints (6 buffers per layer)
 /// stay in the core's L2 cache for networks of a few dozen neurons per layer.
 constexpr int kBlock = 128;
 
@@ -55,8 +56,8 @@ inline void apply(F value, double* za, Eigen::Index n, double* d1, double* d2) {
 
 /// f, f' and f'' of the n2p2 activations (the clamps of s and p as in n2p2, their
 /// derivatives 0 where the value is clamped); tanh and softplus in the vectorisable
-/// forms of network.cpp.
-void activate(Activation f, double* za, Eigen::Index n, double* d1, double* d2) {
+/// forms of network.cpp, compiled for each instruction set (BPFAST_KERNEL).
+BPFAST_KERNEL void activate(Activation f, double* za, Eigen::Index n, double* d1, double* d2) {
     switch (f) {
         case Activation::Linear:
             return apply([](double x, double& y, double& dy, double& ddy) {

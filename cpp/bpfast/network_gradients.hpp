@@ -7,19 +7,21 @@
 //
 // Forces are F_i = -sum_a sum_k (dE_a/dG_ak) dG_ak/dr_i, so the gradient of a force
 // loss term sum_i res_i . F_i with respect to w is -sum_a sum_k u_ak d(dE_a/dG_ak)/dw
-// with the tangents u_ak = sum_i res_i . dG_ak/dr_i (a Jacobian-vector product of the
-// symmetry functions, computed by the caller). That is the gradient of the directional
-// derivative Edot_a = u_a . dE_a/dG_a, computed here without second derivatives with
-// respect to G: a forward-mode pass carries u through the network,
+// with the tangents u_ak = sum_i res_i . dG_ak/dr_i, a Jacobian-vector product of the
+// (scaled) symmetry functions computed by the caller. (E and F here are in the
+// network's units; physical ones divide by conv_energy.) That is the gradient of the
+// directional derivative Edot_a = u_a . dE_a/dG_a, computed here without second
+// derivatives with respect to G: a forward-mode pass carries u through the network,
 //   zdot_l = adot_{l-1} W_l c_l,  adot_l = f_l'(z_l) zdot_l,  Edot = adot_L,
 // and one reverse pass through both the values and the tangents gives dEdot/dw (it
 // needs f' and f'' of every activation) beside the ordinary back-propagation of dE/dw.
 //
-// Rows (atoms) are processed in blocks of a few hundred, each block as Eigen matrix
-// products, blocks spread over threads; weight gradients are summed per group of rows
-// (e.g. per structure of a mini-batch), so one call gives a mini-batch's summed
-// gradient (one group) or every structure's own gradient (one group per structure,
-// as a Kalman filter needs per structure or per force component).
+// Rows (atoms) are processed in blocks of kBlock rows, each block as Eigen matrix
+// products, blocks spread over threads. Weight gradients are summed per group of rows:
+// one group gives a mini-batch's summed gradient, one group per structure each
+// structure's own (a Kalman filter's energy update); for one force component F_ia of a
+// structure, u_a = dG_a/dr_ia of its atoms, and duplicated rows in further groups give
+// further components in the same call.
 #pragma once
 
 #include <cstddef>
