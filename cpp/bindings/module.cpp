@@ -319,6 +319,7 @@ trajectory); calls that share a cache are serialised.)doc")
                    ", rebuilds=" + std::to_string(c.rebuilds()) + ")";
         });
 
+    void bind_training(py::module_&); bind_training(m);  // NetworkGradients (bind_training.cpp)
     m.def(
         "load",
         [](const std::string& directory) {
@@ -343,5 +344,4 @@ trajectory); calls that share a cache are serialised.)doc")
     // x86-64-v4 CPUs).
     m.def("_simd_width", &bpfast::simd_width);
     m.def("_set_simd_width", &bpfast::set_simd_width, py::arg("lanes"));
-    void bind_training(py::module_&); bind_training(m);  // NetworkGradients (bind_training.cpp)
 }
