@@ -205,6 +205,8 @@ def test_bad_arguments_are_named():
         net.compute(params, x, groups=np.full(7, -1))
     with pytest.raises(ValueError, match="groups must be integers"):
         net.compute(params, x, groups=np.zeros(7))
+    with pytest.raises(ValueError, match="n_groups must not be negative"):
+        net.compute(params, x, groups=np.zeros(7, dtype=int), n_groups=-1)
     with pytest.raises(ValueError, match="n_groups needs groups"):
         net.compute(params, x, n_groups=3)
     with pytest.raises(ValueError, match="unknown activation 'x'"):
