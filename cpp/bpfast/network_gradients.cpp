@@ -13,8 +13,9 @@ namespace bpfast {
 
 namespace {
 
-/// Rows per block (network_gradients.hpp): a block's activations, tangents and adjoints (6 buffers per layer)
-/// stay in the core's L2 cache for networks of a few dozen neurons per layer.
+/// Rows per block (network_gradients.hpp): a block's activations, tangents and adjoints
+/// (6 buffers per layer) stay in the core's L2 cache for networks of a few dozen neurons
+/// per layer (64 to 512 rows ran equally fast on a 57-25-25-1 network).
 constexpr int kBlock = 128;
 
 using Rows = Eigen::Map<RowMatrix>;
@@ -233,7 +234,8 @@ void NetworkGradients::forward(const double* params, const double* x, const doub
         Rows curv = top(ws.curv[l], m);
         activate(ly.f, z.data(), z.size(), d1.data(), curv.data());
         Rows zdot = top(ws.adot[l], m);
-        zdot.noalias() = (l == 0 ? ConstRows(u, m, ly.n_in) : ConstRows(ws.adot[l - 1].data(), m, ly.n_in)) * w;
+        const double* adot_in = l == 0 ? u : ws.adot[l - 1].data();
+        zdot.noalias() = ConstRows(adot_in, m, ly.n_in) * w;
         if (ly.norm != 1.0) zdot *= ly.norm;
         curv.array() *= zdot.array();
         zdot.array() *= d1.array();
@@ -338,7 +340,8 @@ void NetworkGradients::compute(const GradientInputs& in, const GradientOutputs& 
     if (out.tangent_gradient) std::fill_n(out.tangent_gradient, n_groups * np, 0.0);
     if (in.rows == 0) return;
     const int64_t blocks = (in.rows + kBlock - 1) / kBlock;
-    const int nt = static_cast<int>(std::min<int64_t>(resolve_threads(threads, in.rows, kBlock), blocks));
+    const int nt =
+        static_cast<int>(std::min<int64_t>(resolve_threads(threads, in.rows, kBlock), blocks));
     std::vector<Scratch> scratch(nt);
     const int block_rows = static_cast<int>(std::min<int64_t>(kBlock, in.rows));
     // Threads take contiguous runs of whole blocks (the same blocks for any thread count,
@@ -350,7 +353,9 @@ void NetworkGradients::compute(const GradientInputs& in, const GradientOutputs& 
         const int64_t begin = std::min(in.rows, blocks * t / nt * kBlock);
         const int64_t end = std::min(in.rows, blocks * (t + 1) / nt * kBlock);
         ws.tangent = in.tangents && (out.tangent_energies || out.tangent_gradient);
-        for (auto* v : {&ws.a, &ws.d1, &ws.curv, &ws.adot, &ws.g, &ws.gt}) v->resize(layers_.size());
+        for (auto* v : {&ws.a, &ws.d1, &ws.curv, &ws.adot, &ws.g, &ws.gt}) {
+            v->resize(layers_.size());
+        }
         for (size_t l = 0; l < layers_.size(); ++l) {
             const int n = layers_[l].n_out;
             ws.a[l].resize(block_rows, n);
@@ -379,8 +384,12 @@ void NetworkGradients::compute(const GradientInputs& in, const GradientOutputs& 
     // Per-thread sums added in thread order.
     for (const Scratch& ws : scratch) {
         const size_t at = static_cast<size_t>(ws.group_lo) * np;
-        for (size_t k = 0; k < ws.energy_own.size(); ++k) out.energy_gradient[at + k] += ws.energy_own[k];
-        for (size_t k = 0; k < ws.tangent_own.size(); ++k) out.tangent_gradient[at + k] += ws.tangent_own[k];
+        for (size_t k = 0; k < ws.energy_own.size(); ++k) {
+            out.energy_gradient[at + k] += ws.energy_own[k];
+        }
+        for (size_t k = 0; k < ws.tangent_own.size(); ++k) {
+            out.tangent_gradient[at + k] += ws.tangent_own[k];
+        }
     }
 }
 
