@@ -187,7 +187,17 @@ weights-file order), for training. See bpfast/network_gradients.hpp for the math
         .def("compute", &compute, py::arg("parameters"), py::arg("inputs"),
              py::arg("tangents") = py::none(), py::arg("groups") = py::none(),
              py::arg("n_groups") = py::none(), py::arg("input_gradient") = false,
-             py::arg("energy_gradient") = true, py::arg("threads") = 0);
+             py::arg("energy_gradient") = true, py::arg("threads") = 0,
+             R"doc(Energies and derivatives of the network for the rows of `inputs`.
+
+parameters (P,): weights and biases, n2p2 order. inputs (n, n_sf): scaled symmetry
+functions G, one row per atom. tangents (n, n_sf), optional: u per row. groups (n,),
+optional: non-decreasing integers in [0, n_groups) (default n_groups: largest + 1).
+Returns a dict: energies (n,) network outputs E; input_gradient (n, n_sf) dE/dG if
+requested; energy_gradient sum of dE/dw, (P,) or per group (n_groups, P), if requested;
+with tangents, tangent_energies (n,) u . dE/dG and tangent_gradient the sum of
+d(u . dE/dG)/dw, (P,) or (n_groups, P). Absent outputs are None. Units: those of the
+network (normalised energies).)doc");
 
     m.def(
         "network_parameters",
