@@ -142,6 +142,53 @@ def test_scaling_data_not_a_number(broken):
     assert info.value.line == number
 
 
+def _scaling_rows(path):
+    """(line number, columns) of the data rows of a scaling.data file."""
+    return [(k + 1, s.split()) for k, s in enumerate(path.read_text().splitlines())
+            if s.strip() and not s.startswith("#")]
+
+
+def test_scaling_data_row_of_the_wrong_element(broken):
+    # The function index is right, the element index is not: the row belongs elsewhere.
+    path = broken / "scaling.data"
+    number, cols = _scaling_rows(path)[2]
+    edit_line(path, lambda s: s.split()[:2] == cols[:2], lambda s: s.replace(cols[0], "2", 1))
+    with pytest.raises(bpfast.FormatError, match="expected the row of element 1 .H. "
+                       "function 3, found element 2 function 3") as info:
+        bpfast.load(broken)
+    assert info.value.file.endswith("scaling.data") and info.value.line == number
+
+
+def test_scaling_data_row_of_the_wrong_function(broken):
+    path = broken / "scaling.data"
+    number, cols = _scaling_rows(path)[1]
+    edit_line(path, lambda s: s.split()[:2] == cols[:2], lambda s: s.replace(cols[1], "7", 1))
+    with pytest.raises(bpfast.FormatError, match="function 2, found element 1 function 7") as info:
+        bpfast.load(broken)
+    assert info.value.line == number
+
+
+@pytest.mark.parametrize("extra", [["1 1 0.0 1.0 0.5 0.1"], ["3 1 0.0 1.0 0.5"],
+                                   ["-0.5 -0.2", "0.1 0.2"], ["0.5"]])
+def test_scaling_data_surplus_rows(broken, extra):
+    path = broken / "scaling.data"
+    text = path.read_text()
+    path.write_text(text + "\n".join(extra) + "\n")
+    with pytest.raises(bpfast.FormatError, match="surplus row") as info:
+        bpfast.load(broken)
+    assert info.value.file.endswith("scaling.data")
+    assert info.value.line == len(text.splitlines()) + len(extra)
+
+
+def test_scaling_data_may_end_with_runners_energy_range(broken, potdir):
+    # RuNNer writes the per-atom energy range (2 columns) after the last function.
+    path = broken / "scaling.data"
+    path.write_text(path.read_text() + "\n# comment\n      -0.2378336387       -0.1948975729\n")
+    structure = default_scaling_structures(("H", "O"), 4.0, 4)[0]
+    assert bpfast.load(broken).compute(*structure).energy == bpfast.load(potdir).compute(
+        *structure).energy
+
+
 @pytest.mark.parametrize("change", ["drop", "extra", "garbage"])
 def test_weights_file_problems(broken, change):
     path = broken / "weights.008.data"

@@ -260,6 +260,7 @@ PYBIND11_MODULE(_core, m) {
 
     py::class_<Potential, std::shared_ptr<Potential>>(m, "Potential")
         .def_property_readonly("directory", [](const Potential& p) { return p.spec().directory; })
+        .def_property_readonly("files", [](const Potential& p) { return p.spec().files; })
         .def_property_readonly("elements", [](const Potential& p) { return p.spec().elements; })
         .def_property_readonly("atomic_numbers",
                                [](const Potential& p) { return p.spec().atomic_numbers; })

@@ -28,6 +28,7 @@ struct NetworkSpec {
 /// Everything that defines a potential; plain data produced by n2p2_io.
 struct PotentialSpec {
     std::string directory;
+    std::vector<std::string> files;  ///< paths of the files the reader read, in order
     std::vector<std::string> elements;  ///< sorted by atomic number (element index order)
     std::vector<int> atomic_numbers;
     CutoffType cutoff_type = CutoffType::Hard;

@@ -234,7 +234,8 @@ class Potential:
         return dict(zip(self.elements, self._core.atom_energy))
 
     def _file_names(self) -> list:
-        return ["input.nn", "scaling.data"] + [f"weights.{z:03d}.data" for z in self.atomic_numbers]
+        """Names (in the potential's directory) of the files the core read."""
+        return [Path(f).name for f in self._core.files]
 
     # Immutable: copies share the loaded potential. Pickles (multiprocessing, NEB
     # images in other processes) carry the files' contents, checked against what was
