@@ -323,3 +323,46 @@ def test_no_warning_for_the_training_structures(pot, recwarn):
         res = pot.compute(*s)
         assert res.extrapolations == 0
     assert len(recwarn) == 0
+
+
+# ---------------------------------------------------------------------------------
+# Host neighbour lists (the entry point of host codes such as the LAMMPS pair style)
+
+
+def _host_call(pot, positions=None, numbers=None, centers=(0, 1), offsets=(0, 2, 4),
+               neighbors=(1, 2, 0, 2)):
+    positions = np.array([[0.0, 0.0, 0.0], [1.8, 0.0, 0.0], [0.0, 1.8, 0.0]]) if positions is None else positions
+    numbers = np.array([8, 1, 1], dtype=np.int32) if numbers is None else numbers
+    return pot._core.compute_host(np.asarray(positions, dtype=np.float64), numbers,
+                                  np.array(centers, dtype=np.int32),
+                                  np.array(offsets, dtype=np.int64),
+                                  np.array(neighbors, dtype=np.int32))
+
+
+def test_host_neighbors_valid_call(pot):
+    out = _host_call(pot)
+    assert np.isfinite(out["energy"]) and out["forces"].shape == (3, 3)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"offsets": (0, 3, 2)}, r"offsets must be non-decreasing .*offsets\[1\] = 3 > offsets\[2\] = 2"),
+        ({"offsets": (0, 2, -4)}, r"offsets must be non-decreasing"),
+        ({"offsets": (-1, 2, 4)}, r"offsets must start at 0 or more, got offsets\[0\] = -1"),
+        ({"offsets": (0, 2, 9)}, r"offsets must end at most at len\(neighbors\) = 4, got offsets\[2\] = 9"),
+        ({"offsets": (0, 4)}, r"offsets must have shape \(3,\) \(len\(centers\) \+ 1\), got shape \(2,\)"),
+        ({"numbers": np.array([8, 1], dtype=np.int32)},
+         r"numbers must have shape \(3,\) \(one atomic number per row of positions\), got shape \(2,\)"),
+        ({"numbers": np.array([[8], [1], [1]], dtype=np.int32)},
+         r"numbers must have shape \(3,\) .*got shape \(3, 1\)"),
+        ({"positions": np.zeros(9)}, r"positions must have shape \(n, 3\), got shape \(9,\)"),
+        ({"centers": (0, 3)}, r"centre index out of range: centers\[1\] = 3, expected 0 \.\. 2"),
+        ({"centers": (1, 1)}, r"atom 1 is listed twice in centers"),
+        ({"neighbors": (1, 2, 0, 7)}, r"neighbour index out of range: neighbour 1 of centre 1 is atom 7"),
+        ({"neighbors": (1, 2, 1, 2)}, r"centre 1 lists itself as a neighbour"),
+    ],
+)
+def test_host_neighbors_bad_arrays(pot, change, message):
+    with pytest.raises(ValueError, match=message):
+        _host_call(pot, **change)
