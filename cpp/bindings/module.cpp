@@ -74,6 +74,9 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
                           cache);
     }
     py::dict out;
+    const bpfast::ClosestPair& pair = res.closest_pair;
+    out["closest_pair"] = py::make_tuple(pair.i, pair.j, pair.distance,
+                                         py::make_tuple(pair.shift[0], pair.shift[1], pair.shift[2]));
     if (descriptors_only) {
         py::list values, atoms;
         for (size_t e = 0; e < res.descriptors.size(); ++e) {
@@ -101,6 +104,12 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
         extrapolations.append(to_numpy(std::move(counts), {m}));
     }
     out["extrapolations"] = extrapolations;
+    py::list excursions;
+    for (auto& worst : res.excursions) {
+        const py::ssize_t m = static_cast<py::ssize_t>(worst.size());
+        excursions.append(to_numpy(std::move(worst), {m}));
+    }
+    out["excursions"] = excursions;
     out["extrapolating_atoms"] = res.extrapolating_atoms;
     out["neighbor_pairs"] = res.neighbor_pairs;
     py::dict timings;
@@ -176,7 +185,8 @@ py::list symmetry_function_table(const Potential& pot) {
     py::list out;
     for (size_t e = 0; e < spec.elements.size(); ++e) {
         py::list rows;
-        for (const auto& sf : spec.symmetry_functions[e]) {
+        for (size_t s = 0; s < spec.symmetry_functions[e].size(); ++s) {
+            const auto& sf = spec.symmetry_functions[e][s];
             py::dict d;
             d["type"] = sf.type;
             d["e1"] = sf.e1 >= 0 ? py::object(py::str(spec.elements[sf.e1])) : py::none();
@@ -191,6 +201,8 @@ py::list symmetry_function_table(const Potential& pot) {
             d["angle_right"] = sf.angle_right;
             d["subtype"] = sf.subtype;
             d["line"] = sf.line;
+            d["min"] = spec.statistics[e][s].min;  // training range (scaling.data)
+            d["max"] = spec.statistics[e][s].max;
             rows.append(d);
         }
         out.append(rows);
