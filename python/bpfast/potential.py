@@ -209,6 +209,11 @@ class Potential:
         cache : bpfast.NeighborCache, optional
             Keeps the neighbour list between calls (Verlet list with a skin), for MD
             and relaxations; results are the same as without it.
+
+        Atoms at the same position (an atom and another's periodic image included) are
+        a ValueError; atoms closer than 5 % of the cutoff issue a
+        :class:`bpfast.OverlapWarning`, values outside the training range an
+        :class:`bpfast.ExtrapolationWarning`.
         """
         pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
         volume = 0.0
