@@ -1,14 +1,24 @@
-"""Structures for the benchmarks: supercells of the shipped n2p2 example frames."""
+"""Where the n2p2 data live, and the benchmark structures: supercells of example frames.
+
+The tests (tests/conftest.py) and lammps/bench_lammps.py read :func:`shared_dir` from here
+too, so that ``../shared`` and ``$BPFAST_SHARED`` are resolved in one place.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("BPFAST_SHARED", REPO.parent / "shared"))
+
+
+def shared_dir() -> Path:
+    """``$BPFAST_SHARED``, else ``shared`` next to the repository (n2p2 potentials,
+    reference outputs, example structures: not part of the repository)."""
+    return Path(os.environ.get("BPFAST_SHARED", REPO.parent / "shared"))
+
+
+SHARED = shared_dir()
 
 #: potential -> reference frame used as the unit cell of the benchmark supercells
 BASE_FRAMES = {
@@ -25,12 +35,9 @@ def base_frame(potential: str):
 
 
 def supercell(potential: str, atoms_wanted: int):
-    """The smallest near-cubic repetition of the base frame with >= atoms_wanted atoms."""
+    """The repetition of the base frame with >= atoms_wanted atoms and balanced
+    perpendicular heights (the one ``bpfast bench`` builds)."""
+    from bpfast._supercell import supercell_repeats
+
     base = base_frame(potential)
-    n0 = len(base)
-    heights = base.cell.volume / np.linalg.norm(np.cross(base.cell[[1, 2, 0]], base.cell[[2, 0, 1]]),
-                                                axis=1)
-    reps = np.ones(3, dtype=int)
-    while n0 * reps.prod() < atoms_wanted:
-        reps[np.argmin(reps * heights)] += 1
-    return base.repeat(tuple(int(r) for r in reps))
+    return base.repeat(supercell_repeats(base.cell[:], len(base), atoms_wanted))

@@ -43,7 +43,6 @@ LAMMPS_PYTHON = Path(os.environ.get("BPFAST_LAMMPS_PYTHON",
 PLUGIN = Path(os.environ.get("BPFAST_LAMMPS_PLUGIN",
                              REPO / "build" / "lammps-plugin" / "lammps" / "libbpfast_lammps.so"))
 BOHR_PER_ANGSTROM = 1.0 / 0.529177210903  # CODATA 2018, as bpfast.units
-HARTREE_PER_EV = 1.0 / 27.211386245988
 POTENTIAL = "H2O_RPBE-D3"
 
 
@@ -92,7 +91,7 @@ def time_lammps(data: Path, work: Path, ranks: int, threads: int, warmup: int, s
     commands = ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
                 f"plugin load {PLUGIN}",
                 f"pair_style bpfast {SHARED / 'potentials' / POTENTIAL} "
-                f"length_unit {BOHR_PER_ANGSTROM!r} energy_unit {HARTREE_PER_EV!r}",
+                "length_unit bohr energy_unit hartree",
                 "pair_coeff * * O H",
                 "velocity all create 300.0 4928459 mom yes rot yes dist gaussian loop geom",
                 "timestep 0.0005", "fix integrate all nve"]
@@ -106,6 +105,17 @@ def time_lammps(data: Path, work: Path, ranks: int, threads: int, warmup: int, s
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     subprocess.run(command, check=True, env=env, stdin=subprocess.DEVNULL)
     return json.loads(results.read_text())["timing"]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), or what platform.processor() says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def main(argv=None):
@@ -136,7 +146,9 @@ def main(argv=None):
             assert out["natoms"] == n
             rows.append({"what": "LAMMPS pair_style bpfast", "ranks": ranks, "threads": threads,
                          "seconds_per_step": out["seconds"] / out["steps"]})
-    print(f"{POTENTIAL}, {n} atoms ({platform.node()}, {os.cpu_count()} cores)")
+    date = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    print(f"{POTENTIAL}, {n} atoms ({platform.node()}, {cpu_model()}, {os.cpu_count()} cores, "
+          f"{date})")
     print(f"{'':28} {'ranks':>5} {'threads':>7} {'steps/s':>9} {'µs/atom/step':>13} "
           f"{'core-µs/atom/step':>18}")
     for r in rows:
@@ -147,8 +159,8 @@ def main(argv=None):
               f"{r['us_per_atom_step']:13.1f} {r['us_per_atom_step'] * cores:18.1f}")
     if args.out:
         args.out.write_text(json.dumps({
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": platform.platform(), "cores": os.cpu_count(), "atoms": n,
+            "date": date, "machine": platform.platform(), "cpu": cpu_model(),
+            "cores": os.cpu_count(), "atoms": n,
             "potential": POTENTIAL, "command": " ".join(sys.argv), "rows": rows}, indent=1))
 
 

@@ -21,7 +21,8 @@ that set up the system, including ``plugin load`` and the pair style). Kinds:
   setup, so exactly N force evaluations); returns ``seconds`` (wall clock of the timed
   run), ``steps``, ``natoms``, ``ranks`` and the final ``energy``.
 * ``error``: runs the commands and returns the ``error`` message LAMMPS raised (null if
-  none).
+  none) and, without error, ``pair``: the pair style's values of ``extract_pair`` for the
+  names listed in ``extract`` (e.g. bpfast's ``cflength`` and ``cfenergy``).
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def main(jobs_path: str, results_path: str) -> int:
                 try:
                     lmp.commands_list(job["commands"])
                     result["error"] = None
+                    result["pair"] = {k: lmp.extract_pair(k) for k in job.get("extract", [])}
                 except Exception as exc:  # LAMMPS errors arrive as plain Exceptions
                     result["error"] = str(exc)
             else:

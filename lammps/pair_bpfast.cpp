@@ -15,6 +15,7 @@
 #include "memory.h"
 #include "neigh_list.h"
 #include "neighbor.h"
+#include "update.h"
 #include "utils.h"
 
 #include "bpfast/elements.hpp"
@@ -22,6 +23,7 @@
 #include "bpfast/n2p2_io.hpp"
 #include "bpfast/potential.hpp"
 #include "bpfast/threading.hpp"
+#include "unit_names.h"
 
 using namespace LAMMPS_NS;
 
@@ -62,33 +64,34 @@ void PairBPFast::allocate() {
 }
 
 /* ----------------------------------------------------------------------
-   pair_style bpfast DIR [length_unit X] [energy_unit Y] [threads N]
+   pair_style bpfast DIR [length_unit NAME | cflength X] [energy_unit NAME | cfenergy Y]
+                         [threads N]
 ------------------------------------------------------------------------- */
 
 void PairBPFast::settings(int narg, char** arg) {
     if (narg < 1) {
-        error->all(FLERR, "Illegal pair_style bpfast command: expected "
-                          "pair_style bpfast DIR [length_unit X] [energy_unit Y] [threads N]");
+        error->all(FLERR, "Illegal pair_style bpfast command: expected pair_style bpfast DIR "
+                          "[length_unit NAME] [energy_unit NAME] [threads N]");
     }
-    double length_unit = 1.0, energy_unit = 1.0;
+    std::string length_name, energy_name;
+    double cflength = 0.0, cfenergy = 0.0;  // 0: not given
     int threads = 0;
     for (int k = 1; k < narg; k += 2) {
         const std::string key = arg[k];
         if (k + 1 >= narg) {
             error->all(FLERR, "Illegal pair_style bpfast command: keyword {} needs a value", key);
         }
-        if (key == "length_unit" || key == "cflength") {
-            length_unit = utils::numeric(FLERR, arg[k + 1], false, lmp);
-            if (!(length_unit > 0.0) || !std::isfinite(length_unit)) {
-                error->all(FLERR, "pair_style bpfast: {} must be positive, got {}", key,
+        if (key == "length_unit") {
+            length_name = arg[k + 1];
+        } else if (key == "energy_unit") {
+            energy_name = arg[k + 1];
+        } else if (key == "cflength" || key == "cfenergy") {
+            const double factor = utils::numeric(FLERR, arg[k + 1], false, lmp);
+            if (!(factor > 0.0) || !std::isfinite(factor)) {
+                error->all(FLERR, "pair_style bpfast: {} must be a positive number, got {}", key,
                            arg[k + 1]);
             }
-        } else if (key == "energy_unit" || key == "cfenergy") {
-            energy_unit = utils::numeric(FLERR, arg[k + 1], false, lmp);
-            if (!(energy_unit > 0.0) || !std::isfinite(energy_unit)) {
-                error->all(FLERR, "pair_style bpfast: {} must be positive, got {}", key,
-                           arg[k + 1]);
-            }
+            (key == "cflength" ? cflength : cfenergy) = factor;
         } else if (key == "threads") {
             threads = utils::inumeric(FLERR, arg[k + 1], false, lmp);
             if (threads < 1 || threads > bpfast::kMaxThreads) {
@@ -102,10 +105,18 @@ void PairBPFast::settings(int narg, char** arg) {
                        key);
         }
     }
-    length_unit_ = length_unit;
-    energy_unit_ = energy_unit;
+    length_unit_ = unit_factor("length", length_name, cflength);
+    energy_unit_ = unit_factor("energy", energy_name, cfenergy);
     threads_ = threads;
     load_potential(arg[0]);
+    if (comm->me == 0) {
+        const auto* style = bpfast_lammps::find_lammps_unit_style(update->unit_style);
+        utils::logmesg(lmp,
+                       "pair_style bpfast: 1 LAMMPS length unit = {} potential length units, "
+                       "1 LAMMPS energy unit = {} potential energy units (units {}: {})\n",
+                       length_unit_, energy_unit_, update->unit_style,
+                       style != nullptr ? style->description : "no physical scale");
+    }
 
     // A new pair_style command invalidates an earlier element mapping.
     if (allocated) {
@@ -115,6 +126,50 @@ void PairBPFast::settings(int narg, char** arg) {
         }
         type_number_.assign(n + 1, 0);
     }
+}
+
+// Potential units per LAMMPS unit of `kind` ("length" or "energy"): from the potential's
+// unit `name` (bpfast.units' names) and the LAMMPS `units` style in force, or n2p2's factor
+// `cf` (cflength / cfenergy; 0 when not given); 1 when neither is given.
+double PairBPFast::unit_factor(const std::string& kind, const std::string& name, double cf) {
+    namespace bl = bpfast_lammps;
+    const bool length = kind == "length";
+    const std::string keyword = kind + "_unit", cf_keyword = length ? "cflength" : "cfenergy";
+    if (name.empty()) return cf > 0.0 ? cf : 1.0;
+    if (cf > 0.0) {
+        error->all(FLERR, "pair_style bpfast: give {} or {}, not both", keyword, cf_keyword);
+    }
+    const double potential_unit =
+        length ? bl::find_unit(bl::kLengthUnits, name) : bl::find_unit(bl::kEnergyUnits, name);
+    if (potential_unit == 0.0) {
+        const std::string names =
+            length ? bl::unit_names(bl::kLengthUnits) : bl::unit_names(bl::kEnergyUnits);
+        char* end = nullptr;
+        std::strtod(name.c_str(), &end);
+        if (end != name.c_str() && *end == '\0') {
+            error->all(FLERR,
+                       "pair_style bpfast: {} takes the potential's {} unit by name ({}), got "
+                       "the number {}; for a number use {} (potential {} units per LAMMPS {} "
+                       "unit)",
+                       keyword, kind, names, name, cf_keyword, kind, kind);
+        }
+        const bool ascii = bl::printable(name) == name;
+        error->all(FLERR, "pair_style bpfast: unknown {} unit '{}'; use one of {}{}", kind,
+                   bl::printable(name), names,
+                   ascii ? "" : " (LAMMPS replaces non-ASCII characters in its input: write "
+                                "angstrom for \u00c5)");
+    }
+    const std::string style = update->unit_style;
+    const bl::LammpsUnitStyle* lammps_units = bl::find_lammps_unit_style(style);
+    if (lammps_units == nullptr) {
+        error->all(FLERR,
+                   "pair_style bpfast: {} {} needs LAMMPS units with a physical scale ({}); "
+                   "'units {}' has none: leave {} out (potential units = LAMMPS units) or give "
+                   "{} (potential {} units per LAMMPS {} unit)",
+                   keyword, bl::printable(name), bl::lammps_unit_style_names(), style, keyword,
+                   cf_keyword, kind, kind);
+    }
+    return (length ? lammps_units->length : lammps_units->energy) / potential_unit;
 }
 
 void PairBPFast::load_potential(const std::string& directory) {
@@ -296,6 +351,15 @@ void PairBPFast::compute(int eflag, int vflag) {
         for (const int64_t count : per_element) outside += count;
     }
     pvector[0] = static_cast<double>(outside);
+}
+
+// extract_pair("cflength") / ("cfenergy"): the factors in use, potential units per LAMMPS
+// unit (whether given by name or as numbers).
+void* PairBPFast::extract(const char* name, int& dim) {
+    dim = 0;
+    if (std::strcmp(name, "cflength") == 0) return &length_unit_;
+    if (std::strcmp(name, "cfenergy") == 0) return &energy_unit_;
+    return nullptr;
 }
 
 double PairBPFast::memory_usage() {

@@ -8,13 +8,24 @@ need them are skipped when they are absent, unless BPFAST_REQUIRE_SHARED=1 (set 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("BPFAST_SHARED", REPO.parent / "shared"))
+
+
+def _shared_dir() -> Path:
+    """bench/_common.py's resolver of ../shared (loaded by path: bench/ is no package)."""
+    spec = importlib.util.spec_from_file_location("bench_common", REPO / "bench" / "_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.shared_dir()
+
+
+SHARED = _shared_dir()
 REFERENCE = SHARED / "reference"
 POTENTIALS = SHARED / "potentials"
 
@@ -43,6 +54,17 @@ def reference_cases():
         for f in sorted(pot.glob("*.extxyz")):
             cases.append((pot.name, f))
     return cases
+
+
+def copy_stating_units(potential_dir, directory, length: str, energy: str) -> Path:
+    """A copy of a potential whose input.nn begins with n2p2's unit comments."""
+    import shutil
+
+    shutil.copytree(potential_dir, directory)
+    path = Path(directory) / "input.nn"
+    path.write_text(f"# Length unit     : {length}\n# Energy unit     : {energy}\n"
+                    + path.read_text())
+    return Path(directory)
 
 
 def scaling_bounds(directory, pot):

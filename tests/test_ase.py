@@ -15,7 +15,7 @@ from ase.calculators.calculator import PropertyNotImplementedError  # noqa: E402
 import bpfast  # noqa: E402
 from bpfast import units  # noqa: E402
 from bpfast.ase import BPCalculator, voigt_6  # noqa: E402
-from conftest import POTENTIALS, REFERENCE, require_shared  # noqa: E402
+from conftest import POTENTIALS, REFERENCE, copy_stating_units, require_shared  # noqa: E402
 from synthetic import random_structure, write_potential  # noqa: E402
 
 BOHR = 0.529177210903
@@ -79,6 +79,24 @@ def test_guess_units(tmp_path, potdir):
         "# Length unit     : Bohr\n# Energy unit     : Ha\n" + text)
     assert units.guess_units(tmp_path) == ("Bohr", "Ha")
     assert units.guess_units(tmp_path / "missing") is None
+
+
+def test_default_units_warn_when_input_nn_states_others(potdir, tmp_path):
+    bohr = copy_stating_units(potdir, tmp_path / "bohr", "Bohr", "Ha")
+    with pytest.warns(UserWarning, match=r"input\.nn states the units Bohr and Ha, but "
+                                         r"BPCalculator uses angstrom and ev: pass "
+                                         r"length_unit='bohr', energy_unit='ha'") as caught:
+        calc = BPCalculator(bohr, threads=1)
+    assert len(caught) == 1
+    assert calc.units.is_identity  # a hint only: nothing applied
+    with pytest.warns(UserWarning, match="BPCalculator uses bohr and ev"):
+        BPCalculator(bohr, length_unit="bohr")  # the energy unit still differs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        BPCalculator(bohr, "bohr", "hartree")
+        BPCalculator(bohr, "angstrom", "ev")  # given: the caller's decision
+        BPCalculator(potdir)  # input.nn states no units
+        BPCalculator(copy_stating_units(potdir, tmp_path / "ang", "Angstrom", "eV"))
 
 
 def test_guess_units_of_shipped_potentials():

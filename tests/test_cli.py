@@ -18,7 +18,7 @@ from ase import Atoms  # noqa: E402
 import bpfast  # noqa: E402
 from bpfast import cli, n2p2_io  # noqa: E402
 from bpfast.n2p2_io import N2p2Structure  # noqa: E402
-from conftest import POTENTIALS, REFERENCE, require_shared  # noqa: E402
+from conftest import POTENTIALS, REFERENCE, copy_stating_units, require_shared  # noqa: E402
 from synthetic import random_structure, write_potential  # noqa: E402
 
 BOHR = 0.529177210903
@@ -112,6 +112,62 @@ def test_predict_in_ase_units_from_extxyz(potdir, tmp_path, capsys):
     assert "stress" not in c.calc.results and c.get_forces().shape == (6, 3)
 
 
+def test_predict_records_the_units_of_each_frame(potdir, tmp_path, capsys):
+    """ase.io.read takes any extended XYZ for Å / eV: the frames say which units they have."""
+    out = tmp_path / "pred.extxyz"
+    assert cli.main(["predict", str(potdir), str(potdir / "input.data"), "-o", str(out),
+                     "--length-unit", "bohr", "--energy-unit", "hartree"]) == 0
+    assert "(bohr, hartree: the potential's units)" in capsys.readouterr().err
+    for a in ase.io.read(out, index=":"):
+        assert (a.info["length_unit"], a.info["energy_unit"]) == ("bohr", "hartree")
+    src = tmp_path / "in.traj"
+    ase.io.write(src, n2p2_io.read_input_data(potdir / "input.data")[0].to_atoms(
+        "bohr", "hartree", results=False))
+    assert cli.main(["predict", str(potdir), str(src), "-o", str(out), "--length-unit",
+                     "bohr", "--energy-unit", "hartree"]) == 0
+    assert "(angstrom, ev)" in capsys.readouterr().err
+    a = ase.io.read(out)
+    assert (a.info["length_unit"], a.info["energy_unit"]) == ("angstrom", "ev")
+
+
+def test_predict_writes_a_structure_without_atoms_with_energy_zero(potdir, tmp_path, capsys):
+    src, out = tmp_path / "empty.extxyz", tmp_path / "out.extxyz"
+    ase.io.write(src, [Atoms(cell=[9, 9, 9], pbc=True), Atoms()], format="extxyz")
+    assert cli.main(["predict", str(potdir), str(src), "-o", str(out)]) == 0
+    assert "2 structure(s), 0 atoms" in capsys.readouterr().err
+    periodic, isolated = ase.io.read(out, index=":")
+    assert len(periodic) == len(isolated) == 0
+    assert periodic.get_potential_energy() == 0.0 == isolated.get_potential_energy()
+    np.testing.assert_array_equal(periodic.get_stress(), np.zeros(6))
+
+
+def test_md_without_atoms_is_a_one_line_error(potdir, tmp_path, capsys):
+    src = tmp_path / "empty.extxyz"
+    ase.io.write(src, Atoms(cell=[9, 9, 9], pbc=True), format="extxyz")
+    assert cli.main(["md", str(potdir), str(src), "--steps", "1", "--temperature", "300",
+                     "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "bpfast md: error: MD needs at least one atom; the structure has none"
+    assert not any("one atom:" in line for line in err)
+
+
+@pytest.mark.parametrize("command", ["predict", "md", "bench"])
+def test_units_stated_in_input_nn_but_not_given_are_named_once(potdir, tmp_path, capsys,
+                                                                command):
+    stated = copy_stating_units(potdir, tmp_path / "pot", "Bohr", "Ha")
+    args = {"predict": [str(potdir / "input.data"), "--index", "0"],
+            "md": [str(potdir / "input.data"), "--steps", "2", "--no-progress"],
+            "bench": ["--atoms", "20", "--steps", "1"]}[command]
+    assert cli.main([command, str(stated), *args, "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    hint = (f"bpfast {command}: warning: input.nn states the units Bohr and Ha, but angstrom "
+            f"and ev are in use: pass --length-unit bohr --energy-unit ha if input.nn is right")
+    assert err.count("warning:") == 1 and hint in err.splitlines()
+    assert cli.main([command, str(stated), *args, "--threads", "1", "--length-unit", "bohr",
+                     "--energy-unit", "ha"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_bad_arguments_in_process(potdir, tmp_path, capsys):
     assert cli.main(["predict", str(potdir), str(tmp_path / "none.xyz")]) == 1
     assert "structure file not found" in capsys.readouterr().err
@@ -126,6 +182,11 @@ def test_bad_arguments_in_process(potdir, tmp_path, capsys):
     assert cli.main(["md", str(potdir), str(potdir / "input.data"), "--steps", "1",
                      "--ensemble", "nvt"]) == 1
     assert "needs --temperature" in capsys.readouterr().err
+    assert cli.main(["md", str(potdir), str(potdir / "input.data"), "--steps", "1",
+                     "--traj", str(tmp_path / "md.vasp"), "--no-progress"]) == 1
+    assert ("does not write ase.io's 'vasp' format frame by frame; use one of: ASE "
+            "trajectory (.traj); extended XYZ (.xyz, .extxyz); PDB (.pdb)"
+            in capsys.readouterr().err)
     bad = tmp_path / "input.data"
     bad.write_text("begin\natom 0 0 0 H 0 0 0 0\nend\n")
     assert cli.main(["predict", str(potdir), str(bad)]) == 1
@@ -153,6 +214,44 @@ def test_bench_in_process(potdir, capsys):
         assert phase in out
 
 
+def test_supercell_repeats_balance_perpendicular_heights():
+    """A skewed cell: b almost parallel to a, so the cell is thin across a and b (heights
+    V/|b x c| = 1.047 and V/|c x a| = 1 Å) though all three vectors are ~10 Å long."""
+    from bpfast._supercell import perpendicular_heights, supercell_repeats
+
+    cell = np.array([[10.0, 0.0, 0.0], [9.5, 1.0, 0.0], [0.0, 0.0, 10.0]])
+    heights = perpendicular_heights(cell)
+    np.testing.assert_allclose(heights, [100 / np.hypot(10, 95), 1.0, 10.0], rtol=1e-14)
+    # 100 cells: 10 across a and b, 1 along c give heights 10.5, 10, 10 (balancing the
+    # lengths gave 5 x 5 x 4: heights 5.2, 5, 40)
+    assert supercell_repeats(cell, 1, 100) == (10, 10, 1)
+    for n_atoms, at_least in [(1, 7), (3, 1000), (2, 20_000)]:
+        reps = np.array(supercell_repeats(cell, n_atoms, at_least))
+        assert n_atoms * reps.prod() >= at_least
+        supercell = reps * heights
+        for k in range(3):  # the last repeat along k went to the thinnest direction
+            if reps[k] > 1:
+                assert (reps[k] - 1) * heights[k] <= supercell.min() + 1e-12
+    with pytest.raises(ValueError, match="needs a cell with atoms"):
+        supercell_repeats(cell, 0, 10)
+
+
+def test_bench_repeats_a_skewed_cell_across_its_thin_directions(potdir, tmp_path, capsys):
+    first = n2p2_io.read_input_data(potdir / "input.data")[0].to_atoms(results=False)
+    a, b, c = first.cell[:]  # a cube of edge L
+    skewed = first.copy()  # the same lattice, described by the vectors a, 5 a + b, c
+    skewed.set_cell([a, 5 * a + b, c], scale_atoms=False)
+    src = tmp_path / "skewed.extxyz"
+    ase.io.write(src, skewed)
+    assert cli.main(["bench", str(potdir), "--structure", str(src), "--atoms", "128",
+                     "--steps", "1", "--threads", "1"]) == 0
+    # perpendicular heights L / sqrt(26), L, L: six repeats across the first direction
+    # (6 L / sqrt(26) = 1.18 L), then one more cell along the second (a tie with the
+    # third goes to the first). Balancing the lengths (L, 5.1 L, L) gave 3x1x3, thin
+    # across the first direction (3 L / sqrt(26) = 0.59 L).
+    assert "x 6x2x1 = 192 atoms" in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------------- subprocess
 
 
@@ -162,6 +261,18 @@ def test_help_of_every_command():
         assert proc.returncode == 0, proc.stderr
         assert "usage: bpfast" in proc.stdout
     assert "--length-unit" in proc.stdout and "--atoms" in proc.stdout
+    proc = bpfast_cmd("predict", "--help")
+    assert "in the units of the structures read" in " ".join(proc.stdout.split())
+
+
+def test_version_is_that_of_the_installed_distribution(capsys):
+    """pyproject.toml reads the version from bpfast/__init__.py: one place to change it."""
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip() == f"bpfast {version('bpfast')}"
+    assert version("bpfast") == bpfast.__version__
 
 
 def test_errors_are_one_line():

@@ -33,6 +33,7 @@ import numpy as np
 import pytest
 
 import bpfast
+from bpfast.units import ENERGY_UNITS, LENGTH_UNITS, energy_factor, length_factor
 from conftest import POTENTIALS, REFERENCE, REPO, shared_available
 
 ase_io = pytest.importorskip("ase.io")
@@ -43,9 +44,12 @@ LAMMPS_PYTHON = Path(os.environ.get("BPFAST_LAMMPS_PYTHON",
 PLUGIN = Path(os.environ.get("BPFAST_LAMMPS_PLUGIN",
                              REPO / "build" / "lammps-plugin" / "lammps" / "libbpfast_lammps.so"))
 
-# CODATA 2018, as bpfast.units: potential units per LAMMPS (metal) unit.
-BOHR_PER_ANGSTROM = 1.0 / 0.529177210903
-HARTREE_PER_EV = 1.0 / 27.211386245988
+# The length and energy unit of LAMMPS `units` styles, as bpfast.units names or as factors
+# (Å and eV per unit; 1 J = 1 / 1.602176634e-19 eV); `lj` has none.
+LAMMPS_UNITS = {"metal": ("angstrom", "ev"), "real": ("angstrom", "kcal/mol"),
+                "electron": ("bohr", "hartree"), "si": (1e10, 1.0 / 1.602176634e-19),
+                "cgs": (1e8, 1e-7 / 1.602176634e-19), "micro": (1e4, 1e-15 / 1.602176634e-19),
+                "nano": ("nm", 1e-21 / 1.602176634e-19)}
 MASSES = {"H": 1.008, "O": 15.999, "Cu": 63.546, "S": 32.06, "C": 12.011, "N": 14.007,
           "Ne": 1.0}
 
@@ -96,16 +100,32 @@ def run_lammps(jobs, workdir: Path, ranks: int = 1, timeout: float = 300.0):
 class Case:
     """A reference structure, written as a LAMMPS data file in LAMMPS' frame.
 
-    units: "metal" with conversion factors (Bohr/Ha potentials), "metal" without (Å/eV
-    potentials) or "lj". `pbc` overrides the file's periodicity (slabs); `rotate` turns the
-    structure by a random rotation first, so that LAMMPS has to rotate it back.
+    `units` is the LAMMPS unit style; `potential_units` the potential's (length, energy)
+    units by name (pair_style keywords length_unit / energy_unit), None when the potential
+    works in LAMMPS' units; `cf` writes the conversion as n2p2's numeric cflength / cfenergy
+    instead. `pbc` overrides the file's periodicity (slabs); `rotate` turns the structure by
+    a random rotation first, so that LAMMPS has to rotate it back; `extra` are LAMMPS
+    commands before the pair style (neighbour skin for SI units).
     """
 
-    def __init__(self, name, potential, file, *, frame=0, length_unit=1.0, energy_unit=1.0,
-                 units="metal", pbc=None, rotate=False, vacuum=10.0):
+    def __init__(self, name, potential, file, *, frame=0, potential_units=None, units="metal",
+                 cf=False, pbc=None, rotate=False, vacuum=10.0, extra=()):
         self.name, self.potential, self.file, self.frame = name, potential, file, frame
-        self.length_unit, self.energy_unit, self.units = length_unit, energy_unit, units
+        self.potential_units, self.units, self.cf = potential_units, units, cf
         self.pbc_override, self.rotate, self.vacuum = pbc, rotate, vacuum
+        self.extra = list(extra)
+        # Potential units per LAMMPS unit, converted by bpfast.units.
+        self.length_unit = self.energy_unit = 1.0
+        if potential_units is not None:
+            lammps_length, lammps_energy = LAMMPS_UNITS[units]
+            self.length_unit = length_factor(lammps_length) / length_factor(potential_units[0])
+            self.energy_unit = energy_factor(lammps_energy) / energy_factor(potential_units[1])
+        # Forces that vanish by symmetry (ideal crystals) are compared on the scale of
+        # 1e-3 eV/Å (1e-3 in `lj` units) instead of their own.
+        self.force_floor = 1e-3
+        if units in LAMMPS_UNITS:
+            lammps_length, lammps_energy = LAMMPS_UNITS[units]
+            self.force_floor *= length_factor(lammps_length) / energy_factor(lammps_energy)
 
     def atoms(self):
         """The structure in LAMMPS units, in its original orientation."""
@@ -186,17 +206,30 @@ class Case:
         species = sorted(set(atoms.get_chemical_symbols()), key=atoms.get_chemical_symbols().index)
         boundary = " ".join("p" if p else "f" for p in atoms.pbc)
         units_args = ""
-        if self.length_unit != 1.0 or self.energy_unit != 1.0:
-            units_args = f" length_unit {self.length_unit!r} energy_unit {self.energy_unit!r}"
-        return [f"units {self.units}", "atom_style atomic", f"boundary {boundary}",
-                f"read_data {data}", f"plugin load {plugin}",
-                f"pair_style bpfast {POTENTIALS / self.potential}{units_args}{extra_pair_args}",
-                f"pair_coeff * * {' '.join(species)}"]
+        if self.cf:
+            units_args = f" cflength {self.length_unit!r} cfenergy {self.energy_unit!r}"
+        elif self.potential_units is not None:
+            length, energy = self.potential_units
+            units_args = f" length_unit {length} energy_unit {energy}"
+        return ([f"units {self.units}", "atom_style atomic", f"boundary {boundary}",
+                 f"read_data {data}"] + self.extra
+                + [f"plugin load {plugin}",
+                   f"pair_style bpfast {POTENTIALS / self.potential}{units_args}{extra_pair_args}",
+                   f"pair_coeff * * {' '.join(species)}"])
 
 
-WATER = dict(potential="H2O_RPBE-D3", length_unit=BOHR_PER_ANGSTROM, energy_unit=HARTREE_PER_EV)
+WATER = dict(potential="H2O_RPBE-D3", potential_units=("bohr", "hartree"))
 CASES = {
     "water192": Case("water192", file="rattled_liquid_192.extxyz", **WATER),
+    "water192_real": Case("water192_real", file="rattled_liquid_192.extxyz", units="real",
+                          **WATER),
+    "water192_electron": Case("water192_electron", file="rattled_liquid_192.extxyz",
+                              units="electron", **WATER),
+    "water192_nano": Case("water192_nano", file="rattled_liquid_192.extxyz", units="nano",
+                          **WATER),
+    "water192_si": Case("water192_si", file="rattled_liquid_192.extxyz", units="si",
+                        extra=["neighbor 2.0e-10 bin"], **WATER),
+    "water192_cf": Case("water192_cf", file="rattled_liquid_192.extxyz", cf=True, **WATER),
     "ice8_thin": Case("ice8_thin", file="ice8_orthorhombic.extxyz", **WATER),
     "water1_tiny": Case("water1_tiny", file="tiny_1mol_cubic.extxyz", **WATER),
     "ice8_slab": Case("ice8_slab", file="ice8_orthorhombic.extxyz", pbc=(True, True, False),
@@ -204,7 +237,7 @@ CASES = {
     "cu2s_triclinic": Case("cu2s_triclinic", "Cu2S_PBE", "example_144.extxyz", rotate=True),
     "cu2s_thin": Case("cu2s_thin", "Cu2S_PBE", "antifluorite_cubic_12.extxyz"),
     "dmabn_open": Case("dmabn_open", "DMABN_SCAN", "example_21.extxyz",
-                       length_unit=BOHR_PER_ANGSTROM, energy_unit=HARTREE_PER_EV),
+                       potential_units=("bohr", "hartree")),
     "lj_1atom": Case("lj_1atom", "LJ_Ne_toy", "sc_1atom.extxyz", units="lj"),
 }
 
@@ -242,11 +275,6 @@ def run0(tmp_path_factory):
     return {1: one, 2: two}
 
 
-# Forces that vanish by symmetry (ideal crystals) are compared on this scale (eV/Å, or
-# reduced units) instead of their own.
-FORCE_FLOOR = 1e-3
-
-
 def relative_error(actual, expected, floor=1e-300):
     """Largest deviation relative to the largest expected value (at least `floor`)."""
     actual, expected = np.asarray(actual, float), np.asarray(expected, float)
@@ -263,7 +291,7 @@ def test_run0_equals_potential_compute(run0, name):
     energy, forces, energies, stress, extrapolations = potential_compute(
         case, positions, cell, atoms.pbc)
     assert out["energy"] == pytest.approx(energy, rel=1e-10)
-    assert relative_error(out["forces"], forces, FORCE_FLOOR) < 1e-10
+    assert relative_error(out["forces"], forces, case.force_floor) < 1e-10
     assert relative_error(out["energies"], energies) < 1e-10
     assert out["sum_energies"] == pytest.approx(energy, rel=1e-10)
     assert out["extrapolations"] == extrapolations
@@ -286,13 +314,13 @@ def test_run0_in_original_frame_matches_n2p2(run0, name):
     forces_back = np.array(out["forces"]) @ m.T
     energy, forces, _, _, _ = potential_compute(case, atoms.positions, atoms.cell.array, atoms.pbc)
     assert out["energy"] == pytest.approx(energy, rel=1e-10)
-    assert relative_error(forces_back, forces, FORCE_FLOOR) < 1e-9
+    assert relative_error(forces_back, forces, case.force_floor) < 1e-9
     if case.pbc_override is None:
         # n2p2's values, in LAMMPS units.
         e = 1.0 / case.energy_unit
         assert out["energy"] == pytest.approx(reference["energy"] * e, rel=1e-10)
         assert relative_error(forces_back, reference["forces"] * e * case.length_unit,
-                              FORCE_FLOOR) < 1e-8
+                              case.force_floor) < 1e-8
         if reference["stress"] is not None:
             # n2p2's stress (ASE convention) turned into LAMMPS' frame: sigma_L = M^T sigma M.
             sigma = m.T @ reference["stress"] @ m * e * case.length_unit**3
@@ -302,17 +330,17 @@ def test_run0_in_original_frame_matches_n2p2(run0, name):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_two_ranks_equal_one_rank(run0, name):
-    one, two = run0[1][name], run0[2][name]
+    case, one, two = CASES[name], run0[1][name], run0[2][name]
     assert two["energy"] == pytest.approx(one["energy"], rel=1e-10)
-    assert relative_error(two["forces"], one["forces"], FORCE_FLOOR) < 1e-10
+    assert relative_error(two["forces"], one["forces"], case.force_floor) < 1e-10
     assert relative_error(two["energies"], one["energies"]) < 1e-10
     assert relative_error(two["pressure"], one["pressure"]) < 1e-10
 
 
 def test_threads_keyword_gives_same_result(run0):
-    one, threaded = run0[1]["water192"], run0[1]["water192_threads2"]
+    case, one, threaded = CASES["water192"], run0[1]["water192"], run0[1]["water192_threads2"]
     assert threaded["energy"] == pytest.approx(one["energy"], rel=1e-12)
-    assert relative_error(threaded["forces"], one["forces"], FORCE_FLOOR) < 1e-12
+    assert relative_error(threaded["forces"], one["forces"], case.force_floor) < 1e-12
 
 
 # --------------------------------------------------------------------------- dynamics
@@ -428,7 +456,7 @@ def test_molecular_system_needs_every_bonded_pair(tmp_path):
     energy, forces, _, _, _ = potential_compute(case, np.array(out["positions"]),
                                                 np.array(out["box"]), atoms.pbc)
     assert out["energy"] == pytest.approx(energy, rel=1e-10)
-    assert relative_error(out["forces"], forces, FORCE_FLOOR) < 1e-10
+    assert relative_error(out["forces"], forces, case.force_floor) < 1e-10
 
 
 # --------------------------------------------------------------------------- errors
@@ -449,7 +477,10 @@ def test_bad_input_gives_lammps_errors(tmp_path):
         "missing_weights_file": [f"pair_style bpfast {incomplete}"],
         "too_few_elements": [f"pair_style bpfast {water}", "pair_coeff * * O"],
         "unknown_keyword": [f"pair_style bpfast {water} cutoff 3.0"],
-        "bad_factor": [f"pair_style bpfast {water} length_unit -1"],
+        "bad_factor": [f"pair_style bpfast {water} cflength -1"],
+        "unknown_unit": [f"pair_style bpfast {water} length_unit bohr energy_unit furlong"],
+        "number_as_unit": [f"pair_style bpfast {water} length_unit 1.8897261246257702"],
+        "name_and_factor": [f"pair_style bpfast {water} length_unit bohr cflength 1.9"],
         "newton_off": [f"pair_style bpfast {water}", "pair_coeff * * O H", "newton off on",
                        "run 0"],
         "stress_atom": [f"pair_style bpfast {water}", "pair_coeff * * O H",
@@ -458,8 +489,8 @@ def test_bad_input_gives_lammps_errors(tmp_path):
         "too_many_threads": [f"pair_style bpfast {water} threads 100000"],
         "restyled": [f"pair_style bpfast {water}", "pair_coeff * * O H",
                      f"pair_style bpfast {water} threads 1", "run 0"],
-        "fine": [f"pair_style bpfast {water} cflength {BOHR_PER_ANGSTROM!r} cfenergy "
-                 f"{HARTREE_PER_EV!r}", "pair_coeff * * O H", "run 0"],
+        "fine": [f"pair_style bpfast {water} length_unit Bohr energy_unit Ha",
+                 "pair_coeff * * O H", "run 0"],
     }
     results = run_lammps([{"name": k, "kind": "error", "commands": base + v}
                           for k, v in jobs.items()], tmp_path)
@@ -473,7 +504,12 @@ def test_bad_input_gives_lammps_errors(tmp_path):
         "missing_weights_file": ["cannot load the potential", "weights.008.data"],
         "too_few_elements": ["one element symbol for each of the 2 atom types"],
         "unknown_keyword": ["unknown keyword 'cutoff'"],
-        "bad_factor": ["length_unit must be positive"],
+        "bad_factor": ["cflength must be a positive number, got -1"],
+        "unknown_unit": ["unknown energy unit 'furlong'; use one of ev, mev, hartree"],
+        "number_as_unit": ["length_unit takes the potential's length unit by name",
+                           "got the number 1.8897261246257702",
+                           "use cflength (potential length units per LAMMPS length unit)"],
+        "name_and_factor": ["give length_unit or cflength, not both"],
         "newton_off": ["requires newton pair on"],
         "stress_atom": ["does not compute per-atom virials"],
         "too_many_threads": ["threads must be from 1 to 4096, got 100000"],
@@ -483,3 +519,72 @@ def test_bad_input_gives_lammps_errors(tmp_path):
         assert messages[name] is not None, name
         for part in parts:
             assert part in messages[name], (name, messages[name])
+
+
+# --------------------------------------------------------------------------- units by name
+
+def _pair_style_jobs(style, arguments):
+    """One `error` job per pair_style argument string, under LAMMPS `units style`, that
+    extracts the factors in use (cflength, cfenergy)."""
+    water = POTENTIALS / "H2O_RPBE-D3"
+    base = [f"units {style}", "region box block 0 1 0 1 0 1", "create_box 2 box",
+            f"plugin load {PLUGIN}"]
+    return [{"name": f"{style}: {args}", "kind": "error", "extract": ["cflength", "cfenergy"],
+             "commands": base + [f"pair_style bpfast {water} {args}"]} for args in arguments]
+
+
+def test_unit_names_agree_with_bpfast_units(tmp_path):
+    """The plugin's unit table (lammps/unit_names.h) is bpfast.units': every name gives
+    bpfast.units' factor, spelled as bpfast.units allows, and there is no other name."""
+    length_names = list(LENGTH_UNITS) + ["BOHR", "Nano-Meter", "a_0", "'pico meter'"]
+    energy_names = list(ENERGY_UNITS) + ["Hartree", "kcal_mol", "KJ-mol", "meV", "Ry",
+                                              "'kcal / mol'"]
+    jobs = (_pair_style_jobs("metal", [f"length_unit {n}" for n in length_names])
+            + _pair_style_jobs("metal", [f"energy_unit {n}" for n in energy_names])
+            + _pair_style_jobs("metal", ["length_unit furlong", "energy_unit furlong",
+                                         "length_unit Å"]))
+    results = run_lammps(jobs, tmp_path)
+    for kind, names, factor in (("length", length_names, length_factor),
+                                ("energy", energy_names, energy_factor)):
+        for name in names:
+            out = results[f"metal: {kind}_unit {name}"]
+            assert out["error"] is None, (name, out["error"])
+            # metal: Å and eV per LAMMPS unit are 1, so the factor is 1 / bpfast.units'.
+            expected = 1.0 / factor(name.strip("'"))
+            assert out["pair"][f"cf{kind}"] == pytest.approx(expected, rel=1e-15), name
+            other = "cfenergy" if kind == "length" else "cflength"
+            assert out["pair"][other] == 1.0
+        message = results[f"metal: {kind}_unit furlong"]["error"]
+        listed = message.split("use one of ", 1)[1].split(" (", 1)[0]  # before " (file:line)"
+        table = LENGTH_UNITS if kind == "length" else ENERGY_UNITS
+        assert sorted(n.strip() for n in listed.split(",")) == sorted(table), message
+    # LAMMPS' input parser mangles non-ASCII characters before the pair style sees them:
+    # still a readable error (no bytes that are not UTF-8), not a wrong unit.
+    message = results["metal: length_unit Å"]["error"]
+    assert message is not None and "unknown length unit" in message, message
+    assert "write angstrom" in message, message
+
+
+def test_unit_names_follow_the_lammps_unit_style(tmp_path):
+    """length_unit bohr energy_unit hartree under every LAMMPS unit style with physical
+    units: the factors are bpfast.units' conversions to that style's units; `units lj`
+    (no physical scale) refuses names."""
+    jobs = []
+    for style in LAMMPS_UNITS:
+        jobs += _pair_style_jobs(style, ["length_unit bohr energy_unit hartree"])
+    jobs += _pair_style_jobs("lj", ["length_unit bohr", "energy_unit ev",
+                                    "cflength 2.0 cfenergy 0.5", "threads 1"])
+    results = run_lammps(jobs, tmp_path)
+    for style, (length, energy) in LAMMPS_UNITS.items():
+        out = results[f"{style}: length_unit bohr energy_unit hartree"]
+        assert out["error"] is None, (style, out["error"])
+        assert out["pair"]["cflength"] == pytest.approx(
+            length_factor(length) / length_factor("bohr"), rel=1e-15), style
+        assert out["pair"]["cfenergy"] == pytest.approx(
+            energy_factor(energy) / energy_factor("hartree"), rel=1e-15), style
+    for args in ("length_unit bohr", "energy_unit ev"):
+        message = results[f"lj: {args}"]["error"]
+        assert message is not None and "'units lj' has none" in message, message
+        assert "cflength" in message or "cfenergy" in message, message
+    assert results["lj: cflength 2.0 cfenergy 0.5"]["pair"] == {"cflength": 2.0, "cfenergy": 0.5}
+    assert results["lj: threads 1"]["pair"] == {"cflength": 1.0, "cfenergy": 1.0}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 
 import numpy as np
@@ -139,12 +140,42 @@ def test_run_writes_log_and_trajectory(pot, tmp_path, suffix):
     assert summary.last["step"] == 20
 
 
-def test_progress_bar_shows_atom_steps_per_second(pot):
+def test_progress_bar_shows_one_rate_atom_steps_per_second(pot):
     out = io.StringIO()
     run(box(3), BPCalculator(pot, threads=1), steps=12, timestep=0.5, temperature=100,
         seed=0, log_interval=4, progress=True, progress_file=out)
     text = out.getvalue()
     assert "12/12" in text and "atom·steps/s" in text
+    # tqdm's own (smoothed) step/s beside it disagreed with it
+    assert "step/s" not in text.replace("atom·steps/s", "")
+    assert "it/s" not in text and "s/step" not in text
+
+
+def test_pdb_trajectory_is_pdb(pot, tmp_path):
+    atoms = box(2)
+    path = tmp_path / "md.pdb"
+    run(atoms, BPCalculator(pot, threads=1), steps=4, temperature=300, seed=1,
+        trajectory=path, trajectory_interval=2, progress=False)
+    assert path.read_text().startswith("CRYST1")
+    frames = ase.io.read(path, index=":", format="proteindatabank")
+    assert len(frames) == 3
+    np.testing.assert_allclose(frames[-1].positions, atoms.positions, atol=1e-3)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("md.vasp", "does not write ase.io's 'vasp' format frame by frame"),
+    ("md.foo", "no trajectory format has the suffix '.foo'"),
+    ("md", "no trajectory format has the suffix '(none)'"),
+])
+def test_trajectory_names_without_a_trajectory_format_are_refused(pot, tmp_path, name,
+                                                                   message):
+    atoms = box(2)
+    before = atoms.get_momenta().copy()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run(atoms, BPCalculator(pot, threads=1), steps=1, temperature=300,
+            trajectory=tmp_path / name, progress=False)
+    assert not (tmp_path / name).exists()
+    np.testing.assert_array_equal(atoms.get_momenta(), before)  # nothing changed
 
 
 class _InterruptingCalculator(BPCalculator):
@@ -251,3 +282,81 @@ def test_bad_arguments(pot):
         run(box(), calc, steps=1, log_interval=0, progress=False)
     with pytest.raises(TypeError, match="BPCalculator"):
         run(box(), steps=1, progress=False)
+    with pytest.raises(TypeError, match="unknown keyword argument.*frction; the integrator "
+                                        "takes thermostat, barostat, friction"):
+        run(box(), calc, steps=1, ensemble="nvt", temperature=300, frction=0.1,
+            progress=False)
+
+
+def test_no_atoms_is_an_error_not_a_one_atom_warning(pot):
+    with pytest.raises(ValueError, match="MD needs at least one atom; the structure has none"):
+        run(box()[:0], BPCalculator(pot, threads=1), steps=1, temperature=300, progress=False)
+
+
+def test_command_line_defaults_are_those_of_run():
+    """``bpfast md`` and run() take their defaults from one place."""
+    import inspect
+
+    from bpfast import cli
+    from bpfast.md import DEFAULTS, make_dynamics
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["md", "pot", "structure", "--steps", "1"])
+    signature = {**inspect.signature(make_dynamics).parameters,
+                 **inspect.signature(run).parameters}
+    options = {"timestep": "dt", "trajectory_interval": "traj_interval"}
+    for name, value in vars(DEFAULTS).items():
+        assert getattr(args, options.get(name, name)) == value, name
+        assert signature[name].default == value, name
+
+
+# ---------------------------------------------------------------------- random streams
+
+
+def dilute_gas(spacing=5.0, per_side=12):
+    """H and O atoms on a simple-cubic grid wider than the cutoff (4 Å): no forces."""
+    grid = np.stack(np.meshgrid(*[np.arange(per_side)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    numbers = np.where(np.arange(len(grid)) % 2, 8, 1)
+    return Atoms(numbers=numbers, positions=grid * spacing, cell=[per_side * spacing] * 3,
+                 pbc=True)
+
+
+@pytest.mark.filterwarnings("ignore::bpfast.ExtrapolationWarning")  # lone atoms: G = 0
+@pytest.mark.parametrize("seed", [None, 0, 11])
+def test_langevin_noise_is_independent_of_the_initial_velocities(pot, seed):
+    """One Langevin step of a force-free gas at 300 K keeps T at 300 K.
+
+    Without forces the step only mixes the velocities with fresh noise, which keeps
+    <T> = 300 K; over 1728 atoms the spread of T after one step is ~0.5 K. Noise that
+    repeats the normals of the initial velocities adds to them coherently (+60 K at
+    friction 0.01/fs and 0.5 fs), so a bound of 10 K separates the two by far.
+    """
+    atoms = dilute_gas()
+    calc = BPCalculator(pot, threads=1)
+    run(atoms, calc, steps=0, temperature=300, seed=seed, progress=False)
+    assert atoms.get_temperature() == pytest.approx(300, rel=1e-9)
+    assert np.abs(atoms.get_forces()).max() == 0.0
+    run(atoms, calc, steps=1, ensemble="nvt", temperature=300, friction=0.01, velocities="keep",
+        seed=seed, progress=False)
+    assert abs(atoms.get_temperature() - 300) < 10
+
+
+@pytest.mark.filterwarnings("ignore::bpfast.ExtrapolationWarning")
+def test_langevin_noise_after_drawn_velocities_is_fresh(pot):
+    """The same as above in one call: velocities drawn and the first step taken."""
+    atoms = dilute_gas()
+    summary = run(atoms, BPCalculator(pot, threads=1), steps=1, ensemble="nvt",
+                  temperature=300, friction=0.01, seed=5, progress=False)
+    assert summary.first["temperature"] == pytest.approx(300, rel=1e-9)
+    assert abs(summary.last["temperature"] - 300) < 10
+
+
+def test_a_seed_gives_the_same_langevin_trajectory_on_one_and_two_threads(pot):
+    finals = []
+    for threads in (1, 2):
+        atoms = box(7, n=32)
+        run(atoms, BPCalculator(pot, threads=threads), steps=20, ensemble="nvt",
+            temperature=400, seed=123, progress=False)
+        finals.append((atoms.positions.copy(), atoms.get_momenta()))
+    np.testing.assert_allclose(finals[0][0], finals[1][0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(finals[0][1], finals[1][1], rtol=0, atol=1e-9)

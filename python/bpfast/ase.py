@@ -18,6 +18,7 @@ for further properties of the same atoms costs nothing.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, ClassVar, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -34,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without ASE
 
 from . import potential as _potential
 from ._validation import check_threads
-from .units import UnitLike, UnitSystem
+from .units import UnitLike, UnitSystem, unapplied_units
 
 __all__ = ["BPCalculator", "voigt_6"]
 
@@ -64,8 +65,10 @@ class BPCalculator(Calculator):
         Units of the potential: names from :data:`bpfast.units.LENGTH_UNITS` /
         :data:`bpfast.units.ENERGY_UNITS` ("angstrom", "bohr", "nm", "ev",
         "hartree", "kcal/mol", "kj/mol", "rydberg", ...) or factors (Å resp. eV
-        per unit). Default Å and eV (no conversion). The n2p2 water potentials
-        need ``length_unit="bohr", energy_unit="hartree"``.
+        per unit). Default (None) Å and eV (no conversion); a UserWarning says so
+        when the comments of ``input.nn`` state other units (see
+        :func:`bpfast.units.guess_units`). The n2p2 water potentials need
+        ``length_unit="bohr", energy_unit="hartree"``.
     skin : float
         Verlet skin in Å. The neighbour list is built with cutoff + skin and reused
         until an atom has moved more than skin/2 or the cell, the number of atoms
@@ -103,8 +106,8 @@ class BPCalculator(Calculator):
     def __init__(
         self,
         potential: Union[str, "os.PathLike[str]", _potential.Potential],
-        length_unit: UnitLike = "angstrom",
-        energy_unit: UnitLike = "ev",
+        length_unit: Optional[UnitLike] = None,
+        energy_unit: Optional[UnitLike] = None,
         *,
         skin: float = 1.0,
         threads: Optional[int] = None,
@@ -117,7 +120,16 @@ class BPCalculator(Calculator):
         else:
             raise TypeError("potential must be a bpfast.Potential or a path to a potential "
                             f"directory, got {type(potential).__name__}")
-        self.units = UnitSystem(length_unit, energy_unit)
+        self.units = UnitSystem("angstrom" if length_unit is None else length_unit,
+                                "ev" if energy_unit is None else energy_unit)
+        stated = unapplied_units(self.potential.directory, length_unit, energy_unit)
+        if stated is not None:
+            warnings.warn(
+                f"{self.potential.directory}: input.nn states the units {stated[0]} and "
+                f"{stated[1]}, but BPCalculator uses {self.units.length_name} and "
+                f"{self.units.energy_name}: pass length_unit={stated[0].lower()!r}, "
+                f"energy_unit={stated[1].lower()!r} if input.nn is right (bpfast never "
+                f"applies units by itself)", UserWarning, stacklevel=2)
         skin = float(skin)
         if not np.isfinite(skin) or skin < 0.0:
             raise ValueError(f"skin must be a finite length >= 0 (Å), got {skin!r}")

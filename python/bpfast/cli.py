@@ -6,7 +6,8 @@
     bpfast bench POTENTIAL [--atoms N]
 
 Potentials carry no units: pass ``--length-unit``/``--energy-unit`` (e.g. ``bohr``
-``hartree`` for the n2p2 water potentials; default Å and eV). Structures are read
+``hartree`` for the n2p2 water potentials; default Å and eV, with a warning when the
+comments of input.nn state other units). Structures are read
 with ``ase.io`` (any format it knows; positions in Å) or, for n2p2 ``input.data``
 files, with :mod:`bpfast.n2p2_io` (positions in the potential's units);
 ``--structure-units`` overrides that choice. Errors print one line and exit
@@ -22,10 +23,14 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
+from ._extxyz import write_extxyz
+from ._md_defaults import BAROSTATS, ENSEMBLES, THERMOSTATS, VELOCITIES
+from ._md_defaults import DEFAULTS as MD_DEFAULTS
+from ._supercell import supercell_repeats
 from .errors import ExtrapolationWarning
 
 __all__ = ["main"]
@@ -66,16 +71,19 @@ _positive_int = _number_type(int, lambda v: v >= 1, "a positive integer")
 _nonnegative_int = _number_type(int, lambda v: v >= 0, "an integer >= 0")
 _positive_float = _number_type(float, lambda v: np.isfinite(v) and v > 0, "a positive number")
 _nonnegative_float = _number_type(float, lambda v: np.isfinite(v) and v >= 0, "a number >= 0")
+_finite_float = _number_type(float, np.isfinite, "a finite number")
 
 
 def _add_units(p: argparse.ArgumentParser, structures: bool = True) -> None:
     g = p.add_argument_group("units (the potential files do not store them)")
-    g.add_argument("--length-unit", default="angstrom", metavar="UNIT",
-                   help="length unit of the potential: angstrom (default), bohr, nm, pm, "
-                        "or Å per unit as a number")
-    g.add_argument("--energy-unit", default="ev", metavar="UNIT",
-                   help="energy unit of the potential: ev (default), hartree, rydberg, "
-                        "kcal/mol, kj/mol, mev, or eV per unit as a number")
+    g.add_argument("--length-unit", default=None, metavar="UNIT",
+                   help="length unit of the potential: angstrom (default; a warning says "
+                        "when input.nn states another), bohr, nm, pm, or Å per unit as a "
+                        "number")
+    g.add_argument("--energy-unit", default=None, metavar="UNIT",
+                   help="energy unit of the potential: ev (default; a warning says when "
+                        "input.nn states another), hartree, rydberg, kcal/mol, kj/mol, mev, "
+                        "or eV per unit as a number")
     if structures:
         g.add_argument("--structure-units", choices=("auto", "ase", "potential"),
                        default="auto",
@@ -96,6 +104,8 @@ def _add_runtime(p: argparse.ArgumentParser, skin: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
+    md = MD_DEFAULTS
+
     parser = _Parser(prog=PROG, description=(
         "Evaluate Behler-Parrinello neural-network potentials (n2p2/RuNNer format): "
         "predictions, molecular dynamics, benchmarks."))
@@ -113,7 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="energies, forces and stress of structures",
                        description="Evaluate every structure of a file and write energy, "
                                    "forces, per-atom energies and (periodic cells) stress as "
-                                   "extended XYZ.")
+                                   "extended XYZ, in the units of the structures read: Å and "
+                                   "eV for files read by ase.io, the potential's units "
+                                   "(--length-unit, --energy-unit) for n2p2 input.data "
+                                   "(see --structure-units). Every frame records them as "
+                                   "length_unit and energy_unit. A structure without atoms "
+                                   "is written with energy 0.")
     p.add_argument("potential", metavar="POTENTIAL", help="potential directory")
     p.add_argument("structures", metavar="STRUCTURES",
                    help="structure file: any format ase.io reads, or n2p2 input.data")
@@ -138,63 +153,71 @@ def build_parser() -> argparse.ArgumentParser:
                         "first frame unless --index)")
     p.add_argument("--steps", type=_nonnegative_int, required=True, metavar="N",
                    help="number of MD steps")
-    p.add_argument("--dt", type=_positive_float, default=0.5, metavar="FS",
-                   help="time step in fs (default 0.5)")
+    p.add_argument("--dt", type=_positive_float, default=md.timestep, metavar="FS",
+                   help=f"time step in fs (default {md.timestep:g})")
     p.add_argument("--temperature", type=_positive_float, default=None, metavar="K",
                    help="temperature in K: thermostat target (nvt, npt) and initial "
                         "velocities when the structure has none")
-    p.add_argument("--ensemble", choices=("nve", "nvt", "npt"), default="nve",
-                   help="default nve")
-    p.add_argument("--thermostat", choices=("langevin", "nose-hoover"), default="langevin",
-                   help="NVT/NPT thermostat (default langevin; npt: berendsen/mtk use their "
-                        "own)")
-    p.add_argument("--barostat", choices=("berendsen", "mtk"), default="berendsen",
-                   help="NPT barostat (default berendsen; mtk = isotropic "
-                        "Martyna-Tobias-Klein with Nose-Hoover chains)")
-    p.add_argument("--pressure", type=float, default=1.01325, metavar="BAR",
-                   help="NPT target pressure in bar (default 1.01325)")
-    p.add_argument("--friction", type=_positive_float, default=0.01, metavar="1/FS",
-                   help="Langevin friction in 1/fs (default 0.01)")
-    p.add_argument("--tdamp", type=_positive_float, default=100.0, metavar="FS",
-                   help="thermostat time constant in fs (default 100)")
-    p.add_argument("--pdamp", type=_positive_float, default=1000.0, metavar="FS",
-                   help="barostat time constant in fs (default 1000)")
-    p.add_argument("--compressibility", type=_positive_float, default=4.57e-5, metavar="1/BAR",
-                   help="Berendsen barostat compressibility in 1/bar (default 4.57e-5, water)")
-    p.add_argument("--velocities", choices=("auto", "keep", "init"), default="auto",
+    p.add_argument("--ensemble", choices=ENSEMBLES, default=md.ensemble,
+                   help=f"default {md.ensemble}")
+    p.add_argument("--thermostat", choices=THERMOSTATS, default=md.thermostat,
+                   help=f"NVT thermostat (default {md.thermostat}; npt: the barostat "
+                        f"brings its own)")
+    p.add_argument("--barostat", choices=BAROSTATS, default=md.barostat,
+                   help=f"NPT barostat (default {md.barostat}; mtk = isotropic "
+                        f"Martyna-Tobias-Klein with Nose-Hoover chains)")
+    p.add_argument("--pressure", type=_finite_float, default=md.pressure, metavar="BAR",
+                   help=f"NPT target pressure in bar (default {md.pressure:g})")
+    p.add_argument("--friction", type=_positive_float, default=md.friction, metavar="1/FS",
+                   help=f"Langevin friction in 1/fs (default {md.friction:g})")
+    p.add_argument("--tdamp", type=_positive_float, default=md.tdamp, metavar="FS",
+                   help=f"thermostat time constant in fs (default {md.tdamp:g})")
+    p.add_argument("--pdamp", type=_positive_float, default=md.pdamp, metavar="FS",
+                   help=f"barostat time constant in fs (default {md.pdamp:g})")
+    p.add_argument("--compressibility", type=_positive_float, default=md.compressibility,
+                   metavar="1/BAR", help=f"Berendsen barostat compressibility in 1/bar "
+                                         f"(default {md.compressibility:g}, water)")
+    p.add_argument("--velocities", choices=VELOCITIES, default=md.velocities,
                    help="auto (default): keep the velocities of the structure if it has any, "
-                        "else draw them at --temperature; init: always draw them")
-    p.add_argument("--seed", type=_nonnegative_int, default=None, help="random seed (velocities, Langevin)")
+                        "else draw them at --temperature; init: always draw them; keep: "
+                        "never draw them (a structure without velocities starts at rest, "
+                        "even with --temperature)")
+    p.add_argument("--seed", type=_nonnegative_int, default=None,
+                   help="random seed of the initial velocities and the Langevin noise "
+                        "(independent streams; the same seed repeats a run)")
     p.add_argument("--index", default="0", metavar="INDEX",
                    help="frame of STRUCTURE to start from (default 0)")
     p.add_argument("--repeat", type=_positive_int, nargs=3, default=None,
                    metavar=("NX", "NY", "NZ"), help="run on an NX x NY x NZ supercell")
     p.add_argument("--traj", default=None, metavar="FILE",
-                   help="trajectory: .traj (ASE) or extended XYZ (any other name)")
-    p.add_argument("--traj-interval", type=_positive_int, default=10, metavar="K",
-                   help="write a frame every K steps (default 10)")
+                   help="trajectory, in the format its suffix names: .traj (ASE), .xyz or "
+                        ".extxyz (extended XYZ), .pdb; other suffixes are refused")
+    p.add_argument("--traj-interval", type=_positive_int, default=md.trajectory_interval,
+                   metavar="K", help=f"write a frame every K steps "
+                                     f"(default {md.trajectory_interval})")
     p.add_argument("--log", default=None, metavar="FILE",
                    help="energy log: step, time[ps], Epot, Ekin, Etot [eV], T[K], P[bar]")
-    p.add_argument("--log-interval", type=_positive_int, default=10, metavar="K",
-                   help="log every K steps (default 10)")
+    p.add_argument("--log-interval", type=_positive_int, default=md.log_interval, metavar="K",
+                   help=f"log every K steps (default {md.log_interval})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_units(p)
     _add_runtime(p)
 
     p = sub.add_parser("bench", help="speed and memory on a supercell",
-                       description="Build a supercell of about --atoms atoms from a structure "
-                                   "(default: input.data of the potential directory), run a "
-                                   "few NVE steps and print atoms·steps/s, the time per phase "
-                                   "and the peak memory.")
+                       description="Build a supercell of at least --atoms atoms from a "
+                                   "structure (default: input.data of the potential "
+                                   "directory; repeats chosen to balance the supercell's "
+                                   "perpendicular heights), run a few NVE steps and print "
+                                   "atoms·steps/s, the time per phase and the peak memory.")
     p.add_argument("potential", metavar="POTENTIAL", help="potential directory")
     p.add_argument("--atoms", type=_positive_int, default=10000, metavar="N",
-                   help="approximate number of atoms (default 10000)")
+                   help="least number of atoms of the supercell (default 10000)")
     p.add_argument("--structure", default=None, metavar="FILE",
                    help="periodic structure to repeat (default: POTENTIAL/input.data)")
     p.add_argument("--steps", type=_positive_int, default=5, metavar="S",
                    help="MD steps to time (default 5)")
-    p.add_argument("--dt", type=_positive_float, default=0.5, metavar="FS",
-                   help="time step in fs (default 0.5)")
+    p.add_argument("--dt", type=_positive_float, default=md.timestep, metavar="FS",
+                   help=f"time step in fs (default {md.timestep:g})")
     _add_units(p)
     _add_runtime(p)
     return parser
@@ -207,6 +230,23 @@ def _load_potential(path: str):
     from .potential import load
 
     return load(path)
+
+
+def _load_with_units(args):
+    """The potential of ``args``, and unset units set to Å and eV, with a warning when
+    the comments of its input.nn state others (they are never applied by themselves)."""
+    from .units import unapplied_units
+
+    pot = _load_potential(args.potential)
+    stated = unapplied_units(pot.directory, args.length_unit, args.energy_unit)
+    args.length_unit = "angstrom" if args.length_unit is None else args.length_unit
+    args.energy_unit = "ev" if args.energy_unit is None else args.energy_unit
+    if stated is not None:
+        warnings.warn(f"input.nn states the units {stated[0]} and {stated[1]}, but "
+                      f"{args.length_unit} and {args.energy_unit} are in use: pass "
+                      f"--length-unit {stated[0].lower()} --energy-unit {stated[1].lower()} "
+                      f"if input.nn is right", UserWarning, stacklevel=2)
+    return pot
 
 
 def _calculator(potential, args, skin: Optional[float] = None):
@@ -281,71 +321,6 @@ def _read_structures(path: str, fmt: Optional[str], index, structure_units: str,
     return images, raw
 
 
-def _info_value(value) -> Optional[str]:
-    """An extended-XYZ comment-line value, or None for what cannot be written."""
-    if isinstance(value, (bool, np.bool_)):
-        return "T" if value else "F"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    arr = np.asarray(value)
-    if arr.dtype.kind in "if" and arr.ndim == 1 and arr.size:
-        return '"' + " ".join(repr(float(x)) if arr.dtype.kind == "f" else str(int(x))
-                              for x in arr) + '"'
-    return None
-
-
-def write_extxyz(stream, images) -> None:
-    """Extended XYZ with every digit (shortest exact repr; ASE's writer keeps 8 decimals).
-
-    Per frame: Lattice (periodic directions only), pbc, the calculator's energy,
-    free_energy and stress (9 numbers), the scalar ``atoms.info`` entries; columns
-    species, pos, then momenta, forces and per-atom energies when present.
-    """
-    for atoms in images:
-        results = dict(getattr(atoms.calc, "results", {}) or {})
-        n = len(atoms)
-        columns = [("species", "S", 1, np.array(atoms.get_chemical_symbols(), dtype=object)),
-                   ("pos", "R", 3, atoms.positions)]
-        if atoms.has("momenta") and np.any(atoms.get_momenta()):
-            columns.append(("momenta", "R", 3, atoms.get_momenta()))
-        if "forces" in results:
-            columns.append(("forces", "R", 3, np.asarray(results["forces"])))
-        if "energies" in results:
-            columns.append(("energies", "R", 1, np.asarray(results["energies"])))
-        head: List[str] = []
-        if np.asarray(atoms.pbc).any():
-            head.append('Lattice="' + " ".join(repr(float(x)) for x in atoms.cell[:].ravel())
-                        + '"')
-        head.append("Properties=" + ":".join(f"{name}:{kind}:{k}"
-                                             for name, kind, k, _ in columns))
-        for key in ("energy", "free_energy"):
-            if key in results:
-                head.append(f"{key}={float(results[key])!r}")
-        if "stress" in results:
-            s = np.asarray(results["stress"], dtype=np.float64)
-            if s.shape == (6,):
-                xx, yy, zz, yz, xz, xy = s
-                s = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-            head.append('stress="' + " ".join(repr(float(x)) for x in s.ravel()) + '"')
-        reserved = {"energy", "free_energy", "stress", "lattice", "properties", "pbc"}
-        for key, value in atoms.info.items():
-            text = _info_value(value)
-            if text is not None and key.lower() not in reserved and key.isidentifier():
-                head.append(f"{key}={text}")
-        head.append('pbc="' + " ".join("T" if p else "F" for p in atoms.pbc) + '"')
-        lines = [str(n), " ".join(head)]
-        numeric = [np.asarray(c[3], dtype=np.float64).reshape(n, -1) for c in columns[1:]]
-        table = np.hstack(numeric) if numeric else np.zeros((n, 0))
-        symbols = columns[0][3]
-        for symbol, row in zip(symbols, table.tolist()):  # repr: shortest exact digits
-            lines.append(f"{symbol:<2s} " + " ".join(map(repr, row)))
-        stream.write("\n".join(lines) + "\n")
-
-
 class _WarningPrinter:
     """Warnings as one 'bpfast: warning: ...' line each on stderr."""
 
@@ -413,7 +388,7 @@ def cmd_predict(args, printer: _WarningPrinter) -> int:
     from .units import UnitSystem
 
     index = _parse_index(args.index)
-    pot = _load_potential(args.potential)
+    pot = _load_with_units(args)
     calc = _calculator(pot, args, skin=0.0)
     images, raw = _read_structures(args.structures, args.format, index,
                                             args.structure_units, args.length_unit,
@@ -441,6 +416,8 @@ def cmd_predict(args, printer: _WarningPrinter) -> int:
             if "stress" in r:
                 r["stress"] = r["stress"] / u.stress
         result.calc = SinglePointCalculator(result, **r)
+        result.info["length_unit"] = u.length_name if in_pot_units else "angstrom"
+        result.info["energy_unit"] = u.energy_name if in_pot_units else "ev"
         out_images.append(result)
     printer.context = ""
     if args.output == "-":
@@ -449,7 +426,8 @@ def cmd_predict(args, printer: _WarningPrinter) -> int:
     else:
         with open(args.output, "w", encoding="utf-8") as f:
             write_extxyz(f, out_images)
-    units = "potential units" if in_pot_units else "eV, Å"
+    units = (f"{u.length_name}, {u.energy_name}: the potential's units" if in_pot_units
+             else "angstrom, ev")
     print(f"{PROG} predict: {len(out_images)} structure(s), {sum(len(a) for a in out_images)} "
           f"atoms evaluated ({units}){'' if args.output == '-' else ' -> ' + args.output}"
           + (f"; {calc.extrapolating_evaluations} extrapolated"
@@ -465,7 +443,7 @@ def cmd_md(args, printer: _WarningPrinter) -> int:
         raise CommandError("--index of md must be a single frame, e.g. 0 or -1")
     if args.ensemble != "nve" and args.temperature is None:
         raise CommandError(f"--ensemble {args.ensemble} needs --temperature")
-    pot = _load_potential(args.potential)
+    pot = _load_with_units(args)
     calc = _calculator(pot, args)
     images, _ = _read_structures(args.structure, None, index, args.structure_units,
                                  args.length_unit, args.energy_unit)
@@ -502,16 +480,6 @@ def cmd_md(args, printer: _WarningPrinter) -> int:
     return 0
 
 
-def _supercell_repeats(cell: np.ndarray, n0: int, target: int) -> tuple:
-    """Repeats (nx, ny, nz) giving >= target atoms with a roughly cubic supercell."""
-    reps = [1, 1, 1]
-    lengths = np.linalg.norm(cell, axis=1)
-    while n0 * reps[0] * reps[1] * reps[2] < target:
-        k = int(np.argmin([lengths[i] * reps[i] for i in range(3)]))
-        reps[k] += 1
-    return tuple(reps)
-
-
 def _maxrss_bytes() -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(rss) if sys.platform == "darwin" else int(rss) * 1024
@@ -520,7 +488,7 @@ def _maxrss_bytes() -> int:
 def cmd_bench(args, printer: _WarningPrinter) -> int:
     from .md import run
 
-    pot = _load_potential(args.potential)
+    pot = _load_with_units(args)
     source = args.structure or os.path.join(pot.directory, "input.data")
     if args.structure is None and not Path(source).is_file():
         raise CommandError(f"no structure to repeat: {source} does not exist; pass "
@@ -532,7 +500,7 @@ def cmd_bench(args, printer: _WarningPrinter) -> int:
     if not np.asarray(base.pbc).all():
         raise CommandError(f"bench needs a structure periodic in all directions; {source} "
                            f"is not")
-    reps = _supercell_repeats(base.cell[:], len(base), args.atoms)
+    reps = supercell_repeats(base.cell[:], len(base), args.atoms)
     atoms = base.repeat(reps)
     n = len(atoms)
     calc = _calculator(pot, args)
@@ -592,6 +560,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     printer = _WarningPrinter(prog)
     debug = os.environ.get("BPFAST_DEBUG") == "1"
     with warnings.catch_warnings():
+        warnings.simplefilter("default", UserWarning)  # printed, also under -W error
         warnings.simplefilter("default", ExtrapolationWarning)
         warnings.showwarning = printer  # restored by catch_warnings
         try:

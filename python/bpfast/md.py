@@ -46,16 +46,22 @@ except ImportError as exc:  # pragma: no cover - exercised only without ASE
     raise ImportError(
         "bpfast.md needs ASE: pip install 'bpfast[ase]' (or pip install ase tqdm)") from exc
 
+from ._md_defaults import (
+    BAROSTATS,
+    DEFAULTS,
+    DYNAMICS_OPTIONS,
+    ENSEMBLES,
+    THERMOSTATS,
+    VELOCITIES,
+    MDDefaults,
+)
 from .ase import BPCalculator
 from .errors import ExtrapolationWarning
 
-__all__ = ["ENSEMBLES", "MDSummary", "make_dynamics", "run"]
-
-ENSEMBLES = ("nve", "nvt", "npt")
-THERMOSTATS = ("langevin", "nose-hoover")
-BAROSTATS = ("berendsen", "mtk")
+__all__ = ["DEFAULTS", "ENSEMBLES", "MDDefaults", "MDSummary", "make_dynamics", "run"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+SeedLike = Union[int, np.random.SeedSequence, np.random.Generator, None]
 
 
 @dataclass
@@ -90,22 +96,25 @@ def make_dynamics(
     atoms,
     *,
     timestep: float,
-    ensemble: str = "nve",
+    ensemble: str = DEFAULTS.ensemble,
     temperature: Optional[float] = None,
-    thermostat: str = "langevin",
-    barostat: str = "berendsen",
-    friction: float = 0.01,
-    tdamp: float = 100.0,
-    pressure: float = 1.01325,
-    pdamp: float = 1000.0,
-    compressibility: float = 4.57e-5,
-    seed: Optional[int] = None,
+    thermostat: str = DEFAULTS.thermostat,
+    barostat: str = DEFAULTS.barostat,
+    friction: float = DEFAULTS.friction,
+    tdamp: float = DEFAULTS.tdamp,
+    pressure: float = DEFAULTS.pressure,
+    pdamp: float = DEFAULTS.pdamp,
+    compressibility: float = DEFAULTS.compressibility,
+    seed: SeedLike = None,
 ):
     """The ``ase.md`` integrator for ``ensemble`` (units fs, K, bar, 1/fs, 1/bar).
 
     nve: VelocityVerlet. nvt: Langevin (``friction`` 1/fs) or Nose-Hoover chain
     (``tdamp`` fs). npt: Berendsen (``tdamp``, ``pdamp`` fs, ``compressibility``
     1/bar) or isotropic MTK (``tdamp``, ``pdamp``); needs a 3-D periodic cell.
+    ``seed`` (an int, a ``numpy.random.SeedSequence`` or ``Generator``) drives the
+    Langevin noise; it must not also have drawn the initial velocities (:func:`run`
+    gives each its own stream).
     """
     ensemble = ensemble.lower()
     if ensemble not in ENSEMBLES:
@@ -187,13 +196,37 @@ def _log_line(o: Dict[str, float]) -> str:
             f"{o['etot']:20.10f} {o['temperature']:10.3f} {o['pressure']:12.3f}\n")
 
 
+#: ase.io formats whose frames can be appended one by one to an open file
+STREAM_FORMATS = {"extxyz": "extended XYZ (.xyz, .extxyz)", "proteindatabank": "PDB (.pdb)"}
+
+
+def _trajectory_format(path: Path) -> str:
+    """The ase.io format the name of ``path`` stands for, if it can hold a trajectory."""
+    from ase.io.formats import filetype, ioformats
+
+    known = "; ".join(["ASE trajectory (.traj)", *STREAM_FORMATS.values()])
+    try:
+        fmt = filetype(str(path), read=False, guess=False)
+    except Exception:  # ase.io raises UnknownFileTypeError for a name without suffix
+        fmt = None
+    if fmt not in ioformats:
+        raise ValueError(f"trajectory {path}: no trajectory format has the suffix "
+                         f"{path.suffix or '(none)'!r}; use one of: {known}") from None
+    if fmt != "traj" and fmt not in STREAM_FORMATS:
+        raise ValueError(f"trajectory {path}: bpfast does not write ase.io's {fmt!r} format "
+                         f"frame by frame; use one of: {known} (ase.io converts a .traj "
+                         f"afterwards)")
+    return fmt
+
+
 class _Trajectory:
-    """Frames written as they come: ASE .traj, or extended XYZ for anything else."""
+    """Frames written as they come, in the format the file name gives."""
 
     def __init__(self, path: PathLike, atoms):
         self.path = Path(path)
+        self.format = _trajectory_format(self.path)
         self.count = 0
-        if self.path.suffix == ".traj":
+        if self.format == "traj":
             from ase.io.trajectory import Trajectory
             self._traj = Trajectory(str(self.path), "w", atoms)
             self._file: Optional[IO[str]] = None
@@ -210,7 +243,7 @@ class _Trajectory:
             if self._traj is not None:
                 self._traj.write(atoms)
             else:
-                ase.io.write(self._file, atoms, format="extxyz")
+                ase.io.write(self._file, atoms, format=self.format)
                 self._file.flush()
         finally:
             for key in ("step", "time_fs"):
@@ -251,10 +284,10 @@ class _StopOnSigint:
 
 
 def _initial_velocities(atoms, temperature: Optional[float], velocities: str,
-                        seed: Optional[int]) -> None:
+                        seed: SeedLike) -> None:
     """Maxwell-Boltzmann momenta at exactly ``temperature``, zero total momentum
     (and zero angular momentum for isolated structures), unless kept."""
-    if velocities not in ("auto", "keep", "init"):
+    if velocities not in VELOCITIES:
         raise ValueError(f"velocities must be 'auto', 'keep' or 'init', got {velocities!r}")
     have = bool(np.any(atoms.get_momenta()))
     if velocities == "keep" or (velocities == "auto" and have):
@@ -288,24 +321,18 @@ def run(
     calculator: Optional[BPCalculator] = None,
     *,
     steps: int,
-    timestep: float = 0.5,
-    ensemble: str = "nve",
+    timestep: float = DEFAULTS.timestep,
+    ensemble: str = DEFAULTS.ensemble,
     temperature: Optional[float] = None,
-    thermostat: str = "langevin",
-    barostat: str = "berendsen",
-    friction: float = 0.01,
-    tdamp: float = 100.0,
-    pressure: float = 1.01325,
-    pdamp: float = 1000.0,
-    compressibility: float = 4.57e-5,
-    velocities: str = "auto",
+    velocities: str = DEFAULTS.velocities,
     seed: Optional[int] = None,
     trajectory: Optional[PathLike] = None,
-    trajectory_interval: int = 10,
+    trajectory_interval: int = DEFAULTS.trajectory_interval,
     log: Union[PathLike, IO[str], None] = None,
-    log_interval: int = 10,
+    log_interval: int = DEFAULTS.log_interval,
     progress: bool = True,
     progress_file: Optional[IO[str]] = None,
+    **dynamics: Any,
 ) -> MDSummary:
     """Run ``steps`` MD steps on ``atoms`` (modified in place).
 
@@ -322,29 +349,29 @@ def run(
     ensemble : "nve", "nvt" or "npt"
     temperature : float, optional
         K; target of the thermostat and temperature of the initial velocities.
-    thermostat : "langevin" or "nose-hoover" (nvt); barostat : "berendsen" or "mtk" (npt)
-    friction : float
-        Langevin friction, 1/fs.
-    tdamp, pdamp : float
-        Thermostat / barostat time constants, fs.
-    pressure : float
-        Target pressure, bar (npt).
-    compressibility : float
-        1/bar, Berendsen barostat (default: water, 4.57e-5).
     velocities : "auto", "keep" or "init"
         auto: keep the momenta of ``atoms`` if any are non-zero, else draw
         Maxwell-Boltzmann velocities at ``temperature`` (zero total momentum).
     seed : int, optional
-        Seed of the initial velocities and of the Langevin noise.
+        Seed of the initial velocities and of the Langevin noise (two independent
+        streams spawned from it; the same seed gives the same run on any number of
+        threads).
     trajectory : path, optional
-        ``.traj`` writes an ASE trajectory, any other name extended XYZ (with
-        energy, forces, stress, per-atom energies, velocities). Frame 0 is the
-        initial state, then every ``trajectory_interval`` steps.
+        The suffix names the format: ``.traj`` (ASE trajectory), ``.xyz`` or
+        ``.extxyz`` (extended XYZ; both keep energy, forces, stress, per-atom
+        energies and velocities) or ``.pdb``; other names are a ValueError. Frame
+        0 is the initial state, then every ``trajectory_interval`` steps.
     log : path or text stream, optional
         Energy log every ``log_interval`` steps (see module docstring).
     progress : bool
         Show a tqdm progress bar with atoms x steps / s on ``progress_file``
         (default stderr).
+    **dynamics
+        Settings of the integrator, passed to :func:`make_dynamics`: thermostat
+        ("langevin" or "nose-hoover", nvt), barostat ("berendsen" or "mtk", npt),
+        friction (Langevin, 1/fs), tdamp and pdamp (thermostat and barostat time
+        constants, fs), pressure (bar, npt), compressibility (1/bar, Berendsen).
+        Defaults: :data:`DEFAULTS`.
 
     Returns an :class:`MDSummary`. Extrapolation: the first extrapolating
     evaluation issues a :class:`bpfast.ExtrapolationWarning`; the total count is
@@ -354,6 +381,8 @@ def run(
     if not isinstance(calc, BPCalculator):
         raise TypeError("run needs a bpfast.ase.BPCalculator (pass calculator= or set "
                         "atoms.calc)")
+    if len(atoms) == 0:
+        raise ValueError("MD needs at least one atom; the structure has none")
     atoms.calc = calc
     if isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
@@ -364,11 +393,17 @@ def run(
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    _initial_velocities(atoms, temperature, velocities, seed)
+    if trajectory is not None:
+        _trajectory_format(Path(trajectory))  # refuse a name before anything changes
+    unknown = sorted(set(dynamics) - set(DYNAMICS_OPTIONS))
+    if unknown:
+        raise TypeError(f"run got unknown keyword argument(s) {', '.join(unknown)}; the "
+                        f"integrator takes {', '.join(DYNAMICS_OPTIONS)}")
+    # independent streams: noise that replayed the velocity draw would heat the system
+    velocity_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
+    _initial_velocities(atoms, temperature, velocities, velocity_seed)
     dyn = make_dynamics(atoms, timestep=timestep, ensemble=ensemble, temperature=temperature,
-                        thermostat=thermostat, barostat=barostat, friction=friction,
-                        tdamp=tdamp, pressure=pressure, pdamp=pdamp,
-                        compressibility=compressibility, seed=seed)
+                        seed=noise_seed, **dynamics)
     bar = None
     if progress:
         try:
@@ -376,8 +411,12 @@ def run(
         except ImportError:
             raise ImportError("the progress bar needs tqdm: pip install tqdm "
                               "(or pass progress=False)") from None
+        # one rate: atoms x steps / s since the first step (tqdm's own step/s is not
+        # shown; smoothing 0 makes its time remaining use the same mean rate)
         bar = tqdm(total=steps, unit="step", file=progress_file or sys.stderr,
-                   dynamic_ncols=True, smoothing=0.1)
+                   dynamic_ncols=True, smoothing=0,
+                   bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}"
+                              "{postfix}]")
 
     log_file: Optional[IO[str]] = None
     own_log = False
@@ -410,6 +449,8 @@ def run(
         return result
 
     try:
+        if trajectory is not None:
+            traj = _Trajectory(trajectory, atoms)
         if log is not None:
             if hasattr(log, "write"):
                 log_file = log  # type: ignore[assignment]
@@ -419,8 +460,6 @@ def run(
             log_file.write(f"# bpfast MD: {n} atoms, {ensemble}, dt {timestep:g} fs, "
                            f"potential {calc.potential.directory}\n")
             log_file.write(LOG_HEADER)
-        if trajectory is not None:
-            traj = _Trajectory(trajectory, atoms)
 
         first = last = evaluate(lambda: _observables(atoms, 0, timestep))
         logged = 0  # the last step in the log

@@ -28,6 +28,7 @@ __all__ = [
     "energy_factor",
     "guess_units",
     "length_factor",
+    "unapplied_units",
 ]
 
 _KJ_PER_MOL = 1.0e3 / (6.02214076e23 * 1.602176634e-19)  # eV, = 0.010364269656...
@@ -158,3 +159,19 @@ def guess_units(directory: Union[str, Path]) -> Optional[Tuple[str, str]]:
     except ValueError:
         return None
     return length, energy
+
+
+def unapplied_units(directory: Union[str, Path], length_unit: Optional[UnitLike] = None,
+                    energy_unit: Optional[UnitLike] = None) -> Optional[Tuple[str, str]]:
+    """The units ``input.nn`` states (:func:`guess_units`) when a unit left unset
+    (None: Å resp. eV) is not the one stated, else None.
+
+    For the hint "this potential says it is in Bohr and Hartree, but Å and eV are
+    in use": a unit that was given, even Å or eV, is the caller's decision.
+    """
+    stated = guess_units(directory)
+    if stated is None:
+        return None
+    length_differs = length_unit is None and length_factor(stated[0]) != 1.0
+    energy_differs = energy_unit is None and energy_factor(stated[1]) != 1.0
+    return stated if length_differs or energy_differs else None
