@@ -231,6 +231,22 @@ def test_copies_share_the_potential_and_pickles_carry_the_files(tmp_path):
         pickle.dumps(pot)
 
 
+def test_potential_without_scaling_loads_and_pickles_without_scaling_data(tmp_path):
+    """input.nn without scaling keywords needs no scaling.data: load and pickle hash and
+    carry exactly the files the reader read."""
+    import pickle
+
+    directory = write_potential(tmp_path / "pot", sf_types=(2,), scaling="none", seed=1)
+    (directory / "scaling.data").unlink()
+    pot = bpfast.load(directory)
+    assert sorted(Path(f).name for f in pot._core.files) == [
+        "input.nn", "weights.001.data", "weights.008.data"]
+    positions, numbers, cell, pbc = random_structure(np.random.default_rng(2), ("O", "H"), 6)
+    again = pickle.loads(pickle.dumps(pot))
+    assert again.compute(positions, numbers, cell, pbc).energy == pot.compute(
+        positions, numbers, cell, pbc).energy
+
+
 def test_finite_difference_helpers(pot):
     """bpfast.testing: indices or a boolean mask select the rows; far from the origin the
     difference is divided by the displacement actually made (x +- h rounded)."""

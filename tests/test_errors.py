@@ -142,6 +142,53 @@ def test_scaling_data_not_a_number(broken):
     assert info.value.line == number
 
 
+def _scaling_rows(path):
+    """(line number, columns) of the data rows of a scaling.data file."""
+    return [(k + 1, s.split()) for k, s in enumerate(path.read_text().splitlines())
+            if s.strip() and not s.startswith("#")]
+
+
+def test_scaling_data_row_of_the_wrong_element(broken):
+    # The function index is right, the element index is not: the row belongs elsewhere.
+    path = broken / "scaling.data"
+    number, cols = _scaling_rows(path)[2]
+    edit_line(path, lambda s: s.split()[:2] == cols[:2], lambda s: s.replace(cols[0], "2", 1))
+    with pytest.raises(bpfast.FormatError, match="expected the row of element 1 .H. "
+                       "function 3, found element 2 function 3") as info:
+        bpfast.load(broken)
+    assert info.value.file.endswith("scaling.data") and info.value.line == number
+
+
+def test_scaling_data_row_of_the_wrong_function(broken):
+    path = broken / "scaling.data"
+    number, cols = _scaling_rows(path)[1]
+    edit_line(path, lambda s: s.split()[:2] == cols[:2], lambda s: s.replace(cols[1], "7", 1))
+    with pytest.raises(bpfast.FormatError, match="function 2, found element 1 function 7") as info:
+        bpfast.load(broken)
+    assert info.value.line == number
+
+
+@pytest.mark.parametrize("extra", [["1 1 0.0 1.0 0.5 0.1"], ["3 1 0.0 1.0 0.5"],
+                                   ["-0.5 -0.2", "0.1 0.2"], ["0.5"]])
+def test_scaling_data_surplus_rows(broken, extra):
+    path = broken / "scaling.data"
+    text = path.read_text()
+    path.write_text(text + "\n".join(extra) + "\n")
+    with pytest.raises(bpfast.FormatError, match="surplus row") as info:
+        bpfast.load(broken)
+    assert info.value.file.endswith("scaling.data")
+    assert info.value.line == len(text.splitlines()) + len(extra)
+
+
+def test_scaling_data_may_end_with_runners_energy_range(broken, potdir):
+    # RuNNer writes the per-atom energy range (2 columns) after the last function.
+    path = broken / "scaling.data"
+    path.write_text(path.read_text() + "\n# comment\n      -0.2378336387       -0.1948975729\n")
+    structure = default_scaling_structures(("H", "O"), 4.0, 4)[0]
+    assert bpfast.load(broken).compute(*structure).energy == bpfast.load(potdir).compute(
+        *structure).energy
+
+
 @pytest.mark.parametrize("change", ["drop", "extra", "garbage"])
 def test_weights_file_problems(broken, change):
     path = broken / "weights.008.data"
@@ -236,13 +283,11 @@ def test_zero_atoms(pot):
     assert res.energy == 0.0 and np.all(res.stress == 0.0)
 
 
-@pytest.mark.filterwarnings("ignore::bpfast.ExtrapolationWarning")
 def test_atoms_on_top_of_each_other(pot):
+    # forces between coincident atoms are undefined: an error, not a finite number
     pos = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.2, 0.1], [0.3, 1.1, 0.0]])
-    res = pot.compute(pos, ["H", "H", "O", "O"], cell=np.eye(3) * 6, stress=True, energies=True)
-    assert np.isfinite(res.energy)
-    assert np.isfinite(res.forces).all() and np.isfinite(res.stress).all()
-    assert np.isfinite(res.energies).all()
+    with pytest.raises(ValueError, match="atoms 0 and 1 are at the same position"):
+        pot.compute(pos, ["H", "H", "O", "O"], cell=np.eye(3) * 6, stress=True, energies=True)
 
 
 def test_far_apart_atoms_do_not_exhaust_memory(pot):
@@ -256,12 +301,12 @@ def test_extrapolation_warning(pot):
     rng = np.random.default_rng(0)
     positions, numbers, cell, pbc = random_structure(rng, ("H", "O"), 12, cell="cubic", box=2.0,
                                                      min_dist=0.3)
-    with pytest.warns(bpfast.ExtrapolationWarning, match=r"atoms \(.*\) have symmetry functions "
-                      r"outside the training range") as record:
+    with pytest.warns(bpfast.ExtrapolationWarning, match=r"the potential is extrapolating: "
+                      r"symmetry-function values outside the training range") as record:
         res = pot.compute(positions, numbers, cell, pbc)
     assert len(record) == 1
     assert res.extrapolations > 0
-    assert f"{res.extrapolations} atom-function values" in str(record[0].message)
+    assert record[0].message.count == res.extrapolations
     # The count is what the descriptors and scaling.data say.
     stats = scaling_bounds(pot.directory, pot)
     G = pot.descriptors(positions, numbers, cell, pbc)
@@ -276,3 +321,47 @@ def test_no_warning_for_the_training_structures(pot, recwarn):
         res = pot.compute(*s)
         assert res.extrapolations == 0
     assert len(recwarn) == 0
+
+
+# ---------------------------------------------------------------------------------
+# Host neighbour lists (the entry point of host codes such as the LAMMPS pair style)
+
+
+def _host_call(pot, positions=None, numbers=None, centers=(0, 1), offsets=(0, 2, 4),
+               neighbors=(1, 2, 0, 2)):
+    if positions is None:
+        positions = np.array([[0.0, 0.0, 0.0], [1.8, 0.0, 0.0], [0.0, 1.8, 0.0]])
+    numbers = np.array([8, 1, 1], dtype=np.int32) if numbers is None else numbers
+    return pot._core.compute_host(np.asarray(positions, dtype=np.float64), numbers,
+                                  np.array(centers, dtype=np.int32),
+                                  np.array(offsets, dtype=np.int64),
+                                  np.array(neighbors, dtype=np.int32))
+
+
+def test_host_neighbors_valid_call(pot):
+    out = _host_call(pot)
+    assert np.isfinite(out["energy"]) and out["forces"].shape == (3, 3)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"offsets": (0, 3, 2)}, r"offsets must be non-decreasing .*offsets\[1\] = 3 > offsets\[2\] = 2"),
+        ({"offsets": (0, 2, -4)}, r"offsets must be non-decreasing"),
+        ({"offsets": (-1, 2, 4)}, r"offsets must start at 0 or more, got offsets\[0\] = -1"),
+        ({"offsets": (0, 2, 9)}, r"offsets must end at most at len\(neighbors\) = 4, got offsets\[2\] = 9"),
+        ({"offsets": (0, 4)}, r"offsets must have shape \(3,\) \(len\(centers\) \+ 1\), got shape \(2,\)"),
+        ({"numbers": np.array([8, 1], dtype=np.int32)},
+         r"numbers must have shape \(3,\) \(one atomic number per row of positions\), got shape \(2,\)"),
+        ({"numbers": np.array([[8], [1], [1]], dtype=np.int32)},
+         r"numbers must have shape \(3,\) .*got shape \(3, 1\)"),
+        ({"positions": np.zeros(9)}, r"positions must have shape \(n, 3\), got shape \(9,\)"),
+        ({"centers": (0, 3)}, r"centre index out of range: centers\[1\] = 3, expected 0 \.\. 2"),
+        ({"centers": (1, 1)}, r"atom 1 is listed twice in centers"),
+        ({"neighbors": (1, 2, 0, 7)}, r"neighbour index out of range: neighbour 1 of centre 1 is atom 7"),
+        ({"neighbors": (1, 2, 1, 2)}, r"centre 1 lists itself as a neighbour"),
+    ],
+)
+def test_host_neighbors_bad_arrays(pot, change, message):
+    with pytest.raises(ValueError, match=message):
+        _host_call(pot, **change)

@@ -5,9 +5,11 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <string>
 
 #include "bpfast/elements.hpp"
 #include "bpfast/errors.hpp"
+#include "bpfast/host_neighbors.hpp"
 #include "bpfast/n2p2_io.hpp"
 #include "bpfast/potential.hpp"
 #include "bpfast/simd.hpp"
@@ -72,6 +74,9 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
                           cache);
     }
     py::dict out;
+    const bpfast::ClosestPair& pair = res.closest_pair;
+    out["closest_pair"] = py::make_tuple(pair.i, pair.j, pair.distance,
+                                         py::make_tuple(pair.shift[0], pair.shift[1], pair.shift[2]));
     if (descriptors_only) {
         py::list values, atoms;
         for (size_t e = 0; e < res.descriptors.size(); ++e) {
@@ -99,6 +104,12 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
         extrapolations.append(to_numpy(std::move(counts), {m}));
     }
     out["extrapolations"] = extrapolations;
+    py::list excursions;
+    for (auto& worst : res.excursions) {
+        const py::ssize_t m = static_cast<py::ssize_t>(worst.size());
+        excursions.append(to_numpy(std::move(worst), {m}));
+    }
+    out["excursions"] = excursions;
     out["extrapolating_atoms"] = res.extrapolating_atoms;
     out["neighbor_pairs"] = res.neighbor_pairs;
     py::dict timings;
@@ -110,42 +121,43 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
     return out;
 }
 
+/// "(n, 3)"-style text of an array's shape.
+std::string shape_text(const py::array& a) {
+    std::string s = "(";
+    for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+        s += (d ? ", " : "") + std::to_string(a.shape(d));
+    }
+    return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+/// Throws InputError unless `a` is 1-D with `expected` entries (any length if < 0).
+void check_vector(const char* name, const py::array& a, int64_t expected, const char* why) {
+    if (a.ndim() == 1 && (expected < 0 || a.shape(0) == expected)) return;
+    const std::string want =
+        expected < 0 ? "a 1-D array" : "shape (" + std::to_string(expected) + ",)";
+    throw bpfast::InputError(std::string("compute_host: ") + name + " must have " + want + why +
+                             ", got shape " + shape_text(a));
+}
+
 /// Host-neighbour entry point (as used by the LAMMPS pair style), with the neighbour
 /// lists of the centres in compressed-row form: neighbours of centres[c] are
-/// neighbors[offsets[c] .. offsets[c+1]-1].
+/// neighbors[offsets[c] .. offsets[c+1]-1]. The core checks the lists.
 py::dict compute_host(const Potential& pot, py::array_t<double, py::array::c_style> positions,
                       py::array_t<int32_t, py::array::c_style> numbers,
                       py::array_t<int32_t, py::array::c_style> centers,
                       py::array_t<int64_t, py::array::c_style> offsets,
                       py::array_t<int32_t, py::array::c_style> neighbors, bool energies,
                       int threads) {
+    if (positions.ndim() != 2 || positions.shape(1) != 3) {
+        throw bpfast::InputError("compute_host: positions must have shape (n, 3), got shape " +
+                                 shape_text(positions));
+    }
     const int64_t n_total = positions.shape(0);
+    check_vector("numbers", numbers, n_total, " (one atomic number per row of positions)");
+    check_vector("centers", centers, -1, "");
     const int64_t n_centers = centers.shape(0);
-    if (positions.ndim() != 2 || positions.shape(1) != 3 || numbers.shape(0) != n_total ||
-        offsets.shape(0) != n_centers + 1) {
-        throw bpfast::InputError("compute_host: inconsistent array shapes");
-    }
-    std::vector<int32_t> counts(n_total, 0);
-    std::vector<const int32_t*> lists(n_total, nullptr);
-    for (int64_t c = 0; c < n_centers; ++c) {
-        const int32_t i = centers.at(c);
-        if (i < 0 || i >= n_total) throw bpfast::InputError("compute_host: centre out of range");
-        counts[i] = static_cast<int32_t>(offsets.at(c + 1) - offsets.at(c));
-        lists[i] = neighbors.data() + offsets.at(c);
-    }
-    for (int64_t k = 0; k < neighbors.shape(0); ++k) {
-        if (neighbors.at(k) < 0 || neighbors.at(k) >= n_total) {
-            throw bpfast::InputError("compute_host: neighbour index out of range");
-        }
-    }
-    bpfast::HostNeighbors host;
-    host.n_total = n_total;
-    host.positions = positions.data();
-    host.numbers = numbers.data();
-    host.n_centers = n_centers;
-    host.centers = centers.data();
-    host.counts = counts.data();
-    host.neighbors = lists.data();
+    check_vector("offsets", offsets, n_centers + 1, " (len(centers) + 1)");
+    check_vector("neighbors", neighbors, -1, "");
     bpfast::ComputeOptions opt;
     opt.forces = true;
     opt.stress = true;
@@ -154,7 +166,10 @@ py::dict compute_host(const Potential& pot, py::array_t<double, py::array::c_sty
     bpfast::Result res;
     {
         py::gil_scoped_release release;
-        res = pot.compute(host, opt);
+        const bpfast::CompressedHostNeighbors lists(n_total, positions.data(), numbers.data(),
+                                                    n_centers, centers.data(), offsets.data(),
+                                                    neighbors.shape(0), neighbors.data());
+        res = pot.compute(lists.host(), opt);
     }
     py::dict out;
     out["energy"] = res.energy;
@@ -170,7 +185,8 @@ py::list symmetry_function_table(const Potential& pot) {
     py::list out;
     for (size_t e = 0; e < spec.elements.size(); ++e) {
         py::list rows;
-        for (const auto& sf : spec.symmetry_functions[e]) {
+        for (size_t s = 0; s < spec.symmetry_functions[e].size(); ++s) {
+            const auto& sf = spec.symmetry_functions[e][s];
             py::dict d;
             d["type"] = sf.type;
             d["e1"] = sf.e1 >= 0 ? py::object(py::str(spec.elements[sf.e1])) : py::none();
@@ -185,6 +201,8 @@ py::list symmetry_function_table(const Potential& pot) {
             d["angle_right"] = sf.angle_right;
             d["subtype"] = sf.subtype;
             d["line"] = sf.line;
+            d["min"] = spec.statistics[e][s].min;  // training range (scaling.data)
+            d["max"] = spec.statistics[e][s].max;
             rows.append(d);
         }
         out.append(rows);
@@ -260,6 +278,7 @@ PYBIND11_MODULE(_core, m) {
 
     py::class_<Potential, std::shared_ptr<Potential>>(m, "Potential")
         .def_property_readonly("directory", [](const Potential& p) { return p.spec().directory; })
+        .def_property_readonly("files", [](const Potential& p) { return p.spec().files; })
         .def_property_readonly("elements", [](const Potential& p) { return p.spec().elements; })
         .def_property_readonly("atomic_numbers",
                                [](const Potential& p) { return p.spec().atomic_numbers; })

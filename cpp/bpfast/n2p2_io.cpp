@@ -470,6 +470,35 @@ void read_settings(const Settings& s, PotentialSpec& spec) {
     }
 }
 
+/// After the last function's row only RuNNer's 2-column energy range line may follow.
+void check_no_surplus_rows(const std::string& path, const std::vector<std::string>& lines,
+                           size_t k, const PotentialSpec& spec) {
+    bool energy_range_seen = false;
+    for (; k < lines.size(); ++k) {
+        const std::string& text = lines[k];
+        if (!text.empty() && text[0] == '#') continue;
+        const auto cols = split(text);
+        if (cols.empty()) continue;
+        double lo, hi;
+        const bool energy_range = cols.size() == 2 && try_parse_double(cols[0], lo) &&
+                                  try_parse_double(cols[1], hi);
+        if (energy_range && !energy_range_seen) {
+            energy_range_seen = true;
+            continue;
+        }
+        std::string counts;
+        for (size_t e = 0; e < spec.elements.size(); ++e) {
+            counts += (counts.empty() ? "" : ", ") +
+                      std::to_string(spec.symmetry_functions[e].size()) + " for " +
+                      spec.elements[e];
+        }
+        throw FormatError(path, static_cast<int>(k) + 1,
+                          "surplus row: input.nn defines " + counts +
+                              " symmetry functions, and all their rows came before this line "
+                              "(only RuNNer's 2-column energy range may follow them)");
+    }
+}
+
 void read_scaling(const std::string& path, PotentialSpec& spec) {
     const size_t nel = spec.elements.size();
     spec.statistics.assign(nel, {});
@@ -485,6 +514,7 @@ void read_scaling(const std::string& path, PotentialSpec& spec) {
         throw FileNotFoundError(path);
     }
     const auto lines = read_lines(path);
+    spec.files.push_back(path);
     size_t k = 0;
     for (size_t e = 0; e < nel; ++e) {
         const size_t nsf = spec.symmetry_functions[e].size();
@@ -517,10 +547,12 @@ void read_scaling(const std::string& path, PotentialSpec& spec) {
                                           ", found '" + cols[c] + "'");
                 }
             }
-            if (v[0] != double(e + 1) && v[1] != double(sfi + 1)) {
+            if (v[0] != double(e + 1) || v[1] != double(sfi + 1)) {
                 throw FormatError(path, line,
                                   "expected the row of element " + std::to_string(e + 1) +
-                                      " function " + std::to_string(sfi + 1));
+                                      " (" + spec.elements[e] + ") function " +
+                                      std::to_string(sfi + 1) + ", found element " + cols[0] +
+                                      " function " + cols[1]);
             }
             if (v[2] > v[3]) {
                 throw FormatError(path, line, "minimum is larger than maximum");
@@ -531,6 +563,7 @@ void read_scaling(const std::string& path, PotentialSpec& spec) {
             spec.statistics[e].push_back({v[2], v[3], v[4], v[5]});
         }
     }
+    check_no_surplus_rows(path, lines, k, spec);
 }
 
 void read_weights(const std::string& directory, PotentialSpec& spec) {
@@ -539,6 +572,7 @@ void read_weights(const std::string& directory, PotentialSpec& spec) {
         std::snprintf(name, sizeof(name), "weights.%03d.data", spec.atomic_numbers[e]);
         const std::string path = join_path(directory, name);
         const auto lines = read_lines(path);
+        spec.files.push_back(path);
         std::vector<double>& p = spec.networks[e].parameters;
         for (size_t k = 0; k < lines.size(); ++k) {
             const std::string& text = lines[k];
@@ -577,6 +611,7 @@ PotentialSpec read_n2p2_potential(const std::string& directory) {
     const std::string input = join_path(directory, "input.nn");
     if (!file_exists(input)) throw FileNotFoundError(input);
     Settings settings(input);
+    spec.files.push_back(input);
     read_settings(settings, spec);
     read_scaling(join_path(directory, "scaling.data"), spec);
     read_weights(directory, spec);

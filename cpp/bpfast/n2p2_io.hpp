@@ -12,6 +12,8 @@ namespace bpfast {
 /// Reads the potential in `directory`. Throws FileNotFoundError for a missing file,
 /// FormatError (file, line, what was expected) for malformed content and
 /// UnsupportedError for potentials bpfast cannot evaluate (e.g. 4G-HDNNPs).
+/// PotentialSpec::files lists the files read (scaling.data is optional, and not read,
+/// when input.nn asks for no scaling and the file is absent).
 PotentialSpec read_n2p2_potential(const std::string& directory);
 
 }  // namespace bpfast

@@ -74,6 +74,7 @@ struct ThreadScratch {
     std::array<double, 9> virial{};
     std::vector<std::vector<int64_t>> extrapolations;
     std::vector<int64_t> extrapolating_atoms;
+    std::vector<std::vector<double>> excursions;
 };
 
 void reduce_extrapolations(const std::vector<ThreadScratch>& scratch, Result& res) {
@@ -82,6 +83,7 @@ void reduce_extrapolations(const std::vector<ThreadScratch>& scratch, Result& re
             res.extrapolating_atoms[e] += ts.extrapolating_atoms[e];
             for (size_t s = 0; s < ts.extrapolations[e].size(); ++s) {
                 res.extrapolations[e][s] += ts.extrapolations[e][s];
+                keep_wider(res.excursions[e][s], ts.excursions[e][s]);
             }
         }
     }
@@ -164,6 +166,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         }
         wrapped_positions(*list_ptr, positions, n, wrapped);
         res.neighbor_pairs = static_cast<int64_t>(list_ptr->pairs());
+        res.closest_pair = closest_pair(*list_ptr, wrapped.data(), n, nt);
         res.timings[0] = seconds_since(t0);
     }
     const NeighborList& list = *list_ptr;
@@ -234,6 +237,8 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
     res.extrapolations.resize(nel);
     for (int e = 0; e < nel; ++e) res.extrapolations[e].assign(descriptors_[e].size(), 0);
     res.extrapolating_atoms.assign(nel, 0);
+    res.excursions.resize(nel);
+    for (int e = 0; e < nel; ++e) res.excursions[e].assign(descriptors_[e].size(), 0.0);
     if (options.forces) res.forces.assign(3 * n_total, 0.0);
     if (options.energies) res.energies.assign(n_total, 0.0);
     res.has_virial = options.stress;
@@ -249,6 +254,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         ts.extrapolations.resize(nel);
         for (int e = 0; e < nel; ++e) ts.extrapolations[e].assign(descriptors_[e].size(), 0);
         ts.extrapolating_atoms.assign(nel, 0);
+        ts.excursions = res.excursions;
     }
 
     // Extrapolation statistics of one atom's raw SFs.
@@ -258,6 +264,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         for (int s = 0; s < sc.size(); ++s) {
             if (sc.extrapolates(s, g[s])) {
                 ++ts.extrapolations[e][s];
+                keep_wider(ts.excursions[e][s], sc.excursion(s, g[s]));
                 outside = true;
             }
         }

@@ -13,6 +13,7 @@
 #include "bpfast/cutoff.hpp"
 #include "bpfast/neighbors.hpp"
 #include "bpfast/network.hpp"
+#include "bpfast/overlap.hpp"
 #include "bpfast/scaling.hpp"
 #include "bpfast/symmetry_functions.hpp"
 
@@ -28,6 +29,7 @@ struct NetworkSpec {
 /// Everything that defines a potential; plain data produced by n2p2_io.
 struct PotentialSpec {
     std::string directory;
+    std::vector<std::string> files;  ///< paths of the files the reader read, in order
     std::vector<std::string> elements;  ///< sorted by atomic number (element index order)
     std::vector<int> atomic_numbers;
     CutoffType cutoff_type = CutoffType::Hard;
@@ -64,6 +66,11 @@ struct Result {
     /// extrapolations[e][s]: atoms of element e whose raw SF s left [G_min, G_max]
     std::vector<std::vector<int64_t>> extrapolations;
     std::vector<int64_t> extrapolating_atoms;  ///< per element: atoms with any
+    /// excursions[e][s]: the raw value of SF s (element e) farthest beyond [G_min, G_max],
+    /// as Scaling::excursion (G - G_max > 0 above, G - G_min < 0 below; 0: none)
+    std::vector<std::vector<double>> excursions;
+    /// The closest two atoms of the neighbour list (own neighbour search only).
+    ClosestPair closest_pair;
     int64_t neighbor_pairs = 0;
     /// descriptors_only: raw SF values, per element a matrix whose row r belongs to
     /// atom descriptor_atoms[e][r].

@@ -18,6 +18,8 @@ Scaling::Scaling(ScalingMode mode, double smin, double smax,
         const double slack = 1e-10 * std::max({std::fabs(st.min), std::fabs(st.max), range});
         lower_.push_back(st.min - slack);
         upper_.push_back(st.max + slack);
+        min_.push_back(st.min);
+        max_.push_back(st.max);
         // An SF that never varied in training carries no information: factor 0.
         const double by_range = range != 0.0 ? (smax - smin) / range : 0.0;
         switch (mode) {

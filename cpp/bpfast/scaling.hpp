@@ -11,6 +11,7 @@
 // with a different summation order here than in n2p2.
 #pragma once
 
+#include <cmath>
 #include <vector>
 
 namespace bpfast {
@@ -32,6 +33,11 @@ class Scaling {
     double factor(int s) const { return factor_[s]; }
     /// True if the raw value G of SF s is outside the training range.
     bool extrapolates(int s, double G) const { return G < lower_[s] || G > upper_[s]; }
+    /// How far the raw value G of SF s lies beyond the training range: G - G_max above
+    /// it (positive), G - G_min below it (negative), 0 inside.
+    double excursion(int s, double G) const {
+        return G > max_[s] ? G - max_[s] : (G < min_[s] ? G - min_[s] : 0.0);
+    }
 
     /// x[s] = scaled value of G[s].
     void apply(const double* G, double* x) const {
@@ -39,7 +45,12 @@ class Scaling {
     }
 
   private:
-    std::vector<double> factor_, reference_, smin_, lower_, upper_;
+    std::vector<double> factor_, reference_, smin_, lower_, upper_, min_, max_;
 };
+
+/// Keeps in `worst` the excursion of larger magnitude (of `worst` and `x`).
+inline void keep_wider(double& worst, double x) {
+    if (std::fabs(x) > std::fabs(worst)) worst = x;
+}
 
 }  // namespace bpfast

@@ -6,16 +6,24 @@ forces, stress and per-atom energies with :meth:`Potential.compute`.
 
 from __future__ import annotations
 
-from .errors import ExtrapolationWarning, FormatError, UnsupportedPotentialError
+from .errors import (
+    Excursion,
+    ExtrapolationWarning,
+    FormatError,
+    OverlapWarning,
+    UnsupportedPotentialError,
+)
 from .neighbors import neighbor_list
 from .potential import NeighborCache, Potential, Result, load
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Excursion",
     "ExtrapolationWarning",
     "FormatError",
     "NeighborCache",
+    "OverlapWarning",
     "Potential",
     "Result",
     "UnsupportedPotentialError",

@@ -6,6 +6,7 @@ import numpy as np
 
 class Potential:
     directory: str
+    files: List[str]
     elements: List[str]
     atomic_numbers: List[int]
     cutoff: float

@@ -34,6 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without ASE
         "bpfast.ase needs ASE: pip install 'bpfast[ase]' (or pip install ase)") from exc
 
 from . import potential as _potential
+from ._validation import check_threads
 from .units import UnitLike, UnitSystem, unapplied_units
 
 __all__ = ["BPCalculator", "voigt_6"]
@@ -133,7 +134,7 @@ class BPCalculator(Calculator):
         if not np.isfinite(skin) or skin < 0.0:
             raise ValueError(f"skin must be a finite length >= 0 (Å), got {skin!r}")
         if threads is not None:
-            _potential._threads(threads)  # validate now rather than at the first call
+            check_threads(threads)  # validate now rather than at the first call
         self.skin = skin
         self.threads = threads
         self._cache = _new_cache(skin / self.units.length)

@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(if stated in input.nn comments) units of a potential.")
     p.add_argument("potential", metavar="POTENTIAL", help="potential directory (input.nn, "
                    "scaling.data, weights.ZZZ.data)")
+    p.add_argument("--functions", action="store_true", help="list every symmetry function "
+                   "by the name extrapolation warnings use ('O function 25')")
 
     p = sub.add_parser("predict", help="energies, forces and stress of structures",
                        description="Evaluate every structure of a file and write energy, "
@@ -375,6 +377,8 @@ def cmd_info(args) -> int:
     if offsets:
         print("atom_energy: " + ", ".join(f"{el} {e:.10g}" for el, e in offsets.items()),
               file=out)
+    if args.functions:
+        print("symmetry functions by name:\n  " + "\n  ".join(pot.function_listing()), file=out)
     return 0
 
 

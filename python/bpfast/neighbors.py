@@ -8,7 +8,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
-from .potential import _prepare, _threads
+from ._validation import check_threads, prepare
 
 __all__ = ["neighbor_list"]
 
@@ -28,8 +28,8 @@ def neighbor_list(
     Returns ``(i, j, D)``: two int64 arrays and an (n_pairs, 3) float64 array, grouped
     by i. O(N) cell lists; any non-singular cell, also thinner than the cutoff.
     """
-    pos, _, c, periodic = _prepare(positions, np.ones(len(np.asarray(positions)), dtype=np.int32),
+    pos, _, c, periodic = prepare(positions, np.ones(len(np.asarray(positions)), dtype=np.int32),
                                    cell, pbc)
     if not 0.0 < float(cutoff) < math.inf:
         raise ValueError(f"cutoff must be a positive finite number, got {cutoff!r}")
-    return _core.neighbor_list(pos, c, periodic, float(cutoff), _threads(threads))
+    return _core.neighbor_list(pos, c, periodic, float(cutoff), check_threads(threads))

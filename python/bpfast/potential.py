@@ -14,6 +14,10 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
+from ._caller import user_stacklevel
+from ._extrapolation import UNITS_HINT_FRACTION, extrapolation_warning, function_listing
+from ._overlap import check_closest_pair
+from ._validation import check_threads, prepare
 from .errors import ExtrapolationWarning
 
 __all__ = ["NeighborCache", "Potential", "Result", "load"]
@@ -97,101 +101,6 @@ def _unpickle_potential(directory: str, files: Dict[str, bytes]) -> "Potential":
     return pot
 
 
-def _species_to_numbers(species: ArrayLike, n: int) -> np.ndarray:
-    arr = np.asarray(species)
-    if arr.ndim != 1:
-        raise ValueError(f"species must be a 1-D sequence of {n} symbols or atomic numbers, "
-                         f"got shape {arr.shape}")
-    if arr.shape[0] != n:
-        raise ValueError(f"species has {arr.shape[0]} entries but positions has {n} atoms")
-    if n == 0:
-        return np.zeros(0, dtype=np.int32)
-    if arr.dtype.kind in "iu":
-        numbers = arr.astype(np.int64)
-        bad = (numbers < 1) | (numbers > 118)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise KeyError(f"atom {i}: atomic number {numbers[i]} is not an element")
-        return numbers.astype(np.int32)
-    if arr.dtype.kind in "US" or arr.dtype == object:
-        out = np.empty(n, dtype=np.int32)
-        cache: Dict[str, int] = {}
-        for i, s in enumerate(arr.tolist()):
-            if isinstance(s, bytes):
-                s = s.decode()
-            if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
-                z = int(s)
-            elif isinstance(s, str) and s.isdigit():  # a mixed list ["O", 1, 1] became strings
-                z = int(s)
-            else:
-                z = cache.get(s)
-                if z is None:
-                    z = _core.atomic_number(str(s))
-                    cache[s] = z
-            if not 1 <= z <= 118:
-                raise KeyError(f"atom {i}: unknown element {s!r}")
-            out[i] = z
-        return out
-    raise ValueError(f"species must hold element symbols or atomic numbers, got dtype {arr.dtype}")
-
-
-def _as_cell(cell: ArrayLike) -> np.ndarray:
-    c = np.asarray(cell, dtype=np.float64)
-    if c.shape == (3,):
-        c = np.diag(c)
-    if c.shape != (3, 3):
-        raise ValueError(f"cell must be a 3x3 matrix (rows = lattice vectors) or 3 lengths, "
-                         f"got shape {c.shape}")
-    if not np.isfinite(c).all():
-        raise ValueError("cell contains NaN or infinite values")
-    return np.ascontiguousarray(c)
-
-
-def _as_pbc(pbc: Any, have_cell: bool) -> Tuple[bool, bool, bool]:
-    if pbc is None:
-        return (have_cell,) * 3
-    arr = np.asarray(pbc)
-    if arr.shape == ():
-        return (bool(arr),) * 3
-    if arr.shape != (3,):
-        raise ValueError(f"pbc must be a bool or 3 bools, got shape {arr.shape}")
-    return tuple(bool(x) for x in arr)  # type: ignore[return-value]
-
-
-def _threads(threads: Optional[int]) -> int:
-    if threads is None:
-        return 0
-    top = _core.max_threads
-    try:
-        ok = not isinstance(threads, bool) and int(threads) == threads and 1 <= threads <= top
-    except (TypeError, ValueError, OverflowError):  # e.g. "2", inf, nan
-        ok = False
-    if not ok:
-        raise ValueError(f"threads must be an integer from 1 to {top}, got {threads!r}")
-    return int(threads)
-
-
-def _prepare(positions, species, cell, pbc):
-    """Checked, converted arguments: positions (n, 3) float64, numbers (n,) int32,
-    cell (3, 3) float64 or None, pbc (3 bools)."""
-    pos = np.ascontiguousarray(positions, dtype=np.float64)
-    if pos.ndim != 2 or pos.shape[1] != 3:
-        if pos.size == 0 and pos.ndim <= 2:
-            pos = pos.reshape(0, 3)
-        else:
-            raise ValueError(f"positions must have shape (n, 3), got {pos.shape}")
-    n = pos.shape[0]
-    if not np.isfinite(pos).all():
-        i = int(np.argmax(~np.isfinite(pos).all(axis=1)))
-        raise ValueError(f"positions contain NaN or infinite values (atom {i})")
-    numbers = _species_to_numbers(species, n)
-    c = None if cell is None else _as_cell(cell)
-    periodic = _as_pbc(pbc, c is not None)
-    if any(periodic) and c is None:
-        raise ValueError("pbc is set but no cell was given")
-    return pos, numbers, c, periodic
-
-
 class Potential:
     """A loaded, immutable 2nd-generation HDNNP. Create it with :func:`bpfast.load`.
 
@@ -234,7 +143,8 @@ class Potential:
         return dict(zip(self.elements, self._core.atom_energy))
 
     def _file_names(self) -> list:
-        return ["input.nn", "scaling.data"] + [f"weights.{z:03d}.data" for z in self.atomic_numbers]
+        """Names (in the potential's directory) of the files the core read."""
+        return [Path(f).name for f in self._core.files]
 
     # Immutable: copies share the loaded potential. Pickles (multiprocessing, NEB
     # images in other processes) carry the files' contents, checked against what was
@@ -299,8 +209,13 @@ class Potential:
         cache : bpfast.NeighborCache, optional
             Keeps the neighbour list between calls (Verlet list with a skin), for MD
             and relaxations; results are the same as without it.
+
+        Atoms at the same position (an atom and another's periodic image included) are
+        a ValueError; atoms closer than 5 % of the cutoff issue a
+        :class:`bpfast.OverlapWarning`, values outside the training range an
+        :class:`bpfast.ExtrapolationWarning`.
         """
-        pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
+        pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
         volume = 0.0
         if stress:
             if c is None:
@@ -311,11 +226,13 @@ class Potential:
         if cache is not None and not isinstance(cache, _core.NeighborCache):
             raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
         out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
-                                 bool(energies), _threads(threads), False, cache)
+                                 bool(energies), check_threads(threads), False, cache)
+        check_closest_pair(out["closest_pair"], self.cutoff, c)
         counts = out["extrapolations"]
         total = int(sum(int(c_.sum()) for c_ in counts))
         if total:
-            self._warn_extrapolation(counts, out["extrapolating_atoms"], total)
+            warnings.warn(self._extrapolation_warning(out, pos.shape[0]),
+                          stacklevel=user_stacklevel())
         stress_tensor = None
         if stress:
             stress_tensor = np.asarray(out["virial"]) / volume
@@ -345,28 +262,32 @@ class Potential:
         of ``scaling.data`` and of the network inputs). Arguments as for
         :meth:`compute`. No extrapolation warning is issued.
         """
-        pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
+        pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
         out = self._core.compute(pos, numbers, c, periodic, False, False, False,
-                                 _threads(threads), True)
+                                 check_threads(threads), True)
+        check_closest_pair(out["closest_pair"], self.cutoff, c)
         result: list = [None] * pos.shape[0]
         for values, atoms in zip(out["descriptors"], out["descriptor_atoms"]):
             for row, i in enumerate(atoms):
                 result[int(i)] = values[row]
         return result
 
-    def _warn_extrapolation(self, counts, atoms, total: int) -> None:
-        per_element = ", ".join(f"{el}: {a}" for el, a in zip(self.elements, atoms) if a)
-        worst = []
-        for el, c in zip(self.elements, counts):
-            for s in np.argsort(-c, kind="stable")[:3]:
-                if c[s]:
-                    worst.append((int(c[s]), el, int(s)))
-        worst.sort(key=lambda t: -t[0])
-        tops = ", ".join(f"{el} function {s + 1} ({k} atoms)" for k, el, s in worst[:3])
-        warnings.warn(
-            ExtrapolationWarning(
-                f"{sum(atoms)} atoms ({per_element}) have symmetry functions outside the "
-                f"training range of scaling.data ({total} atom-function values; most "
-                f"frequent: {tops}); the potential is extrapolating"),
-            stacklevel=3,
-        )
+    def _extrapolation_warning(self, out: dict, n_atoms: int) -> ExtrapolationWarning:
+        """The ExtrapolationWarning of one evaluation (``out``: the core's result)."""
+        fraction = sum(out["extrapolating_atoms"]) / max(n_atoms, 1)
+        stated = self._stated_units() if fraction > UNITS_HINT_FRACTION else None
+        return extrapolation_warning(self.elements, out["extrapolations"],
+                                     out["extrapolating_atoms"], out["excursions"],
+                                     self.symmetry_functions, n_atoms, stated)
+
+    def _stated_units(self) -> Optional[Tuple[str, str]]:
+        """(length, energy) units named in input.nn's comments, or None."""
+        from .units import guess_units
+
+        return guess_units(self.directory)
+
+    def function_listing(self) -> list:
+        """One line per symmetry function, named as :class:`ExtrapolationWarning` names
+        them ("O function 25": element and 1-based index in n2p2's order, the row of
+        scaling.data): type, parameters, training range and input.nn line."""
+        return function_listing(self.elements, self.symmetry_functions)

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _core
-from ..potential import _threads
+from .._validation import check_threads as _threads
 from .data import TrainingSet, TrainingStructure
 from .input_nn import settings_lines
 from .settings import Settings

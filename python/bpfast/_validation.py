@@ -1,0 +1,110 @@
+"""Argument checks shared by the Python entry points (Potential, neighbor_list, the ASE
+calculator): conversion to the arrays the core takes, and clear errors naming the
+argument, what was expected and what was given."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["as_cell", "as_pbc", "check_threads", "prepare", "species_to_numbers"]
+
+ArrayLike = Any
+
+
+def species_to_numbers(species: ArrayLike, n: int) -> np.ndarray:
+    arr = np.asarray(species)
+    if arr.ndim != 1:
+        raise ValueError(f"species must be a 1-D sequence of {n} symbols or atomic numbers, "
+                         f"got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"species has {arr.shape[0]} entries but positions has {n} atoms")
+    if n == 0:
+        return np.zeros(0, dtype=np.int32)
+    if arr.dtype.kind in "iu":
+        numbers = arr.astype(np.int64)
+        bad = (numbers < 1) | (numbers > 118)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise KeyError(f"atom {i}: atomic number {numbers[i]} is not an element")
+        return numbers.astype(np.int32)
+    if arr.dtype.kind in "US" or arr.dtype == object:
+        out = np.empty(n, dtype=np.int32)
+        cache: Dict[str, int] = {}
+        for i, s in enumerate(arr.tolist()):
+            if isinstance(s, bytes):
+                s = s.decode()
+            if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+                z = int(s)
+            elif isinstance(s, str) and s.isdigit():  # a mixed list ["O", 1, 1] became strings
+                z = int(s)
+            else:
+                z = cache.get(s)
+                if z is None:
+                    z = _core.atomic_number(str(s))
+                    cache[s] = z
+            if not 1 <= z <= 118:
+                raise KeyError(f"atom {i}: unknown element {s!r}")
+            out[i] = z
+        return out
+    raise ValueError(f"species must hold element symbols or atomic numbers, got dtype {arr.dtype}")
+
+
+def as_cell(cell: ArrayLike) -> np.ndarray:
+    c = np.asarray(cell, dtype=np.float64)
+    if c.shape == (3,):
+        c = np.diag(c)
+    if c.shape != (3, 3):
+        raise ValueError(f"cell must be a 3x3 matrix (rows = lattice vectors) or 3 lengths, "
+                         f"got shape {c.shape}")
+    if not np.isfinite(c).all():
+        raise ValueError("cell contains NaN or infinite values")
+    return np.ascontiguousarray(c)
+
+
+def as_pbc(pbc: Any, have_cell: bool) -> Tuple[bool, bool, bool]:
+    if pbc is None:
+        return (have_cell,) * 3
+    arr = np.asarray(pbc)
+    if arr.shape == ():
+        return (bool(arr),) * 3
+    if arr.shape != (3,):
+        raise ValueError(f"pbc must be a bool or 3 bools, got shape {arr.shape}")
+    return tuple(bool(x) for x in arr)  # type: ignore[return-value]
+
+
+def check_threads(threads: Optional[int]) -> int:
+    if threads is None:
+        return 0
+    top = _core.max_threads
+    try:
+        ok = not isinstance(threads, bool) and int(threads) == threads and 1 <= threads <= top
+    except (TypeError, ValueError, OverflowError):  # e.g. "2", inf, nan
+        ok = False
+    if not ok:
+        raise ValueError(f"threads must be an integer from 1 to {top}, got {threads!r}")
+    return int(threads)
+
+
+def prepare(positions, species, cell, pbc):
+    """Checked, converted arguments: positions (n, 3) float64, numbers (n,) int32,
+    cell (3, 3) float64 or None, pbc (3 bools)."""
+    pos = np.ascontiguousarray(positions, dtype=np.float64)
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        if pos.size == 0 and pos.ndim <= 2:
+            pos = pos.reshape(0, 3)
+        else:
+            raise ValueError(f"positions must have shape (n, 3), got {pos.shape}")
+    n = pos.shape[0]
+    if not np.isfinite(pos).all():
+        i = int(np.argmax(~np.isfinite(pos).all(axis=1)))
+        raise ValueError(f"positions contain NaN or infinite values (atom {i})")
+    numbers = species_to_numbers(species, n)
+    c = None if cell is None else as_cell(cell)
+    periodic = as_pbc(pbc, c is not None)
+    if any(periodic) and c is None:
+        raise ValueError("pbc is set but no cell was given")
+    return pos, numbers, c, periodic
