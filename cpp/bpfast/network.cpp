@@ -160,10 +160,9 @@ void activate(Activation f, const double* zp, Eigen::Index n, double* ap, double
     }
 }
 
-void activate(Activation f, const RowMatrix& z, RowMatrix& a, RowMatrix* d) {
+void activate(Activation f, const RowMatrix& z, RowMatrix& a) {
     a.resize(z.rows(), z.cols());
-    if (d) d->resize(z.rows(), z.cols());
-    activate(f, z.data(), z.size(), a.data(), d ? d->data() : nullptr);
+    activate(f, z.data(), z.size(), a.data(), nullptr);
 }
 
 using simd::vd;
@@ -258,12 +257,11 @@ BPFAST_KERNEL double Network::evaluate_atom(const double* x, double* dx,
     return energy;
 }
 
-void Network::evaluate(const double* x, int batch, double* energy, double* dx,
+void Network::evaluate(const double* x, int batch, double* energy,
                        NetworkWorkspace& ws) const {
     const size_t nl = weights_.size();
     ws.z.resize(nl);
     ws.a.resize(nl);
-    ws.d.resize(nl);
     Eigen::Map<const RowMatrix> input(x, batch, sizes_[0]);
     for (size_t l = 0; l < nl; ++l) {
         RowMatrix& z = ws.z[l];
@@ -274,25 +272,9 @@ void Network::evaluate(const double* x, int batch, double* energy, double* dx,
         }
         z.rowwise() += biases_[l];
         if (norm_[l] != 1.0) z *= norm_[l];
-        activate(activations_[l], z, ws.a[l], dx ? &ws.d[l] : nullptr);
+        activate(activations_[l], z, ws.a[l]);
     }
     for (int b = 0; b < batch; ++b) energy[b] = ws.a[nl - 1](b, 0);
-    if (!dx) return;
-    // Back-propagate dE/dz from the output to the input (buffers kept in the workspace:
-    // with forces this runs once per atom).
-    ws.delta.resize(nl);
-    ws.back.resize(nl);
-    ws.delta[nl - 1] = ws.d[nl - 1];  // batch x 1
-    for (size_t l = nl; l-- > 0;) {
-        RowMatrix& back = ws.back[l];
-        back.noalias() = ws.delta[l] * weights_[l].transpose();
-        if (norm_[l] != 1.0) back *= norm_[l];
-        if (l == 0) {
-            Eigen::Map<RowMatrix>(dx, batch, sizes_[0]) = back;
-        } else {
-            ws.delta[l - 1].noalias() = back.cwiseProduct(ws.d[l - 1]);
-        }
-    }
 }
 
 }  // namespace bpfast

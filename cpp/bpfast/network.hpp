@@ -36,7 +36,7 @@ using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 
 /// Scratch memory for one thread.
 struct NetworkWorkspace {
-    std::vector<RowMatrix> z, a, d, delta, back;  // evaluate()
+    std::vector<RowMatrix> z, a;                   // evaluate(): per layer
     simd::aligned_vector<double> atom;             // evaluate_atom(): per layer a, f'(z)
     // evaluate_atom(): this thread's copy of the padded weights of network `owner`, so
     // that no two cores read the same lines (shared lines came back from another core's
@@ -63,14 +63,13 @@ class Network {
     const std::vector<int>& sizes() const { return sizes_; }
     const std::vector<Activation>& activations() const { return activations_; }
 
-    /// Energies of `batch` atoms with inputs x (batch x inputs, row-major). If dx is not
-    /// null it receives dE/dx (batch x inputs, row-major); dx may alias x (x is read
-    /// only before dx is written).
-    void evaluate(const double* x, int batch, double* energy, double* dx,
-                  NetworkWorkspace& ws) const;
-    /// The same for one atom (batch 1, the per-atom pass with forces): vectorised loops
-    /// over zero-padded copies of the weights instead of matrix products, which cost more
-    /// than they compute for one row. Equal to evaluate() up to rounding.
+    /// Energies of `batch` atoms with inputs x (batch x inputs, row-major), by matrix
+    /// products (the batched energy-only path).
+    void evaluate(const double* x, int batch, double* energy, NetworkWorkspace& ws) const;
+    /// The energy of one atom and, if dx is not null, dE/dx (inputs entries; dx may alias
+    /// x): the per-atom pass with forces. Vectorised loops over zero-padded copies of the
+    /// weights instead of matrix products, which cost more than they compute for one
+    /// row. Equal to evaluate() up to rounding.
     double evaluate_atom(const double* x, double* dx, NetworkWorkspace& ws) const;
 
   private:

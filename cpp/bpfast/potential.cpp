@@ -429,7 +429,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
             const int64_t cols = x[e].cols();
             double* block = x[e].data() + ch.begin * cols;
             const int batch = static_cast<int>(ch.end - ch.begin);
-            networks_[e].evaluate(block, batch, energy.data(), nullptr, ts.network[e]);
+            networks_[e].evaluate(block, batch, energy.data(), ts.network[e]);
             for (int b = 0; b < batch; ++b) nn_energy[members[e][ch.begin + b]] = energy[b];
         }
     }
