@@ -5,26 +5,10 @@
 
 #include "bpfast/errors.hpp"
 #include "bpfast/fastmath.hpp"
+#include "bpfast/potential_spec.hpp"
 #include "bpfast/simd.hpp"
 
 namespace bpfast {
-
-Activation activation_from_letter(const std::string& letter) {
-    static const std::string kLetters = "ltsprgcSeh";
-    if (letter.size() != 1 || kLetters.find(letter[0]) == std::string::npos) {
-        throw InputError("unknown activation '" + letter +
-                         "' (expected one of l t s p r g c S e h)");
-    }
-    return static_cast<Activation>(letter[0]);
-}
-
-size_t Network::parameter_count(const std::vector<int>& sizes) {
-    size_t count = 0;
-    for (size_t l = 1; l < sizes.size(); ++l) {
-        count += static_cast<size_t>(sizes[l - 1]) * sizes[l] + sizes[l];
-    }
-    return count;
-}
 
 Network::Network(const std::vector<int>& sizes, const std::vector<Activation>& activations,
                  bool normalize_nodes, const std::vector<double>& parameters)

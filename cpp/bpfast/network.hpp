@@ -8,29 +8,12 @@
 #pragma once
 
 #include <Eigen/Core>
-#include <string>
 #include <vector>
 
+#include "bpfast/activation.hpp"
 #include "bpfast/simd.hpp"
 
 namespace bpfast {
-
-/// n2p2 activation letters: l t s p r g c S e h.
-enum class Activation : char {
-    Linear = 'l',      ///< x
-    Tanh = 't',        ///< tanh x
-    Sigmoid = 's',     ///< 1 / (1 + exp(-x))
-    Softplus = 'p',    ///< ln(1 + exp(x))
-    Relu = 'r',        ///< max(0, x)
-    Gaussian = 'g',    ///< exp(-x^2 / 2)
-    Cos = 'c',         ///< cos x
-    RevSigmoid = 'S',  ///< 1 - 1 / (1 + exp(-x))
-    Exp = 'e',         ///< exp(-x)
-    Square = 'h',      ///< x^2
-};
-
-/// Activation for an n2p2 letter; throws InputError for an unknown letter.
-Activation activation_from_letter(const std::string& letter);
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -55,9 +38,6 @@ class Network {
     /// number of parameters is wrong.
     Network(const std::vector<int>& sizes, const std::vector<Activation>& activations,
             bool normalize_nodes, const std::vector<double>& parameters);
-
-    /// Number of parameters an architecture needs.
-    static size_t parameter_count(const std::vector<int>& sizes);
 
     int inputs() const { return sizes_.empty() ? 0 : sizes_.front(); }
     const std::vector<int>& sizes() const { return sizes_; }

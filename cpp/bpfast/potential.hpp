@@ -7,41 +7,16 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <vector>
 
 #include "bpfast/cutoff.hpp"
 #include "bpfast/neighbors.hpp"
 #include "bpfast/network.hpp"
+#include "bpfast/potential_spec.hpp"
 #include "bpfast/scaling.hpp"
 #include "bpfast/symmetry_functions.hpp"
 
 namespace bpfast {
-
-/// Network architecture and parameters of one element, as read from the files.
-struct NetworkSpec {
-    std::vector<int> sizes;                ///< input (n_SF), hidden..., output (1)
-    std::vector<Activation> activations;   ///< one per non-input layer
-    std::vector<double> parameters;        ///< n2p2 order
-};
-
-/// Everything that defines a potential; plain data produced by n2p2_io.
-struct PotentialSpec {
-    std::string directory;
-    std::vector<std::string> elements;  ///< sorted by atomic number (element index order)
-    std::vector<int> atomic_numbers;
-    CutoffType cutoff_type = CutoffType::Hard;
-    double cutoff_alpha = 0.0;
-    std::vector<std::vector<SymmetryFunctionSpec>> symmetry_functions;  ///< per element, sorted
-    ScalingMode scaling_mode = ScalingMode::None;
-    double scale_min = 0.0, scale_max = 1.0;
-    std::vector<std::vector<SFStatistics>> statistics;  ///< per element, per SF
-    bool normalize_nodes = false;
-    std::vector<NetworkSpec> networks;  ///< per element
-    bool normalized = false;            ///< mean_energy / conv_energy / conv_length given
-    double mean_energy = 0.0, conv_energy = 1.0, conv_length = 1.0;
-    std::vector<double> atom_energy;  ///< per element offset (physical units)
-};
 
 /// What to compute in one call.
 struct ComputeOptions {
@@ -52,6 +27,16 @@ struct ComputeOptions {
     /// Stop after the symmetry functions and return their raw (unscaled) values in
     /// Result::descriptors; energy, forces and stress are not computed.
     bool descriptors_only = false;
+};
+
+/// Wall-clock seconds of each step of one call. When forces or stress are computed, the
+/// last three steps run atom by atom in one pass: each is the sum of its time over the
+/// threads divided by the thread count.
+struct PhaseTimings {
+    double neighbors = 0.0;           ///< neighbour list (built or reused)
+    double symmetry_functions = 0.0;  ///< symmetry functions, extrapolation counts, scaling
+    double network = 0.0;             ///< atomic energies (and dE/dG)
+    double forces = 0.0;              ///< force and virial pass
 };
 
 /// Results in the potential's own units.
@@ -69,10 +54,7 @@ struct Result {
     /// atom descriptor_atoms[e][r].
     std::vector<RowMatrix> descriptors;
     std::vector<std::vector<int64_t>> descriptor_atoms;
-    /// seconds: neighbours, symmetry functions, network, forces (wall clock; when forces
-    /// or stress are computed the last three run per atom, so they are the per-thread
-    /// sums divided by the thread count)
-    std::array<double, 4> timings{};
+    PhaseTimings timings;
 };
 
 /// Neighbours supplied by a host code (e.g. a LAMMPS pair style) instead of bpfast's own
