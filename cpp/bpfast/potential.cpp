@@ -164,7 +164,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         }
         wrapped_positions(*list_ptr, positions, n, wrapped);
         res.neighbor_pairs = static_cast<int64_t>(list_ptr->pairs());
-        res.timings[0] = seconds_since(t0);
+        res.timings.neighbors = seconds_since(t0);
     }
     const NeighborList& list = *list_ptr;
     auto environment = [&](int64_t i, ThreadScratch& ts, const int* element) {
@@ -355,9 +355,9 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
             }
 #pragma omp critical(bpfast_timings)
             {
-                res.timings[1] += t_sf / nt;
-                res.timings[2] += t_nn / nt;
-                res.timings[3] += t_forces / nt;
+                res.timings.symmetry_functions += t_sf / nt;
+                res.timings.network += t_nn / nt;
+                res.timings.forces += t_forces / nt;
             }
         }
         sum_energies(nn_energy);
@@ -398,7 +398,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
             if (!options.descriptors_only) scalings_[e].apply(g, g);
         }
     }
-    res.timings[1] = seconds_since(t0);
+    res.timings.symmetry_functions = seconds_since(t0);
     if (options.descriptors_only) {
         res.descriptors = std::move(x);
         res.descriptor_atoms = std::move(members);
@@ -434,7 +434,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         }
     }
     sum_energies(nn_energy);
-    res.timings[2] = seconds_since(t0);
+    res.timings.network = seconds_since(t0);
     reduce_extrapolations(scratch, res);
     return res;
 }
