@@ -9,12 +9,11 @@
 #include <mutex>
 #include <vector>
 
-#include "bpfast/cutoff.hpp"
+#include "bpfast/environment.hpp"
+#include "bpfast/model.hpp"
 #include "bpfast/neighbors.hpp"
 #include "bpfast/network.hpp"
 #include "bpfast/potential_spec.hpp"
-#include "bpfast/scaling.hpp"
-#include "bpfast/symmetry_functions.hpp"
 
 namespace bpfast {
 
@@ -81,7 +80,7 @@ class Potential {
 
     const PotentialSpec& spec() const { return spec_; }
     /// Largest symmetry-function cutoff.
-    double cutoff() const { return cutoff_; }
+    double cutoff() const { return model_.cutoff; }
     /// Element index for an atomic number, or -1.
     int element_index(int atomic_number) const;
 
@@ -102,28 +101,23 @@ class Potential {
   private:
     /// Element index of atom i; throws UnknownElementError naming the atom.
     int element_of_atom(const int32_t* numbers, int64_t i) const;
-    template <class Environment>
+    /// The centres' energies (and what `options` asks for) from their environments;
+    /// `res` holds what the caller measured (neighbour timing and pairs).
     Result evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
                     const int32_t* centers, int threads, const ComputeOptions& options,
-                    Environment&& environment, Result res) const;
+                    const Environments& environments, Result res) const;
 
     /// A neighbour list whose memory the next compute() reuses (or a new one), and back.
     std::unique_ptr<NeighborList> take_list() const;
     void return_list(std::unique_ptr<NeighborList> list) const;
 
     PotentialSpec spec_;
-    double cutoff_ = 0.0;
+    Model model_;
     // The last call's neighbour list, kept for its memory: rebuilding into pages that are
     // already mapped avoids the first-touch page faults (about a third of the search's
     // time, and they scale badly over threads). Freed when much larger than needed.
     mutable std::mutex spare_mutex_;
     mutable std::unique_ptr<NeighborList> spare_list_;
-    std::vector<Descriptor> descriptors_;
-    std::vector<Scaling> scalings_;
-    // Per element and SF: scaling factor / conv_energy, which turns the network's
-    // gradient dE_nn/dx into dE/dG of the raw SFs (a product instead of a division).
-    std::vector<std::vector<double>> input_gradient_scale_;
-    std::vector<Network> networks_;
 };
 
 }  // namespace bpfast
