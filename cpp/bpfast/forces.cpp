@@ -12,6 +12,9 @@
 namespace bpfast {
 namespace {
 
+/// Centres per chunk of the round-robin schedule.
+constexpr int kChunk = 16;
+
 /// One thread's memory for the pass, and its share of the sums.
 struct ForceScratch {
     EnvironmentBuffers environment;
@@ -113,7 +116,9 @@ void evaluate_with_forces(const Evaluation& ev, bool forces, bool stress, bool p
     {
         ForceScratch& ts = scratch[thread_id()];
         if (forces) ts.forces.assign(3 * n_total, 0.0);
-#pragma omp for schedule(dynamic, 16)
+        // A static schedule with a chunk size deals chunk k to thread k mod nt: each
+        // thread's buffers receive the same contributions in the same order every call.
+#pragma omp for schedule(static, kChunk)
         for (int64_t c = 0; c < ev.centres.count; ++c) {
             const int64_t i = ev.centres.atom(c);
             nn_energy[i] = evaluate_atom(ev, i, forces, stress, ts);

@@ -5,7 +5,11 @@
 //
 // E depends on the vectors d_m = r_j - r_i of centre i, so with g_m = dE/dd_m:
 //   F_j -= g_m,  F_i += sum_m g_m,  virial_ab += sum_m (g_m)_a (d_m)_b.
-// Each thread adds into its own force and virial buffers, summed in thread order.
+//
+// Reproducible: the centres are cut into fixed chunks of 16, dealt to the threads in a
+// fixed round-robin order, and each thread adds into its own force and virial buffers,
+// which are summed in thread order. Identical calls with the same thread count give
+// bit-identical results; different thread counts agree to rounding.
 #pragma once
 
 #include "bpfast/evaluation.hpp"
