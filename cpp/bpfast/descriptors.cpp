@@ -42,7 +42,7 @@ DescriptorTable compute_descriptors(const Evaluation& ev, bool scaled,
             const ElementModel& em = ev.model.elements[e];
             double* g = table.values[e].data() + row[i] * table.values[e].cols();
             const NeighborEnv env = ev.environment(i, ts.environment);
-            em.descriptor.values(env, g, ts.descriptor);
+            em.descriptor.values(env, g, ts.descriptor, ev.kernels);
             ts.counts.count(ev.model, e, g);
             if (scaled) em.scaling.apply(g, g);
         }

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "bpfast/environment.hpp"
+#include "bpfast/kernel_options.hpp"
 #include "bpfast/model.hpp"
 
 namespace bpfast {
@@ -27,6 +28,7 @@ struct Evaluation {
     const Model& model;
     Centres centres;
     const Environments& environments;
+    const KernelOptions& kernels;
     int threads = 1;
 
     /// The environment of centre atom i, within its element's cutoff.

@@ -44,7 +44,7 @@ void add_gradient(const Evaluation& ev, int64_t i, const NeighborEnv& env, const
     std::fill(ts.gy.begin(), ts.gy.begin() + env.count, 0.0);
     std::fill(ts.gz.begin(), ts.gz.begin() + env.count, 0.0);
     ev.model.elements[e].descriptor.gradient(env, dEdG, ts.gx.data(), ts.gy.data(),
-                                             ts.gz.data(), ts.descriptor);
+                                             ts.gz.data(), ts.descriptor, ev.kernels);
     const int64_t* neighbor = ts.environment.neighbor.data();
     double fx = 0.0, fy = 0.0, fz = 0.0;
     for (int m = 0; m < env.count; ++m) {
@@ -84,7 +84,7 @@ double evaluate_atom(const Evaluation& ev, int64_t i, bool forces, bool stress,
     if (static_cast<int>(ts.g.size()) < nsf) ts.g.resize(nsf);
     double* g = ts.g.data();
     ts.descriptor.record = true;
-    em.descriptor.values(env, g, ts.descriptor);
+    em.descriptor.values(env, g, ts.descriptor, ev.kernels);
     ts.descriptor.record = false;
     ts.counts.count(ev.model, e, g);
     em.scaling.apply(g, g);

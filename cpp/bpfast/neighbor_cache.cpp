@@ -17,7 +17,7 @@ void NeighborCache::reset() { valid_ = false; }
 
 const NeighborList& NeighborCache::update(const double* positions, int64_t n, const Cell* cell,
                                           const std::array<bool, 3>& pbc, double cutoff,
-                                          int threads) {
+                                          int threads, const KernelOptions& kernels) {
     bool valid = valid_ && skin_ > 0.0 && static_cast<int64_t>(reference_.size()) == 3 * n &&
                  pbc == pbc_ && cutoff == cutoff_ && (cell != nullptr) == have_cell_ &&
                  (cell == nullptr || *cell == cell_);
@@ -33,7 +33,7 @@ const NeighborList& NeighborCache::update(const double* positions, int64_t n, co
     if (!valid) {
         valid_ = false;
         try {
-            build_neighbor_list(positions, n, cell, pbc, cutoff + skin_, threads, list_);
+            build_neighbor_list(positions, n, cell, pbc, cutoff + skin_, threads, list_, kernels);
         } catch (const InputError& e) {
             char text[96];
             std::snprintf(text, sizeof text, " (the list's cutoff is %.6g + a skin of %.6g)",

@@ -149,10 +149,10 @@ struct Scanner {
 }  // namespace
 
 void scan_atoms(const Grid& g, const BinnedAtoms& binned, const FramePositions& fp,
-                const ShiftTable& shifts, int64_t n, double cutoff, int threads,
+                const ShiftTable& shifts, int64_t n, double cutoff, int threads, bool wide,
                 std::vector<NeighborList::Block> previous, NeighborList& list) {
     const Scanner scanner{g,      binned, fp.wrapped.data(), shifts, list.shift_vectors,
-                          cutoff * cutoff, simd_width() == 8};
+                          cutoff * cutoff, wide};
     const int nt = threads;
     // One pass: each thread takes a contiguous run of atoms (static schedule) and
     // appends to its own buffers, which become the list's blocks. Thread t fills the

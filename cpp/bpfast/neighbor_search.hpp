@@ -73,10 +73,10 @@ struct ShiftTable {
 /// Every translation S . h that the search can reach from any bin, into `vectors`.
 ShiftTable make_shift_table(const Grid& g, std::vector<std::array<double, 3>>& vectors);
 
-/// The candidate scan of every atom: fills list.offsets (n + 1) and list.blocks, reusing
-/// the memory of `previous` blocks.
+/// The candidate scan of every atom (8 candidates at a time if `wide`): fills
+/// list.offsets (n + 1) and list.blocks, reusing the memory of `previous` blocks.
 void scan_atoms(const Grid& g, const BinnedAtoms& binned, const FramePositions& fp,
-                const ShiftTable& shifts, int64_t n, double cutoff, int threads,
+                const ShiftTable& shifts, int64_t n, double cutoff, int threads, bool wide,
                 std::vector<NeighborList::Block> previous, NeighborList& list);
 
 }  // namespace neighbor_search

@@ -11,11 +11,12 @@ namespace bpfast {
 
 void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                          const std::array<bool, 3>& pbc, double cutoff, int threads,
-                         NeighborList& out) {
+                         NeighborList& out, const KernelOptions& kernels) {
     using namespace neighbor_search;
     if (!(cutoff > 0.0) || !std::isfinite(cutoff)) {
         throw InputError("neighbour cutoff must be a positive finite number");
     }
+    check_kernel_options(kernels);
     out.offsets.assign(n + 1, 0);
     // The blocks of a previous list lend their memory to the new one (scan_atoms).
     std::vector<NeighborList::Block> previous = std::move(out.blocks);
@@ -33,7 +34,8 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     choose_bins(grid, n, cutoff, fp);
     const BinnedAtoms binned = bin_atoms(grid, fp, n, nt, spread);
     const ShiftTable shifts = make_shift_table(grid, out.shift_vectors);
-    scan_atoms(grid, binned, fp, shifts, n, cutoff, nt, std::move(previous), out);
+    scan_atoms(grid, binned, fp, shifts, n, cutoff, nt, kernel_lanes(kernels) == 8, std::move(previous),
+               out);
 }
 
 void wrapped_positions(const NeighborList& list, const double* positions, int64_t n,

@@ -69,6 +69,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         throw InputError("stress needs a cell");
     }
     check_finite(positions, n);
+    check_kernel_options(options.kernels);
     Result res;
     const int nt = resolve_threads(options.threads, n, 32);  // ~32 atoms per thread at least
     // Own list (unless the cache's is used): on loan from the spare, returned when the
@@ -85,9 +86,10 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         const auto t0 = Clock::now();
         if (cache != nullptr) {
             lock = std::unique_lock<std::mutex>(cache->mutex());
-            list = &cache->update(positions, n, cell, pbc, model_.cutoff, nt);
+            list = &cache->update(positions, n, cell, pbc, model_.cutoff, nt, options.kernels);
         } else {
-            build_neighbor_list(positions, n, cell, pbc, model_.cutoff, nt, *own.list);
+            build_neighbor_list(positions, n, cell, pbc, model_.cutoff, nt, *own.list,
+                                options.kernels);
         }
         wrapped_positions(*list, positions, n, wrapped);
         res.neighbor_pairs = static_cast<int64_t>(list->pairs());
@@ -102,6 +104,7 @@ Result Potential::compute(const HostNeighbors& host, const ComputeOptions& optio
         throw InputError("host neighbour list: inconsistent atom counts");
     }
     check_finite(host.positions, host.n_total);
+    check_kernel_options(options.kernels);
     Result res;
     const int nt = resolve_threads(options.threads, host.n_centers, 32);
     for (int64_t c = 0; c < host.n_centers; ++c) {
@@ -124,7 +127,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
     for (int64_t i = 0; i < n_total; ++i) element[i] = element_of_atom(numbers, i);
 
     const Evaluation ev{model_, Centres{n_total, element.data(), n_centers, centers},
-                        environments, nt};
+                        environments, options.kernels, nt};
     if (n_centers == 0) {
         // nothing to evaluate
     } else if (options.descriptors_only) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bpfast/environment.hpp"
+#include "bpfast/kernel_options.hpp"
 #include "bpfast/model.hpp"
 #include "bpfast/neighbors.hpp"
 #include "bpfast/network.hpp"
@@ -26,6 +27,8 @@ struct ComputeOptions {
     /// Stop after the symmetry functions and return their raw (unscaled) values in
     /// Result::descriptors; energy, forces and stress are not computed.
     bool descriptors_only = false;
+    /// Code paths of the kernels (defaults: the fastest; others for tests).
+    KernelOptions kernels;
 };
 
 /// Wall-clock seconds of each step of one call. When forces or stress are computed, the

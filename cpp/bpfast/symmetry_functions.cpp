@@ -1,7 +1,6 @@
 #include "bpfast/symmetry_functions.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <string>
 #include <tuple>
@@ -329,17 +328,7 @@ Descriptor::Descriptor(const std::vector<SymmetryFunctionSpec>& sfs, CutoffType 
 
 namespace {
 constexpr size_t kNotRecorded = static_cast<size_t>(-1);
-std::atomic<size_t> max_tape{size_t{1} << 21};     // doubles (16 MB per thread)
-std::atomic<size_t> max_sum_run{size_t{1} << 21};  // doubles (16 MB per thread)
-}  // namespace
 
-void set_pair_tape_limit(size_t doubles) { max_tape.store(doubles); }
-size_t pair_tape_limit() { return max_tape.load(); }
-
-void set_angular_sum_run(size_t doubles) { max_sum_run.store(doubles); }
-size_t angular_sum_run() { return max_sum_run.load(); }
-
-namespace {
 /// Where angular group `group` records (values pass with ws.record) or replays (gradient
 /// pass after a recording values pass) its per-pair data; neither when the tape is full,
 /// when the group's data could take more than the whole limit (`bound`: doubles for all
@@ -350,9 +339,9 @@ struct TapeCursor {
     size_t tpos = 0, ipos = 0;  // replay: next entries of ws.tape and ws.tape_idx
 };
 
-TapeCursor open_tape(DescriptorWorkspace& ws, size_t group, bool gradient, size_t bound) {
+TapeCursor open_tape(DescriptorWorkspace& ws, size_t group, bool gradient, size_t bound,
+                     size_t limit) {
     TapeCursor cur;
-    const size_t limit = max_tape.load(std::memory_order_relaxed);
     if (!gradient && ws.record && ws.tape_len < limit && bound <= limit) {
         cur.record = true;
         ws.tape_group[group] = {ws.tape_len, ws.tape_idx_len};
@@ -388,67 +377,76 @@ void grow_tape(DescriptorWorkspace& ws, size_t extra) {
 // Both entry points choose the kernels' width; the gradient replays with the width that
 // recorded. The narrow ones are BPFAST_KERNELs (simd.hpp): one clone per instruction set.
 
-void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
+void Descriptor::values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws,
+                        const KernelOptions& kernels) const {
     std::fill(G, G + n_, 0.0);
     ws.tape_len = 0;
     ws.tape_idx_len = 0;
     ws.tape_group.assign(angular_.size(), {kNotRecorded, 0});
-    ws.recorded_width = simd_width();
+    ws.recorded_width = kernel_lanes(kernels);
     if (ws.recorded_width == 8) {
-        values_wide(env, G, ws);
+        values_wide(env, G, ws, kernels);
     } else {
-        values_narrow(env, G, ws);
+        values_narrow(env, G, ws, kernels);
     }
     ws.recorded = ws.record;
 }
 
 void Descriptor::gradient(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
-                          double* gz, DescriptorWorkspace& ws) const {
-    const int width = ws.recorded ? ws.recorded_width : simd_width();
+                          double* gz, DescriptorWorkspace& ws,
+                          const KernelOptions& kernels) const {
+    const int width = ws.recorded ? ws.recorded_width : kernel_lanes(kernels);
     if (width == 8) {
-        gradient_wide(env, dEdG, gx, gy, gz, ws);
+        gradient_wide(env, dEdG, gx, gy, gz, ws, kernels);
     } else {
-        gradient_narrow(env, dEdG, gx, gy, gz, ws);
+        gradient_narrow(env, dEdG, gx, gy, gz, ws, kernels);
     }
     ws.recorded = false;
 }
 
 BPFAST_KERNEL void Descriptor::values_narrow(const NeighborEnv& env, double* G,
-                                             DescriptorWorkspace& ws) const {
-    evaluate<false, 4>(env, G, nullptr, nullptr, nullptr, nullptr, ws);
+                                             DescriptorWorkspace& ws,
+                                             const KernelOptions& kernels) const {
+    evaluate<false, 4>(env, G, nullptr, nullptr, nullptr, nullptr, ws, kernels);
 }
 
 BPFAST_KERNEL void Descriptor::gradient_narrow(const NeighborEnv& env, const double* dEdG,
                                                double* gx, double* gy, double* gz,
-                                               DescriptorWorkspace& ws) const {
-    evaluate<true, 4>(env, nullptr, dEdG, gx, gy, gz, ws);
+                                               DescriptorWorkspace& ws,
+                                               const KernelOptions& kernels) const {
+    evaluate<true, 4>(env, nullptr, dEdG, gx, gy, gz, ws, kernels);
 }
 
 #if BPFAST_WIDE_KERNELS
 BPFAST_WIDE_KERNEL void Descriptor::values_wide(const NeighborEnv& env, double* G,
-                                                DescriptorWorkspace& ws) const {
-    evaluate<false, 8>(env, G, nullptr, nullptr, nullptr, nullptr, ws);
+                                                DescriptorWorkspace& ws,
+                                                const KernelOptions& kernels) const {
+    evaluate<false, 8>(env, G, nullptr, nullptr, nullptr, nullptr, ws, kernels);
 }
 
 BPFAST_WIDE_KERNEL void Descriptor::gradient_wide(const NeighborEnv& env, const double* dEdG,
                                                   double* gx, double* gy, double* gz,
-                                                  DescriptorWorkspace& ws) const {
-    evaluate<true, 8>(env, nullptr, dEdG, gx, gy, gz, ws);
+                                                  DescriptorWorkspace& ws,
+                                                  const KernelOptions& kernels) const {
+    evaluate<true, 8>(env, nullptr, dEdG, gx, gy, gz, ws, kernels);
 }
 #else
-void Descriptor::values_wide(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const {
-    values_narrow(env, G, ws);  // never chosen: simd_width() is 4 without wide kernels
+void Descriptor::values_wide(const NeighborEnv& env, double* G, DescriptorWorkspace& ws,
+                             const KernelOptions& kernels) const {
+    values_narrow(env, G, ws, kernels);  // never chosen: kernel_lanes() is 4 here
 }
 
 void Descriptor::gradient_wide(const NeighborEnv& env, const double* dEdG, double* gx,
-                               double* gy, double* gz, DescriptorWorkspace& ws) const {
-    gradient_narrow(env, dEdG, gx, gy, gz, ws);
+                               double* gy, double* gz, DescriptorWorkspace& ws,
+                               const KernelOptions& kernels) const {
+    gradient_narrow(env, dEdG, gx, gy, gz, ws, kernels);
 }
 #endif
 
 template <bool Gradient, int W>
 void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG, double* gx,
-                          double* gy, double* gz, DescriptorWorkspace& ws) const {
+                          double* gy, double* gz, DescriptorWorkspace& ws,
+                          const KernelOptions& kernels) const {
     const int m = env.count;
     // Cutoff function values for every distinct r_c, shared by all Gaussian SFs.
     ws.fc.resize(cutoffs_.size() * m);
@@ -514,9 +512,9 @@ void Descriptor::evaluate(const NeighborEnv& env, double* G, const double* dEdG,
 
     for (const AngularGroup& g : angular_) {
         if (g.compact) {
-            compact_group<Gradient, W>(g, env, G, dEdG, gx, gy, gz, ws);
+            compact_group<Gradient, W>(g, env, G, dEdG, gx, gy, gz, ws, kernels);
         } else {
-            gaussian_group<Gradient, W>(g, env, G, dEdG, gx, gy, gz, ws);
+            gaussian_group<Gradient, W>(g, env, G, dEdG, gx, gy, gz, ws, kernels);
         }
     }
 }
@@ -733,11 +731,11 @@ void Descriptor::radial_group(const RadialGroup& rg, const NeighborEnv& env, dou
 template <bool Gradient, int W>
 void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                                 const double* dEdG, double* gx, double* gy, double* gz,
-                                DescriptorWorkspace& ws) const {
+                                DescriptorWorkspace& ws, const KernelOptions& kernels) const {
     if (g.uses_jk) {
-        gaussian_kernel<Gradient, true, W>(g, env, G, dEdG, gx, gy, gz, ws);
+        gaussian_kernel<Gradient, true, W>(g, env, G, dEdG, gx, gy, gz, ws, kernels);
     } else {
-        gaussian_kernel<Gradient, false, W>(g, env, G, dEdG, gx, gy, gz, ws);
+        gaussian_kernel<Gradient, false, W>(g, env, G, dEdG, gx, gy, gz, ws, kernels);
     }
 }
 
@@ -753,7 +751,7 @@ void Descriptor::gaussian_group(const AngularGroup& g, const NeighborEnv& env, d
 template <bool Gradient, bool UsesJk, int W>
 void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, double* G,
                                  const double* dEdG, double* gx, double* gy, double* gz,
-                                 DescriptorWorkspace& ws) const {
+                                 DescriptorWorkspace& ws, const KernelOptions& kernels) const {
     using vd = typename simd::Lanes<W>::vd;
     const int nsf = static_cast<int>(g.sfs.size());
     // Gradient: U_s = dE/dG_s * 2^(1-zeta) and U_s zeta lambda, per SF of the group.
@@ -814,7 +812,7 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
         bound += (nl - (distinct ? n_first : p + 1) + W - 1) / W;
     }
     TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient,
-                               bound * block_doubles);
+                               bound * block_doubles, kernels.pair_tape_limit);
     const bool record = cur.record, replay = cur.replay;
     size_t& tpos = cur.tpos;
     size_t& ipos = cur.ipos;
@@ -844,10 +842,10 @@ void Descriptor::gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, 
     const size_t group_start = record ? ws.tape_len : 0;  // where this group's blocks begin
     int group_blocks = 0;  // blocks of W pairs so far, over all j
     // Values pass: the SF sums over the blocks (sum_blocks, below) are taken in runs of at
-    // most angular_sum_run() doubles of blocks (at least one j's), the same runs whether
+    // most kernels.angular_sum_run doubles of blocks (at least one j's), the same runs whether
     // the blocks are on the tape or in scratch memory, which then stays bounded however
     // many pairs an atom has. The gradient pass needs only the current j's blocks.
-    const size_t sum_run = max_sum_run.load(std::memory_order_relaxed);
+    const size_t sum_run = kernels.angular_sum_run;
     int summed = 0;  // blocks already summed into G
     // G_s += prefactor_s * sum over blocks [summed, end) of P^zeta E_key F, per key with
     // up to 4 SF sums in registers.
@@ -1104,7 +1102,7 @@ void window_sums(const double* A, int stride, const int* angle, const double* R,
 template <bool Gradient, int W>
 void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                                const double* dEdG, double* gx, double* gy, double* gz,
-                               DescriptorWorkspace& ws) const {
+                               DescriptorWorkspace& ws, const KernelOptions& kernels) const {
     if (Gradient) {
         bool any = false;
         for (const AngularSF& sf : g.sfs) any = any || dEdG[sf.index] != 0.0;
@@ -1135,7 +1133,8 @@ void Descriptor::compact_group(const AngularGroup& g, const NeighborEnv& env, do
     for (int p = 0; p < j_end && !Gradient; ++p) {
         bound += 3 * static_cast<size_t>(nl - (distinct ? n_first : p + 1));
     }
-    TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient, bound);
+    TapeCursor cur = open_tape(ws, static_cast<size_t>(&g - angular_.data()), Gradient, bound,
+                               kernels.pair_tape_limit);
     const bool record = cur.record, replay = cur.replay;
     size_t& tpos = cur.tpos;
     size_t& ipos = cur.ipos;

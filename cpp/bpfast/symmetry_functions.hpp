@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "bpfast/cutoff.hpp"
+#include "bpfast/kernel_options.hpp"
 #include "bpfast/simd.hpp"
 
 namespace bpfast {
@@ -58,21 +59,6 @@ bool is_angular_sf_type(int type);
 
 /// n2p2's order of the SFs of one element (type, then a type-specific key).
 bool sf_less(const SymmetryFunctionSpec& a, const SymmetryFunctionSpec& b);
-
-/// Cap (in doubles, per thread) on the per-pair data that Descriptor::values records for
-/// the following gradient call; groups beyond it (or that could take more than all of
-/// it) are recomputed instead. Process-wide; changing it is meant for tests of both code
-/// paths.
-void set_pair_tape_limit(size_t doubles);
-size_t pair_tape_limit();
-
-/// Most per-pair data (doubles, per thread; default 2^21) of an angular group with
-/// Gaussians that the values pass keeps before it adds them into the SF sums, so that
-/// its scratch memory does not grow with the square of an atom's neighbours. Sums are
-/// taken over the same runs whether or not the data are recorded. Process-wide; changing
-/// it is meant for tests.
-void set_angular_sum_run(size_t doubles);
-size_t angular_sum_run();
 
 /// Compact function C(x; lo, hi) of the polynomial SF types.
 class CompactFunction {
@@ -151,11 +137,12 @@ class Descriptor {
 
     /// G[0..size) = symmetry function values of the atom with environment `env`; with
     /// ws.record set, also records per-pair data for the next gradient() call.
-    void values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const;
+    void values(const NeighborEnv& env, double* G, DescriptorWorkspace& ws,
+                const KernelOptions& kernels) const;
     /// g{x,y,z}[n] += sum_s dEdG[s] * dG_s / d d_n for every neighbour n. Replays what the
     /// previous values() call recorded (same atom and environment), if it recorded.
     void gradient(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
-                  double* gz, DescriptorWorkspace& ws) const;
+                  double* gz, DescriptorWorkspace& ws, const KernelOptions& kernels) const;
 
   private:
     struct Radial {  // compact radial SF (types 20, 23)
@@ -219,27 +206,29 @@ class Descriptor {
                       double* coef, DescriptorWorkspace& ws) const;
     // Entry points per kernel width (W lanes in the angular kernels): each is
     // compiled for the instruction sets that have vectors of that width.
-    void values_narrow(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const;
+    void values_narrow(const NeighborEnv& env, double* G, DescriptorWorkspace& ws,
+                       const KernelOptions& kernels) const;
     void gradient_narrow(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
-                         double* gz, DescriptorWorkspace& ws) const;
-    void values_wide(const NeighborEnv& env, double* G, DescriptorWorkspace& ws) const;
+                         double* gz, DescriptorWorkspace& ws, const KernelOptions& kernels) const;
+    void values_wide(const NeighborEnv& env, double* G, DescriptorWorkspace& ws,
+                       const KernelOptions& kernels) const;
     void gradient_wide(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
-                       double* gz, DescriptorWorkspace& ws) const;
+                       double* gz, DescriptorWorkspace& ws, const KernelOptions& kernels) const;
     template <bool Gradient, int W>
     void evaluate(const NeighborEnv& env, double* G, const double* dEdG, double* gx, double* gy,
-                  double* gz, DescriptorWorkspace& ws) const;
+                  double* gz, DescriptorWorkspace& ws, const KernelOptions& kernels) const;
     template <bool Gradient, int W>
     void gaussian_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                         const double* dEdG, double* gx, double* gy, double* gz,
-                        DescriptorWorkspace& ws) const;
+                        DescriptorWorkspace& ws, const KernelOptions& kernels) const;
     template <bool Gradient, bool UsesJk, int W>
     void gaussian_kernel(const AngularGroup& g, const NeighborEnv& env, double* G,
                          const double* dEdG, double* gx, double* gy, double* gz,
-                         DescriptorWorkspace& ws) const;
+                         DescriptorWorkspace& ws, const KernelOptions& kernels) const;
     template <bool Gradient, int W>
     void compact_group(const AngularGroup& g, const NeighborEnv& env, double* G,
                        const double* dEdG, double* gx, double* gy, double* gz,
-                       DescriptorWorkspace& ws) const;
+                       DescriptorWorkspace& ws, const KernelOptions& kernels) const;
 
     int n_ = 0;
     double max_cutoff_ = 0.0;
