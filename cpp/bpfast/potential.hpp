@@ -1,6 +1,7 @@
 // A loaded 2nd-generation HDNNP and its evaluation:
 // structure -> neighbours -> symmetry functions -> scaling -> network (E, dE/dG)
-// -> fused force/virial pass -> Result.
+// -> fused force/virial pass -> Result. Potential::compute finds the neighbours and
+// runs one of the passes of evaluation.hpp.
 #pragma once
 
 #include <array>
@@ -90,7 +91,8 @@ class Potential {
     /// Evaluates `n` atoms with atomic numbers `numbers` at `positions` (n x 3).
     /// `cell` may be null for open boundaries. Thread-safe (const).
     /// With a `cache` the neighbour list is reused between calls when possible; the cache
-    /// is locked for the duration of the call.
+    /// is locked for the duration of the call. Identical calls with the same thread count
+    /// give bit-identical results (forces.hpp).
     Result compute(const double* positions, const int32_t* numbers, int64_t n, const Cell* cell,
                    const std::array<bool, 3>& pbc, const ComputeOptions& options,
                    NeighborCache* cache = nullptr) const;
