@@ -9,7 +9,7 @@
 #include "bpfast/activation.hpp"
 #include "bpfast/cutoff.hpp"
 #include "bpfast/scaling.hpp"
-#include "bpfast/symmetry_functions.hpp"
+#include "bpfast/sf_types.hpp"
 
 namespace bpfast {
 
