@@ -190,6 +190,7 @@ class Potential:
         energies: bool = False,
         threads: Optional[int] = None,
         cache: Optional["_core.NeighborCache"] = None,
+        _kernels: Optional["_core.KernelOptions"] = None,
     ) -> Result:
         """Energy (and forces, stress, per-atom energies) of one structure.
 
@@ -214,6 +215,8 @@ class Potential:
         a ValueError; atoms closer than 5 % of the cutoff issue a
         :class:`bpfast.OverlapWarning`, values outside the training range an
         :class:`bpfast.ExtrapolationWarning`.
+        _kernels : bpfast._core.KernelOptions, optional
+            Internal: the kernels' code paths for this call (tests run each of them).
         """
         pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
         volume = 0.0
@@ -226,7 +229,8 @@ class Potential:
         if cache is not None and not isinstance(cache, _core.NeighborCache):
             raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
         out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
-                                 bool(energies), check_threads(threads), False, cache)
+                                 bool(energies), check_threads(threads), False, cache,
+                                 _kernels or _core.KernelOptions())
         check_closest_pair(out["closest_pair"], self.cutoff, c)
         counts = out["extrapolations"]
         total = int(sum(int(c_.sum()) for c_ in counts))
@@ -254,6 +258,7 @@ class Potential:
         pbc: Union[None, bool, Sequence[bool]] = None,
         *,
         threads: Optional[int] = None,
+        _kernels: Optional["_core.KernelOptions"] = None,
     ) -> list:
         """Raw (unscaled) symmetry-function values of every atom.
 
@@ -264,7 +269,7 @@ class Potential:
         """
         pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
         out = self._core.compute(pos, numbers, c, periodic, False, False, False,
-                                 check_threads(threads), True)
+                                 check_threads(threads), True, None, _kernels or _core.KernelOptions())
         check_closest_pair(out["closest_pair"], self.cutoff, c)
         result: list = [None] * pos.shape[0]
         for values, atoms in zip(out["descriptors"], out["descriptor_atoms"]):
