@@ -9,9 +9,10 @@ namespace bpfast {
 
 struct KernelOptions {
     /// Lanes (doubles per vector) of the kernels that come in two widths (angular
-    /// symmetry functions, neighbour scan): 0 = the best for this CPU (8 on x86-64-v4
-    /// where the build has the wide kernels, else 4), 4 forces four lanes, 8 asks for
-    /// eight (four where the CPU or the build lacks them).
+    /// symmetry functions, neighbour scan): 0 = the automatic choice for this CPU
+    /// (kernel_choice.hpp: 8 on x86-64-v4 CPUs where the build has the wide kernels,
+    /// except AMD Zen 4, and BPFAST_SIMD_WIDTH overrides), 4 forces four lanes, 8 asks
+    /// for eight (four where the CPU or the build lacks them).
     int simd_width = 0;
     /// Doubles per thread of per-pair data that the values pass of the angular symmetry
     /// functions records for the gradient pass of the same atom (default 2^21, 16 MB);
@@ -30,8 +31,7 @@ struct KernelOptions {
 void check_kernel_options(const KernelOptions& options);
 /// Lanes that the two-width kernels run with these options: 4 or 8. (simd.cpp)
 int kernel_lanes(const KernelOptions& options);
-/// The lanes of the automatic choice on this CPU: 8 where the build has the wide kernels
-/// and the CPU is x86-64-v4, else 4. (simd.cpp)
+/// The lanes of the automatic choice on this CPU: kernel_choice().width. (simd.cpp)
 int best_simd_width();
 
 }  // namespace bpfast

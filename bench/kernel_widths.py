@@ -1,0 +1,121 @@
+"""Speed of bpfast's 4-lane and 8-lane kernels, and of the automatic choice, on this CPU.
+
+    python bench/kernel_widths.py                         # water 3072, Cu2S 3456, anisole 2048
+    python bench/kernel_widths.py --potentials H2O_RPBE-D3 --rounds 9 --json out.json
+
+One process, one thread. Each round runs one call with every width (4, 8, automatic) in
+turn, so that load from other processes falls on all widths alike; each width's figure is
+its best call over the rounds (noise only ever adds time). Prints, per potential, the
+microseconds per atom of the whole call and of the neighbour list (the candidate scan is
+the part of it that comes in two widths), and whether the widths give bitwise equal
+energies and forces. Needs the n2p2 potentials and example structures in ../shared (or
+$BPFAST_SHARED). Where the CPU lacks 8-lane kernels, the "8" row runs 4 lanes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SHARED, supercell  # noqa: E402
+
+#: potential -> atoms of the measured supercell
+SIZES = {"H2O_RPBE-D3": 3072, "Cu2S_PBE": 3456, "Anisole_SCAN": 2048}
+WIDTHS = {"4": 4, "8": 8, "auto": 0}
+
+
+def cpu_model() -> str:
+    """The CPU's model name, vendor, family and model from /proc/cpuinfo."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "vendor_id", "cpu family", "model") and key not in fields:
+                    fields[key] = value.strip()
+                if not line.strip() and fields:
+                    break
+    except OSError:
+        return "unknown"
+    return (f"{fields.get('model name', '?')} ({fields.get('vendor_id', '?')}, family "
+            f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')})")
+
+
+def measure(potential: str, atoms_wanted: int, rounds: int) -> dict:
+    import bpfast
+    from bpfast import _core
+
+    atoms = supercell(potential, atoms_wanted)
+    pos, numbers, cell = atoms.positions.copy(), atoms.numbers.astype(np.int32), atoms.cell.array.copy()
+    pot = bpfast.load(SHARED / "potentials" / potential)
+    n = len(pos)
+    best = {w: {"total": np.inf, "neighbors": np.inf, "symmetry_functions": np.inf} for w in WIDTHS}
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
+        for round_ in range(rounds + 1):  # round 0 warms up
+            for name, lanes in WIDTHS.items():
+                kernels = _core.KernelOptions(simd_width=lanes)
+                t0 = time.perf_counter()
+                res = pot.compute(pos, numbers, cell, True, threads=1, _kernels=kernels)
+                seconds = time.perf_counter() - t0
+                results[name] = res
+                if round_ == 0:
+                    continue
+                b = best[name]
+                b["total"] = min(b["total"], seconds)
+                for phase in ("neighbors", "symmetry_functions"):
+                    b[phase] = min(b[phase], res.timings[phase])
+    same = {f"{a}=={b}": bool(results[a].energy == results[b].energy and
+                              np.array_equal(results[a].forces, results[b].forces))
+            for a, b in (("4", "8"), ("auto", "4"), ("auto", "8"))}
+    return {"potential": potential, "atoms": n, "rounds": rounds,
+            "lanes": {name: _core.KernelOptions(simd_width=lanes).lanes
+                      for name, lanes in WIDTHS.items()},
+            "us_per_atom": {w: {k: v / n * 1e6 for k, v in b.items()} for w, b in best.items()},
+            "bitwise_equal": same,
+            "energy_difference_4_8": abs(results["4"].energy - results["8"].energy)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--potentials", nargs="+", default=list(SIZES))
+    ap.add_argument("--atoms", type=int, help="atoms of every supercell (default: per potential)")
+    ap.add_argument("--rounds", type=int, default=7, help="timed rounds (default 7)")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args(argv)
+    from bpfast import _core
+
+    choice = _core.kernel_choice() if hasattr(_core, "kernel_choice") else {}
+    print(f"CPU: {cpu_model()}")
+    if choice:
+        print(f"automatic kernels: {choice['width']} lanes ({choice['reason']})")
+    rows = []
+    for potential in args.potentials:
+        r = measure(potential, args.atoms or SIZES[potential], args.rounds)
+        rows.append(r)
+        print(f"\n{potential}, {r['atoms']} atoms, 1 thread, best of {r['rounds']} interleaved "
+              f"calls (us/atom)")
+        print(f"  {'width':<6}{'lanes':>6}{'total':>10}{'neighbours':>12}{'SFs':>10}")
+        for w, t in r["us_per_atom"].items():
+            print(f"  {w:<6}{r['lanes'][w]:>6}{t['total']:>10.2f}{t['neighbors']:>12.3f}"
+                  f"{t['symmetry_functions']:>10.2f}")
+        print("  bitwise equal: " + ", ".join(f"{k} {v}" for k, v in r["bitwise_equal"].items()) +
+              f"; |E4 - E8| = {r['energy_difference_4_8']:.3g}")
+    if args.json:
+        meta = {"cpu": cpu_model(), "kernel_choice": choice,
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        args.json.write_text(json.dumps({"meta": meta, "results": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
