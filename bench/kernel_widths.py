@@ -24,36 +24,19 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED, supercell  # noqa: E402
+from _common import SHARED, base_frame, cpu_model, supercell  # noqa: E402
 
-#: potential -> atoms of the measured supercell
-SIZES = {"H2O_RPBE-D3": 3072, "Cu2S_PBE": 3456, "Anisole_SCAN": 2048}
+#: potential -> repetitions of its base frame (water 3,072 atoms, Cu2S 3,456, anisole 2,048)
+REPEATS = {"H2O_RPBE-D3": (2, 2, 4), "Cu2S_PBE": (2, 3, 4), "Anisole_SCAN": (2, 2, 2)}
 WIDTHS = {"4": 4, "8": 8, "auto": 0}
-
-
-def cpu_model() -> str:
-    """The CPU's model name, vendor, family and model from /proc/cpuinfo."""
-    fields = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key in ("model name", "vendor_id", "cpu family", "model") and key not in fields:
-                    fields[key] = value.strip()
-                if not line.strip() and fields:
-                    break
-    except OSError:
-        return "unknown"
-    return (f"{fields.get('model name', '?')} ({fields.get('vendor_id', '?')}, family "
-            f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')})")
 
 
 def measure(potential: str, atoms_wanted: int, rounds: int) -> dict:
     import bpfast
     from bpfast import _core
 
-    atoms = supercell(potential, atoms_wanted)
+    atoms = supercell(potential, atoms_wanted) if atoms_wanted else base_frame(potential).repeat(
+        REPEATS[potential])
     pos, numbers, cell = atoms.positions.copy(), atoms.numbers.astype(np.int32), atoms.cell.array.copy()
     pot = bpfast.load(SHARED / "potentials" / potential)
     n = len(pos)
@@ -87,8 +70,8 @@ def measure(potential: str, atoms_wanted: int, rounds: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--potentials", nargs="+", default=list(SIZES))
-    ap.add_argument("--atoms", type=int, help="atoms of every supercell (default: per potential)")
+    ap.add_argument("--potentials", nargs="+", default=list(REPEATS))
+    ap.add_argument("--atoms", type=int, help="about this many atoms in every supercell (default: the repetitions above)")
     ap.add_argument("--rounds", type=int, default=7, help="timed rounds (default 7)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
@@ -100,7 +83,7 @@ def main(argv=None) -> int:
         print(f"automatic kernels: {choice['width']} lanes ({choice['reason']})")
     rows = []
     for potential in args.potentials:
-        r = measure(potential, args.atoms or SIZES[potential], args.rounds)
+        r = measure(potential, args.atoms, args.rounds)
         rows.append(r)
         print(f"\n{potential}, {r['atoms']} atoms, 1 thread, best of {r['rounds']} interleaved "
               f"calls (us/atom)")

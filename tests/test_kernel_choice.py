@@ -78,8 +78,9 @@ def test_cpu_identity_matches_proc_cpuinfo():
     if "vendor_id" not in fields:
         pytest.skip("no x86 vendor in /proc/cpuinfo")
     k = _core.kernel_choice()
-    assert (k["vendor"], k["family"], k["model"]) == (
-        fields["vendor_id"], int(fields["cpu family"]), int(fields["model"]))
+    assert (k["vendor"], k["family"], k["model"], k["cpu"]) == (
+        fields["vendor_id"], int(fields["cpu family"]), int(fields["model"]),
+        fields["model name"])
 
 
 def run_with_width(env_value, code):
@@ -157,3 +158,25 @@ def test_both_widths_agree(potential_dir, water_like):
                                   _kernels=_core.KernelOptions(simd_width=w)) for w in (4, 8)]
     for a, b in zip(*lists):
         np.testing.assert_array_equal(a, b)
+
+
+def test_bench_prints_the_kernels_and_calibrates(potential_dir, water_like, tmp_path, capsys):
+    """`bpfast bench` says which kernels run and why; --calibrate times both widths
+    (or says that only 4 lanes run here)."""
+    from ase import Atoms
+
+    import ase.io
+    from bpfast import cli
+
+    positions, numbers, cell, _ = water_like
+    ase.io.write(tmp_path / "box.extxyz", Atoms(numbers=numbers, positions=positions, cell=cell,
+                                                pbc=True))
+    assert cli.main(["bench", str(potential_dir), "--structure", str(tmp_path / "box.extxyz"),
+                     "--atoms", "80", "--steps", "1", "--threads", "1", "--calibrate"]) == 0
+    out = capsys.readouterr().out
+    k = _core.kernel_choice()
+    assert f"kernels: {k['width']} lanes ({k['reason']})" in out
+    if k["widest"] == 8:
+        assert "4 lanes" in out and "8 lanes" in out and "faster here:" in out
+    else:
+        assert "calibration: only 4 lanes run here" in out

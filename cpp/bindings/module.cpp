@@ -241,6 +241,7 @@ py::dict kernel_choice_dict(const bpfast::KernelChoice& k) {
     d["vendor"] = k.cpu.vendor;
     d["family"] = k.cpu.family;
     d["model"] = k.cpu.model;
+    d["cpu"] = k.cpu.brand;
     return d;
 }
 
@@ -387,7 +388,8 @@ trajectory); calls that share a cache are serialised.)doc")
     m.def("kernel_choice", [] { return kernel_choice_dict(bpfast::kernel_choice()); },
           R"doc(The automatic SIMD width of the two-width kernels (angular symmetry functions,
 neighbour scan) in this process, and why: a dict with width (4 or 8), widest (lanes the
-CPU and build can run), reason, and the CPU's cpuid vendor, family and model.
+CPU and build can run), reason, the CPU's cpuid vendor, family and model, and cpu (its
+brand string, the "model name" of /proc/cpuinfo).
 BPFAST_SIMD_WIDTH=4|8 in the environment when bpfast is imported forces a width.)doc");
     m.def("_choose_kernel_width",
           [](const std::string& vendor, int family, int model, int widest, const std::string& env) {

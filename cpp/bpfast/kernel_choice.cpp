@@ -45,6 +45,17 @@ CpuId cpu_id() {
     std::memcpy(vendor + 4, &d, 4);
     std::memcpy(vendor + 8, &c, 4);
     cpu.vendor = vendor;
+    if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000004) {
+        char brand[49] = {};
+        for (unsigned leaf = 0; leaf < 3; ++leaf) {
+            __get_cpuid(0x80000002 + leaf, &a, &b, &c, &d);
+            const unsigned regs[4] = {a, b, c, d};
+            std::memcpy(brand + 16 * leaf, regs, 16);
+        }
+        cpu.brand = brand;
+        cpu.brand.erase(0, cpu.brand.find_first_not_of(' '));
+        cpu.brand.erase(cpu.brand.find_last_not_of(' ') + 1);
+    }
     if (!__get_cpuid(1, &a, &b, &c, &d)) return cpu;
     const int base_family = (a >> 8) & 0xF, base_model = (a >> 4) & 0xF;
     cpu.family = base_family == 0xF ? base_family + static_cast<int>((a >> 20) & 0xFF) : base_family;

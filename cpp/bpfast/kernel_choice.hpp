@@ -13,6 +13,7 @@ struct CpuId {
     std::string vendor;  ///< "GenuineIntel", "AuthenticAMD", ...
     int family = 0;      ///< display family (base + extended)
     int model = 0;       ///< display model (extended model in the high nibble)
+    std::string brand;   ///< the brand string ("model name" of /proc/cpuinfo)
 };
 
 struct KernelChoice {
