@@ -6,8 +6,10 @@
 One process, one thread. Each round runs one call with every width (4, 8, automatic) in
 turn, so that load from other processes falls on all widths alike; each width's figure is
 its best call over the rounds (noise only ever adds time). Prints, per potential, the
-microseconds per atom of the whole call and of the neighbour list (the candidate scan is
-the part of it that comes in two widths), and whether the widths give bitwise equal
+microseconds per atom of the whole call (wall time, and CPU time of the process, which a
+loaded machine inflates less), of its neighbour-list and symmetry-function phases (wall), and
+the CPU time of bpfast.neighbor_list() alone (the candidate scan is the part of the
+neighbour list that comes in two widths), and whether the widths give bitwise equal
 energies and forces. Needs the n2p2 potentials and example structures in ../shared (or
 $BPFAST_SHARED). Where the CPU lacks 8-lane kernels, the "8" row runs 4 lanes.
 """
@@ -40,21 +42,28 @@ def measure(potential: str, atoms_wanted: int, rounds: int) -> dict:
     pos, numbers, cell = atoms.positions.copy(), atoms.numbers.astype(np.int32), atoms.cell.array.copy()
     pot = bpfast.load(SHARED / "potentials" / potential)
     n = len(pos)
-    best = {w: {"total": np.inf, "neighbors": np.inf, "symmetry_functions": np.inf} for w in WIDTHS}
+    best = {w: {"total": np.inf, "cpu": np.inf, "neighbors": np.inf, "symmetry_functions": np.inf,
+                "neighbor_list_cpu": np.inf} for w in WIDTHS}
+    cutoff = pot.cutoff
     results = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
         for round_ in range(rounds + 1):  # round 0 warms up
             for name, lanes in WIDTHS.items():
                 kernels = _core.KernelOptions(simd_width=lanes)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 res = pot.compute(pos, numbers, cell, True, threads=1, _kernels=kernels)
-                seconds = time.perf_counter() - t0
+                seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+                c0 = time.process_time()
+                bpfast.neighbor_list(pos, cutoff, cell, True, threads=1, _kernels=kernels)
+                nl_cpu = time.process_time() - c0
                 results[name] = res
                 if round_ == 0:
                     continue
                 b = best[name]
                 b["total"] = min(b["total"], seconds)
+                b["cpu"] = min(b["cpu"], cpu)
+                b["neighbor_list_cpu"] = min(b["neighbor_list_cpu"], nl_cpu)
                 for phase in ("neighbors", "symmetry_functions"):
                     b[phase] = min(b[phase], res.timings[phase])
     same = {f"{a}=={b}": bool(results[a].energy == results[b].energy and
@@ -80,17 +89,20 @@ def main(argv=None) -> int:
     choice = _core.kernel_choice() if hasattr(_core, "kernel_choice") else {}
     print(f"CPU: {cpu_model()}")
     if choice:
-        print(f"automatic kernels: {choice['width']} lanes ({choice['reason']})")
+        print(f"automatic kernels: angular {choice['width']} lanes, neighbour scan "
+              f"{choice.get('scan_width', choice['width'])} lanes ({choice['reason']})")
     rows = []
     for potential in args.potentials:
         r = measure(potential, args.atoms, args.rounds)
         rows.append(r)
         print(f"\n{potential}, {r['atoms']} atoms, 1 thread, best of {r['rounds']} interleaved "
               f"calls (us/atom)")
-        print(f"  {'width':<6}{'lanes':>6}{'total':>10}{'neighbours':>12}{'SFs':>10}")
+        print(f"  {'width':<6}{'lanes':>6}{'wall':>9}{'CPU':>9}{'neighbours':>12}{'SFs':>9}"
+              f"{'neighbor_list() CPU':>21}")
         for w, t in r["us_per_atom"].items():
-            print(f"  {w:<6}{r['lanes'][w]:>6}{t['total']:>10.2f}{t['neighbors']:>12.3f}"
-                  f"{t['symmetry_functions']:>10.2f}")
+            print(f"  {w:<6}{r['lanes'][w]:>6}{t['total']:>9.2f}{t['cpu']:>9.2f}"
+                  f"{t['neighbors']:>12.3f}{t['symmetry_functions']:>9.2f}"
+                  f"{t['neighbor_list_cpu']:>21.3f}")
         print("  bitwise equal: " + ", ".join(f"{k} {v}" for k, v in r["bitwise_equal"].items()) +
               f"; |E4 - E8| = {r['energy_difference_4_8']:.3g}")
     if args.json:

@@ -215,7 +215,9 @@ def main(argv=None) -> int:
             "python": platform.python_version(), "bpfast": bpfast.__version__,
             "command": " ".join([Path(sys.executable).name, *sys.argv])}
     print(f"# {meta['date']}  {meta['machine']}  {meta['cpu']}  {meta['command']}")
-    print(f"# kernels: {meta['kernels']['width']} lanes ({meta['kernels']['reason']})")
+    k = meta["kernels"]
+    print(f"# kernels: angular {k['width']} lanes, neighbour scan {k['scan_width']} lanes "
+          f"({k['reason']})")
     results, peer_results = [], []
     header = (f"{'potential':<14}{'atoms':>9}{'thr':>4}{'µs/atom':>9}{'neigh':>7}{'SF':>7}"
               f"{'NN':>6}{'forces':>7}{'first':>7}{'atom·steps/s':>14}{'peak MB':>9}{'B/atom':>8}"

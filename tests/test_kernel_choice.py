@@ -38,17 +38,22 @@ def test_rule_per_cpu():
     rule = _core._choose_kernel_width
     assert rule("GenuineIntel", 6, 143, 8)["width"] == 8  # Sapphire Rapids
     assert rule("GenuineIntel", 6, 106, 8)["width"] == 8  # Ice Lake server
+    assert rule("GenuineIntel", 6, 143, 8)["scan_width"] == 8
     zen4 = rule("AuthenticAMD", 0x19, 17, 8)
     assert zen4["width"] == 4 and "Zen 4" in zen4["reason"]
+    assert zen4["scan_width"] == 8  # the register-compress scan is faster there too
     for vendor, family in (("GenuineIntel", 6), ("AuthenticAMD", 0x19), ("AuthenticAMD", 0x1A), ("", 0)):
         k = rule(vendor, family, 1, 4)
-        assert k["width"] == 4 and k["widest"] == 4 and "no 8-lane kernels" in k["reason"]
+        assert k["width"] == k["scan_width"] == k["widest"] == 4
+        assert "no 8-lane kernels" in k["reason"]
 
 
 def test_rule_follows_the_environment_variable():
     rule = _core._choose_kernel_width
     assert rule("AuthenticAMD", 0x19, 17, 8, "8")["width"] == 8
-    assert rule("GenuineIntel", 6, 143, 8, "4")["width"] == 4
+    for vendor, family in (("GenuineIntel", 6), ("AuthenticAMD", 0x19)):
+        k = rule(vendor, family, 1, 8, "4")
+        assert k["width"] == k["scan_width"] == 4
     assert "BPFAST_SIMD_WIDTH=4" in rule("GenuineIntel", 6, 143, 8, "4")["reason"]
     lacking = rule("GenuineIntel", 6, 143, 4, "8")
     assert lacking["width"] == 4 and "no 8-lane kernels" in lacking["reason"]
@@ -61,6 +66,7 @@ def test_rule_follows_the_environment_variable():
 def test_automatic_choice_is_a_width_this_cpu_has():
     k = _core.kernel_choice()
     assert k["width"] in (4, 8) and k["width"] <= k["widest"]
+    assert k["scan_width"] in (4, 8) and k["scan_width"] <= k["widest"]
     assert k["reason"]
     if not AVX512 <= cpu_flags():
         assert k["widest"] == 4 and k["width"] == 4
@@ -97,7 +103,7 @@ def test_environment_variable_forces_the_width(value):
     out = run_with_width(value, CHOICE)
     assert out.returncode == 0, out.stderr
     k = json.loads(out.stdout)
-    assert k["width"] == min(int(value), _core.kernel_choice()["widest"])
+    assert k["width"] == k["scan_width"] == min(int(value), _core.kernel_choice()["widest"])
     assert f"BPFAST_SIMD_WIDTH={value}" in k["reason"]
 
 
@@ -155,9 +161,10 @@ def test_both_widths_agree(potential_dir, water_like):
     np.testing.assert_allclose(wide.forces, narrow.forces, rtol=0,
                                atol=1e-12 * np.max(np.abs(narrow.forces)))
     lists = [bpfast.neighbor_list(positions, 4.0, cell, pbc, threads=1,
-                                  _kernels=_core.KernelOptions(simd_width=w)) for w in (4, 8)]
-    for a, b in zip(*lists):
+                                  _kernels=_core.KernelOptions(simd_width=w)) for w in (4, 8, 0)]
+    for a, b, automatic in zip(*lists):
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(automatic, a)
 
 
 def test_bench_prints_the_kernels_and_calibrates(potential_dir, water_like, tmp_path, capsys):
@@ -175,7 +182,8 @@ def test_bench_prints_the_kernels_and_calibrates(potential_dir, water_like, tmp_
                      "--atoms", "80", "--steps", "1", "--threads", "1", "--calibrate"]) == 0
     out = capsys.readouterr().out
     k = _core.kernel_choice()
-    assert f"kernels: {k['width']} lanes ({k['reason']})" in out
+    assert (f"kernels: angular {k['width']} lanes, neighbour scan {k['scan_width']} lanes "
+            f"({k['reason']})") in out
     if k["widest"] == 8:
         assert "4 lanes" in out and "8 lanes" in out and "faster here:" in out
     else:

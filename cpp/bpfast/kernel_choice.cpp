@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "bpfast/kernel_options.hpp"
 #include "bpfast/simd.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -72,7 +73,7 @@ KernelChoice choose_kernel_width(const CpuId& cpu, int widest, const char* force
     k.widest = widest == 8 ? 8 : 4;
     const std::string env = forced ? forced : "";
     if (env == "4" || env == "8") {
-        k.width = env == "8" ? k.widest : 4;
+        k.width = k.scan_width = env == "8" ? k.widest : 4;
         k.reason = "BPFAST_SIMD_WIDTH=" + env;
         if (env == "8" && k.widest < 8) k.reason += ", but this CPU or build has no 8-lane kernels";
         return k;
@@ -81,6 +82,7 @@ KernelChoice choose_kernel_width(const CpuId& cpu, int widest, const char* force
         k.env_error = "BPFAST_SIMD_WIDTH must be 4 or 8 (or unset for the automatic choice), not '" +
                       env + "'";
     }
+    k.scan_width = k.widest;
     if (k.widest < 8) {
         k.width = 4;
         k.reason = "no 8-lane kernels: the CPU (" + describe(cpu) +
@@ -88,7 +90,7 @@ KernelChoice choose_kernel_width(const CpuId& cpu, int widest, const char* force
     } else if (cpu.vendor == "AuthenticAMD" && cpu.family == kZen4Family) {
         k.width = 4;
         k.reason = describe(cpu) + " (Zen 4) runs 512-bit operations as two 256-bit halves: "
-                   "4 lanes measured faster there";
+                   "angular kernels 4 lanes (measured faster there), neighbour scan 8 lanes";
     } else {
         k.width = 8;
         k.reason = describe(cpu) + " has AVX-512 (x86-64-v4): 8 lanes";
@@ -100,6 +102,14 @@ const KernelChoice& kernel_choice() {
     static const KernelChoice choice =
         choose_kernel_width(cpu_id(), widest_lanes(), std::getenv("BPFAST_SIMD_WIDTH"));
     return choice;
+}
+
+int scan_lanes(const KernelOptions& options) {
+    switch (options.simd_width) {
+        case 4: return 4;
+        case 8: return kernel_choice().widest;
+        default: return kernel_choice().scan_width;
+    }
 }
 
 }  // namespace bpfast

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "bpfast/errors.hpp"
+#include "bpfast/kernel_choice.hpp"
 #include "bpfast/simd.hpp"
 #include "bpfast/threading.hpp"
 
@@ -316,7 +317,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
             }
         }
     }
-    [[maybe_unused]] const bool wide = kernel_lanes(kernels) == 8;  // 8-lane candidate scan
+    [[maybe_unused]] const bool wide = scan_lanes(kernels) == 8;  // 8-lane candidate scan
 
     const double rc2 = cutoff * cutoff;
     using Buffer = NeighborList::Indices;
