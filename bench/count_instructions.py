@@ -74,7 +74,7 @@ def write_variant(source: Path, directory: Path, sf_type: int) -> list:
             (sf,) = list(sf_lines(line))
             if sf[2] != sf_type:
                 continue
-            kept.append(sf[1:])
+            kept.append((sf[1], tuple(sf[3]), sf[4]))
         lines.append(line)
     directory.mkdir()
     (directory / "input.nn").write_text("\n".join(lines) + "\n")
@@ -98,6 +98,8 @@ def term_counts(atoms, sfs: list, unit: float) -> tuple:
     of the potential): pairs for radial functions, triplets (unordered neighbour pairs
     within the cutoff of the centre) for angular ones, and of those the triplets whose
     third side is within the cutoff too."""
+    from collections import Counter
+
     from bpfast import neighbor_list
 
     symbols = np.array(atoms.get_chemical_symbols())
@@ -105,23 +107,22 @@ def term_counts(atoms, sfs: list, unit: float) -> tuple:
     i, j, D = neighbor_list(atoms.positions / unit, rc, atoms.cell[:] / unit, True, threads=1)
     r = np.linalg.norm(D, axis=1)
     terms = close = 0
-    for centre in range(len(atoms)):
-        rows = np.flatnonzero(i == centre)
-        for central, neighbours, cutoff in sfs:
-            if symbols[centre] != central:
-                continue
+    for (central, neighbours, cutoff), copies in Counter(sfs).items():
+        for centre in np.flatnonzero(symbols == central):
+            rows = np.flatnonzero(i == centre)
             inside = rows[r[rows] < cutoff]
             if len(neighbours) == 1:
-                terms += int(np.sum(symbols[j[inside]] == neighbours[0]))
+                terms += copies * int(np.sum(symbols[j[inside]] == neighbours[0]))
                 continue
             a = inside[symbols[j[inside]] == neighbours[0]]
             b = inside[symbols[j[inside]] == neighbours[1]]
-            pairs = np.array([(p, q) for p in a for q in b if neighbours[0] != neighbours[1] or p < q])
-            if len(pairs) == 0:
-                continue
-            terms += len(pairs)
-            jk = np.linalg.norm(D[pairs[:, 1]] - D[pairs[:, 0]], axis=1)
-            close += int(np.sum(jk < cutoff))
+            if neighbours[0] == neighbours[1]:
+                p, q = np.triu_indices(len(a), 1)
+                p, q = a[p], a[q]
+            else:
+                p, q = (m.ravel() for m in np.meshgrid(a, b, indexing="ij"))
+            terms += copies * len(p)
+            close += copies * int(np.sum(np.linalg.norm(D[q] - D[p], axis=1) < cutoff))
     return terms, close
 
 
