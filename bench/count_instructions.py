@@ -7,8 +7,8 @@ unlike timings).
 Steps: (1) builds the core unstripped (CMake RelWithDebInfo: the same -O3 code as a release
 build, with symbols) into --build unless it is there; (2) writes two variants of the water
 potential into a temporary directory, one with only its radial functions (type 2) and one
-with only its Gaussian angular functions (type 3), unscaled and with zero weights (the
-network does not enter the count); (3) runs one compute() with forces of the base frame
+with only its Gaussian angular functions (type 3), unscaled and with random weights (the
+network does not enter the count; non-zero dE/dG makes the gradient pass run); (3) runs one compute() with forces of the base frame
 under callgrind for each, collecting only inside Descriptor::values* and
 Descriptor::gradient*, and (4) divides each pass's instructions by the number of
 (pair, radial function) or (triplet, angular function) terms. Valgrind knows no AVX-512:
@@ -63,7 +63,7 @@ def sf_lines(input_nn: str):
 
 def write_variant(source: Path, directory: Path, sf_type: int) -> list:
     """A copy of the potential in `source` with only its SFs of `sf_type`, no scaling and
-    zero weights; returns their (central, neighbours, cutoff)."""
+    random weights; returns their (central, neighbours, cutoff)."""
     text = (source / "input.nn").read_text()
     kept, lines = [], []
     for line in text.splitlines():
@@ -84,18 +84,23 @@ def write_variant(source: Path, directory: Path, sf_type: int) -> list:
         if cols:
             keywords.setdefault(cols[0], cols[1:])
     hidden = [int(v) for v in keywords["global_nodes_short"]]
+    # wide statistics (no function counts as extrapolating; unused without scaling)
+    rows = [f"{e + 1} {k + 1} -1e10 1e10 0.0 1.0" for e, symbol in enumerate(keywords["elements"])
+            for k in range(sum(1 for sf in kept if sf[0] == symbol))]
+    (directory / "scaling.data").write_text("\n".join(rows) + "\n")
     for symbol in keywords["elements"]:
         from ase.data import atomic_numbers
 
         sizes = [sum(1 for sf in kept if sf[0] == symbol), *hidden, 1]
         count = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-        (directory / f"weights.{atomic_numbers[symbol]:03d}.data").write_text("0.0\n" * count)
+        weights = np.random.default_rng(count).normal(0.0, 0.1, count)
+        (directory / f"weights.{atomic_numbers[symbol]:03d}.data").write_text(
+            "".join(f"{w:.17g}\n" for w in weights))
     return kept
 
 
-def term_counts(atoms, sfs: list, unit: float) -> tuple:
-    """Terms of the functions `sfs` in `atoms` (positions in Å, `unit` Å per length unit
-    of the potential): pairs for radial functions, triplets (unordered neighbour pairs
+def term_counts(atoms, sfs: list) -> tuple:
+    """Terms of the functions `sfs` in `atoms` (in the potential's units): pairs for radial functions, triplets (unordered neighbour pairs
     within the cutoff of the centre) for angular ones, and of those the triplets whose
     third side is within the cutoff too."""
     from collections import Counter
@@ -104,7 +109,7 @@ def term_counts(atoms, sfs: list, unit: float) -> tuple:
 
     symbols = np.array(atoms.get_chemical_symbols())
     rc = max(sf[2] for sf in sfs)
-    i, j, D = neighbor_list(atoms.positions / unit, rc, atoms.cell[:] / unit, True, threads=1)
+    i, j, D = neighbor_list(atoms.positions, rc, atoms.cell[:], True, threads=1)
     r = np.linalg.norm(D, axis=1)
     terms = close = 0
     for (central, neighbours, cutoff), copies in Counter(sfs).items():
@@ -152,10 +157,12 @@ def callgrind(core: Path, potential: Path, structure: Path, work: Path) -> dict:
     driver.write_text(DRIVER.format(package=str(shadow.parent), site=sysconfig.get_paths()["purelib"],
                                     structure=str(structure), potential=str(potential)))
     out = work / f"callgrind.{potential.name}"
-    subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
-                    "--toggle-collect=*Descriptor::values*", "--toggle-collect=*Descriptor::gradient*",
+    run = subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                    "--toggle-collect=*Descriptor::values(*", "--toggle-collect=*Descriptor::gradient(*",
                     f"--callgrind-out-file={out}", sys.executable, "-S", str(driver)],
-                   check=True, capture_output=True)
+                   capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"callgrind run failed:\n{run.stderr[-3000:]}")
     report = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out)],
                             check=True, capture_output=True, text=True).stdout
     counts = dict.fromkeys(PASSES, 0)
@@ -170,8 +177,6 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", type=Path, required=True, help="build directory of the unstripped core")
     ap.add_argument("--potential", default="H2O_RPBE-D3")
-    ap.add_argument("--length-unit", type=float, default=0.529177210903,
-                    help="Å per length unit of the potential (default: bohr)")
     args = ap.parse_args(argv)
     core = build_core(args.build)
     source = SHARED / "potentials" / args.potential
@@ -179,13 +184,14 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         structure = work / "structure.npz"
-        np.savez(structure, positions=atoms.positions / args.length_unit,
-                 numbers=atoms.numbers.astype(np.int32), cell=atoms.cell[:] / args.length_unit)
+        # the reference frames are in the potential's units already
+        np.savez(structure, positions=atoms.positions, numbers=atoms.numbers.astype(np.int32),
+                 cell=atoms.cell[:])
         print(f"{args.potential}, {len(atoms)} atoms, one compute() with forces, 4-lane kernels")
         for sf_type, what in ((2, "pair, radial function"), (3, "triplet, angular function")):
             variant = work / f"type{sf_type}"
             sfs = write_variant(source, variant, sf_type)
-            terms, close = term_counts(atoms, sfs, args.length_unit)
+            terms, close = term_counts(atoms, sfs)
             counts = callgrind(core, variant, structure, work)
             print(f"type {sf_type}: {len(sfs)} functions, {terms:,} ({what}) terms"
                   + (f" ({close:,} with r_jk < r_c)" if sf_type == 3 else ""))
