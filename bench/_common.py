@@ -41,3 +41,21 @@ def supercell(potential: str, atoms_wanted: int):
 
     base = base_frame(potential)
     return base.repeat(supercell_repeats(base.cell[:], len(base), atoms_wanted))
+
+
+def cpu_model() -> str:
+    """The CPU's model name, vendor, family and model from /proc/cpuinfo."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "vendor_id", "cpu family", "model") and key not in fields:
+                    fields[key] = value.strip()
+                if not line.strip() and fields:
+                    break
+    except OSError:
+        return "unknown"
+    return (f"{fields.get('model name', '?')} ({fields.get('vendor_id', '?')}, family "
+            f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')})")

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BASE_FRAMES, SHARED, supercell  # noqa: E402
+from _common import BASE_FRAMES, SHARED, cpu_model, supercell  # noqa: E402
 
 # n2p2 (O(N) part: symmetry functions + network + forces), microseconds per atom, from
 # shared/docs/n2p2-timings.md (measured on a machine of this kind, not in this run).
@@ -207,12 +207,17 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     import bpfast
+    from bpfast import _core
 
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}",
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "cpu": cpu_model(), "kernels": _core.kernel_choice(),
             "python": platform.python_version(), "bpfast": bpfast.__version__,
             "command": " ".join([Path(sys.executable).name, *sys.argv])}
-    print(f"# {meta['date']}  {meta['machine']}  {meta['command']}")
+    print(f"# {meta['date']}  {meta['machine']}  {meta['cpu']}  {meta['command']}")
+    k = meta["kernels"]
+    print(f"# kernels: angular {k['width']} lanes, neighbour scan {k['scan_width']} lanes "
+          f"({k['reason']})")
     results, peer_results = [], []
     header = (f"{'potential':<14}{'atoms':>9}{'thr':>4}{'µs/atom':>9}{'neigh':>7}{'SF':>7}"
               f"{'NN':>6}{'forces':>7}{'first':>7}{'atom·steps/s':>14}{'peak MB':>9}{'B/atom':>8}"

@@ -22,6 +22,9 @@ def test_bench_run_smoke(tmp_path):
     assert set(row["phase_us_per_atom"]) == {"neighbors", "symmetry_functions", "network", "forces"}
     assert "µs/atom" in proc.stdout
     assert row["first_call_seconds"] > 0 and row["calls"] == 1
+    kernels = data["meta"]["kernels"]
+    assert kernels["width"] in (4, 8) and kernels["reason"] in proc.stdout
+    assert data["meta"]["cpu"] and data["meta"]["cpu"] in proc.stdout
 
 
 def test_thread_speedups_pair_rows_by_potential_and_size():

@@ -93,7 +93,7 @@ def test_large_lists_match_ase(pbc):
         np.testing.assert_allclose(pairs(i, j, D), expected, atol=1e-7)
 
 
-@pytest.mark.skipif(_core._best_simd_width() < 8, reason="no 8-lane (AVX-512) candidate scan on "
+@pytest.mark.skipif(_core.kernel_choice()["widest"] < 8, reason="no 8-lane (AVX-512) candidate scan on "
                     "this CPU: only the one-at-a-time scan can run")
 @pytest.mark.parametrize("pbc", [(True, True, True), (False, True, False)])
 def test_both_scan_widths_keep_the_same_pairs(pbc):

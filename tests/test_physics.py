@@ -497,10 +497,11 @@ def test_dense_cell_memory_stays_bounded(tmp_path):
 
 
 def eight_lanes():
-    """The 8-lane kernels' availability (AVX-512 CPU and a build that has them)."""
+    """The 8-lane kernels' availability (AVX-512 CPU and a build that has them), whether
+    or not they are the automatic choice."""
     from bpfast import _core
 
-    return _core._best_simd_width() == 8
+    return _core.kernel_choice()["widest"] == 8
 
 
 @pytest.mark.skipif(not eight_lanes(), reason="no 8-lane (AVX-512) kernels on this CPU: "
@@ -576,4 +577,4 @@ def test_kernel_width_must_be_0_4_or_8():
     assert _core._best_simd_width() in (4, 8)
     assert _core.KernelOptions().lanes == _core._best_simd_width()
     assert _core.KernelOptions(simd_width=4).lanes == 4
-    assert _core.KernelOptions(simd_width=8).lanes == _core._best_simd_width()
+    assert _core.KernelOptions(simd_width=8).lanes == _core.kernel_choice()["widest"]

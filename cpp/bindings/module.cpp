@@ -10,6 +10,7 @@
 #include "bpfast/elements.hpp"
 #include "bpfast/errors.hpp"
 #include "bpfast/host_neighbors.hpp"
+#include "bpfast/kernel_choice.hpp"
 #include "bpfast/kernel_options.hpp"
 #include "bpfast/n2p2_io.hpp"
 #include "bpfast/potential.hpp"
@@ -249,6 +250,20 @@ py::tuple neighbor_list(py::array_t<double, py::array::c_style> positions, py::o
                           to_numpy(std::move(vectors), {np, 3}));
 }
 
+/// The kernel choice as a dict: width, widest, reason, vendor, family, model.
+py::dict kernel_choice_dict(const bpfast::KernelChoice& k) {
+    py::dict d;
+    d["width"] = k.width;
+    d["scan_width"] = k.scan_width;
+    d["widest"] = k.widest;
+    d["reason"] = k.reason;
+    d["vendor"] = k.cpu.vendor;
+    d["family"] = k.cpu.family;
+    d["model"] = k.cpu.model;
+    d["cpu"] = k.cpu.brand;
+    return d;
+}
+
 /// Raises `bpfast.errors.<name>(*args)`.
 void raise_bpfast(const char* name, py::tuple args) {
     py::object cls = py::module_::import("bpfast.errors").attr(name);
@@ -258,6 +273,10 @@ void raise_bpfast(const char* name, py::tuple args) {
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
+    // BPFAST_SIMD_WIDTH is read here, once: a value other than 4 or 8 stops the import.
+    if (!bpfast::kernel_choice().env_error.empty()) {
+        throw py::value_error(bpfast::kernel_choice().env_error);
+    }
     m.doc() = "bpfast native core (internal; use the bpfast package)";
 
     py::register_exception_translator([](std::exception_ptr p) {
@@ -386,5 +405,22 @@ trajectory); calls that share a cache are serialised.)doc")
     m.def("default_threads", [] { return bpfast::resolve_threads(0); });
     m.attr("max_threads") = bpfast::kMaxThreads;
     m.def("_best_simd_width", &bpfast::best_simd_width,
-          "Lanes of the two-width kernels on this CPU by default: 8 (x86-64-v4) or 4.");
+          "Lanes of the two-width kernels on this CPU by default: 4 or 8 (kernel_choice).");
+    m.def("kernel_choice", [] { return kernel_choice_dict(bpfast::kernel_choice()); },
+          R"doc(The automatic SIMD width of the two-width kernels (angular symmetry functions,
+neighbour scan) in this process, and why: a dict with width (angular kernels: 4 or 8),
+scan_width (neighbour candidate scan), widest (lanes the CPU and build can run), reason, the CPU's cpuid vendor, family and model, and cpu (its
+brand string, the "model name" of /proc/cpuinfo).
+BPFAST_SIMD_WIDTH=4|8 in the environment when bpfast is imported forces a width.)doc");
+    m.def("_choose_kernel_width",
+          [](const std::string& vendor, int family, int model, int widest, const std::string& env) {
+              bpfast::CpuId cpu{vendor, family, model};
+              const auto k = bpfast::choose_kernel_width(cpu, widest, env.c_str());
+              py::dict d = kernel_choice_dict(k);
+              d["env_error"] = k.env_error;
+              return d;
+          },
+          py::arg("vendor"), py::arg("family"), py::arg("model"), py::arg("widest"),
+          py::arg("env") = "",
+          "The kernel-width rule for a given CPU (tests of the rule on other CPUs).");
 }

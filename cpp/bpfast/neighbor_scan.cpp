@@ -30,8 +30,8 @@ inline size_t scan_run(const BinnedAtoms& b, int64_t q0, int64_t q1, double ox, 
 }
 
 #if BPFAST_WIDE_KERNELS
-/// scan_run for eight candidates at a time (AVX-512: masked loads, compressing store of
-/// the kept atom indices). The same arithmetic as scan_run (no fused multiply-add), so
+/// scan_run for eight candidates at a time (AVX-512: masked loads, the kept atom indices
+/// compressed and stored whole). The same arithmetic as scan_run (no fused multiply-add), so
 /// both keep the same pairs. Needs room for 8 entries past the last candidate.
 BPFAST_WIDE_KERNEL size_t scan_run_wide(const BinnedAtoms& b, int64_t q0, int64_t q1, double ox,
                                         double oy, double oz, double rc2, int32_t skip,
@@ -51,7 +51,7 @@ BPFAST_WIDE_KERNEL size_t scan_run_wide(const BinnedAtoms& b, int64_t q0, int64_
         const __m256i j = _mm256_maskz_loadu_epi32(live, b.atom.data() + q);
         const __mmask8 keep = _mm512_mask_cmp_pd_mask(live, d2, vrc2, _CMP_LT_OQ) &
                               _mm256_cmpneq_epi32_mask(j, vskip);
-        _mm256_mask_compressstoreu_epi32(out_j + used, keep, j);
+        simd::store_compressed(out_j + used, keep, j);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_s + used), vshift);
         used += static_cast<size_t>(__builtin_popcount(keep));
     }

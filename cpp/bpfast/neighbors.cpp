@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "bpfast/errors.hpp"
+#include "bpfast/kernel_choice.hpp"
 #include "bpfast/neighbor_search.hpp"
 #include "bpfast/threading.hpp"
 
@@ -34,7 +35,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     choose_bins(grid, n, cutoff, fp);
     const BinnedAtoms binned = bin_atoms(grid, fp, n, nt, spread);
     const ShiftTable shifts = make_shift_table(grid, out.shift_vectors);
-    scan_atoms(grid, binned, fp, shifts, n, cutoff, nt, kernel_lanes(kernels) == 8, std::move(previous),
+    scan_atoms(grid, binned, fp, shifts, n, cutoff, nt, scan_lanes(kernels) == 8, std::move(previous),
                out);
 }
 

@@ -1,20 +1,12 @@
-#include "bpfast/simd.hpp"
-
 #include <string>
 
 #include "bpfast/errors.hpp"
+#include "bpfast/kernel_choice.hpp"
 #include "bpfast/kernel_options.hpp"
 
 namespace bpfast {
 
-int best_simd_width() {
-#if BPFAST_WIDE_KERNELS
-    static const bool wide = __builtin_cpu_supports("x86-64-v4");
-    return wide ? 8 : 4;
-#else
-    return 4;
-#endif
-}
+int best_simd_width() { return kernel_choice().width; }
 
 void check_kernel_options(const KernelOptions& options) {
     const int lanes = options.simd_width;
@@ -24,7 +16,11 @@ void check_kernel_options(const KernelOptions& options) {
 }
 
 int kernel_lanes(const KernelOptions& options) {
-    return options.simd_width == 4 ? 4 : best_simd_width();
+    switch (options.simd_width) {
+        case 4: return 4;
+        case 8: return kernel_choice().widest;
+        default: return kernel_choice().width;
+    }
 }
 
 }  // namespace bpfast

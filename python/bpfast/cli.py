@@ -3,7 +3,7 @@
     bpfast info POTENTIAL
     bpfast predict POTENTIAL STRUCTURES [-o OUT]
     bpfast md POTENTIAL STRUCTURE --steps N [--dt FS] [--temperature K] [--ensemble nve|nvt|npt]
-    bpfast bench POTENTIAL [--atoms N]
+    bpfast bench POTENTIAL [--atoms N] [--calibrate]
 
 Potentials carry no units: pass ``--length-unit``/``--energy-unit`` (e.g. ``bohr``
 ``hartree`` for the n2p2 water potentials; default Å and eV, with a warning when the
@@ -218,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MD steps to time (default 5)")
     p.add_argument("--dt", type=_positive_float, default=md.timestep, metavar="FS",
                    help=f"time step in fs (default {md.timestep:g})")
+    p.add_argument("--calibrate", action="store_true",
+                   help="also time the 4-lane and 8-lane kernels on the supercell (interleaved, "
+                        "best of 5 each) and say which is faster on this CPU; "
+                        "BPFAST_SIMD_WIDTH=4|8 forces a width")
     _add_units(p)
     _add_runtime(p)
     return parser
@@ -524,6 +528,9 @@ def cmd_bench(args, printer: _WarningPrinter) -> int:
     threads = args.threads or _core.default_threads()
     print(f"threads: {threads}; skin {args.skin:g} Å; dt {args.dt:g} fs; first evaluation "
           f"{first:.3g} s", file=out)
+    choice = _core.kernel_choice()
+    print(f"CPU: {choice['cpu'] or 'unknown'}; kernels: angular {choice['width']} lanes, "
+          f"neighbour scan {choice['scan_width']} lanes ({choice['reason']})", file=out)
     print(f"speed: {n * steps / wall:.4g} atom·steps/s ({steps} NVE steps in {wall:.3g} s, "
           f"{wall / steps:.4g} s/step, {wall / (n * steps) * 1e6:.4g} µs per atom-step)",
           file=out)
@@ -543,7 +550,34 @@ def cmd_bench(args, printer: _WarningPrinter) -> int:
     print(f"peak memory: {rss_after / 2**20:.1f} MiB RSS = {rss_after / n / 1024:.2f} kiB/atom "
           f"({grown / n / 1024:.2f} kiB/atom above the {rss_before / 2**20:.1f} MiB before the "
           f"first evaluation)", file=out)
+    if args.calibrate:
+        _calibrate(pot, atoms, calc.units.length, threads, out)
     return 0
+
+
+def _calibrate(pot, atoms, length: float, threads: int, out, rounds: int = 5) -> None:
+    """Prints the best time per atom of compute() with 4 and with 8 lanes, interleaved
+    (`length`: Å per length unit of the potential)."""
+    from . import _core
+
+    choice = _core.kernel_choice()
+    if choice["widest"] < 8:
+        print(f"calibration: only 4 lanes run here ({choice['reason']})", file=out)
+        return
+    pos, numbers, cell = atoms.positions / length, atoms.numbers, atoms.cell[:] / length
+    best = {4: float("inf"), 8: float("inf")}
+    for _ in range(rounds):
+        for lanes in best:
+            t0 = time.perf_counter()
+            pot.compute(pos, numbers, cell, True, threads=threads,
+                        _kernels=_core.KernelOptions(simd_width=lanes))
+            best[lanes] = min(best[lanes], time.perf_counter() - t0)
+    n = len(atoms)
+    faster = min(best, key=best.get)
+    print(f"calibration (forces, best of {rounds} interleaved calls): 4 lanes "
+          f"{best[4] / n * 1e6:.4g} µs/atom, 8 lanes {best[8] / n * 1e6:.4g} µs/atom; faster "
+          f"here: {faster} lanes; automatic choice: angular {choice['width']} lanes, neighbour "
+          f"scan {choice['scan_width']} lanes", file=out)
 
 
 # ---------------------------------------------------------------------- main
