@@ -319,6 +319,7 @@ trajectory); calls that share a cache are serialised.)doc")
                    ", rebuilds=" + std::to_string(c.rebuilds()) + ")";
         });
 
+    void bind_training(py::module_&); bind_training(m);  // NetworkGradients (bind_training.cpp)
     m.def(
         "load",
         [](const std::string& directory) {

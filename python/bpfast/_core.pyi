@@ -45,6 +45,42 @@ class Potential:
         threads: int = 0,
     ) -> Dict[str, Any]: ...
 
+class NetworkGradients:
+    """Derivatives of one element's network with respect to its weights and biases.
+
+    ``compute`` returns a dict: ``energies`` (n,) network outputs E_a;
+    ``input_gradient`` (n, n_sf) dE_a/dG_a or None; ``energy_gradient`` sum of dE_a/dw,
+    (P,) or per group (n_groups, P), or None; with tangents u (n, n_sf):
+    ``tangent_energies`` (n,) u_a . dE_a/dG_a and ``tangent_gradient`` the sum of
+    their gradients sum_k u_ak d(dE_a/dG_ak)/dw, (P,) or (n_groups, P); else None.
+    w in n2p2 weights-file order; groups: non-decreasing row group indices.
+    """
+
+    def __init__(self, sizes: List[int], activations: str, normalize_nodes: bool = False) -> None: ...
+    @staticmethod
+    def from_potential(potential: Potential, element: str) -> "NetworkGradients": ...
+    @property
+    def sizes(self) -> List[int]: ...
+    @property
+    def activations(self) -> str: ...
+    @property
+    def normalize_nodes(self) -> bool: ...
+    @property
+    def parameter_count(self) -> int: ...
+    def compute(
+        self,
+        parameters: np.ndarray,
+        inputs: np.ndarray,
+        tangents: Optional[np.ndarray] = None,
+        groups: Optional[np.ndarray] = None,
+        n_groups: Optional[int] = None,
+        input_gradient: bool = False,
+        energy_gradient: bool = True,
+        threads: int = 0,
+    ) -> Dict[str, Optional[np.ndarray]]: ...
+
+def network_parameters(potential: Potential, element: str) -> np.ndarray: ...
+
 class NeighborCache:
     def __init__(self, skin: float = 1.0) -> None: ...
     @property
