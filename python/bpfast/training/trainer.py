@@ -25,6 +25,7 @@ from ..potential import Potential, _threads, load
 from ..units import guess_units
 from .data import DataError, TrainingSet, read_training_data
 from .descriptors import DescriptorCalculator
+from .forces import ForceModel, core_tangents, unit_directions
 from .input_nn import read_settings
 from .model import EnergyModel
 from .optimizers import Adam, KalmanFilter
@@ -96,6 +97,12 @@ class _Evaluator:
         return energy, float(np.sqrt(sq / n))
 
 
+def _make_tangents(potential: Potential, model: EnergyModel, threads: int):
+    """The raw symmetry-function tangents of the training structures (None if the core
+    has none)."""
+    return core_tangents(potential, model, threads)
+
+
 class _Run:
     """State of one training run (weights, optimiser, history) and its outputs."""
 
@@ -113,6 +120,7 @@ class _Run:
         self.evaluate = {"train": _Evaluator(self.model, train_set, threads),
                          "test": _Evaluator(test_model, test_set, threads)}
         self.forces = _structure_forces(train_set) or _structure_forces(test_set)
+        self.force_model = self._force_model(calc, train_set)
         self.rng = np.random.default_rng(seed)
         self.w = self.model.flatten(initialize_weights(settings, seed, n_inputs=n_inputs))
         self.best_w = self.w.copy()
@@ -129,6 +137,18 @@ class _Run:
         else:
             self.optimizer = Adam(n, settings.training)
 
+    def _force_model(self, calc, train_set) -> Optional[ForceModel]:
+        options = self.settings.training
+        if not (_structure_forces(train_set) and options.use_short_forces
+                and options.force_weight > 0.0):
+            return None
+        tangents = _make_tangents(Potential(calc._core), self.model, self.threads)
+        if tangents is None:
+            self.log("forces are not trained: this build of bpfast has no symmetry-function "
+                     "tangents (Potential.symmetry_function_tangents); energies only")
+            return None
+        return ForceModel(self.model, train_set, tangents)
+
     # -------------------------------------------------------------- updates
 
     def energy_errors(self, chosen: np.ndarray):
@@ -139,23 +159,72 @@ class _Run:
         scale = m.conv_energy / m.n_atoms[chosen]
         return (m.reference[chosen] - e) * scale, (jac * scale[:, None]).T
 
-    def run_epoch(self, deadline: float) -> bool:
-        """One epoch of updates; False if the deadline came first."""
+    def force_errors(self, index: int, components: np.ndarray):
+        """Errors (reference - prediction) of force components of structure ``index`` in
+        the networks' units times sqrt(force_weight), and their Jacobian (P, m)."""
+        fm = self.force_model
+        d = unit_directions(len(fm.data[index]), components)
+        pred, jac = fm.components(self.w, index, d)
+        scale = self.model.conv_energy * np.sqrt(self.settings.training.force_weight)
+        return (fm.reference(index, d) - pred) * scale, jac.T * scale
+
+    def _force_steps(self, n_steps: int):
+        """(structure, [component]) pairs drawn for one epoch: short_force_fraction of
+        all force components of the structures with forces."""
+        data = self.force_model.data
+        with_forces = np.array([k for k, s in enumerate(data) if s.forces is not None])
+        sizes = np.array([3 * len(data[k]) for k in with_forces], dtype=float)
+        total = int(np.ceil(self.settings.training.short_force_fraction * sizes.sum()))
+        picks = self.rng.choice(with_forces, size=total, p=sizes / sizes.sum())
+        return [("force", int(k), self.rng.integers(3 * len(data[int(k)]), size=1))
+                for k in picks]
+
+    def _steps(self):
         n = self.model.n_structures
         order = self.rng.permutation(n)
         if self.kind == "kalman":
-            steps = [order[k:k + 1] for k in range(n)]
-        else:
-            steps = [np.sort(order[k:k + self.batch_size]) for k in range(0, n, self.batch_size)]
-        for k, chosen in enumerate(steps):
+            steps = [("energy", order[k:k + 1]) for k in range(n)]
+            if self.force_model is not None:
+                steps += self._force_steps(n)
+                steps = [steps[k] for k in self.rng.permutation(len(steps))]
+            return steps
+        return [("batch", np.sort(order[k:k + self.batch_size]))
+                for k in range(0, n, self.batch_size)]
+
+    def _batch_gradient(self, chosen: np.ndarray) -> np.ndarray:
+        """Gradient of mean (dE/N)^2 + force_weight mean (dF)^2 over sampled components."""
+        errors, jac = self.energy_errors(chosen)
+        gradient = -2.0 * (jac @ errors) / len(chosen)
+        if self.force_model is None:
+            return gradient
+        fraction = self.settings.training.short_force_fraction
+        terms, count = np.zeros_like(gradient), 0
+        for k in chosen:
+            s = self.force_model.data[int(k)]
+            if s.forces is None:
+                continue
+            m = max(1, int(round(fraction * 3 * len(s))))
+            comps = self.rng.choice(3 * len(s), size=min(m, 3 * len(s)), replace=False)
+            f_err, f_jac = self.force_errors(int(k), np.sort(comps))
+            terms += f_jac @ f_err
+            count += len(comps)
+        return gradient - 2.0 * terms / max(count, 1)
+
+    def run_epoch(self, deadline: float) -> bool:
+        """One epoch of updates; False if the deadline came first."""
+        steps = self._steps()
+        for k, step in enumerate(steps):
             if time.perf_counter() > deadline:
                 return False
             self.optimizer.progress = self.epoch + k / len(steps)
-            errors, jac = self.energy_errors(chosen)
-            if self.kind == "kalman":
-                self.optimizer.update(self.w, errors, jac)
-            else:  # loss: mean of squared per-atom errors
-                self.optimizer.step(self.w, -2.0 * (jac @ errors) / len(chosen))
+            if step[0] == "batch":
+                self.optimizer.step(self.w, self._batch_gradient(step[1]))
+                continue
+            if step[0] == "energy":
+                errors, jac = self.energy_errors(step[1])
+            else:
+                errors, jac = self.force_errors(step[1], step[2])
+            self.optimizer.update(self.w, errors, jac)
         return True
 
     # -------------------------------------------------------------- outputs
