@@ -156,10 +156,11 @@ BPFAST_WIDE_KERNEL size_t scan_run_wide(const BinnedAtoms& b, int64_t q0, int64_
 
 void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
                          const std::array<bool, 3>& pbc, double cutoff, int threads,
-                         NeighborList& out) {
+                         NeighborList& out, const KernelOptions& kernels) {
     if (!(cutoff > 0.0) || !std::isfinite(cutoff)) {
         throw InputError("neighbour cutoff must be a positive finite number");
     }
+    check_kernel_options(kernels);
     out.offsets.assign(n + 1, 0);
     // The blocks of a previous list lend their memory to the new one (see below).
     std::vector<NeighborList::Block> previous = std::move(out.blocks);
@@ -315,7 +316,7 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
             }
         }
     }
-    [[maybe_unused]] const bool wide = simd_width() == 8;  // 8-lane candidate scan
+    [[maybe_unused]] const bool wide = kernel_lanes(kernels) == 8;  // 8-lane candidate scan
 
     const double rc2 = cutoff * cutoff;
     using Buffer = NeighborList::Indices;
@@ -482,7 +483,7 @@ void NeighborCache::reset() { valid_ = false; }
 
 const NeighborList& NeighborCache::update(const double* positions, int64_t n, const Cell* cell,
                                           const std::array<bool, 3>& pbc, double cutoff,
-                                          int threads) {
+                                          int threads, const KernelOptions& kernels) {
     bool valid = valid_ && skin_ > 0.0 && static_cast<int64_t>(reference_.size()) == 3 * n &&
                  pbc == pbc_ && cutoff == cutoff_ && (cell != nullptr) == have_cell_ &&
                  (cell == nullptr || *cell == cell_);
@@ -498,7 +499,7 @@ const NeighborList& NeighborCache::update(const double* positions, int64_t n, co
     if (!valid) {
         valid_ = false;
         try {
-            build_neighbor_list(positions, n, cell, pbc, cutoff + skin_, threads, list_);
+            build_neighbor_list(positions, n, cell, pbc, cutoff + skin_, threads, list_, kernels);
         } catch (const InputError& e) {
             char text[96];
             std::snprintf(text, sizeof text, " (the list's cutoff is %.6g + a skin of %.6g)",

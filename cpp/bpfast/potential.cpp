@@ -142,6 +142,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         throw InputError("stress needs a cell");
     }
     check_finite(positions, n);
+    check_kernel_options(options.kernels);
     Result res;
     const int nt = resolve_threads(options.threads, n, 32);  // ~32 atoms per thread at least
     // Own list (unless the cache's is used): on loan from the spare, returned when the
@@ -158,9 +159,9 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         const auto t0 = Clock::now();
         if (cache != nullptr) {
             lock = std::unique_lock<std::mutex>(cache->mutex());
-            list_ptr = &cache->update(positions, n, cell, pbc, cutoff_, nt);
+            list_ptr = &cache->update(positions, n, cell, pbc, cutoff_, nt, options.kernels);
         } else {
-            build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, *own.list);
+            build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, *own.list, options.kernels);
         }
         wrapped_positions(*list_ptr, positions, n, wrapped);
         res.neighbor_pairs = static_cast<int64_t>(list_ptr->pairs());
@@ -190,6 +191,7 @@ Result Potential::compute(const HostNeighbors& host, const ComputeOptions& optio
         throw InputError("host neighbour list: inconsistent atom counts");
     }
     check_finite(host.positions, host.n_total);
+    check_kernel_options(options.kernels);
     Result res;
     const int nt = resolve_threads(options.threads, host.n_centers, 32);
     for (int64_t c = 0; c < host.n_centers; ++c) {
@@ -284,7 +286,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
         std::fill(ts.gy.begin(), ts.gy.begin() + env.count, 0.0);
         std::fill(ts.gz.begin(), ts.gz.begin() + env.count, 0.0);
         descriptors_[e].gradient(env, dEdG, ts.gx.data(), ts.gy.data(), ts.gz.data(),
-                                 ts.descriptor);
+                                 ts.descriptor, options.kernels);
         double fx = 0.0, fy = 0.0, fz = 0.0;
         for (int m = 0; m < env.count; ++m) {
             const double gx = ts.gx[m], gy = ts.gy[m], gz = ts.gz[m];
@@ -336,7 +338,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
                 const int nsf = descriptors_[e].size();
                 if (static_cast<int>(g.size()) < nsf) g.resize(nsf);
                 ts.descriptor.record = true;
-                descriptors_[e].values(env, g.data(), ts.descriptor);
+                descriptors_[e].values(env, g.data(), ts.descriptor, options.kernels);
                 ts.descriptor.record = false;
                 count_extrapolations(e, g.data(), ts);
                 const Scaling& sc = scalings_[e];
@@ -393,7 +395,7 @@ Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_ce
             const int e = element[i];
             double* g = x[e].data() + row[i] * x[e].cols();
             const NeighborEnv env = environment(i, ts, element.data());
-            descriptors_[e].values(env, g, ts.descriptor);
+            descriptors_[e].values(env, g, ts.descriptor, options.kernels);
             count_extrapolations(e, g, ts);
             if (!options.descriptors_only) scalings_[e].apply(g, g);
         }

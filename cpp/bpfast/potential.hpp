@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bpfast/cutoff.hpp"
+#include "bpfast/kernel_options.hpp"
 #include "bpfast/neighbors.hpp"
 #include "bpfast/network.hpp"
 #include "bpfast/scaling.hpp"
@@ -52,6 +53,8 @@ struct ComputeOptions {
     /// Stop after the symmetry functions and return their raw (unscaled) values in
     /// Result::descriptors; energy, forces and stress are not computed.
     bool descriptors_only = false;
+    /// Code paths of the kernels (defaults: the fastest; others for tests).
+    KernelOptions kernels;
 };
 
 /// Results in the potential's own units.

@@ -280,6 +280,7 @@ class Potential:
         energies: bool = False,
         threads: Optional[int] = None,
         cache: Optional["_core.NeighborCache"] = None,
+        _kernels: Optional["_core.KernelOptions"] = None,
     ) -> Result:
         """Energy (and forces, stress, per-atom energies) of one structure.
 
@@ -299,6 +300,8 @@ class Potential:
         cache : bpfast.NeighborCache, optional
             Keeps the neighbour list between calls (Verlet list with a skin), for MD
             and relaxations; results are the same as without it.
+        _kernels : bpfast._core.KernelOptions, optional
+            Internal: the kernels' code paths for this call (tests run each of them).
         """
         pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
         volume = 0.0
@@ -311,7 +314,8 @@ class Potential:
         if cache is not None and not isinstance(cache, _core.NeighborCache):
             raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
         out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
-                                 bool(energies), _threads(threads), False, cache)
+                                 bool(energies), _threads(threads), False, cache,
+                                 _kernels or _core.KernelOptions())
         counts = out["extrapolations"]
         total = int(sum(int(c_.sum()) for c_ in counts))
         if total:
@@ -337,6 +341,7 @@ class Potential:
         pbc: Union[None, bool, Sequence[bool]] = None,
         *,
         threads: Optional[int] = None,
+        _kernels: Optional["_core.KernelOptions"] = None,
     ) -> list:
         """Raw (unscaled) symmetry-function values of every atom.
 
@@ -347,7 +352,7 @@ class Potential:
         """
         pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
         out = self._core.compute(pos, numbers, c, periodic, False, False, False,
-                                 _threads(threads), True)
+                                 _threads(threads), True, None, _kernels or _core.KernelOptions())
         result: list = [None] * pos.shape[0]
         for values, atoms in zip(out["descriptors"], out["descriptor_atoms"]):
             for row, i in enumerate(atoms):
