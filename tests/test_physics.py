@@ -377,6 +377,25 @@ def test_one_and_two_threads_agree(full):
     np.testing.assert_allclose(two.energies, one.energies, rtol=1e-12)
 
 
+@pytest.mark.skipif(not bpfast._core.have_openmp(), reason="built without OpenMP: one thread only")
+def test_two_threads_repeat_bitwise(full):
+    """Identical calls on two threads give bit-identical results: which thread takes which
+    atoms must not change the order in which force and virial contributions are summed.
+    500 atoms: 32 chunks of 16, enough for a dynamic schedule to hand them out differently."""
+    s = structure(51, n_atoms=500, cell="cubic")
+    first = compute(full, s, threads=2, stress=True, energies=True)
+    for _ in range(6):
+        again = compute(full, s, threads=2, stress=True, energies=True)
+        assert again.energy == first.energy
+        assert np.array_equal(again.forces, first.forces)
+        assert np.array_equal(again.stress, first.stress)
+        assert np.array_equal(again.energies, first.energies)
+    one = compute(full, s, threads=1, stress=True, energies=True)
+    assert first.energy == pytest.approx(one.energy, rel=1e-12)
+    np.testing.assert_allclose(first.forces, one.forces, rtol=0, atol=1e-12 * np.max(np.abs(one.forces)))
+    np.testing.assert_allclose(first.stress, one.stress, rtol=0, atol=1e-12 * np.max(np.abs(one.stress)))
+
+
 @pytest.mark.parametrize("limit", [0, 500])
 def test_gradient_recomputes_what_was_not_recorded(full, limit):
     """The gradient pass replays per-pair data recorded by the values pass of the same

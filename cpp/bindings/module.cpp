@@ -104,10 +104,10 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
     out["extrapolating_atoms"] = res.extrapolating_atoms;
     out["neighbor_pairs"] = res.neighbor_pairs;
     py::dict timings;
-    timings["neighbors"] = res.timings[0];
-    timings["symmetry_functions"] = res.timings[1];
-    timings["network"] = res.timings[2];
-    timings["forces"] = res.timings[3];
+    timings["neighbors"] = res.timings.neighbors;
+    timings["symmetry_functions"] = res.timings.symmetry_functions;
+    timings["network"] = res.timings.network;
+    timings["forces"] = res.timings.forces;
     out["timings"] = timings;
     return out;
 }
