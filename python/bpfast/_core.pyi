@@ -45,6 +45,16 @@ class Potential:
         energies: bool = True,
         threads: int = 0,
     ) -> Dict[str, Any]: ...
+    def symmetry_function_tangents(
+        self,
+        positions: np.ndarray,
+        numbers: np.ndarray,
+        cell: Optional[np.ndarray],
+        pbc: Tuple[bool, bool, bool],
+        tangents: np.ndarray,
+        threads: int = 0,
+        kernels: "KernelOptions" = ...,
+    ) -> Dict[str, List[np.ndarray]]: ...
 
 class NeighborCache:
     def __init__(self, skin: float = 1.0) -> None: ...
