@@ -377,6 +377,25 @@ def test_one_and_two_threads_agree(full):
     np.testing.assert_allclose(two.energies, one.energies, rtol=1e-12)
 
 
+@pytest.mark.skipif(not bpfast._core.have_openmp(), reason="built without OpenMP: one thread only")
+def test_two_threads_repeat_bitwise(full):
+    """Identical calls on two threads give bit-identical results: which thread takes which
+    atoms must not change the order in which force and virial contributions are summed.
+    500 atoms: 32 chunks of 16, enough for a dynamic schedule to hand them out differently."""
+    s = structure(51, n_atoms=500, cell="cubic")
+    first = compute(full, s, threads=2, stress=True, energies=True)
+    for _ in range(6):
+        again = compute(full, s, threads=2, stress=True, energies=True)
+        assert again.energy == first.energy
+        assert np.array_equal(again.forces, first.forces)
+        assert np.array_equal(again.stress, first.stress)
+        assert np.array_equal(again.energies, first.energies)
+    one = compute(full, s, threads=1, stress=True, energies=True)
+    assert first.energy == pytest.approx(one.energy, rel=1e-12)
+    np.testing.assert_allclose(first.forces, one.forces, rtol=0, atol=1e-12 * np.max(np.abs(one.forces)))
+    np.testing.assert_allclose(first.stress, one.stress, rtol=0, atol=1e-12 * np.max(np.abs(one.stress)))
+
+
 @pytest.mark.parametrize("limit", [0, 500])
 def test_gradient_recomputes_what_was_not_recorded(full, limit):
     """The gradient pass replays per-pair data recorded by the values pass of the same
@@ -386,18 +405,13 @@ def test_gradient_recomputes_what_was_not_recorded(full, limit):
 
     s = structure(50, n_atoms=40, box=9.0)
     recorded = compute(full, s, threads=1, stress=True, energies=True)
-    default = _core._pair_tape_limit()
-    try:
-        _core._set_pair_tape_limit(limit)
-        fresh = compute(full, s, threads=1, stress=True, energies=True)
-    finally:
-        _core._set_pair_tape_limit(default)
+    fresh = compute(full, s, threads=1, stress=True, energies=True,
+                    _kernels=_core.KernelOptions(pair_tape_limit=limit))
     assert fresh.energy == recorded.energy
     np.testing.assert_allclose(fresh.forces, recorded.forces, rtol=0,
                                atol=1e-14 * np.max(np.abs(recorded.forces)))
     np.testing.assert_allclose(fresh.stress, recorded.stress, rtol=0,
                                atol=1e-14 * np.max(np.abs(recorded.stress)))
-    assert _core._pair_tape_limit() == default
 
 
 @pytest.mark.parametrize("run", [0, 3000])
@@ -412,18 +426,12 @@ def test_angular_sums_in_runs(full, run):
     s = structure(50, n_atoms=40, box=9.0)
     whole = compute(full, s, threads=1, stress=True, energies=True)
     whole_g = full.descriptors(*s[:3], s[3])
-    default_run, default_limit = _core._angular_sum_run(), _core._pair_tape_limit()
-    try:
-        _core._set_angular_sum_run(run)
-        recorded = compute(full, s, threads=1, stress=True, energies=True)
-        energy_only = compute(full, s, threads=2, forces=False, energies=True)
-        g = full.descriptors(*s[:3], s[3])
-        _core._set_pair_tape_limit(0)
-        fresh = compute(full, s, threads=2, stress=True, energies=True)
-    finally:
-        _core._set_angular_sum_run(default_run)
-        _core._set_pair_tape_limit(default_limit)
-    assert _core._angular_sum_run() == default_run
+    in_runs = _core.KernelOptions(angular_sum_run=run)
+    recorded = compute(full, s, threads=1, stress=True, energies=True, _kernels=in_runs)
+    energy_only = compute(full, s, threads=2, forces=False, energies=True, _kernels=in_runs)
+    g = full.descriptors(*s[:3], s[3], _kernels=in_runs)
+    fresh = compute(full, s, threads=2, stress=True, energies=True,
+                    _kernels=_core.KernelOptions(angular_sum_run=run, pair_tape_limit=0))
     np.testing.assert_array_equal(fresh.energies, recorded.energies)
     np.testing.assert_allclose(fresh.forces, recorded.forces, rtol=0,
                                atol=1e-14 * np.max(np.abs(recorded.forces)))
@@ -488,6 +496,15 @@ def test_dense_cell_memory_stays_bounded(tmp_path):
     assert peak_kb < 600_000, f"peak RSS {peak_kb} kB"
 
 
+def eight_lanes():
+    """The 8-lane kernels' availability (AVX-512 CPU and a build that has them)."""
+    from bpfast import _core
+
+    return _core._best_simd_width() == 8
+
+
+@pytest.mark.skipif(not eight_lanes(), reason="no 8-lane (AVX-512) kernels on this CPU: "
+                    "only the 4-lane width can run")
 @pytest.mark.parametrize("limit", [None, 500])
 def test_kernel_widths_agree(full, limit):
     """The angular kernels (Gaussian and compact) run 4 lanes wide, or 8 (AVX-512) where
@@ -496,23 +513,13 @@ def test_kernel_widths_agree(full, limit):
     from bpfast import _core
 
     s = structure(52, n_atoms=60, box=9.0)
-    automatic = _core._simd_width()
-    default_limit = _core._pair_tape_limit()
+    tape = {} if limit is None else {"pair_tape_limit": limit}
     results = {}
-    try:
-        if limit is not None:
-            _core._set_pair_tape_limit(limit)
-        for lanes in (4, 8):
-            _core._set_simd_width(lanes)
-            results[lanes] = (_core._simd_width(),
-                              compute(full, s, threads=2, stress=True, energies=True))
-    finally:
-        _core._set_simd_width(0)
-        _core._set_pair_tape_limit(default_limit)
-    assert _core._simd_width() == automatic
-    assert results[4][0] == 4
-    assert results[8][0] == automatic  # 8 where the CPU has the wide kernels
-    narrow, wide = results[4][1], results[8][1]
+    for lanes in (4, 8):
+        kernels = _core.KernelOptions(simd_width=lanes, **tape)
+        assert kernels.lanes == lanes
+        results[lanes] = compute(full, s, threads=2, stress=True, energies=True, _kernels=kernels)
+    narrow, wide = results[4], results[8]
     assert wide.energy == pytest.approx(narrow.energy, rel=1e-13, abs=0)
     for name in ("forces", "stress", "energies"):
         a, b = getattr(narrow, name), getattr(wide, name)
@@ -536,9 +543,37 @@ def test_repeated_calls_reuse_the_neighbour_list_memory(full):
     assert first.neighbor_pairs == again.neighbor_pairs
 
 
-def test_kernel_width_must_be_4_or_8():
+def test_kernel_options_apply_to_their_call_only(full):
+    """Calls with different kernel options running at the same time (the core releases
+    the GIL) each get the numbers of their own options, bit for bit as when run alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from bpfast import _core
 
-    with pytest.raises(ValueError, match="SIMD width must be 0"):
-        _core._set_simd_width(6)
-    assert _core._simd_width() in (4, 8)
+    s = structure(55, n_atoms=60, box=9.0)
+    variants = [_core.KernelOptions(), _core.KernelOptions(simd_width=4),
+                _core.KernelOptions(pair_tape_limit=0), _core.KernelOptions(angular_sum_run=0)]
+
+    def run(kernels):
+        return compute(full, s, threads=1, stress=True, energies=True, _kernels=kernels)
+
+    alone = [run(k) for k in variants]
+    with ThreadPoolExecutor(len(variants)) as pool:
+        for _ in range(3):
+            together = list(pool.map(run, variants * 2))
+            for a, b in zip(alone * 2, together):
+                assert a.energy == b.energy
+                np.testing.assert_array_equal(a.forces, b.forces)
+                np.testing.assert_array_equal(a.stress, b.stress)
+
+
+def test_kernel_width_must_be_0_4_or_8():
+    from bpfast import _core
+
+    for lanes in (1, 6, 16, -4):
+        with pytest.raises(ValueError, match="SIMD width must be 0"):
+            _core.KernelOptions(simd_width=lanes)
+    assert _core._best_simd_width() in (4, 8)
+    assert _core.KernelOptions().lanes == _core._best_simd_width()
+    assert _core.KernelOptions(simd_width=4).lanes == 4
+    assert _core.KernelOptions(simd_width=8).lanes == _core._best_simd_width()

@@ -8,9 +8,9 @@
 
 #include "bpfast/elements.hpp"
 #include "bpfast/errors.hpp"
+#include "bpfast/kernel_options.hpp"
 #include "bpfast/n2p2_io.hpp"
 #include "bpfast/potential.hpp"
-#include "bpfast/simd.hpp"
 #include "bpfast/threading.hpp"
 
 namespace py = pybind11;
@@ -39,7 +39,8 @@ const char* scaling_name(bpfast::ScalingMode m) {
 py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> positions,
                  py::array_t<int32_t, py::array::c_style> numbers, py::object cell,
                  std::array<bool, 3> pbc, bool forces, bool stress, bool energies, int threads,
-                 bool descriptors_only, bpfast::NeighborCache* cache) {
+                 bool descriptors_only, bpfast::NeighborCache* cache,
+                 const bpfast::KernelOptions& kernels) {
     if (positions.ndim() != 2 || positions.shape(1) != 3) {
         throw bpfast::InputError("positions must have shape (n, 3)");
     }
@@ -64,6 +65,7 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
     opt.energies = energies;
     opt.threads = threads;
     opt.descriptors_only = descriptors_only;
+    opt.kernels = kernels;
     if (descriptors_only) opt.forces = opt.stress = opt.energies = false;
     bpfast::Result res;
     {
@@ -102,10 +104,10 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
     out["extrapolating_atoms"] = res.extrapolating_atoms;
     out["neighbor_pairs"] = res.neighbor_pairs;
     py::dict timings;
-    timings["neighbors"] = res.timings[0];
-    timings["symmetry_functions"] = res.timings[1];
-    timings["network"] = res.timings[2];
-    timings["forces"] = res.timings[3];
+    timings["neighbors"] = res.timings.neighbors;
+    timings["symmetry_functions"] = res.timings.symmetry_functions;
+    timings["network"] = res.timings.network;
+    timings["forces"] = res.timings.forces;
     out["timings"] = timings;
     return out;
 }
@@ -194,7 +196,8 @@ py::list symmetry_function_table(const Potential& pot) {
 
 /// Full neighbour list as numpy arrays i, j (int64) and D = r_j + S - r_i (n_pairs x 3).
 py::tuple neighbor_list(py::array_t<double, py::array::c_style> positions, py::object cell,
-                        std::array<bool, 3> pbc, double cutoff, int threads) {
+                        std::array<bool, 3> pbc, double cutoff, int threads,
+                        const bpfast::KernelOptions& kernels) {
     if (positions.ndim() != 2 || positions.shape(1) != 3) {
         throw bpfast::InputError("positions must have shape (n, 3)");
     }
@@ -215,7 +218,7 @@ py::tuple neighbor_list(py::array_t<double, py::array::c_style> positions, py::o
         bpfast::NeighborList list;
         const int nt = bpfast::resolve_threads(threads);
         bpfast::build_neighbor_list(positions.data(), n, have_cell ? &c : nullptr, pbc, cutoff, nt,
-                                    list);
+                                    list, kernels);
         const size_t np = list.pairs();
         first.resize(np);
         second.resize(np);
@@ -235,6 +238,8 @@ void raise_bpfast(const char* name, py::tuple args) {
 }
 
 }  // namespace
+
+void bind_tangents(py::module_& m);  // bind_tangents.cpp
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "bpfast native core (internal; use the bpfast package)";
@@ -257,6 +262,35 @@ PYBIND11_MODULE(_core, m) {
             PyErr_SetString(PyExc_RuntimeError, e.what());
         }
     });
+
+    py::class_<bpfast::KernelOptions>(m, "KernelOptions",
+        R"doc(Code paths of the kernels for one call (internal: for tests of every path).
+
+simd_width: lanes of the angular kernels and the neighbour scan, 0 = best for this
+CPU, 4, or 8 (4 where the CPU lacks AVX-512). pair_tape_limit: doubles per thread of
+per-pair data recorded for the gradient pass (0 = recompute every group).
+angular_sum_run: doubles per thread of Gaussian angular pair data summed at a time.)doc")
+        .def(py::init([](int simd_width, size_t pair_tape_limit, size_t angular_sum_run) {
+                 bpfast::KernelOptions k;
+                 k.simd_width = simd_width;
+                 k.pair_tape_limit = pair_tape_limit;
+                 k.angular_sum_run = angular_sum_run;
+                 bpfast::check_kernel_options(k);
+                 return k;
+             }),
+             py::kw_only(), py::arg("simd_width") = bpfast::KernelOptions{}.simd_width,
+             py::arg("pair_tape_limit") = bpfast::KernelOptions{}.pair_tape_limit,
+             py::arg("angular_sum_run") = bpfast::KernelOptions{}.angular_sum_run)
+        .def_readonly("simd_width", &bpfast::KernelOptions::simd_width)
+        .def_readonly("pair_tape_limit", &bpfast::KernelOptions::pair_tape_limit)
+        .def_readonly("angular_sum_run", &bpfast::KernelOptions::angular_sum_run)
+        .def_property_readonly("lanes", &bpfast::kernel_lanes,
+                               "Lanes the two-width kernels run with these options.")
+        .def("__repr__", [](const bpfast::KernelOptions& k) {
+            return "KernelOptions(simd_width=" + std::to_string(k.simd_width) +
+                   ", pair_tape_limit=" + std::to_string(k.pair_tape_limit) +
+                   ", angular_sum_run=" + std::to_string(k.angular_sum_run) + ")";
+        });
 
     py::class_<Potential, std::shared_ptr<Potential>>(m, "Potential")
         .def_property_readonly("directory", [](const Potential& p) { return p.spec().directory; })
@@ -296,10 +330,12 @@ PYBIND11_MODULE(_core, m) {
         .def("compute", &compute, py::arg("positions"), py::arg("numbers"), py::arg("cell"),
              py::arg("pbc"), py::arg("forces"), py::arg("stress"), py::arg("energies"),
              py::arg("threads"), py::arg("descriptors_only") = false,
-             py::arg("cache") = nullptr)
+             py::arg("cache") = nullptr, py::arg("kernels") = bpfast::KernelOptions{})
         .def("compute_host", &compute_host, py::arg("positions"), py::arg("numbers"),
              py::arg("centers"), py::arg("offsets"), py::arg("neighbors"),
              py::arg("energies") = true, py::arg("threads") = 0);
+
+    bind_tangents(m);
 
     py::class_<bpfast::NeighborCache, std::shared_ptr<bpfast::NeighborCache>>(m, "NeighborCache",
         R"doc(A neighbour list kept between calls of Potential.compute (a Verlet list).
@@ -328,20 +364,12 @@ trajectory); calls that share a cache are serialised.)doc")
         },
         py::arg("directory"));
     m.def("neighbor_list", &neighbor_list, py::arg("positions"), py::arg("cell"), py::arg("pbc"),
-          py::arg("cutoff"), py::arg("threads") = 0);
+          py::arg("cutoff"), py::arg("threads") = 0, py::arg("kernels") = bpfast::KernelOptions{});
     m.def("atomic_number", &bpfast::atomic_number, py::arg("symbol"));
     m.def("element_symbol", &bpfast::element_symbol, py::arg("atomic_number"));
     m.def("have_openmp", &bpfast::have_openmp);
     m.def("default_threads", [] { return bpfast::resolve_threads(0); });
     m.attr("max_threads") = bpfast::kMaxThreads;
-    // Testing hook: the gradient pass recomputes groups beyond this many recorded doubles.
-    m.def("_pair_tape_limit", &bpfast::pair_tape_limit);
-    m.def("_set_pair_tape_limit", &bpfast::set_pair_tape_limit, py::arg("doubles"));
-    // Testing hook: runs of per-pair data summed at once by the Gaussian angular kernels.
-    m.def("_angular_sum_run", &bpfast::angular_sum_run);
-    m.def("_set_angular_sum_run", &bpfast::set_angular_sum_run, py::arg("doubles"));
-    // Testing hook: lanes of the angular kernels and the neighbour scan (4, or 8 on
-    // x86-64-v4 CPUs).
-    m.def("_simd_width", &bpfast::simd_width);
-    m.def("_set_simd_width", &bpfast::set_simd_width, py::arg("lanes"));
+    m.def("_best_simd_width", &bpfast::best_simd_width,
+          "Lanes of the two-width kernels on this CPU by default: 8 (x86-64-v4) or 4.");
 }

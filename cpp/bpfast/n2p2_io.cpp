@@ -558,7 +558,7 @@ void read_weights(const std::string& directory, PotentialSpec& spec) {
             for (int v : sz) d += (d.empty() ? "" : "-") + std::to_string(v);
             return d;
         };
-        const size_t expected = Network::parameter_count(sizes);
+        const size_t expected = parameter_count(sizes);
         if (p.size() != expected) {
             throw FormatError(path, 0,
                               "expected " + std::to_string(expected) +

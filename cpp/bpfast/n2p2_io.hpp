@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "bpfast/potential.hpp"
+#include "bpfast/potential_spec.hpp"
 
 namespace bpfast {
 

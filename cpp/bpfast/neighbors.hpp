@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "bpfast/kernel_options.hpp"
+
 namespace bpfast {
 
 /// Cell matrix, rows are the lattice vectors a, b, c.
@@ -85,10 +87,11 @@ void expand_pairs(const NeighborList& list, const double* positions, int64_t n, 
 
 /// Builds the full neighbour list of `n` atoms (positions row-major n x 3).
 /// `cell` may be null when no direction is periodic. Throws InputError for a
-/// singular cell along periodic directions or a non-positive cutoff.
+/// singular cell along periodic directions or a non-positive cutoff. `kernels` chooses
+/// the width of the candidate scan (the same pairs either way).
 void build_neighbor_list(const double* positions, int64_t n, const Cell* cell,
                          const std::array<bool, 3>& pbc, double cutoff, int threads,
-                         NeighborList& out);
+                         NeighborList& out, const KernelOptions& kernels);
 
 /// A neighbour list kept between calls: a Verlet list built at cutoff + skin and
 /// reused while the cell and boundary conditions are unchanged and no atom has moved
@@ -106,7 +109,8 @@ class NeighborCache {
     /// A list holding every pair within `cutoff` at these positions: the kept list if
     /// still valid, else a new one. Callers hold mutex() while they use the list.
     const NeighborList& update(const double* positions, int64_t n, const Cell* cell,
-                               const std::array<bool, 3>& pbc, double cutoff, int threads);
+                               const std::array<bool, 3>& pbc, double cutoff, int threads,
+                               const KernelOptions& kernels);
     std::mutex& mutex() { return mutex_; }
 
   private:

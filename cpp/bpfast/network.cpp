@@ -5,26 +5,10 @@
 
 #include "bpfast/errors.hpp"
 #include "bpfast/fastmath.hpp"
+#include "bpfast/potential_spec.hpp"
 #include "bpfast/simd.hpp"
 
 namespace bpfast {
-
-Activation activation_from_letter(const std::string& letter) {
-    static const std::string kLetters = "ltsprgcSeh";
-    if (letter.size() != 1 || kLetters.find(letter[0]) == std::string::npos) {
-        throw InputError("unknown activation '" + letter +
-                         "' (expected one of l t s p r g c S e h)");
-    }
-    return static_cast<Activation>(letter[0]);
-}
-
-size_t Network::parameter_count(const std::vector<int>& sizes) {
-    size_t count = 0;
-    for (size_t l = 1; l < sizes.size(); ++l) {
-        count += static_cast<size_t>(sizes[l - 1]) * sizes[l] + sizes[l];
-    }
-    return count;
-}
 
 Network::Network(const std::vector<int>& sizes, const std::vector<Activation>& activations,
                  bool normalize_nodes, const std::vector<double>& parameters)
@@ -160,10 +144,9 @@ void activate(Activation f, const double* zp, Eigen::Index n, double* ap, double
     }
 }
 
-void activate(Activation f, const RowMatrix& z, RowMatrix& a, RowMatrix* d) {
+void activate(Activation f, const RowMatrix& z, RowMatrix& a) {
     a.resize(z.rows(), z.cols());
-    if (d) d->resize(z.rows(), z.cols());
-    activate(f, z.data(), z.size(), a.data(), d ? d->data() : nullptr);
+    activate(f, z.data(), z.size(), a.data(), nullptr);
 }
 
 using simd::vd;
@@ -258,12 +241,11 @@ BPFAST_KERNEL double Network::evaluate_atom(const double* x, double* dx,
     return energy;
 }
 
-void Network::evaluate(const double* x, int batch, double* energy, double* dx,
+void Network::evaluate(const double* x, int batch, double* energy,
                        NetworkWorkspace& ws) const {
     const size_t nl = weights_.size();
     ws.z.resize(nl);
     ws.a.resize(nl);
-    ws.d.resize(nl);
     Eigen::Map<const RowMatrix> input(x, batch, sizes_[0]);
     for (size_t l = 0; l < nl; ++l) {
         RowMatrix& z = ws.z[l];
@@ -274,25 +256,9 @@ void Network::evaluate(const double* x, int batch, double* energy, double* dx,
         }
         z.rowwise() += biases_[l];
         if (norm_[l] != 1.0) z *= norm_[l];
-        activate(activations_[l], z, ws.a[l], dx ? &ws.d[l] : nullptr);
+        activate(activations_[l], z, ws.a[l]);
     }
     for (int b = 0; b < batch; ++b) energy[b] = ws.a[nl - 1](b, 0);
-    if (!dx) return;
-    // Back-propagate dE/dz from the output to the input (buffers kept in the workspace:
-    // with forces this runs once per atom).
-    ws.delta.resize(nl);
-    ws.back.resize(nl);
-    ws.delta[nl - 1] = ws.d[nl - 1];  // batch x 1
-    for (size_t l = nl; l-- > 0;) {
-        RowMatrix& back = ws.back[l];
-        back.noalias() = ws.delta[l] * weights_[l].transpose();
-        if (norm_[l] != 1.0) back *= norm_[l];
-        if (l == 0) {
-            Eigen::Map<RowMatrix>(dx, batch, sizes_[0]) = back;
-        } else {
-            ws.delta[l - 1].noalias() = back.cwiseProduct(ws.d[l - 1]);
-        }
-    }
 }
 
 }  // namespace bpfast

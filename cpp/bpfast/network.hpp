@@ -8,35 +8,18 @@
 #pragma once
 
 #include <Eigen/Core>
-#include <string>
 #include <vector>
 
+#include "bpfast/activation.hpp"
 #include "bpfast/simd.hpp"
 
 namespace bpfast {
-
-/// n2p2 activation letters: l t s p r g c S e h.
-enum class Activation : char {
-    Linear = 'l',      ///< x
-    Tanh = 't',        ///< tanh x
-    Sigmoid = 's',     ///< 1 / (1 + exp(-x))
-    Softplus = 'p',    ///< ln(1 + exp(x))
-    Relu = 'r',        ///< max(0, x)
-    Gaussian = 'g',    ///< exp(-x^2 / 2)
-    Cos = 'c',         ///< cos x
-    RevSigmoid = 'S',  ///< 1 - 1 / (1 + exp(-x))
-    Exp = 'e',         ///< exp(-x)
-    Square = 'h',      ///< x^2
-};
-
-/// Activation for an n2p2 letter; throws InputError for an unknown letter.
-Activation activation_from_letter(const std::string& letter);
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 /// Scratch memory for one thread.
 struct NetworkWorkspace {
-    std::vector<RowMatrix> z, a, d, delta, back;  // evaluate()
+    std::vector<RowMatrix> z, a;                   // evaluate(): per layer
     simd::aligned_vector<double> atom;             // evaluate_atom(): per layer a, f'(z)
     // evaluate_atom(): this thread's copy of the padded weights of network `owner`, so
     // that no two cores read the same lines (shared lines came back from another core's
@@ -56,21 +39,17 @@ class Network {
     Network(const std::vector<int>& sizes, const std::vector<Activation>& activations,
             bool normalize_nodes, const std::vector<double>& parameters);
 
-    /// Number of parameters an architecture needs.
-    static size_t parameter_count(const std::vector<int>& sizes);
-
     int inputs() const { return sizes_.empty() ? 0 : sizes_.front(); }
     const std::vector<int>& sizes() const { return sizes_; }
     const std::vector<Activation>& activations() const { return activations_; }
 
-    /// Energies of `batch` atoms with inputs x (batch x inputs, row-major). If dx is not
-    /// null it receives dE/dx (batch x inputs, row-major); dx may alias x (x is read
-    /// only before dx is written).
-    void evaluate(const double* x, int batch, double* energy, double* dx,
-                  NetworkWorkspace& ws) const;
-    /// The same for one atom (batch 1, the per-atom pass with forces): vectorised loops
-    /// over zero-padded copies of the weights instead of matrix products, which cost more
-    /// than they compute for one row. Equal to evaluate() up to rounding.
+    /// Energies of `batch` atoms with inputs x (batch x inputs, row-major), by matrix
+    /// products (the batched energy-only path).
+    void evaluate(const double* x, int batch, double* energy, NetworkWorkspace& ws) const;
+    /// The energy of one atom and, if dx is not null, dE/dx (inputs entries; dx may alias
+    /// x): the per-atom pass with forces. Vectorised loops over zero-padded copies of the
+    /// weights instead of matrix products, which cost more than they compute for one
+    /// row. Equal to evaluate() up to rounding.
     double evaluate_atom(const double* x, double* dx, NetworkWorkspace& ws) const;
 
   private:

@@ -7,41 +7,16 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <vector>
 
-#include "bpfast/cutoff.hpp"
+#include "bpfast/environment.hpp"
+#include "bpfast/kernel_options.hpp"
+#include "bpfast/model.hpp"
 #include "bpfast/neighbors.hpp"
 #include "bpfast/network.hpp"
-#include "bpfast/scaling.hpp"
-#include "bpfast/symmetry_functions.hpp"
+#include "bpfast/potential_spec.hpp"
 
 namespace bpfast {
-
-/// Network architecture and parameters of one element, as read from the files.
-struct NetworkSpec {
-    std::vector<int> sizes;                ///< input (n_SF), hidden..., output (1)
-    std::vector<Activation> activations;   ///< one per non-input layer
-    std::vector<double> parameters;        ///< n2p2 order
-};
-
-/// Everything that defines a potential; plain data produced by n2p2_io.
-struct PotentialSpec {
-    std::string directory;
-    std::vector<std::string> elements;  ///< sorted by atomic number (element index order)
-    std::vector<int> atomic_numbers;
-    CutoffType cutoff_type = CutoffType::Hard;
-    double cutoff_alpha = 0.0;
-    std::vector<std::vector<SymmetryFunctionSpec>> symmetry_functions;  ///< per element, sorted
-    ScalingMode scaling_mode = ScalingMode::None;
-    double scale_min = 0.0, scale_max = 1.0;
-    std::vector<std::vector<SFStatistics>> statistics;  ///< per element, per SF
-    bool normalize_nodes = false;
-    std::vector<NetworkSpec> networks;  ///< per element
-    bool normalized = false;            ///< mean_energy / conv_energy / conv_length given
-    double mean_energy = 0.0, conv_energy = 1.0, conv_length = 1.0;
-    std::vector<double> atom_energy;  ///< per element offset (physical units)
-};
 
 /// What to compute in one call.
 struct ComputeOptions {
@@ -52,6 +27,18 @@ struct ComputeOptions {
     /// Stop after the symmetry functions and return their raw (unscaled) values in
     /// Result::descriptors; energy, forces and stress are not computed.
     bool descriptors_only = false;
+    /// Code paths of the kernels (defaults: the fastest; others for tests).
+    KernelOptions kernels;
+};
+
+/// Wall-clock seconds of each step of one call. When forces or stress are computed, the
+/// last three steps run atom by atom in one pass: each is the sum of its time over the
+/// threads divided by the thread count.
+struct PhaseTimings {
+    double neighbors = 0.0;           ///< neighbour list (built or reused)
+    double symmetry_functions = 0.0;  ///< symmetry functions, extrapolation counts, scaling
+    double network = 0.0;             ///< atomic energies (and dE/dG)
+    double forces = 0.0;              ///< force and virial pass
 };
 
 /// Results in the potential's own units.
@@ -69,10 +56,7 @@ struct Result {
     /// atom descriptor_atoms[e][r].
     std::vector<RowMatrix> descriptors;
     std::vector<std::vector<int64_t>> descriptor_atoms;
-    /// seconds: neighbours, symmetry functions, network, forces (wall clock; when forces
-    /// or stress are computed the last three run per atom, so they are the per-thread
-    /// sums divided by the thread count)
-    std::array<double, 4> timings{};
+    PhaseTimings timings;
 };
 
 /// Neighbours supplied by a host code (e.g. a LAMMPS pair style) instead of bpfast's own
@@ -99,9 +83,11 @@ class Potential {
 
     const PotentialSpec& spec() const { return spec_; }
     /// Largest symmetry-function cutoff.
-    double cutoff() const { return cutoff_; }
+    double cutoff() const { return model_.cutoff; }
     /// Element index for an atomic number, or -1.
     int element_index(int atomic_number) const;
+    /// The per-element symmetry functions, scaling and networks.
+    const Model& model() const { return model_; }
 
     /// Evaluates `n` atoms with atomic numbers `numbers` at `positions` (n x 3).
     /// `cell` may be null for open boundaries. Thread-safe (const).
@@ -120,28 +106,23 @@ class Potential {
   private:
     /// Element index of atom i; throws UnknownElementError naming the atom.
     int element_of_atom(const int32_t* numbers, int64_t i) const;
-    template <class Environment>
+    /// The centres' energies (and what `options` asks for) from their environments;
+    /// `res` holds what the caller measured (neighbour timing and pairs).
     Result evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
                     const int32_t* centers, int threads, const ComputeOptions& options,
-                    Environment&& environment, Result res) const;
+                    const Environments& environments, Result res) const;
 
     /// A neighbour list whose memory the next compute() reuses (or a new one), and back.
     std::unique_ptr<NeighborList> take_list() const;
     void return_list(std::unique_ptr<NeighborList> list) const;
 
     PotentialSpec spec_;
-    double cutoff_ = 0.0;
+    Model model_;
     // The last call's neighbour list, kept for its memory: rebuilding into pages that are
     // already mapped avoids the first-touch page faults (about a third of the search's
     // time, and they scale badly over threads). Freed when much larger than needed.
     mutable std::mutex spare_mutex_;
     mutable std::unique_ptr<NeighborList> spare_list_;
-    std::vector<Descriptor> descriptors_;
-    std::vector<Scaling> scalings_;
-    // Per element and SF: scaling factor / conv_energy, which turns the network's
-    // gradient dE_nn/dx into dE/dG of the raw SFs (a product instead of a division).
-    std::vector<std::vector<double>> input_gradient_scale_;
-    std::vector<Network> networks_;
 };
 
 }  // namespace bpfast

@@ -1,35 +1,30 @@
 #include "bpfast/simd.hpp"
 
-#include <atomic>
 #include <string>
 
 #include "bpfast/errors.hpp"
+#include "bpfast/kernel_options.hpp"
 
 namespace bpfast {
-namespace {
-std::atomic<int> forced_width{0};
 
-bool cpu_has_wide_kernels() {
+int best_simd_width() {
 #if BPFAST_WIDE_KERNELS
-    static const bool has = __builtin_cpu_supports("x86-64-v4");
-    return has;
+    static const bool wide = __builtin_cpu_supports("x86-64-v4");
+    return wide ? 8 : 4;
 #else
-    return false;
+    return 4;
 #endif
 }
-}  // namespace
 
-void set_simd_width(int lanes) {
+void check_kernel_options(const KernelOptions& options) {
+    const int lanes = options.simd_width;
     if (lanes != 0 && lanes != 4 && lanes != 8) {
         throw InputError("SIMD width must be 0 (automatic), 4 or 8, not " + std::to_string(lanes));
     }
-    forced_width.store(lanes);
 }
 
-int simd_width() {
-    const int forced = forced_width.load(std::memory_order_relaxed);
-    if (!cpu_has_wide_kernels()) return 4;
-    return forced == 4 ? 4 : 8;
+int kernel_lanes(const KernelOptions& options) {
+    return options.simd_width == 4 ? 4 : best_simd_width();
 }
 
 }  // namespace bpfast

@@ -54,17 +54,6 @@
 #define BPFAST_KERNEL __attribute__((flatten))
 #endif
 
-namespace bpfast {
-
-/// Lanes of the kernels that come in two widths (angular symmetry functions, neighbour
-/// search): 8 (AVX-512) where the build has the wide kernels and the CPU is x86-64-v4,
-/// else 4. set_simd_width(4) or (8) forces one where available (tests of both code
-/// paths), 0 restores the automatic choice. Process-wide. (simd.cpp)
-void set_simd_width(int lanes);
-int simd_width();
-
-}  // namespace bpfast
-
 namespace bpfast::simd {
 
 namespace detail = bpfast::detail;

@@ -20,6 +20,7 @@ def neighbor_list(
     pbc: Union[None, bool, Sequence[bool]] = None,
     *,
     threads: Optional[int] = None,
+    _kernels: Optional["_core.KernelOptions"] = None,
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Full neighbour list of a structure: every pair (i, j) and periodic image with
     |D| < cutoff, where D = r_j + S - r_i for a lattice translation S along the periodic
@@ -32,4 +33,5 @@ def neighbor_list(
                                    cell, pbc)
     if not 0.0 < float(cutoff) < math.inf:
         raise ValueError(f"cutoff must be a positive finite number, got {cutoff!r}")
-    return _core.neighbor_list(pos, c, periodic, float(cutoff), _threads(threads))
+    return _core.neighbor_list(pos, c, periodic, float(cutoff), _threads(threads),
+                               _kernels or _core.KernelOptions())

@@ -280,6 +280,7 @@ class Potential:
         energies: bool = False,
         threads: Optional[int] = None,
         cache: Optional["_core.NeighborCache"] = None,
+        _kernels: Optional["_core.KernelOptions"] = None,
     ) -> Result:
         """Energy (and forces, stress, per-atom energies) of one structure.
 
@@ -299,6 +300,8 @@ class Potential:
         cache : bpfast.NeighborCache, optional
             Keeps the neighbour list between calls (Verlet list with a skin), for MD
             and relaxations; results are the same as without it.
+        _kernels : bpfast._core.KernelOptions, optional
+            Internal: the kernels' code paths for this call (tests run each of them).
         """
         pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
         volume = 0.0
@@ -311,7 +314,8 @@ class Potential:
         if cache is not None and not isinstance(cache, _core.NeighborCache):
             raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
         out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
-                                 bool(energies), _threads(threads), False, cache)
+                                 bool(energies), _threads(threads), False, cache,
+                                 _kernels or _core.KernelOptions())
         counts = out["extrapolations"]
         total = int(sum(int(c_.sum()) for c_ in counts))
         if total:
@@ -337,6 +341,7 @@ class Potential:
         pbc: Union[None, bool, Sequence[bool]] = None,
         *,
         threads: Optional[int] = None,
+        _kernels: Optional["_core.KernelOptions"] = None,
     ) -> list:
         """Raw (unscaled) symmetry-function values of every atom.
 
@@ -347,12 +352,54 @@ class Potential:
         """
         pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
         out = self._core.compute(pos, numbers, c, periodic, False, False, False,
-                                 _threads(threads), True)
+                                 _threads(threads), True, None, _kernels or _core.KernelOptions())
         result: list = [None] * pos.shape[0]
         for values, atoms in zip(out["descriptors"], out["descriptor_atoms"]):
             for row, i in enumerate(atoms):
                 result[int(i)] = values[row]
         return result
+
+    def symmetry_function_tangents(
+        self,
+        positions: ArrayLike,
+        species: ArrayLike,
+        tangents: ArrayLike,
+        cell: Optional[ArrayLike] = None,
+        pbc: Union[None, bool, Sequence[bool]] = None,
+        *,
+        threads: Optional[int] = None,
+        _kernels: Optional["_core.KernelOptions"] = None,
+    ) -> Dict[str, list]:
+        """Raw symmetry functions and their exact derivatives along displacement directions.
+
+        ``tangents`` holds m directions, shape (m, n, 3) (or (n, 3) for one direction):
+        one 3-vector v_i per atom. For every atom a and symmetry function k the result
+        holds u_ak = sum_i v_i . dG_ak/dr_i (periodic images move with their atom).
+        Returns a dict of lists indexed by element (``self.elements`` order):
+
+        - ``"descriptors"``: (n_e, n_sf) raw values, as :meth:`descriptors`;
+        - ``"tangents"``: (m, n_e, n_sf) derivatives u (always with the direction axis);
+        - ``"descriptor_atoms"``: (n_e,) atom index of each row.
+
+        Symmetry functions are in n2p2's order (that of the network inputs). Arguments
+        otherwise as for :meth:`compute`; no extrapolation warning is issued.
+        """
+        pos, numbers, c, periodic = _prepare(positions, species, cell, pbc)
+        n = pos.shape[0]
+        try:
+            v = np.asarray(tangents, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"tangents must be a float array of shape (m, {n}, 3): {exc}") from None
+        if v.shape == (n, 3):
+            v = v[np.newaxis]
+        if v.ndim != 3 or v.shape[1:] != (n, 3) or v.shape[0] < 1:
+            raise ValueError(f"tangents must have shape (m, {n}, 3) or ({n}, 3), got {v.shape}")
+        if not np.isfinite(v).all():
+            raise ValueError("tangents contain NaN or infinite values")
+        out = self._core.symmetry_function_tangents(
+            pos, numbers, c, periodic, np.ascontiguousarray(v), _threads(threads),
+            _kernels or _core.KernelOptions())
+        return {key: list(out[key]) for key in ("descriptors", "tangents", "descriptor_atoms")}
 
     def _warn_extrapolation(self, counts, atoms, total: int) -> None:
         per_element = ", ".join(f"{el}: {a}" for el, a in zip(self.elements, atoms) if a)

@@ -1,0 +1,83 @@
+// The compact function of the polynomial SF types (Bircher et al.): for x in (lo, hi),
+//   C(x; lo, hi) = core(u),  u = |x - centre| / half-width,  centre = (lo + hi) / 2,
+// with core = the polynomial p1 ... p4 or the exponential "e" (cutoff.hpp, fastmath.hpp),
+// and 0 outside (lo, hi). Asymmetric radial cores ("p2a" ...) replace u by (2 - u) u
+// before the core. The batch evaluation is defined here so that every kernel entry point
+// (simd.hpp) compiles it for its own instruction set.
+#pragma once
+
+#include <string>
+
+#include "bpfast/cutoff.hpp"
+#include "bpfast/fastmath.hpp"
+
+namespace bpfast {
+
+class CompactFunction {
+  public:
+    CompactFunction() = default;
+    /// core: "p1".."p4" or "e", optionally followed by "a" (asymmetric) when allowed.
+    /// (compact_function.cpp)
+    CompactFunction(double lo, double hi, const std::string& core, bool allow_asymmetric);
+    /// f, df for m arguments at once (vectorisable); 0 outside (lo, hi). df may be null
+    /// when only values are needed.
+    void evaluate_batch(const double* x, int m, double* f, double* df) const;
+
+  private:
+    template <int Order, bool Asymmetric, bool Derivative>
+    void batch(const double* x, int m, double* f, double* df) const;
+    double centre_ = 0.0, inv_half_width_ = 0.0;
+    int order_ = 2;  ///< 1..4 polynomial, 0 exponential
+    bool asymmetric_ = false;
+};
+
+template <int Order, bool Asymmetric, bool Derivative>
+inline void CompactFunction::batch(const double* x, int m, double* f, double* df) const {
+    const double centre = centre_, inv_w = inv_half_width_;
+#pragma omp simd
+    for (int i = 0; i < m; ++i) {
+        const double t = x[i] - centre;
+        double u = (t < 0.0 ? -t : t) * inv_w;
+        const bool inside = u < 1.0;
+        u = inside ? u : 0.0;
+        double du = (t < 0.0 ? -inv_w : inv_w);
+        if (Asymmetric) {
+            du *= 2.0 - 2.0 * u;
+            u = (2.0 - u) * u;
+        }
+        double g, dg;
+        if (Order == 0) {
+            exp_core_v(u, g, dg);
+        } else {
+            polynomial_core_n<Order>(u, g, dg);
+        }
+        f[i] = inside ? g : 0.0;
+        if (Derivative) df[i] = inside ? dg * du : 0.0;
+    }
+}
+
+inline void CompactFunction::evaluate_batch(const double* x, int m, double* f, double* df) const {
+    // One instantiation per (core, asymmetry, derivative wanted): the loops stay simple.
+#define BPFAST_COMPACT_CASE(order, asym)                       \
+    if (order_ == order && asymmetric_ == asym) {              \
+        if (df) {                                              \
+            batch<order, asym, true>(x, m, f, df);             \
+        } else {                                               \
+            batch<order, asym, false>(x, m, f, df);            \
+        }                                                      \
+        return;                                                \
+    }
+    BPFAST_COMPACT_CASE(0, false)
+    BPFAST_COMPACT_CASE(0, true)
+    BPFAST_COMPACT_CASE(1, false)
+    BPFAST_COMPACT_CASE(1, true)
+    BPFAST_COMPACT_CASE(2, false)
+    BPFAST_COMPACT_CASE(2, true)
+    BPFAST_COMPACT_CASE(3, false)
+    BPFAST_COMPACT_CASE(3, true)
+    BPFAST_COMPACT_CASE(4, false)
+    BPFAST_COMPACT_CASE(4, true)
+#undef BPFAST_COMPACT_CASE
+}
+
+}  // namespace bpfast

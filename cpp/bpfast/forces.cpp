@@ -1,0 +1,140 @@
+#include "bpfast/forces.hpp"
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "bpfast/potential.hpp"
+#include "bpfast/simd.hpp"
+#include "bpfast/stopwatch.hpp"
+#include "bpfast/threading.hpp"
+
+namespace bpfast {
+namespace {
+
+/// Centres per chunk of the round-robin schedule.
+constexpr int kChunk = 16;
+
+/// One thread's memory for the pass, and its share of the sums.
+struct ForceScratch {
+    EnvironmentBuffers environment;
+    DescriptorWorkspace descriptor;
+    std::vector<NetworkWorkspace> network;  // per element
+    std::vector<double> g;                  // SFs, then network inputs, then dE/dG
+    std::vector<double> gx, gy, gz;         // dE/dd per neighbour
+    std::vector<double> forces;             // n_total x 3
+    std::array<double, 9> virial{};
+    ExtrapolationCounts counts;
+    double t_sf = 0.0, t_nn = 0.0, t_forces = 0.0;
+
+    explicit ForceScratch(const Model& model) : network(model.element_count()), counts(model) {}
+};
+
+/// Adds the force and virial contributions of centre i (environment env, dE/dG of its
+/// raw SFs dEdG) to the thread's buffers.
+void add_gradient(const Evaluation& ev, int64_t i, const NeighborEnv& env, const double* dEdG,
+                  bool forces, bool stress, ForceScratch& ts) {
+    const int e = ev.centres.element[i];
+    if (ts.gx.size() < static_cast<size_t>(env.count)) {
+        ts.gx.resize(env.count);
+        ts.gy.resize(env.count);
+        ts.gz.resize(env.count);
+    }
+    std::fill(ts.gx.begin(), ts.gx.begin() + env.count, 0.0);
+    std::fill(ts.gy.begin(), ts.gy.begin() + env.count, 0.0);
+    std::fill(ts.gz.begin(), ts.gz.begin() + env.count, 0.0);
+    ev.model.elements[e].descriptor.gradient(env, dEdG, ts.gx.data(), ts.gy.data(),
+                                             ts.gz.data(), ts.descriptor, ev.kernels);
+    const int64_t* neighbor = ts.environment.neighbor.data();
+    double fx = 0.0, fy = 0.0, fz = 0.0;
+    for (int m = 0; m < env.count; ++m) {
+        const double gx = ts.gx[m], gy = ts.gy[m], gz = ts.gz[m];
+        if (forces) {
+            const int64_t j = neighbor[m];
+            ts.forces[3 * j] -= gx;
+            ts.forces[3 * j + 1] -= gy;
+            ts.forces[3 * j + 2] -= gz;
+            fx += gx;
+            fy += gy;
+            fz += gz;
+        }
+        if (stress) {
+            const double d[3] = {env.dx[m], env.dy[m], env.dz[m]};
+            const double g[3] = {gx, gy, gz};
+            for (int a = 0; a < 3; ++a) {
+                for (int b = 0; b < 3; ++b) ts.virial[3 * a + b] += g[a] * d[b];
+            }
+        }
+    }
+    if (forces) {
+        ts.forces[3 * i] += fx;
+        ts.forces[3 * i + 1] += fy;
+        ts.forces[3 * i + 2] += fz;
+    }
+}
+
+/// Symmetry functions, network and gradient of centre i; returns its network energy.
+double evaluate_atom(const Evaluation& ev, int64_t i, bool forces, bool stress,
+                     ForceScratch& ts) {
+    const int e = ev.centres.element[i];
+    const ElementModel& em = ev.model.elements[e];
+    const auto t0 = Clock::now();
+    const NeighborEnv env = ev.environment(i, ts.environment);
+    const int nsf = em.descriptor.size();
+    if (static_cast<int>(ts.g.size()) < nsf) ts.g.resize(nsf);
+    double* g = ts.g.data();
+    ts.descriptor.record = true;
+    em.descriptor.values(env, g, ts.descriptor, ev.kernels);
+    ts.descriptor.record = false;
+    ts.counts.count(ev.model, e, g);
+    em.scaling.apply(g, g);
+    const auto t1 = Clock::now();
+    const double nn = em.network.evaluate_atom(g, g, ts.network[e]);
+    // dE/dG_raw = dNN/dx * scaling factor / conv_energy
+    const double* to_raw = em.input_gradient_scale.data();
+    for (int s = 0; s < nsf; ++s) g[s] *= to_raw[s];
+    const auto t2 = Clock::now();
+    add_gradient(ev, i, env, g, forces, stress, ts);
+    const auto t3 = Clock::now();
+    ts.t_sf += seconds_between(t0, t1);
+    ts.t_nn += seconds_between(t1, t2);
+    ts.t_forces += seconds_between(t2, t3);
+    return nn;
+}
+
+}  // namespace
+
+void evaluate_with_forces(const Evaluation& ev, bool forces, bool stress, bool per_atom,
+                          ExtrapolationCounts& counts, Result& res) {
+    const int nt = ev.threads;
+    const int64_t n_total = ev.centres.n_total;
+    std::vector<ForceScratch> scratch(nt, ForceScratch(ev.model));
+    // Cache-line aligned: chunks of 16 consecutive atoms write whole lines, and no two
+    // threads write into one line.
+    simd::aligned_vector<double> nn_energy(n_total, 0.0);
+#pragma omp parallel num_threads(nt)
+    {
+        ForceScratch& ts = scratch[thread_id()];
+        if (forces) ts.forces.assign(3 * n_total, 0.0);
+        // A static schedule with a chunk size deals chunk k to thread k mod nt: each
+        // thread's buffers receive the same contributions in the same order every call.
+#pragma omp for schedule(static, kChunk)
+        for (int64_t c = 0; c < ev.centres.count; ++c) {
+            const int64_t i = ev.centres.atom(c);
+            nn_energy[i] = evaluate_atom(ev, i, forces, stress, ts);
+        }
+    }
+    set_energies(ev, nn_energy.data(), per_atom, res);
+    for (const ForceScratch& ts : scratch) {
+        if (forces) {
+            for (int64_t k = 0; k < 3 * n_total; ++k) res.forces[k] += ts.forces[k];
+        }
+        for (int k = 0; k < 9; ++k) res.virial[k] += ts.virial[k];
+        counts.add(ts.counts);
+        res.timings.symmetry_functions += ts.t_sf / nt;
+        res.timings.network += ts.t_nn / nt;
+        res.timings.forces += ts.t_forces / nt;
+    }
+}
+
+}  // namespace bpfast

@@ -1,0 +1,26 @@
+// The last step of the pipeline with forces or stress: one pass over the centres that,
+// per atom, computes the symmetry functions (recording per-pair data), the network's
+// energy and dE/dG, and then replays the pairs to add dE/dd of every neighbour vector to
+// the forces and the virial while the atom's data are in cache.
+//
+// E depends on the vectors d_m = r_j - r_i of centre i, so with g_m = dE/dd_m:
+//   F_j -= g_m,  F_i += sum_m g_m,  virial_ab += sum_m (g_m)_a (d_m)_b.
+//
+// Reproducible: the centres are cut into fixed chunks of 16, dealt to the threads in a
+// fixed round-robin order, and each thread adds into its own force and virial buffers,
+// which are summed in thread order. Identical calls with the same thread count give
+// bit-identical results; different thread counts agree to rounding.
+#pragma once
+
+#include "bpfast/evaluation.hpp"
+
+namespace bpfast {
+
+/// Sets Result::energy (and Result::energies, sized n_total, if `per_atom`), adds the
+/// forces into Result::forces (sized 3 n_total) if `forces` and the virial into
+/// Result::virial if `stress`, adds to the extrapolation counts, and sets the
+/// symmetry-function, network and force timings.
+void evaluate_with_forces(const Evaluation& ev, bool forces, bool stress, bool per_atom,
+                          ExtrapolationCounts& counts, Result& res);
+
+}  // namespace bpfast

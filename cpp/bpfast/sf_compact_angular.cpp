@@ -1,0 +1,482 @@
+// Compact ("polynomial") angular symmetry functions of one central atom i (Bircher et
+// al.), with C(x; lo, hi) the compact function (compact_function.hpp):
+//
+//   type 22   G = sum_{j<k} C(r_ij; r_l, r_c) C(r_ik; r_l, r_c) A(theta_ijk)
+//                                                       for r_l < r_ij, r_ik < r_c
+//   type 21   as 22 times C(r_jk; r_l, r_c), requiring max(r_l, 0) < r_jk < r_c
+//   type 24   as 21 with the weight Z_j Z_k and no element filter
+//   type 25   as 22 with the weight Z_j Z_k and no element filter
+//
+// over the neighbours j, k of the elements (e1, e2) in either order, where
+// A(theta) = C(theta; theta_l, theta_r) with the symmetric core; a triplet counts only
+// for theta_l <= theta <= theta_r and is skipped when cos(theta) is exactly +-1.
+// Asymmetric radial cores ("p2a" ...) replace u by (2 - u) u before the core.
+//
+// The SFs of a group (type, element pair) share the triplets: their radial windows
+// (r_l, r_c) are the group's keys, the group's range is the union of the windows, and
+// every angle function is evaluated once per triplet for all windows. Gradient: with
+// R = w_k C(r_ik) [C(r_jk)] and V = sum_s dE/dG_s A_s, D = sum_s dE/dG_s A_s'
+// over a window's SFs, per pair
+//   dE/dtheta += C(r_ij) R D,  dE/dr_ij += C'(r_ij) R V,  dE/dr_ik += C(r_ij) dR/dr_ik V,
+//   dE/dr_jk += C(r_ij) dR/dr_jk V,  and dE/dcos = -dE/dtheta / sin(theta).
+#include "bpfast/sf_compact_angular.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "bpfast/fastmath.hpp"
+
+namespace bpfast {
+namespace {
+
+/// out[s] = sum_{c0 <= c < c1} A[angle[s] * stride + c] * R[c] for NS functions at once,
+/// W partners at a time with the NS sums in registers (R is read in whole vectors;
+/// lanes past c1 count zero).
+template <int NS, int W>
+void window_sums(const double* A, int stride, const int* angle, const double* R, int c0, int c1,
+                 double* out) {
+    using vd = typename simd::Lanes<W>::vd;
+    vd acc[NS] = {};
+    for (int c = c0; c < c1; c += W) {
+        const auto inside = simd::iota<vd>() < static_cast<double>(c1 - c);
+        const vd r = simd::select(inside, simd::load<vd>(R + c), vd{});
+#pragma GCC unroll 8
+        for (int s = 0; s < NS; ++s) acc[s] += simd::load<vd>(A + angle[s] * stride + c) * r;
+    }
+    for (int s = 0; s < NS; ++s) out[s] = simd::sum(acc[s]);
+}
+
+/// The partners k of one j that count, in distance order: list index q0 + sel[c],
+/// cos theta, r_jk and theta of packed partner c < count.
+struct Partners {
+    int count = 0;
+    const int* sel = nullptr;
+    const double* cos_t = nullptr;
+    const double* r_jk = nullptr;
+    const double* theta = nullptr;
+};
+
+template <bool Gradient, int W>
+class CompactAngularKernel {
+  public:
+    using vd = typename simd::Lanes<W>::vd;
+
+    CompactAngularKernel(const sf::AngularGroup& g, size_t group, const sf::KernelIO& io,
+                         CompactAngularScratch& s, PairTape& tape, const KernelOptions& kernels)
+        : g_(g), group_(group), io_(io), s_(s), tape_(tape), kernels_(kernels) {}
+
+    void run() {
+        if (Gradient) {
+            bool any = false;
+            for (const sf::AngularSF& sf : g_.sfs) any = any || io_.dEdG[sf.index] != 0.0;
+            if (!any) return;
+        }
+        const int n_first = collect_sorted_neighbors();
+        const bool distinct = !g_.weighted && g_.e1 != g_.e2;
+        nl_ = static_cast<int>(s_.nb.list.size());
+        if (nl_ < 2) return;
+        stride_ = nl_ + W;  // of the per-partner rows (room for whole vectors)
+        reserve();
+        sf::gather_group_neighbors(io_.env, g_.weighted, Gradient, s_.nb);
+        // Recording (values pass) or replay (gradient pass of the same atom) of each j's
+        // partner list, cos theta, r_jk and theta.
+        const int j_end = distinct ? n_first : nl_ - 1;
+        size_t bound = 0;  // cos theta, r_jk, theta of all pairs (j, k) (values pass)
+        for (int p = 0; p < j_end && !Gradient; ++p) {
+            bound += 3 * static_cast<size_t>(nl_ - (distinct ? n_first : p + 1));
+        }
+        cursor_ = tape_.open(group_, Gradient, bound, kernels_.pair_tape_limit);
+        derivatives_ = Gradient || cursor_.record;  // both passes then pick the same j
+        window_rows();
+        for (int p = 0; p < j_end; ++p) {
+            const int q0 = distinct ? n_first : p + 1;
+            if (nl_ - q0 <= 0) continue;
+            triplets_of(p, q0);
+        }
+        if (Gradient) sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
+    }
+
+  private:
+    /// Neighbours in the union of the radial windows, each part sorted by distance: the
+    /// partners inside one window are then a contiguous range. Returns the size of the
+    /// first part (as collect_group_neighbors).
+    int collect_sorted_neighbors() {
+        const NeighborEnv& env = io_.env;
+        std::vector<int>& list = s_.nb.list;
+        const int n_first = sf::collect_group_neighbors(env, g_.rl, g_.rc, g_.weighted, g_.e1,
+                                                        g_.e2, list);
+        const auto closer = [&env](int a, int b) {
+            return env.r[a] < env.r[b] || (env.r[a] == env.r[b] && a < b);
+        };
+        std::sort(list.begin(), list.begin() + n_first, closer);
+        std::sort(list.begin() + n_first, list.end(), closer);
+        return n_first;
+    }
+
+    void reserve() {
+        const int n = stride_;
+        s_.nb.reserve(n);
+        for (auto* v : {&s_.cos_t, &s_.r_jk, &s_.theta, &s_.px, &s_.py, &s_.pz, &s_.p_inv_r, &s_.p_r,
+                        &s_.radial, &s_.dradial_ik, &s_.dradial_jk, &s_.c_jk, &s_.dc_jk,
+                        &s_.dE_dtheta, &s_.dE_dcos, &s_.dE_drij, &s_.dE_drik, &s_.dE_drjk, &s_.pgx,
+                        &s_.pgy, &s_.pgz}) {
+            if (static_cast<int>(v->size()) < n) v->resize(n);
+        }
+        if (static_cast<int>(s_.partners.size()) < n) s_.partners.resize(n);
+        const size_t windows = g_.windows.size() * static_cast<size_t>(n);
+        const size_t angles = g_.angles.size() * static_cast<size_t>(n);
+        for (auto* v : {&s_.window, &s_.dwindow}) {
+            if (v->size() < windows) v->resize(windows);
+        }
+        for (auto* v : {&s_.angle, &s_.dangle}) {
+            if (v->size() < angles) v->resize(angles);
+        }
+    }
+
+    /// w_p C_w(r_p) and w_p C_w'(r_p) per window w and listed neighbour p (rows of nl).
+    void window_rows() {
+        const int nw = static_cast<int>(g_.windows.size());
+        for (int w = 0; w < nw; ++w) {
+            double* c = s_.window.data() + w * nl_;
+            double* dc = s_.dwindow.data() + w * nl_;
+            g_.windows[w].radial.evaluate_batch(s_.nb.r.data(), nl_, c, derivatives_ ? dc : nullptr);
+            for (int p = 0; p < nl_; ++p) {
+                c[p] *= s_.nb.weight[p];
+                if (derivatives_) dc[p] *= s_.nb.weight[p];
+            }
+        }
+    }
+
+    /// For j = p and its candidates k = q0 ... nl - 1: cos(theta_jk) and r_jk into
+    /// s.cos_t and s.r_jk (indexed from 0).
+    void pair_geometry(int p, int q0, int mk) {
+        const sf::GroupNeighbors& nb = s_.nb;
+        const double xj = nb.x[p], yj = nb.y[p], zj = nb.z[p], inv_rj = nb.inv_r[p];
+        const double* xk = nb.x.data() + q0;
+        const double* yk = nb.y.data() + q0;
+        const double* zk = nb.z.data() + q0;
+        const double* inv_rk = nb.inv_r.data() + q0;
+        double* cos_t = s_.cos_t.data();
+        double* rjk = s_.r_jk.data();
+#pragma omp simd
+        for (int q = 0; q < mk; ++q) {
+            const double jx = xk[q] - xj, jy = yk[q] - yj, jz = zk[q] - zj;
+            cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
+            rjk[q] = std::sqrt(jx * jx + jy * jy + jz * jz);
+        }
+    }
+
+    /// j's partners that count, replayed from the tape or computed (and recorded): not
+    /// collinear (cos theta strictly inside (-1, 1)) and, for types with an r_jk factor,
+    /// r_jk inside the union of the windows (each window's own C(r_jk) is zero outside).
+    Partners select_partners(int p, int q0, int mk) {
+        Partners out;
+        if (cursor_.replay) {
+            const int mc = *tape_.indices(cursor_.ipos++);
+            out.count = mc;
+            if (mc == 0) return out;
+            out.sel = tape_.indices(cursor_.ipos);
+            cursor_.ipos += mc;
+            out.cos_t = tape_.numbers(cursor_.tpos);
+            out.r_jk = out.cos_t + mc;
+            out.theta = out.r_jk + mc;
+            cursor_.tpos += 3 * static_cast<size_t>(mc);
+            return out;
+        }
+        pair_geometry(p, q0, mk);
+        const double jk_lo = std::max(g_.rl, 0.0), jk_hi = g_.rc;
+        double* cos_t = s_.cos_t.data();
+        double* rjk = s_.r_jk.data();
+        double* theta = s_.theta.data();
+        int* packed = s_.partners.data();
+        int mc = 0;
+        for (int q = 0; q < mk; ++q) {
+            packed[mc] = q;
+            const bool ok = cos_t[q] > -1.0 && cos_t[q] < 1.0 &&
+                            (!g_.uses_jk || (rjk[q] > jk_lo && rjk[q] < jk_hi));
+            mc += ok;
+        }
+        if (cursor_.record) tape_.append_indices(&mc, 1);
+        out.count = mc;
+        if (mc == 0) return out;
+        for (int c = 0; c < mc; ++c) {
+            cos_t[c] = cos_t[packed[c]];
+            rjk[c] = rjk[packed[c]];
+        }
+#pragma omp simd
+        for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
+        if (cursor_.record) {
+            tape_.append_indices(packed, static_cast<size_t>(mc));
+            double* t = tape_.append(3 * static_cast<size_t>(mc));
+            std::copy(cos_t, cos_t + mc, t);
+            std::copy(rjk, rjk + mc, t + mc);
+            std::copy(theta, theta + mc, t + 2 * mc);
+        }
+        out.sel = packed;
+        out.cos_t = cos_t;
+        out.r_jk = rjk;
+        out.theta = theta;
+        return out;
+    }
+
+    /// All triplets (i, j = p, k), k from q0 on.
+    void triplets_of(int p, int q0) {
+        const int mk = nl_ - q0;
+        const int nw = static_cast<int>(g_.windows.size());
+        const double* cw = s_.window.data();
+        const double* dcw = s_.dwindow.data();
+        // Windows that contain j.
+        std::vector<int>& active = s_.active;
+        active.clear();
+        for (int w = 0; w < nw; ++w) {
+            if (cw[w * nl_ + p] != 0.0 || (derivatives_ && dcw[w * nl_ + p] != 0.0)) active.push_back(w);
+        }
+        if (active.empty()) return;
+        const Partners k = select_partners(p, q0, mk);
+        const int mc = k.count;
+        if (mc == 0) return;
+        const sf::GroupNeighbors& nb = s_.nb;
+        for (int c = 0; c < mc; ++c) {
+            const int o = q0 + k.sel[c];
+            s_.px[c] = nb.x[o];
+            s_.py[c] = nb.y[o];
+            s_.pz[c] = nb.z[o];
+            s_.p_inv_r[c] = nb.inv_r[o];
+            s_.p_r[c] = nb.r[o];
+        }
+        // Every angle function once for all windows.
+        for (size_t a = 0; a < g_.angles.size(); ++a) {
+            g_.angles[a].fn.evaluate_batch(k.theta, mc, s_.angle.data() + a * stride_,
+                                           Gradient ? s_.dangle.data() + a * stride_ : nullptr);
+        }
+        if (Gradient) {
+            for (auto* v : {&s_.dE_dtheta, &s_.dE_drij, &s_.dE_drik, &s_.dE_drjk}) {
+                std::fill(v->begin(), v->begin() + mc, 0.0);
+            }
+        }
+        const double* pr = s_.p_r.data();
+        for (const int w : active) {
+            const sf::CompactWindow& win = g_.windows[w];
+            // Partners with r_l < r_ik < r_c: [c0, c1) of the packed, sorted partners.
+            const int c0 = static_cast<int>(std::upper_bound(pr, pr + mc, win.rl) - pr);
+            const int c1 = static_cast<int>(std::lower_bound(pr, pr + mc, win.rc) - pr);
+            if (c1 - c0 <= 0) continue;
+            const double cij = cw[w * nl_ + p], dcij = dcw[w * nl_ + p];
+            const double* R = nullptr;
+            const double* dR_ik = nullptr;
+            window_radial(w, q0, mk, k, c0, c1, R, dR_ik);
+            if (Gradient) {
+                window_gradient(w, c0, c1, cij, dcij, R, dR_ik);
+            } else {
+                window_values(w, c0, c1, cij, R);
+            }
+        }
+        if (Gradient) chain_rule(p, q0, k);
+    }
+
+    /// The window's radial factor of partners [c0, c1): R = w_k C_w(r_ik) [C_w(r_jk)] and
+    /// dR/dr_ik (and dR/dr_jk in s.dradial_jk). Without an r_jk factor and with no
+    /// partner left out (packed partner c is list entry q0 + c) the window's rows
+    /// themselves.
+    void window_radial(int w, int q0, int mk, const Partners& k, int c0, int c1, const double*& R_out,
+                       const double*& dR_ik_out) {
+        const double* ck = s_.window.data() + w * nl_ + q0;
+        const double* dck = s_.dwindow.data() + w * nl_ + q0;
+        R_out = ck;
+        dR_ik_out = dck;
+        if (!g_.uses_jk && k.count == mk) return;
+        double* R = s_.radial.data();
+        double* dRik = s_.dradial_ik.data();
+        for (int c = c0; c < c1; ++c) {
+            R[c] = ck[k.sel[c]];
+            if (Gradient) dRik[c] = dck[k.sel[c]];
+        }
+        R_out = R;
+        dR_ik_out = dRik;
+        if (!g_.uses_jk) return;
+        double* dRjk = s_.dradial_jk.data();
+        double* cjk = s_.c_jk.data();
+        double* dcjk = s_.dc_jk.data();
+        g_.windows[w].radial.evaluate_batch(k.r_jk + c0, c1 - c0, cjk + c0,
+                                            Gradient ? dcjk + c0 : nullptr);
+#pragma omp simd
+        for (int c = c0; c < c1; ++c) {
+            if (Gradient) {
+                dRjk[c] = R[c] * dcjk[c];
+                dRik[c] *= cjk[c];
+            }
+            R[c] *= cjk[c];
+        }
+    }
+
+    /// Values pass: G_s += C_w(r_ij) sum_c A_s(theta_c) R_c over the window's SFs.
+    void window_values(int w, int c0, int c1, double cij, const double* R) {
+        const double* A = s_.angle.data();
+        const int stride = stride_;
+        const int s_begin = g_.key_start[w], s_end = g_.key_start[w + 1];
+        const int ns = s_end - s_begin;
+        const int* angle = g_.sf_angle.data() + s_begin;
+        double sums[8];
+        switch (ns) {
+#define BPFAST_WINDOW_CASE(n) \
+    case n: window_sums<n, W>(A, stride, angle, R, c0, c1, sums); break;
+            BPFAST_WINDOW_CASE(1)
+            BPFAST_WINDOW_CASE(2)
+            BPFAST_WINDOW_CASE(3)
+            BPFAST_WINDOW_CASE(4)
+            BPFAST_WINDOW_CASE(5)
+            BPFAST_WINDOW_CASE(6)
+            BPFAST_WINDOW_CASE(7)
+            BPFAST_WINDOW_CASE(8)
+#undef BPFAST_WINDOW_CASE
+            default:
+                for (int s = s_begin; s < s_end; ++s) {
+                    const double* As = A + g_.sf_angle[s] * stride;
+                    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+                    for (int c = c0; c < c1; ++c) sum += As[c] * R[c];
+                    io_.G[g_.sfs[s].index] += cij * sum;
+                }
+                return;
+        }
+        for (int s = s_begin; s < s_end; ++s) io_.G[g_.sfs[s].index] += cij * sums[s - s_begin];
+    }
+
+    /// Gradient pass: V = sum_s u_s A_s and D = sum_s u_s dA_s / dtheta over the window's
+    /// SFs (u_s = dE/dG_s), W partners at a time in registers, and straight into the
+    /// partial derivatives (lanes past c1 add zero).
+    void window_gradient(int w, int c0, int c1, double cij, double dcij, const double* R,
+                         const double* dR_ik) {
+        const int s_begin = g_.key_start[w], s_end = g_.key_start[w + 1];
+        bool any = false;
+        for (int s = s_begin; s < s_end; ++s) any = any || io_.dEdG[g_.sfs[s].index] != 0.0;
+        if (!any) return;
+        const double* A = s_.angle.data();
+        const double* dA = s_.dangle.data();
+        const double* dRjk = s_.dradial_jk.data();
+        double* dE_dtheta = s_.dE_dtheta.data();
+        double* dE_drij = s_.dE_drij.data();
+        double* dE_drik = s_.dE_drik.data();
+        double* dE_drjk = s_.dE_drjk.data();
+        for (int c = c0; c < c1; c += W) {
+            vd v{}, d{};
+            for (int s = s_begin; s < s_end; ++s) {
+                const double u = io_.dEdG[g_.sfs[s].index];
+                const int row = g_.sf_angle[s] * stride_ + c;
+                v += u * simd::load<vd>(A + row);
+                d += u * simd::load<vd>(dA + row);
+            }
+            const auto inside = simd::iota<vd>() < static_cast<double>(c1 - c);
+            v = simd::select(inside, v, vd{});
+            d = simd::select(inside, d, vd{});
+            const vd r = simd::load<vd>(R + c);
+            simd::store(dE_dtheta + c, simd::load<vd>(dE_dtheta + c) + cij * r * d);
+            simd::store(dE_drij + c, simd::load<vd>(dE_drij + c) + dcij * r * v);
+            simd::store(dE_drik + c, simd::load<vd>(dE_drik + c) + cij * simd::load<vd>(dR_ik + c) * v);
+            if (g_.uses_jk) {
+                simd::store(dE_drjk + c, simd::load<vd>(dE_drjk + c) + cij * simd::load<vd>(dRjk + c) * v);
+            }
+        }
+    }
+
+    /// Chain rule for the packed partners of j = p: dE/dcos = -dE/dtheta / sin(theta),
+    /// then the partial derivatives (cos theta and the three distances) turned into
+    /// gradients with respect to d_j and d_k, added to the listed neighbours'.
+    void chain_rule(int p, int q0, const Partners& k) {
+        const int mc = k.count;
+        const double* cos_t = k.cos_t;
+        const double* rjk = k.r_jk;
+        const double* dE_dtheta = s_.dE_dtheta.data();
+        double* dE_dcos = s_.dE_dcos.data();
+#pragma omp simd
+        for (int c = 0; c < mc; ++c) {
+            // d theta / d cos = -1 / sin(theta)
+            dE_dcos[c] = -dE_dtheta[c] / std::sqrt(1.0 - cos_t[c] * cos_t[c]);
+        }
+        sf::GroupNeighbors& nb = s_.nb;
+        const double xj = nb.x[p], yj = nb.y[p], zj = nb.z[p], inv_rj = nb.inv_r[p];
+        const double* xk = s_.px.data();
+        const double* yk = s_.py.data();
+        const double* zk = s_.pz.data();
+        const double* inv_rk = s_.p_inv_r.data();
+        const double* dE_drij = s_.dE_drij.data();
+        const double* dE_drik = s_.dE_drik.data();
+        const double* dE_drjk = s_.dE_drjk.data();
+        double* gxk = s_.pgx.data();
+        double* gyk = s_.pgy.data();
+        double* gzk = s_.pgz.data();
+        double sx = 0.0, sy = 0.0, sz = 0.0;
+#pragma omp simd reduction(+ : sx, sy, sz)
+        for (int c = 0; c < mc; ++c) {
+            const double jx = xk[c] - xj, jy = yk[c] - yj, jz = zk[c] - zj;
+            const double inv_rk2 = inv_rk[c] * inv_rk[c];
+            const double cc = dE_dcos[c] * inv_rj * inv_rk[c];
+            const double ca = dE_drij[c] * inv_rj - dE_dcos[c] * cos_t[c] * inv_rj * inv_rj;
+            const double cb = dE_drik[c] * inv_rk[c] - dE_dcos[c] * cos_t[c] * inv_rk2;
+            const double cj = rjk[c] > 0.0 ? dE_drjk[c] / rjk[c] : 0.0;
+            sx += ca * xj + cc * xk[c] - cj * jx;
+            sy += ca * yj + cc * yk[c] - cj * jy;
+            sz += ca * zj + cc * zk[c] - cj * jz;
+            gxk[c] = cb * xk[c] + cc * xj + cj * jx;
+            gyk[c] = cb * yk[c] + cc * yj + cj * jy;
+            gzk[c] = cb * zk[c] + cc * zj + cj * jz;
+        }
+        nb.gx[p] += sx;
+        nb.gy[p] += sy;
+        nb.gz[p] += sz;
+        for (int c = 0; c < mc; ++c) {
+            const int o = q0 + k.sel[c];
+            nb.gx[o] += gxk[c];
+            nb.gy[o] += gyk[c];
+            nb.gz[o] += gzk[c];
+        }
+    }
+
+    const sf::AngularGroup& g_;
+    size_t group_;  // index among the angular groups (the tape's key)
+    const sf::KernelIO& io_;
+    CompactAngularScratch& s_;
+    PairTape& tape_;
+    const KernelOptions& kernels_;
+    int nl_ = 0;       // listed neighbours
+    int stride_ = 0;   // of the per-partner rows
+    bool derivatives_ = false;  // window rows with derivatives (gradient or recording)
+    PairTape::Cursor cursor_;
+};
+
+template <int W>
+inline void compact_angular(bool gradient, const sf::AngularGroup& g, size_t group,
+                            const sf::KernelIO& io, CompactAngularScratch& s, PairTape& tape,
+                            const KernelOptions& k) {
+    if (gradient) {
+        CompactAngularKernel<true, W>(g, group, io, s, tape, k).run();
+    } else {
+        CompactAngularKernel<false, W>(g, group, io, s, tape, k).run();
+    }
+}
+
+}  // namespace
+
+BPFAST_KERNEL void compact_angular_narrow(bool gradient, const sf::AngularGroup& g, size_t group,
+                                          const sf::KernelIO& io, CompactAngularScratch& scratch,
+                                          PairTape& tape, const KernelOptions& kernels) {
+    compact_angular<4>(gradient, g, group, io, scratch, tape, kernels);
+}
+
+#if BPFAST_WIDE_KERNELS
+BPFAST_WIDE_KERNEL void compact_angular_wide(bool gradient, const sf::AngularGroup& g,
+                                             size_t group, const sf::KernelIO& io,
+                                             CompactAngularScratch& scratch, PairTape& tape,
+                                             const KernelOptions& kernels) {
+    compact_angular<8>(gradient, g, group, io, scratch, tape, kernels);
+}
+#else
+void compact_angular_wide(bool gradient, const sf::AngularGroup& g, size_t group,
+                          const sf::KernelIO& io, CompactAngularScratch& scratch, PairTape& tape,
+                          const KernelOptions& kernels) {
+    // never chosen: kernel_lanes() is 4 without wide kernels
+    compact_angular_narrow(gradient, g, group, io, scratch, tape, kernels);
+}
+#endif
+
+}  // namespace bpfast

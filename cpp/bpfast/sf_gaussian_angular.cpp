@@ -1,0 +1,487 @@
+// Gaussian angular symmetry functions of one central atom i (Behler's G^4 and G^5):
+//
+//   type 3    G = 2^(1-zeta) sum_{j<k} (1 + lambda cos theta_ijk)^zeta
+//                 exp(-eta [(r_ij - r_s)^2 + (r_ik - r_s)^2 + (r_jk - r_s)^2])
+//                 f_c(r_ij) f_c(r_ik) f_c(r_jk),         requiring r_ij, r_ik, r_jk < r_c
+//   type 9    as 3 without any r_jk factor or condition
+//   type 13   as 3 with the weight Z_j Z_k and no element filter
+//
+// over the neighbours j, k of the elements (e1, e2) in either order. A term with
+// 1 + lambda cos theta <= 0 contributes 0.
+//
+// The SFs of a group (type, element pair, r_c) share the work: a term factorises into
+//   (1 + lambda cos)^zeta * E_key * F,  E_key = exp(-eta [t_ij^2 + t_ik^2 (+ t_jk^2)]),
+//   t = r - r_s,  F = w_j f_c(r_ij) w_k f_c(r_ik) (f_c(r_jk)),
+// so E_key is one exp of a sum per pair (or a power of another key's E, or, without r_jk,
+// a product of per-neighbour Gaussians), and the gradient needs only four sums over keys
+// per pair (S0 = sum A E, S1 = sum eta A E, S3 = sum eta r_s A E, S2 = sum B E, with
+// A = sum_s U_s P_s^zeta and B = sum_s U_s zeta lambda P_s^(zeta-1), P = 1 + lambda cos):
+//   dE/dcos = F S2,   dE/dr_ij = S0 f_c'(r_ij)/f_c(r_ij) F - 2 F (r_ij S1 - S3),  ...
+// The pairs (j, k) that count are listed per j (packed indices), then processed W at a
+// time with every per-pair quantity in vector registers.
+#include "bpfast/sf_gaussian_angular.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "bpfast/fastmath.hpp"
+
+namespace bpfast {
+namespace {
+
+template <bool Gradient, bool UsesJk, int W>
+class GaussianAngularKernel {
+  public:
+    using vd = typename simd::Lanes<W>::vd;
+
+    GaussianAngularKernel(const sf::AngularGroup& g, size_t group, const CutoffFunction& cutoff,
+                          const sf::KernelIO& io, GaussianAngularScratch& s, PairTape& tape,
+                          const KernelOptions& kernels)
+        : g_(g), group_(group), cutoff_(cutoff), io_(io), s_(s), tape_(tape), kernels_(kernels) {}
+
+    void run() {
+        if (!set_sf_weights()) return;
+        const int n_first = sf::collect_group_neighbors(io_.env, 0.0, g_.rc, g_.weighted, g_.e1,
+                                                        g_.e2, s_.nb.list);
+        const bool distinct = !g_.weighted && g_.e1 != g_.e2;
+        nl_ = static_cast<int>(s_.nb.list.size());
+        if (nl_ < 2) return;
+        prepare_neighbors();
+        const int j_end = distinct ? n_first : nl_ - 1;
+        open_tape(distinct, n_first, j_end);
+        for (int p = 0; p < j_end; ++p) {
+            const int q0 = distinct ? n_first : p + 1;
+            if (nl_ - q0 <= 0) continue;
+            pairs_of(p, q0);
+        }
+        if (Gradient) {
+            sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
+            return;
+        }
+        if (group_blocks_ > summed_) sum_blocks(group_blocks_);
+    }
+
+  private:
+    /// U_s = dE/dG_s * 2^(1-zeta) and U_s zeta lambda per SF (gradient); false when every
+    /// dE/dG of the group is zero (nothing to do).
+    bool set_sf_weights() {
+        const int nsf = static_cast<int>(g_.sfs.size());
+        s_.sf_weight.resize(nsf);
+        s_.sf_weight_dcos.resize(nsf);
+        if (!Gradient) return true;
+        bool any = false;
+        for (int k = 0; k < nsf; ++k) {
+            const sf::AngularSF& sf = g_.sfs[k];
+            s_.sf_weight[k] = io_.dEdG[sf.index] * sf.prefactor;
+            s_.sf_weight_dcos[k] = s_.sf_weight[k] * sf.zeta * sf.lambda;
+            any = any || s_.sf_weight[k] != 0.0;
+        }
+        return any;
+    }
+
+    /// The listed neighbours' data, W entries of padding, and (without r_jk) the Gaussian
+    /// exp(-eta (r - r_s)^2) of every key that is not a power of another.
+    void prepare_neighbors() {
+        const int nk = static_cast<int>(g_.keys.size());
+        const int n = nl_ + W;
+        s_.nb.reserve(n);
+        for (auto* v : {&s_.wfc, &s_.wdfc}) {
+            if (static_cast<int>(v->size()) < n) v->resize(n);
+        }
+        if (static_cast<int>(s_.partners.size()) < n) s_.partners.resize(n);
+        if (s_.gauss.size() < static_cast<size_t>(nk) * n) s_.gauss.resize(static_cast<size_t>(nk) * n);
+        sf::gather_group_neighbors(io_.env, g_.weighted, Gradient, s_.nb);
+        sf::GroupNeighbors& nb = s_.nb;
+        const int m = io_.env.count;
+        const double* fc = io_.fc + g_.slot * m;
+        const double* dfc = io_.dfc + g_.slot * m;
+        for (int p = 0; p < nl_; ++p) {
+            s_.wfc[p] = nb.weight[p] * fc[nb.list[p]];
+            s_.wdfc[p] = nb.weight[p] * dfc[nb.list[p]];
+        }
+        // W entries of padding: far away (outside every r_jk cutoff), cos theta = 0 and no
+        // weight, so that whole vectors can be read past the end of the list.
+        for (int p = nl_; p < nl_ + W; ++p) {
+            nb.x[p] = nb.y[p] = nb.z[p] = 3.0 * g_.rc + 1.0;
+            s_.wfc[p] = s_.wdfc[p] = nb.r[p] = nb.inv_r[p] = 0.0;
+        }
+        for (int k = 0; k < nk && !UsesJk; ++k) {
+            if (g_.keys[k].base != k) continue;
+            const double eta = g_.keys[k].eta, rs = g_.keys[k].rs;
+            double* h = s_.gauss.data() + k * nl_;
+            for (int p = 0; p < nl_; ++p) {
+                const double t = nb.r[p] - rs;
+                h[p] = vexp(-eta * t * t);
+            }
+        }
+    }
+
+    /// Recording (values pass) or replay (gradient pass of the same atom) of the per-pair
+    /// data that cost most: the partner lists, r_jk, f_c(r_jk) and its derivative, the
+    /// angular powers and the Gaussians per key. Block of W pairs:
+    /// [r_jk, f_jk, df_jk,] F, P^zeta[na], P^(zeta-1)[na], E[nk], W doubles each.
+    void open_tape(bool distinct, int n_first, int j_end) {
+        const int nk = static_cast<int>(g_.keys.size());
+        const int na = static_cast<int>(g_.angle_keys.size());
+        block_doubles_ = W * (1 + 2 * na + nk + (UsesJk ? 3 : 0));
+        F_at_ = UsesJk ? 3 * W : 0;
+        pw_at_ = F_at_ + W;
+        ek_at_ = pw_at_ + 2 * na * W;
+        size_t bound = 0;  // blocks of all pairs (j, k) before the r_jk test (values pass)
+        for (int p = 0; p < j_end && !Gradient; ++p) {
+            bound += (nl_ - (distinct ? n_first : p + 1) + W - 1) / W;
+        }
+        cursor_ = tape_.open(group_, Gradient, bound * block_doubles_, kernels_.pair_tape_limit);
+        group_start_ = cursor_.record ? tape_.size() : 0;
+    }
+
+    /// Partners k of j = p that count: without an r_jk factor all of [q0, nl) (contiguous,
+    /// `sel` unused); otherwise list indices in sel[0, mc), padded to a multiple of W with
+    /// a valid index (padded lanes get a zero factor). Returns mc.
+    int select_partners(int p, int q0, const int*& sel) {
+        const int mk = nl_ - q0;
+        if (!UsesJk) return mk;
+        if (cursor_.replay) {
+            const int mc = *tape_.indices(cursor_.ipos++);
+            if (mc == 0) return 0;
+            sel = tape_.indices(cursor_.ipos);
+            cursor_.ipos += (mc + W - 1) / W * W;
+            return mc;
+        }
+        // Vector compare, then the indices of the lanes inside r_c appended in order (the
+        // padding past nl is outside r_c); when recording, straight onto the tape after
+        // their count (each compress may write W entries).
+        const double* X = s_.nb.x.data();
+        const double* Y = s_.nb.y.data();
+        const double* Z = s_.nb.z.data();
+        const double xj = X[p], yj = Y[p], zj = Z[p];
+        const double rc2 = g_.rc * g_.rc;
+        int* out = s_.partners.data();
+        if (cursor_.record) out = tape_.grow_indices(1 + static_cast<size_t>(mk) + W) + 1;
+        int mc = 0;
+        for (int q = 0; q < mk; q += W) {
+            const vd ax = simd::load<vd>(X + q0 + q) - xj, ay = simd::load<vd>(Y + q0 + q) - yj,
+                     az = simd::load<vd>(Z + q0 + q) - zj;
+            mc += simd::compress_indices(out + mc, q0 + q, ax * ax + ay * ay + az * az < rc2);
+        }
+        const int mpad = (mc + W - 1) / W * W;
+        if (cursor_.record) {
+            out[-1] = mc;
+            tape_.commit_indices(1 + static_cast<size_t>(mpad));
+        }
+        if (mc == 0) return 0;
+        for (int c = mc; c < mpad; ++c) out[c] = out[0];
+        sel = out;
+        return mc;
+    }
+
+    /// The blocks of j's pairs: on the tape (recording or replaying) or in scratch memory,
+    /// after the previous j's not yet summed (values pass) or alone (gradient pass). The
+    /// values pass first sums what is pending when this j's blocks would take the run
+    /// past kernels.angular_sum_run doubles (the same runs recorded or not).
+    double* blocks_of(int mpad) {
+        const size_t j_doubles = static_cast<size_t>(mpad / W) * block_doubles_;
+        if (!Gradient && group_blocks_ > summed_ &&
+            size_t(group_blocks_ - summed_ + mpad / W) * block_doubles_ > kernels_.angular_sum_run) {
+            sum_blocks(group_blocks_);
+        }
+        double* blocks;
+        if (cursor_.record) {
+            blocks = tape_.append(j_doubles);
+        } else if (cursor_.replay) {
+            blocks = tape_.numbers(cursor_.tpos);
+            cursor_.tpos += j_doubles;
+        } else {
+            const size_t used = Gradient ? 0 : size_t(group_blocks_ - summed_) * block_doubles_;
+            if (s_.blocks.size() < used + j_doubles) s_.blocks.resize(2 * (used + j_doubles));
+            blocks = s_.blocks.data() + used;
+        }
+        group_blocks_ += mpad / W;
+        return blocks;
+    }
+
+    /// All pairs (j = p, k), k from q0 on: their blocks, and (gradient) their derivatives.
+    void pairs_of(int p, int q0) {
+        const int* sel = nullptr;
+        const int mc = select_partners(p, q0, sel);
+        if (mc == 0) return;
+        const int mpad = (mc + W - 1) / W * W;
+        double* blocks = blocks_of(mpad);
+        if (!cursor_.replay) fill_blocks(p, q0, mc, mpad, sel, blocks);
+        if (Gradient) gradient_of(p, q0, mc, mpad, sel, blocks);
+    }
+
+    /// Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
+    static vd fetch(const double* a, int q0, const int* sel, int c) {
+        return UsesJk ? simd::gather<vd>(a, sel + c) : simd::load<vd>(a + q0 + c);
+    }
+
+    /// Fills j's blocks: geometry, cutoff of r_jk, angular powers and the Gaussians of
+    /// every key. One loop over the blocks: its inner loops over the keys have the same
+    /// trip counts for every block, so only its exit is unpredictable.
+    void fill_blocks(int p, int q0, int mc, int mpad, const int* sel, double* blocks) {
+        const sf::GroupNeighbors& nb = s_.nb;
+        const double* X = nb.x.data();
+        const double* Y = nb.y.data();
+        const double* Z = nb.z.data();
+        const double* IR = nb.inv_r.data();
+        const double* R = nb.r.data();
+        const double* FW = s_.wfc.data();
+        const double* hrows = s_.gauss.data();
+        const sf::Key* keys = g_.keys.data();
+        const sf::AngleKey* angle_keys = g_.angle_keys.data();
+        const int nk = static_cast<int>(g_.keys.size());
+        const int na = static_cast<int>(g_.angle_keys.size());
+        const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
+        const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p], r_ij = R[p];
+        const double f_ij = FW[p];
+        for (int c = 0; c < mpad; c += W) {
+            double* slot = blocks + (c / W) * block_doubles;
+            const vd xk = fetch(X, q0, sel, c), yk = fetch(Y, q0, sel, c), zk = fetch(Z, q0, sel, c);
+            const vd inv_rk = fetch(IR, q0, sel, c), r_ik = fetch(R, q0, sel, c);
+            const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
+            const auto valid = simd::iota<vd>() < static_cast<double>(mc - c);
+            vd f_jk = simd::select(valid, simd::splat<vd>(1.0), vd{}), r_jk{};
+            if (UsesJk) {
+                const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
+                r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
+                vd df_jk;
+                cutoff_.evaluate(r_jk, f_jk, df_jk);
+                f_jk = simd::select(valid, f_jk, vd{});
+                simd::store(slot, r_jk);
+                simd::store(slot + W, f_jk);
+                simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
+            }
+            simd::store(slot + F_at, f_ij * fetch(FW, q0, sel, c) * f_jk);
+            // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
+            double* pw = slot + pw_at;
+            for (int a = 0; a < na; ++a) {
+                const sf::AngleKey& ak = angle_keys[a];
+                const vd P = 1.0 + ak.lambda * cos_t;
+                vd P1;
+                if (ak.int_zeta > 0) {
+                    P1 = simd::ipow(P, ak.int_zeta - 1);
+                } else {
+                    for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
+                }
+                P1 = simd::select(P > 0.0, P1, vd{});
+                simd::store(pw + W * a, P1 * P);
+                simd::store(pw + W * (na + a), P1);
+            }
+            // Gaussians per key: exp(-eta sum t^2) (keys sorted by r_s: one sum of squares
+            // per r_s), a power of an earlier key's, or (no r_jk) the product of
+            // per-neighbour Gaussians.
+            double* ek = slot + ek_at;
+            double rs_done = 0.0;
+            vd sum_t2{};
+            for (int k = 0; k < nk; ++k) {
+                const sf::Key& key = keys[k];
+                vd e;
+                if (key.base != k) {
+                    e = simd::ipow(simd::load<vd>(ek + W * key.base), key.power);
+                } else if (UsesJk) {
+                    if (k == 0 || key.rs != rs_done) {
+                        const double rs = key.rs;
+                        const vd t_ik = r_ik - rs, t_jk = r_jk - rs;
+                        sum_t2 = (r_ij - rs) * (r_ij - rs) + t_ik * t_ik + t_jk * t_jk;
+                        rs_done = rs;
+                    }
+                    e = simd::vexp(-key.eta * sum_t2);
+                } else {
+                    const double* h = hrows + k * nl_;
+                    e = h[p] * fetch(h, q0, sel, c);
+                }
+                simd::store(ek + W * k, e);
+            }
+        }
+    }
+
+    /// Gradient of j's pairs from their blocks: the partial derivatives with respect to
+    /// cos theta and the three distances, turned into dE/dd_j and dE/dd_k.
+    void gradient_of(int p, int q0, int mc, int mpad, const int* sel, const double* blocks) {
+        sf::GroupNeighbors& nb = s_.nb;
+        const double* X = nb.x.data();
+        const double* Y = nb.y.data();
+        const double* Z = nb.z.data();
+        const double* IR = nb.inv_r.data();
+        const double* R = nb.r.data();
+        const double* FW = s_.wfc.data();
+        const double* DFW = s_.wdfc.data();
+        const double* weight = s_.sf_weight.data();
+        const double* weight_dcos = s_.sf_weight_dcos.data();
+        double* GX = nb.gx.data();
+        double* GY = nb.gy.data();
+        double* GZ = nb.gz.data();
+        const int* key_start = g_.key_start.data();
+        const sf::Key* keys = g_.keys.data();
+        const int* sf_angle = g_.sf_angle.data();
+        const int nk = static_cast<int>(g_.keys.size());
+        const int na = static_cast<int>(g_.angle_keys.size());
+        const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
+        const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p], r_ij = R[p];
+        const double f_ij = FW[p], df_ij = DFW[p];
+        vd sx{}, sy{}, sz{};  // gradient with respect to d_j
+        for (int c = 0; c < mpad; c += W) {
+            const double* slot = blocks + (c / W) * block_doubles;
+            const double* pw = slot + pw_at;
+            const double* ek = slot + ek_at;
+            const vd F = simd::load<vd>(slot + F_at);
+            vd S0{}, S1{}, S2{}, S3{};
+            for (int k = 0; k < nk; ++k) {
+                vd A{}, B{};
+                for (int s = key_start[k]; s < key_start[k + 1]; ++s) {
+                    const int a = sf_angle[s];
+                    A += weight[s] * simd::load<vd>(pw + W * a);
+                    B += weight_dcos[s] * simd::load<vd>(pw + W * (na + a));
+                }
+                const vd E = simd::load<vd>(ek + W * k);
+                const vd AE = A * E, etaAE = keys[k].eta * AE;
+                S0 += AE;
+                S1 += etaAE;
+                S3 += keys[k].rs * etaAE;
+                S2 += B * E;
+            }
+            const vd xk = fetch(X, q0, sel, c), yk = fetch(Y, q0, sel, c), zk = fetch(Z, q0, sel, c);
+            const vd inv_rk = fetch(IR, q0, sel, c), r_ik = fetch(R, q0, sel, c);
+            const vd f_ik = fetch(FW, q0, sel, c), df_ik = fetch(DFW, q0, sel, c);
+            const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
+            vd f_jk, r_jk{}, df_jk{};
+            if (UsesJk) {
+                r_jk = simd::load<vd>(slot);
+                f_jk = simd::load<vd>(slot + W);
+                df_jk = simd::load<vd>(slot + 2 * W);
+            } else {
+                f_jk = simd::select(simd::iota<vd>() < static_cast<double>(mc - c), simd::splat<vd>(1.0), vd{});
+            }
+            // Partial derivatives of the pair's terms (cos theta and the three distances).
+            const vd dE_dcos = F * S2;
+            const vd minus_2F = -2.0 * F;
+            const vd dE_drij = S0 * (df_ij * f_ik * f_jk) + minus_2F * (r_ij * S1 - S3);
+            const vd dE_drik = S0 * (f_ij * df_ik * f_jk) + minus_2F * (r_ik * S1 - S3);
+            // Chain rule: cos = d_j.d_k / (r_ij r_ik), r_jk = |d_k - d_j|.
+            const vd cc = dE_dcos * inv_rj * inv_rk;
+            const vd ca = dE_drij * inv_rj - dE_dcos * cos_t * (inv_rj * inv_rj);
+            const vd cb = dE_drik * inv_rk - dE_dcos * cos_t * inv_rk * inv_rk;
+            vd gkx = cb * xk + cc * xj, gky = cb * yk + cc * yj, gkz = cb * zk + cc * zj;
+            sx += ca * xj + cc * xk;
+            sy += ca * yj + cc * yk;
+            sz += ca * zj + cc * zk;
+            if (UsesJk) {
+                const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
+                const vd dE_drjk = S0 * (f_ij * f_ik * df_jk) + minus_2F * (r_jk * S1 - S3);
+                const vd cj = simd::select(r_jk > 0.0, dE_drjk / r_jk, vd{});
+                gkx += cj * jx;
+                gky += cj * jy;
+                gkz += cj * jz;
+                sx -= cj * jx;
+                sy -= cj * jy;
+                sz -= cj * jz;
+            }
+            // Only the lanes that hold a partner (padded lanes repeat one index, whose
+            // updates would form a chain through memory).
+            const int lanes = std::min(W, mc - c);
+            for (int l = 0; l < lanes; ++l) {
+                const int o = UsesJk ? sel[c + l] : q0 + c + l;
+                GX[o] += gkx[l];
+                GY[o] += gky[l];
+                GZ[o] += gkz[l];
+            }
+        }
+        GX[p] += simd::sum(sx);
+        GY[p] += simd::sum(sy);
+        GZ[p] += simd::sum(sz);
+    }
+
+    /// G_s += prefactor_s * sum over blocks [summed, end) of P^zeta E_key F, per key with
+    /// up to 4 SF sums in registers.
+    void sum_blocks(int end) {
+        const double* first = cursor_.record
+                                  ? tape_.numbers(group_start_) + size_t(summed_) * block_doubles_
+                                  : s_.blocks.data();
+        const int* key_start = g_.key_start.data();
+        const int* sf_angle = g_.sf_angle.data();
+        const int nk = static_cast<int>(g_.keys.size());
+        const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
+        const int summed = summed_;
+        for (int k = 0; k < nk; ++k) {
+            for (int s0 = key_start[k]; s0 < key_start[k + 1]; s0 += 4) {
+                simd::with_count<4>(key_start[k + 1] - s0, [&](auto count) {
+                    constexpr int NS = decltype(count)::value;
+                    vd acc[NS] = {};
+                    int at[NS];
+                    for (int i = 0; i < NS; ++i) at[i] = pw_at + W * sf_angle[s0 + i];
+                    const double* b = first;
+                    for (int blk = summed; blk < end; ++blk, b += block_doubles) {
+                        const vd EF = simd::load<vd>(b + ek_at + W * k) * simd::load<vd>(b + F_at);
+                        for (int i = 0; i < NS; ++i) acc[i] += simd::load<vd>(b + at[i]) * EF;
+                    }
+                    for (int i = 0; i < NS; ++i) {
+                        const sf::AngularSF& sf = g_.sfs[s0 + i];
+                        io_.G[sf.index] += sf.prefactor * simd::sum(acc[i]);
+                    }
+                });
+            }
+        }
+        summed_ = end;
+    }
+
+    const sf::AngularGroup& g_;
+    size_t group_;  // index among the angular groups (the tape's key)
+    const CutoffFunction& cutoff_;
+    const sf::KernelIO& io_;
+    GaussianAngularScratch& s_;
+    PairTape& tape_;
+    const KernelOptions& kernels_;
+    int nl_ = 0;  // listed neighbours
+    int block_doubles_ = 0, F_at_ = 0, pw_at_ = 0, ek_at_ = 0;  // block layout
+    PairTape::Cursor cursor_;
+    size_t group_start_ = 0;  // recording: where this group's blocks begin on the tape
+    int group_blocks_ = 0;    // blocks of W pairs so far, over all j
+    int summed_ = 0;          // values pass: blocks already summed into G
+};
+
+template <int W>
+inline void gaussian_angular(bool gradient, const sf::AngularGroup& g, size_t group,
+                             const CutoffFunction& cutoff, const sf::KernelIO& io,
+                             GaussianAngularScratch& s, PairTape& tape, const KernelOptions& k) {
+    if (gradient) {
+        if (g.uses_jk) {
+            GaussianAngularKernel<true, true, W>(g, group, cutoff, io, s, tape, k).run();
+        } else {
+            GaussianAngularKernel<true, false, W>(g, group, cutoff, io, s, tape, k).run();
+        }
+    } else if (g.uses_jk) {
+        GaussianAngularKernel<false, true, W>(g, group, cutoff, io, s, tape, k).run();
+    } else {
+        GaussianAngularKernel<false, false, W>(g, group, cutoff, io, s, tape, k).run();
+    }
+}
+
+}  // namespace
+
+BPFAST_KERNEL void gaussian_angular_narrow(bool gradient, const sf::AngularGroup& g, size_t group,
+                                           const CutoffFunction& cutoff, const sf::KernelIO& io,
+                                           GaussianAngularScratch& scratch, PairTape& tape,
+                                           const KernelOptions& kernels) {
+    gaussian_angular<4>(gradient, g, group, cutoff, io, scratch, tape, kernels);
+}
+
+#if BPFAST_WIDE_KERNELS
+BPFAST_WIDE_KERNEL void gaussian_angular_wide(bool gradient, const sf::AngularGroup& g,
+                                              size_t group, const CutoffFunction& cutoff,
+                                              const sf::KernelIO& io,
+                                              GaussianAngularScratch& scratch, PairTape& tape,
+                                              const KernelOptions& kernels) {
+    gaussian_angular<8>(gradient, g, group, cutoff, io, scratch, tape, kernels);
+}
+#else
+void gaussian_angular_wide(bool gradient, const sf::AngularGroup& g, size_t group,
+                           const CutoffFunction& cutoff, const sf::KernelIO& io,
+                           GaussianAngularScratch& scratch, PairTape& tape,
+                           const KernelOptions& kernels) {
+    // never chosen: kernel_lanes() is 4 without wide kernels
+    gaussian_angular_narrow(gradient, g, group, cutoff, io, scratch, tape, kernels);
+}
+#endif
+
+}  // namespace bpfast

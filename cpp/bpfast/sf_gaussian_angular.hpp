@@ -1,0 +1,45 @@
+// Gaussian angular symmetry functions (types 3, 9, 13) of one central atom; the formulas
+// are in sf_gaussian_angular.cpp.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "bpfast/cutoff.hpp"
+#include "bpfast/kernel_options.hpp"
+#include "bpfast/pair_tape.hpp"
+#include "bpfast/sf_group_neighbors.hpp"
+#include "bpfast/sf_groups.hpp"
+#include "bpfast/simd.hpp"
+
+namespace bpfast {
+
+/// Scratch memory of the Gaussian angular kernel (one thread; keeps capacity).
+struct GaussianAngularScratch {
+    sf::GroupNeighbors nb;
+    // Per listed neighbour (and W entries of padding): w f_c(r), w f_c'(r).
+    simd::aligned_vector<double> wfc, wdfc;
+    // Groups without r_jk: per key, a row of exp(-eta (r - r_s)^2) per listed neighbour.
+    simd::aligned_vector<double> gauss;
+    // Gradient, per SF of the group: U_s = dE/dG_s 2^(1-zeta) and U_s zeta lambda.
+    simd::aligned_vector<double> sf_weight, sf_weight_dcos;
+    // Groups with r_jk: list indices of one j's partners inside r_c.
+    std::vector<int> partners;
+    // Per-pair blocks (see the kernel) that are not on the pair tape.
+    simd::aligned_vector<double> blocks;
+};
+
+/// Adds the SFs of Gaussian angular group `g` (index `group` among the angular groups,
+/// cutoff function `cutoff`) to io.G (values pass), or their gradient to io.g{x,y,z}
+/// (gradient pass); records or replays per-pair data on `tape`. Entry points per kernel
+/// width (simd.hpp): 4 lanes, cloned per instruction set; 8 lanes for x86-64-v4 CPUs.
+void gaussian_angular_narrow(bool gradient, const sf::AngularGroup& g, size_t group,
+                             const CutoffFunction& cutoff, const sf::KernelIO& io,
+                             GaussianAngularScratch& scratch, PairTape& tape,
+                             const KernelOptions& kernels);
+void gaussian_angular_wide(bool gradient, const sf::AngularGroup& g, size_t group,
+                           const CutoffFunction& cutoff, const sf::KernelIO& io,
+                           GaussianAngularScratch& scratch, PairTape& tape,
+                           const KernelOptions& kernels);
+
+}  // namespace bpfast

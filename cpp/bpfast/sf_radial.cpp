@@ -1,0 +1,185 @@
+// Radial symmetry functions of one central atom i:
+//
+//   type 2    G = sum_j [el_j = e1]  exp(-eta (r_ij - r_s)^2) f_c(r_ij)
+//   type 12   G = sum_j Z_j exp(-eta (r_ij - r_s)^2) f_c(r_ij)
+//   type 20   G = sum_j [el_j = e1] C(r_ij; r_l, r_c)          for r_l < r_ij < r_c
+//   type 23   G = sum_j Z_j C(r_ij; r_l, r_c)                  for r_l < r_ij < r_c
+//
+// with C the compact function (compact_function.hpp). Gradient: dG/dd_j = (dG/dr_ij)
+// d_j / r_ij, where
+//   d/dr [exp(-eta (r - r_s)^2) f_c(r)] = exp(-eta (r - r_s)^2) (f_c'(r) - 2 eta (r - r_s) f_c(r)).
+// The gradient pass collects dE/dr = sum_s dE/dG_s dG_s/dr per neighbour over all radial
+// SFs and turns it into vectors at the end.
+#include "bpfast/sf_radial.hpp"
+
+#include <algorithm>
+
+#include "bpfast/fastmath.hpp"
+
+namespace bpfast {
+namespace {
+
+// Gaussian radial group: the neighbours of the group's element inside r_c, then one row
+// of Gaussians exp(-eta (r - r_s)^2) per key (an exp, or a power of an earlier row).
+// Gradient: dE/dr added to dE_dr (per environment neighbour).
+template <bool Gradient>
+void gaussian_radial_group(const sf::RadialGroup& rg, const sf::KernelIO& io, double* dE_dr,
+                           RadialScratch& s) {
+    const NeighborEnv& env = io.env;
+    const int nk = static_cast<int>(rg.keys.size());
+    const int nsf = static_cast<int>(rg.sf_index.size());
+    // Gradient: U_k = sum of dE/dG over the SFs of key k.
+    double* U = nullptr;
+    if (Gradient) {
+        s.key_dEdG.assign(nk, 0.0);
+        U = s.key_dEdG.data();
+        bool any = false;
+        for (int k = 0; k < nsf; ++k) {
+            U[rg.sf_key[k]] += io.dEdG[rg.sf_index[k]];
+            any = any || io.dEdG[rg.sf_index[k]] != 0.0;
+        }
+        if (!any) return;
+    }
+    const int m = env.count;
+    std::vector<int>& list = s.list;
+    list.resize(m);
+    int nl = 0;
+    for (int n = 0; n < m; ++n) {
+        list[nl] = n;
+        nl += (env.r[n] < rg.rc) & ((rg.element < 0) | (env.element[n] == rg.element));
+    }
+    const int stride = (nl + simd::kWidth - 1) / simd::kWidth * simd::kWidth;  // of the rows
+    for (auto* v : {&s.r, &s.wfc, &s.wdfc, &s.dE_dr_listed}) {
+        if (static_cast<int>(v->size()) < stride) v->resize(stride);
+    }
+    if (s.gauss.size() < static_cast<size_t>(nk) * stride) s.gauss.resize(static_cast<size_t>(nk) * stride);
+    const double* fc = io.fc + rg.slot * m;
+    const double* dfc = io.dfc + rg.slot * m;
+    double* r = s.r.data();
+    double* f = s.wfc.data();
+    double* df = s.wdfc.data();
+    for (int p = 0; p < nl; ++p) {
+        const int n = list[p];
+        const double w = rg.element < 0 ? env.weight[n] : 1.0;
+        r[p] = env.r[n];
+        f[p] = w * fc[n];
+        df[p] = w * dfc[n];
+    }
+    double* acc = s.dE_dr_listed.data();
+    if (Gradient) std::fill(acc, acc + nl, 0.0);
+    for (int k = 0; k < nk; ++k) {
+        const sf::Key& key = rg.keys[k];
+        double* h = s.gauss.data() + static_cast<size_t>(k) * stride;
+        const double eta = key.eta, rs = key.rs;
+        if (key.base == k) {
+#pragma omp simd
+            for (int p = 0; p < nl; ++p) h[p] = vexp(-eta * (r[p] - rs) * (r[p] - rs));
+        } else {
+            const double* hb = s.gauss.data() + static_cast<size_t>(key.base) * stride;
+            const int power = key.power;
+            for (int p = 0; p < nl; p += simd::kWidth) {
+                simd::store(h + p, simd::ipow(simd::load(hb + p), power));
+            }
+        }
+        if (Gradient) {
+            const double u = U[k];
+            if (u == 0.0) continue;
+#pragma omp simd
+            for (int p = 0; p < nl; ++p) acc[p] += u * h[p] * (df[p] - 2.0 * eta * (r[p] - rs) * f[p]);
+        }
+    }
+    if (Gradient) {
+        for (int p = 0; p < nl; ++p) dE_dr[list[p]] += acc[p];
+        return;
+    }
+    for (int k = 0; k < nsf; ++k) {
+        const double* h = s.gauss.data() + static_cast<size_t>(rg.sf_key[k]) * stride;
+        double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+        for (int p = 0; p < nl; ++p) sum += h[p] * f[p];
+        io.G[rg.sf_index[k]] += sum;
+    }
+}
+
+// Compact radial SF: masked SIMD loops over all neighbours.
+template <bool Gradient>
+void compact_radial(const sf::CompactRadial& rad, const sf::KernelIO& io, double* dE_dr,
+                    RadialScratch& s) {
+    const double u = Gradient ? io.dEdG[rad.index] : 0.0;
+    if (Gradient && u == 0.0) return;
+    const int m = io.env.count;
+    const double rc = rad.rc, rl = rad.rl;
+    const int element = rad.element;
+    const double* r = io.env.r;
+    const int* el = io.env.element;
+    const double* weight = io.env.weight;
+    double sum = 0.0;
+    double* f = s.compact.data();
+    double* df = s.dcompact.data();
+    rad.compact.evaluate_batch(r, m, f, Gradient ? df : nullptr);
+#pragma omp simd reduction(+ : sum)
+    for (int n = 0; n < m; ++n) {
+        // Unconditional loads and bitwise conditions: no masked loads.
+        const double wn = element < 0 ? weight[n] : 1.0;
+        const bool take = (r[n] < rc) & (r[n] > rl) & ((element < 0) | (el[n] == element));
+        const double w = take ? wn : 0.0;
+        if (Gradient) {
+            dE_dr[n] += u * w * df[n];
+        } else {
+            sum += w * f[n];
+        }
+    }
+    if (!Gradient) io.G[rad.index] += sum;
+}
+
+template <bool Gradient>
+void radial_sfs(const sf::Groups& groups, const sf::KernelIO& io, RadialScratch& s) {
+    if (groups.compact_radial.empty() && groups.radial.empty()) return;
+    const NeighborEnv& env = io.env;
+    const int m = env.count;
+    for (auto* v : {&s.compact, &s.dcompact, &s.dE_dr}) {
+        if (static_cast<int>(v->size()) < m) v->resize(m);
+    }
+    double* dE_dr = s.dE_dr.data();
+    if (Gradient) std::fill(dE_dr, dE_dr + m, 0.0);
+    for (const sf::RadialGroup& rg : groups.radial) gaussian_radial_group<Gradient>(rg, io, dE_dr, s);
+    for (const sf::CompactRadial& rad : groups.compact_radial) compact_radial<Gradient>(rad, io, dE_dr, s);
+    if (Gradient) {
+#pragma omp simd
+        for (int n = 0; n < m; ++n) {
+            const double c = env.r[n] > 0.0 ? dE_dr[n] / env.r[n] : 0.0;
+            io.gx[n] += c * env.dx[n];
+            io.gy[n] += c * env.dy[n];
+            io.gz[n] += c * env.dz[n];
+        }
+    }
+}
+
+}  // namespace
+
+BPFAST_KERNEL void radial_sfs_narrow(bool gradient, const sf::Groups& groups,
+                                     const sf::KernelIO& io, RadialScratch& scratch) {
+    if (gradient) {
+        radial_sfs<true>(groups, io, scratch);
+    } else {
+        radial_sfs<false>(groups, io, scratch);
+    }
+}
+
+#if BPFAST_WIDE_KERNELS
+BPFAST_WIDE_KERNEL void radial_sfs_wide(bool gradient, const sf::Groups& groups,
+                                        const sf::KernelIO& io, RadialScratch& scratch) {
+    if (gradient) {
+        radial_sfs<true>(groups, io, scratch);
+    } else {
+        radial_sfs<false>(groups, io, scratch);
+    }
+}
+#else
+void radial_sfs_wide(bool gradient, const sf::Groups& groups, const sf::KernelIO& io,
+                     RadialScratch& scratch) {
+    radial_sfs_narrow(gradient, groups, io, scratch);  // never chosen: kernel_lanes() is 4
+}
+#endif
+
+}  // namespace bpfast
