@@ -88,6 +88,22 @@ def test_force_components_equal_the_written_potential_forces(setup, tmp_path):
         assert np.allclose(pred, expected, rtol=1e-7, atol=1e-7 * np.abs(f).max())
 
 
+def test_core_tangents_give_the_written_potential_forces(setup, tmp_path):
+    from bpfast.training import write_potential as write_trained
+    from bpfast.training.forces import core_tangents
+
+    settings, scaling, model, _, w, data = setup
+    calc = DescriptorCalculator(settings)
+    tangents = core_tangents(Potential(calc._core), model, 1)
+    assert tangents is not None
+    exact = ForceModel(model, data, tangents)
+    pot = bpfast.load(write_trained(tmp_path, settings, scaling, model.layers(w)))
+    for index, s in enumerate(data):
+        f = pot.compute(s.positions, s.numbers, s.cell, s.pbc).forces
+        pred, _ = exact.components(w, index, unit_directions(len(s), np.arange(3 * len(s))))
+        assert np.allclose(pred, f.ravel(), rtol=1e-10, atol=1e-12 * np.abs(f).max())
+
+
 def test_loss_gradient_against_finite_differences(setup):
     _, _, model, forces, w, data = setup
     force_weight = 3.0

@@ -39,10 +39,9 @@ def core_tangents(potential: Potential, model: EnergyModel, threads: int) -> Opt
         return None
 
     def tangents(index: int, s: TrainingStructure, directions: np.ndarray):
-        values, atoms = method(s.positions, s.numbers, directions, s.cell, s.pbc,
-                               threads=threads)
+        result = method(s.positions, s.numbers, directions, s.cell, s.pbc, threads=threads)
         out = {}
-        for e, (v, a) in zip(potential.elements, zip(values, atoms)):
+        for e, v, a in zip(potential.elements, result["tangents"], result["descriptor_atoms"]):
             rows = slice(model.row_start[e][index], model.row_start[e][index + 1])
             want = model.atom[e][rows]
             where = np.empty(len(s), dtype=np.int64)
