@@ -26,6 +26,11 @@ import numpy as np
 
 from .settings import TrainingOptions
 
+try:  # in-place rank-1 update of the covariance (no P x P temporary)
+    from scipy.linalg.blas import dger as _dger
+except ImportError:  # pragma: no cover - depends on the installation
+    _dger = None
+
 __all__ = ["Adam", "KalmanFilter"]
 
 
@@ -34,7 +39,7 @@ class KalmanFilter:
                  blocks: Optional[Sequence[slice]] = None):
         self.options = options
         self.blocks: List[slice] = list(blocks) if blocks else [slice(0, n_params)]
-        self.covariances = [np.eye(b.stop - b.start) / options.kalman_epsilon
+        self.covariances = [np.asfortranarray(np.eye(b.stop - b.start)) / options.kalman_epsilon
                             for b in self.blocks]
         self.progress = 0.0
         self.fading = float(options.kalman_lambda_short)
@@ -63,7 +68,10 @@ class KalmanFilter:
             a[np.diag_indices(m)] += self.fading if fading else 1.0 / self.eta
             gain = np.linalg.solve(a, x.T).T  # X A^-1 (A symmetric)
             w[block] += gain @ errors
-            cov -= gain @ x.T
+            if m == 1 and _dger is not None and cov.flags.f_contiguous:
+                _dger(-1.0, gain[:, 0], x[:, 0], a=cov, overwrite_a=True)
+            else:
+                cov -= gain @ x.T
             if fading:
                 cov /= self.fading
             else:
@@ -79,7 +87,8 @@ class KalmanFilter:
         return out
 
     def load_state(self, state) -> None:
-        self.covariances = [np.array(state[f"kalman_p{k}"]) for k in range(len(self.blocks))]
+        self.covariances = [np.array(state[f"kalman_p{k}"], order="F")
+                            for k in range(len(self.blocks))]
         self.progress, self.fading, updates = state["kalman_scalars"]
         self.updates = int(updates)
 
