@@ -36,6 +36,10 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--optimizer", choices=("kalman", "adam"), default="kalman")
     p.add_argument("--decoupled", action="store_true", help="per-element Kalman filter")
+    p.add_argument("--force-batch", type=int, default=32,
+                   help="force components per Kalman update (default 32)")
+    p.add_argument("--force-sample", type=int, default=100,
+                   help="training frames whose force RMSE is measured per epoch (default 100)")
     p.add_argument("--train-frames", type=int, default=None,
                    help="use only the first N training frames")
     args = p.parse_args(argv)
@@ -54,6 +58,7 @@ def main(argv=None) -> int:
     _, history = train(d / "input.nn", data, args.output, test=test, epochs=args.epochs,
                        time_limit=args.time_limit, optimizer=args.optimizer,
                        threads=args.threads, decoupled=args.decoupled,
+                       force_batch=args.force_batch, force_sample=args.force_sample,
                        units=("bohr", "hartree"))
     print(f"{'epoch':>5} {'time/s':>8} {'E train':>9} {'E test':>9} {'F train':>9} "
           f"{'F test':>9}   (meV/atom, meV/Å)")

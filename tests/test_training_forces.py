@@ -150,7 +150,7 @@ def test_training_on_forces_fits_forces_better(tmp_path, monkeypatch):
                                                   force_weight=1.0))
     monkeypatch.setattr(trainer_module, "_make_tangents",
                         lambda pot, model, threads: difference_tangents(pot, model))
-    kw = dict(test=test_set, epochs=5, seed=1, threads=1, progress=False)
+    kw = dict(test=test_set, epochs=5, seed=1, threads=1, progress=False, force_batch=1)
     _, with_forces = trainer_module.train(settings, train_set, tmp_path / "f", **kw)
     _, energies_only = trainer_module.train(settings, train_set, tmp_path / "e",
                                             force_weight=0.0, **kw)

@@ -248,6 +248,8 @@ def _add_train(sub) -> None:
                         "mini-batches")
     p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
                    help="structures per Adam step (default 32)")
+    p.add_argument("--force-batch", type=_positive_int, default=32, metavar="M",
+                   help="force components of one structure per Kalman update (default 32)")
     p.add_argument("--decoupled", action="store_true",
                    help="Kalman filter with one covariance matrix per element")
     p.add_argument("--seed", type=_nonnegative_int, default=None, metavar="S",
@@ -594,7 +596,8 @@ def cmd_train(args) -> int:
                            seed=args.seed, threads=args.threads,
                            force_weight=args.force_weight, batch_size=args.batch_size,
                            patience=args.patience, resume=args.resume,
-                           decoupled=args.decoupled, progress=not args.no_progress)
+                           decoupled=args.decoupled, force_batch=args.force_batch,
+                           progress=not args.no_progress)
     except KeyboardInterrupt:
         print(f"{PROG} train: interrupted; the best weights so far are in {args.output}",
               file=sys.stderr)

@@ -78,8 +78,14 @@ class _Evaluator:
     """RMSEs of the current weights on one set (energies from the model; forces, when
     the set has them, from the potential written with the weights and loaded)."""
 
-    def __init__(self, model: EnergyModel, data: TrainingSet, threads: int):
+    def __init__(self, model: EnergyModel, data: TrainingSet, threads: int,
+                 force_sample: Optional[int] = None):
         self.model, self.data, self.threads = model, data, threads
+        with_forces = [k for k, s in enumerate(data) if s.forces is not None]
+        if force_sample is not None and len(with_forces) > force_sample:
+            picks = np.unique(np.linspace(0, len(with_forces) - 1, force_sample).round())
+            with_forces = [with_forces[int(k)] for k in picks]
+        self.force_structures = with_forces
 
     def __call__(self, w: np.ndarray, potential: Optional[Potential]):
         e = self.model.energies(w)
@@ -87,9 +93,8 @@ class _Evaluator:
         if potential is None or not _structure_forces(self.data):
             return energy, None
         sq, n = 0.0, 0
-        for s in self.data:
-            if s.forces is None:
-                continue
+        for k in self.force_structures:
+            s = self.data[k]
             f = potential.compute(s.positions, s.numbers, s.cell, s.pbc,
                                   threads=self.threads).forces
             sq += float(((f - s.forces) ** 2).sum())
@@ -107,7 +112,8 @@ class _Run:
     """State of one training run (weights, optimiser, history) and its outputs."""
 
     def __init__(self, settings, units, train_set, test_set, outdir, optimizer, seed, threads,
-                 batch_size, log, decoupled=False):
+                 batch_size, log, decoupled=False, force_batch=32, force_sample=None):
+        self.force_batch, self.force_sample = force_batch, force_sample
         self.settings, self.units, self.outdir, self.log = settings, units, outdir, log
         self.threads = threads
         calc = DescriptorCalculator(settings)
@@ -117,7 +123,7 @@ class _Run:
         n_inputs = {e: v.shape[1] for e, v in g_train.values.items()}
         self.model = EnergyModel(settings, self.scaling, g_train, train_set, threads)
         test_model = EnergyModel(settings, self.scaling, g_test, test_set, threads)
-        self.evaluate = {"train": _Evaluator(self.model, train_set, threads),
+        self.evaluate = {"train": _Evaluator(self.model, train_set, threads, force_sample),
                          "test": _Evaluator(test_model, test_set, threads)}
         self.forces = _structure_forces(train_set) or _structure_forces(test_set)
         self.force_model = self._force_model(calc, train_set)
@@ -168,16 +174,22 @@ class _Run:
         scale = self.model.conv_energy * np.sqrt(self.settings.training.force_weight)
         return (fm.reference(index, d) - pred) * scale, jac.T * scale
 
-    def _force_steps(self, n_steps: int):
-        """(structure, [component]) pairs drawn for one epoch: short_force_fraction of
-        all force components of the structures with forces."""
+    def _force_steps(self):
+        """(structure, components) of one epoch's force updates: short_force_fraction of
+        all force components of the structures with forces, ``force_batch`` distinct
+        components of one structure per update."""
         data = self.force_model.data
         with_forces = np.array([k for k, s in enumerate(data) if s.forces is not None])
         sizes = np.array([3 * len(data[k]) for k in with_forces], dtype=float)
-        total = int(np.ceil(self.settings.training.short_force_fraction * sizes.sum()))
-        picks = self.rng.choice(with_forces, size=total, p=sizes / sizes.sum())
-        return [("force", int(k), self.rng.integers(3 * len(data[int(k)]), size=1))
-                for k in picks]
+        total = self.settings.training.short_force_fraction * sizes.sum()
+        n_updates = int(np.ceil(total / self.force_batch))
+        picks = self.rng.choice(with_forces, size=n_updates, p=sizes / sizes.sum())
+        steps = []
+        for k in picks.tolist():
+            n = 3 * len(data[k])
+            steps.append(("force", k, np.sort(self.rng.choice(n, size=min(self.force_batch, n),
+                                                              replace=False))))
+        return steps
 
     def _steps(self):
         n = self.model.n_structures
@@ -185,7 +197,7 @@ class _Run:
         if self.kind == "kalman":
             steps = [("energy", order[k:k + 1]) for k in range(n)]
             if self.force_model is not None:
-                steps += self._force_steps(n)
+                steps += self._force_steps()
                 steps = [steps[k] for k in self.rng.permutation(len(steps))]
             return steps
         return [("batch", np.sort(order[k:k + self.batch_size]))
@@ -309,6 +321,8 @@ def train(
     progress: bool = True,
     units: Optional[Tuple[str, str]] = None,
     decoupled: bool = False,
+    force_batch: int = 32,
+    force_sample: Optional[int] = None,
 ) -> Tuple[Potential, History]:
     """Train the networks of ``settings`` on ``data``; returns (potential, history).
 
@@ -339,6 +353,11 @@ def train(
     decoupled : bool
         Kalman filter decoupled per element (one covariance matrix per network:
         less memory and time per update, n2p2's per-element decoupling).
+    force_batch : int
+        Force components (of one structure) per Kalman force update.
+    force_sample : int, optional
+        Measure the training-set force RMSE on at most this many structures (evenly
+        spaced); default all. The test set is always measured in full.
     resume : bool
         Continue from ``outdir/checkpoint.npz`` (same settings, data and seed).
     units : (length, energy), optional
@@ -357,6 +376,8 @@ def train(
     epochs = options.epochs if epochs is None else int(epochs)
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if force_batch < 1:
+        raise ValueError(f"force_batch must be >= 1, got {force_batch}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if force_weight is not None:
@@ -373,7 +394,9 @@ def train(
     log = TrainingLog(out / "train.log", append=resume and checkpoint.exists())
     try:
         return _train(settings, units, train_set, test_set, out, optimizer, seed, n_threads,
-                      batch_size, epochs, time_limit, patience, resume, progress, log, decoupled)
+                      batch_size, epochs, time_limit, patience, resume, progress, log,
+                      dict(decoupled=decoupled, force_batch=force_batch,
+                           force_sample=force_sample))
     finally:
         log.close()
 
@@ -389,13 +412,13 @@ def _progress_bar(total: int, initial: int, enabled: bool):
 
 
 def _train(settings, units, train_set, test_set, out, optimizer, seed, threads, batch_size,
-           epochs, time_limit, patience, resume, progress, log, decoupled):
+           epochs, time_limit, patience, resume, progress, log, options):
     start = time.perf_counter()
     deadline = start + (time_limit if time_limit is not None else np.inf)
     log(f"training set: {len(train_set)} structures, test set: {len(test_set)}; "
         f"optimizer {optimizer}, seed {seed}, {threads} thread(s)")
     run = _Run(settings, units, train_set, test_set, out, optimizer, seed, threads, batch_size,
-               log, decoupled)
+               log, **options)
     log(f"{run.model.parameter_count} weights; symmetry functions and scaling in "
         f"{time.perf_counter() - start:.1f} s")
     if resume and (out / CHECKPOINT).exists():
