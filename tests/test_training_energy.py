@@ -179,6 +179,41 @@ def test_bad_input_names_file_and_structure(teacher, tmp_path):
         train(settings, train_set, tmp_path / "out", optimizer="sgd", progress=False)
 
 
+def test_forces_requested_but_absent(teacher, tmp_path):
+    _, train_set, _ = teacher
+    settings = teacher[0]
+    no_forces = TrainingSet([s.without_forces() for s in train_set[:5]])
+    with pytest.raises(DataError, match=r"teacher.*0.*no reference forces"):
+        train(settings, no_forces, tmp_path, force_weight=1.0, progress=False)
+
+
+def test_interrupt_leaves_the_best_weights(teacher, tmp_path, monkeypatch):
+    from bpfast.training import trainer as trainer_module
+
+    settings, train_set, test_set = teacher
+    original = trainer_module._Run.run_epoch
+
+    def interrupted(self, deadline):
+        if self.epoch == 2:
+            raise KeyboardInterrupt
+        return original(self, deadline)
+
+    monkeypatch.setattr(trainer_module._Run, "run_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(settings, train_set[:20], tmp_path, test=test_set, epochs=5, threads=1,
+              progress=False, force_weight=0.0)
+    with open(tmp_path / "learning_curve.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    best = min(rows, key=lambda r: float(r["energy_rmse_test"]))
+    pot = bpfast.load(tmp_path)
+    errors = [(pot.compute(s.positions, s.numbers, s.cell, s.pbc).energy - s.energy) / len(s)
+              for s in test_set]
+    assert float(np.sqrt(np.mean(np.square(errors)))) == pytest.approx(
+        float(best["energy_rmse_test"]), rel=1e-9)
+    assert "interrupted" in (tmp_path / "train.log").read_text()
+
+
 def test_bpfast_train_is_the_training_function():
     assert bpfast.train.__doc__ and "History" in bpfast.train.__doc__
     assert callable(read_weights)

@@ -383,6 +383,8 @@ def train(
     if force_weight is not None:
         settings = replace(settings, training=replace(options, force_weight=float(force_weight)))
     train_set = _data(data, settings, "training")
+    if force_weight is not None and force_weight > 0 and not _structure_forces(train_set):
+        train_set.require_forces()  # forces requested explicitly: name a structure without
     if test is None:
         train_set, test_set = train_set.split(options.test_fraction, seed)
     else:
