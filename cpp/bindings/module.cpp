@@ -272,6 +272,8 @@ void raise_bpfast(const char* name, py::tuple args) {
 
 }  // namespace
 
+void bind_tangents(py::module_& m);  // bind_tangents.cpp
+
 PYBIND11_MODULE(_core, m) {
     // BPFAST_SIMD_WIDTH is read here, once: a value other than 4 or 8 stops the import.
     if (!bpfast::kernel_choice().env_error.empty()) {
@@ -370,6 +372,8 @@ angular_sum_run: doubles per thread of Gaussian angular pair data summed at a ti
         .def("compute_host", &compute_host, py::arg("positions"), py::arg("numbers"),
              py::arg("centers"), py::arg("offsets"), py::arg("neighbors"),
              py::arg("energies") = true, py::arg("threads") = 0);
+
+    bind_tangents(m);
 
     py::class_<bpfast::NeighborCache, std::shared_ptr<bpfast::NeighborCache>>(m, "NeighborCache",
         R"doc(A neighbour list kept between calls of Potential.compute (a Verlet list).

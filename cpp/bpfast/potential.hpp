@@ -93,6 +93,8 @@ class Potential {
     double cutoff() const { return model_.cutoff; }
     /// Element index for an atomic number, or -1.
     int element_index(int atomic_number) const;
+    /// The per-element symmetry functions, scaling and networks.
+    const Model& model() const { return model_; }
 
     /// Evaluates `n` atoms with atomic numbers `numbers` at `positions` (n x 3).
     /// `cell` may be null for open boundaries. Thread-safe (const).

@@ -18,6 +18,14 @@ from .potential import NeighborCache, Potential, Result, load
 
 __version__ = "0.1.0"
 
+
+def train(*args, **kwargs):
+    """Train a potential: see :func:`bpfast.training.train` (returns (Potential, History))."""
+    from .training import train as _train
+
+    return _train(*args, **kwargs)
+
+
 __all__ = [
     "Excursion",
     "ExtrapolationWarning",
@@ -29,4 +37,5 @@ __all__ = [
     "UnsupportedPotentialError",
     "load",
     "neighbor_list",
+    "train",
 ]

@@ -46,6 +46,16 @@ class Potential:
         energies: bool = True,
         threads: int = 0,
     ) -> Dict[str, Any]: ...
+    def symmetry_function_tangents(
+        self,
+        positions: np.ndarray,
+        numbers: np.ndarray,
+        cell: Optional[np.ndarray],
+        pbc: Tuple[bool, bool, bool],
+        tangents: np.ndarray,
+        threads: int = 0,
+        kernels: "KernelOptions" = ...,
+    ) -> Dict[str, List[np.ndarray]]: ...
 
 class NetworkGradients:
     """Derivatives of one element's network with respect to its weights and biases.

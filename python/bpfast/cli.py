@@ -224,7 +224,50 @@ def build_parser() -> argparse.ArgumentParser:
                         "BPFAST_SIMD_WIDTH=4|8 forces a width")
     _add_units(p)
     _add_runtime(p)
+
+    _add_train(sub)
     return parser
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a potential on labelled structures",
+                       description="Train the networks of an n2p2 input.nn on structures with "
+                                   "reference energies (and forces) in the potential's units; "
+                                   "writes the potential of the best epoch (input.nn, "
+                                   "scaling.data, weights.ZZZ.data), learning_curve.csv/.png, "
+                                   "train.log and checkpoint.npz to OUTDIR. Ctrl-C keeps the "
+                                   "best weights so far.")
+    p.add_argument("settings", metavar="INPUT_NN", help="n2p2 input.nn (symmetry functions, "
+                   "network, training keywords)")
+    p.add_argument("data", metavar="DATA", nargs="+", help="training structures (n2p2 "
+                   "input.data or files ASE reads)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                   help="directory for the trained potential and the learning curve")
+    p.add_argument("--test", nargs="+", default=None, metavar="DATA",
+                   help="test structures (default: test_fraction of DATA, drawn with the seed)")
+    p.add_argument("--epochs", type=_nonnegative_int, default=None, metavar="N",
+                   help="epochs (default: 'epochs' of input.nn)")
+    p.add_argument("--time-limit", type=_nonnegative_float, default=None, metavar="SECONDS",
+                   help="stop at the first update after this many seconds")
+    p.add_argument("--optimizer", choices=("kalman", "adam"), default="kalman",
+                   help="extended Kalman filter per structure (default) or Adam on "
+                        "mini-batches")
+    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+                   help="structures per Adam step (default 32)")
+    p.add_argument("--force-batch", type=_positive_int, default=32, metavar="M",
+                   help="force components of one structure per Kalman update (default 32)")
+    p.add_argument("--decoupled", action="store_true",
+                   help="Kalman filter with one covariance matrix per element")
+    p.add_argument("--seed", type=_nonnegative_int, default=None, metavar="S",
+                   help="random seed (default: 'random_seed' of input.nn)")
+    p.add_argument("--force-weight", type=_nonnegative_float, default=None, metavar="W",
+                   help="weight of the force errors (default: 'force_weight' of input.nn)")
+    p.add_argument("--patience", type=_positive_int, default=None, metavar="N",
+                   help="stop after N epochs without a better test error")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUTDIR/checkpoint.npz")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_runtime(p, skin=False)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -580,6 +623,31 @@ def _calibrate(pot, atoms, length: float, threads: int, out, rounds: int = 5) ->
           f"scan {choice['scan_width']} lanes", file=out)
 
 
+def cmd_train(args) -> int:
+    from .training import train
+
+    data = args.data if len(args.data) > 1 else args.data[0]
+    test = None if args.test is None else (args.test if len(args.test) > 1 else args.test[0])
+    try:
+        _, history = train(args.settings, data, args.output, test=test, epochs=args.epochs,
+                           time_limit=args.time_limit, optimizer=args.optimizer,
+                           seed=args.seed, threads=args.threads,
+                           force_weight=args.force_weight, batch_size=args.batch_size,
+                           patience=args.patience, resume=args.resume,
+                           decoupled=args.decoupled, force_batch=args.force_batch,
+                           progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"{PROG} train: interrupted; the best weights so far are in {args.output}",
+              file=sys.stderr)
+        return 130
+    best = history.rows[history.best_epoch] if history.rows else {}
+    text = ", ".join(f"{k} {v:.4g}" for k, v in best.items() if "rmse" in k)
+    print(f"best epoch {history.best_epoch}: {text}" + (f" ({history.stopped})"
+                                                        if history.stopped else ""))
+    print(f"potential written to {args.output}")
+    return 0
+
+
 # ---------------------------------------------------------------------- main
 
 
@@ -606,6 +674,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 return cmd_md(args, printer)
             if args.command == "bench":
                 return cmd_bench(args, printer)
+            if args.command == "train":
+                return cmd_train(args)
         except KeyboardInterrupt:
             print(f"{prog}: interrupted", file=sys.stderr)
             return 130

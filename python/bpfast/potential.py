@@ -277,6 +277,48 @@ class Potential:
                 result[int(i)] = values[row]
         return result
 
+    def symmetry_function_tangents(
+        self,
+        positions: ArrayLike,
+        species: ArrayLike,
+        tangents: ArrayLike,
+        cell: Optional[ArrayLike] = None,
+        pbc: Union[None, bool, Sequence[bool]] = None,
+        *,
+        threads: Optional[int] = None,
+        _kernels: Optional["_core.KernelOptions"] = None,
+    ) -> Dict[str, list]:
+        """Raw symmetry functions and their exact derivatives along displacement directions.
+
+        ``tangents`` holds m directions, shape (m, n, 3) (or (n, 3) for one direction):
+        one 3-vector v_i per atom. For every atom a and symmetry function k the result
+        holds u_ak = sum_i v_i . dG_ak/dr_i (periodic images move with their atom).
+        Returns a dict of lists indexed by element (``self.elements`` order):
+
+        - ``"descriptors"``: (n_e, n_sf) raw values, as :meth:`descriptors`;
+        - ``"tangents"``: (m, n_e, n_sf) derivatives u (always with the direction axis);
+        - ``"descriptor_atoms"``: (n_e,) atom index of each row.
+
+        Symmetry functions are in n2p2's order (that of the network inputs). Arguments
+        otherwise as for :meth:`compute`; no extrapolation warning is issued.
+        """
+        pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
+        n = pos.shape[0]
+        try:
+            v = np.asarray(tangents, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"tangents must be a float array of shape (m, {n}, 3): {exc}") from None
+        if v.shape == (n, 3):
+            v = v[np.newaxis]
+        if v.ndim != 3 or v.shape[1:] != (n, 3) or v.shape[0] < 1:
+            raise ValueError(f"tangents must have shape (m, {n}, 3) or ({n}, 3), got {v.shape}")
+        if not np.isfinite(v).all():
+            raise ValueError("tangents contain NaN or infinite values")
+        out = self._core.symmetry_function_tangents(
+            pos, numbers, c, periodic, np.ascontiguousarray(v), check_threads(threads),
+            _kernels or _core.KernelOptions())
+        return {key: list(out[key]) for key in ("descriptors", "tangents", "descriptor_atoms")}
+
     def _extrapolation_warning(self, out: dict, n_atoms: int) -> ExtrapolationWarning:
         """The ExtrapolationWarning of one evaluation (``out``: the core's result)."""
         fraction = sum(out["extrapolating_atoms"]) / max(n_atoms, 1)

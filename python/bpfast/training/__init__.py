@@ -25,10 +25,13 @@ from .settings import SCALING_MODES, IgnoredKeyword, Normalization, Settings, Tr
 from .sf_check import SymmetryFunctionIssue, SymmetryFunctionReport, check_symmetry_functions
 from .symmetry_functions import SymmetryFunction, standard_symmetry_functions
 from .weights import initialize_weights, read_weights, write_weights
+from .outputs import History
+from .trainer import train
 
 __all__ = [
     "DataError",
     "DescriptorCalculator",
+    "History",
     "Descriptors",
     "IgnoredKeyword",
     "Normalization",
@@ -49,6 +52,7 @@ __all__ = [
     "read_weights",
     "read_training_data",
     "standard_symmetry_functions",
+    "train",
     "write_potential",
     "write_scaling",
     "write_settings",

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _core
-from .._validation import check_threads as _threads
+from .._validation import check_threads
 from .data import TrainingSet, TrainingStructure
 from .input_nn import settings_lines
 from .settings import Settings
@@ -102,7 +102,7 @@ class DescriptorCalculator:
         """
         data = structures if isinstance(structures, TrainingSet) else TrainingSet(structures)
         data.check_elements(self.settings.elements)
-        n_threads = _threads(threads) or _core.default_threads()
+        n_threads = check_threads(threads) or _core.default_threads()
         if len(data) >= n_threads > 1:
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
                 results = list(pool.map(lambda s: self._one(s, 1), data))

@@ -1,0 +1,84 @@
+"""Training benchmark on the water teacher-student set of ../shared/train/H2O_RPBE-D3.
+
+Trains the published architecture (input.nn of the set, its training keywords) on the 800
+training frames, validates on the 220 test frames after every epoch and prints per epoch:
+time, energy RMSE (meV/atom) and force RMSE (meV/Å) on both sets, then the peak memory
+(max RSS) and the time to n2p2's final accuracy. n2p2's anchor (nnp-train, 2 MPI ranks):
+58-60 s per epoch; test force RMSE 120/33/24.7/19.8/17.0/15.7 meV/Å after epochs
+1/3/5/10/20/30; final energy 0.131 meV/atom, force 16.2 meV/Å.
+
+    python bench/bench_training.py --threads 2 --time-limit 360 -o /tmp/water-train
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import shared_dir  # noqa: E402
+
+N2P2_FINAL_FORCE = 16.2  # meV/Å on test.data
+N2P2_FINAL_ENERGY = 0.131  # meV/atom
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("-o", "--output", default="bench-training-out", help="output directory")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--time-limit", type=float, default=360.0, help="seconds (default 360)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--optimizer", choices=("kalman", "adam"), default="kalman")
+    p.add_argument("--decoupled", action="store_true", help="per-element Kalman filter")
+    p.add_argument("--force-batch", type=int, default=32,
+                   help="force components per Kalman update (default 32)")
+    p.add_argument("--force-sample", type=int, default=100,
+                   help="training frames whose force RMSE is measured per epoch (default 100)")
+    p.add_argument("--train-frames", type=int, default=None,
+                   help="use only the first N training frames")
+    args = p.parse_args(argv)
+
+    from bpfast.training import read_training_data, train
+
+    d = shared_dir() / "train" / "H2O_RPBE-D3"
+    start = time.perf_counter()
+    data = read_training_data(d / "train.data")
+    if args.train_frames:
+        data = data[:args.train_frames]
+    test = read_training_data(d / "test.data")
+    print(f"read {len(data)} training and {len(test)} test frames in "
+          f"{time.perf_counter() - start:.1f} s; {platform.processor() or platform.machine()}, "
+          f"{args.threads} thread(s), {os.cpu_count()} cores")
+    _, history = train(d / "input.nn", data, args.output, test=test, epochs=args.epochs,
+                       time_limit=args.time_limit, optimizer=args.optimizer,
+                       threads=args.threads, decoupled=args.decoupled,
+                       force_batch=args.force_batch, force_sample=args.force_sample,
+                       units=("bohr", "hartree"))
+    print(f"{'epoch':>5} {'time/s':>8} {'E train':>9} {'E test':>9} {'F train':>9} "
+          f"{'F test':>9}   (meV/atom, meV/Å)")
+    reached = None
+    for row in history.rows:
+        c = history.converted(row)
+        f_test = c.get("force_rmse_test_meV_A", float("nan"))
+        e_test = c["energy_rmse_test_meV_atom"]
+        print(f"{row['epoch']:5d} {row['time']:8.1f} {c['energy_rmse_train_meV_atom']:9.3f} "
+              f"{e_test:9.3f} {c.get('force_rmse_train_meV_A', float('nan')):9.2f} "
+              f"{f_test:9.2f}")
+        if reached is None and f_test <= N2P2_FINAL_FORCE and e_test <= N2P2_FINAL_ENERGY:
+            reached = row["time"]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (max RSS): {peak:.0f} MiB")
+    print("n2p2's final accuracy " + (f"reached after {reached:.0f} s" if reached is not None
+                                      else "not reached") + (f"; {history.stopped}"
+                                                             if history.stopped else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

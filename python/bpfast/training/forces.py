@@ -1,0 +1,92 @@
+"""Force components of training structures and their weight gradients.
+
+A force component along a direction d (n, 3) of a structure is F.d = -dE/dr . d.
+With the symmetry-function tangents t_ak = dG_ak/dr . d (a Jacobian-vector product of
+the raw symmetry functions) and the scaling factors f_k, the inputs move by
+u_ak = f_k t_ak, so
+
+    F.d = -(1 / c_E) sum_a u_a . dNN(x_a)/dx_a,
+    d(F.d)/dw = -(1 / c_E) sum_a sum_k u_ak d(dNN(x_a)/dx_ak)/dw,
+
+the ``tangent_energies`` and ``tangent_gradient`` of NetworkGradients. Both are exact;
+m directions go through the networks at once as m groups of the structure's rows.
+
+The raw tangents come from a function ``tangents(structure, directions) ->
+{element: (m, n_rows, n_sf)}`` whose rows follow the model's rows of that structure;
+:func:`core_tangents` builds it from ``Potential.symmetry_function_tangents``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Optional
+
+import numpy as np
+
+from ..potential import Potential
+from .data import TrainingStructure
+from .model import EnergyModel
+
+__all__ = ["ForceModel", "core_tangents"]
+
+Tangents = Callable[[int, TrainingStructure, np.ndarray], Dict[str, np.ndarray]]
+
+
+def core_tangents(potential: Potential, model: EnergyModel, threads: int) -> Optional[Tangents]:
+    """Raw symmetry-function tangents from bpfast's core, or None where this build has
+    no ``Potential.symmetry_function_tangents``."""
+    method = getattr(potential, "symmetry_function_tangents", None)
+    if method is None:
+        return None
+
+    def tangents(index: int, s: TrainingStructure, directions: np.ndarray):
+        result = method(s.positions, s.numbers, directions, s.cell, s.pbc, threads=threads)
+        out = {}
+        for e, v, a in zip(potential.elements, result["tangents"], result["descriptor_atoms"]):
+            rows = slice(model.row_start[e][index], model.row_start[e][index + 1])
+            want = model.atom[e][rows]
+            where = np.empty(len(s), dtype=np.int64)
+            where[np.asarray(a, dtype=np.int64)] = np.arange(len(a))
+            out[e] = np.asarray(v)[:, where[want], :]
+        return out
+
+    return tangents
+
+
+class ForceModel:
+    """Force components of the structures of an :class:`EnergyModel`."""
+
+    def __init__(self, model: EnergyModel, data, tangents: Tangents):
+        self.model, self.data, self.tangents = model, data, tangents
+
+    def components(self, w: np.ndarray, index: int, directions: np.ndarray):
+        """Predicted F.d (m,) and d(F.d)/dw (m, P) for ``directions`` (m, n, 3) of
+        structure ``index``."""
+        m_dirs = len(directions)
+        model = self.model
+        raw = self.tangents(index, self.data[index], directions)
+        pred = np.zeros(m_dirs)
+        jac = np.zeros((m_dirs, model.parameter_count))
+        for e in model.elements:
+            start, stop = model.row_start[e][index], model.row_start[e][index + 1]
+            if stop == start:
+                continue
+            x = model.inputs[e][start:stop]
+            u = np.asarray(raw[e], dtype=np.float64) * model.factors[e]  # (m, rows, n_sf)
+            groups = np.repeat(np.arange(m_dirs), stop - start)
+            r = model.networks[e].compute(w[model.blocks[e]], np.tile(x, (m_dirs, 1)),
+                                          u.reshape(-1, x.shape[1]), groups, m_dirs,
+                                          energy_gradient=False, threads=model.threads)
+            pred -= np.bincount(groups, weights=r["tangent_energies"], minlength=m_dirs)
+            jac[:, model.blocks[e]] = -r["tangent_gradient"]
+        return pred / model.conv_energy, jac / model.conv_energy
+
+    def reference(self, index: int, directions: np.ndarray) -> np.ndarray:
+        """Reference F.d of structure ``index``."""
+        return np.einsum("mnc,nc->m", directions, self.data[index].forces)
+
+
+def unit_directions(n_atoms: int, components: np.ndarray) -> np.ndarray:
+    """Directions (m, n, 3) of the flat force components ``components`` (3 i + alpha)."""
+    d = np.zeros((len(components), n_atoms * 3))
+    d[np.arange(len(components)), components] = 1.0
+    return d.reshape(len(components), n_atoms, 3)

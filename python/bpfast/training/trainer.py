@@ -1,0 +1,464 @@
+"""Training of an HDNNP: data and settings in, a potential directory out.
+
+:func:`train` reads the settings and data, computes the raw symmetry functions and
+``scaling.data`` once, initialises the weights and runs epochs of the extended Kalman
+filter (per structure, as n2p2's ``nnp-train``) or of Adam on mini-batches. After every
+epoch the RMSEs on the training and test sets go into ``learning_curve.csv`` and
+``train.log``; the weights with the lowest test error so far are the potential
+written to the output directory, so that an interruption leaves them on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .. import _core
+from .._validation import check_threads
+from ..potential import Potential, load
+from ..units import guess_units
+from .data import DataError, TrainingSet, read_training_data
+from .descriptors import DescriptorCalculator
+from .forces import ForceModel, core_tangents, unit_directions
+from .input_nn import read_settings
+from .model import EnergyModel
+from .optimizers import Adam, KalmanFilter
+from .outputs import History, TrainingLog, plot_learning_curve
+from .potential_files import write_potential
+from .scaling import compute_scaling
+from .settings import Settings
+from .weights import initialize_weights
+
+__all__ = ["train"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+CHECKPOINT = "checkpoint.npz"
+
+
+def _settings(settings) -> Tuple[Settings, Optional[Tuple[str, str]]]:
+    if isinstance(settings, Settings):
+        return settings, None
+    path = Path(settings)
+    return read_settings(path), guess_units(path)
+
+
+def _data(data, settings: Settings, what: str) -> TrainingSet:
+    if not isinstance(data, TrainingSet):
+        data = read_training_data(data, elements=settings.elements)
+    if len(data) == 0:
+        raise DataError("", None, f"the {what} set is empty")
+    data.check_elements(settings.elements)
+    return data
+
+
+def _output_directory(outdir: PathLike) -> Path:
+    d = Path(outdir)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        probe = d / ".bpfast-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write the output directory ({exc.strerror})",
+                      str(d)) from None
+    return d
+
+
+def _structure_forces(data: TrainingSet) -> bool:
+    return any(s.forces is not None for s in data)
+
+
+class _Evaluator:
+    """RMSEs of the current weights on one set (energies from the model; forces, when
+    the set has them, from the potential written with the weights and loaded)."""
+
+    def __init__(self, model: EnergyModel, data: TrainingSet, threads: int,
+                 force_sample: Optional[int] = None):
+        self.model, self.data, self.threads = model, data, threads
+        with_forces = [k for k, s in enumerate(data) if s.forces is not None]
+        if force_sample is not None and len(with_forces) > force_sample:
+            picks = np.unique(np.linspace(0, len(with_forces) - 1, force_sample).round())
+            with_forces = [with_forces[int(k)] for k in picks]
+        self.force_structures = with_forces
+
+    def __call__(self, w: np.ndarray, potential: Optional[Potential]):
+        e = self.model.energies(w)
+        energy = float(np.sqrt(np.mean(((e - self.model.reference) / self.model.n_atoms) ** 2)))
+        if potential is None or not _structure_forces(self.data):
+            return energy, None
+        sq, n = 0.0, 0
+        for k in self.force_structures:
+            s = self.data[k]
+            f = potential.compute(s.positions, s.numbers, s.cell, s.pbc,
+                                  threads=self.threads).forces
+            sq += float(((f - s.forces) ** 2).sum())
+            n += s.forces.size
+        return energy, float(np.sqrt(sq / n))
+
+
+def _make_tangents(potential: Potential, model: EnergyModel, threads: int):
+    """The raw symmetry-function tangents of the training structures (None if the core
+    has none)."""
+    return core_tangents(potential, model, threads)
+
+
+class _Run:
+    """State of one training run (weights, optimiser, history) and its outputs."""
+
+    def __init__(self, settings, units, train_set, test_set, outdir, optimizer, seed, threads,
+                 batch_size, log, decoupled=False, force_batch=32, force_sample=None):
+        self.force_batch, self.force_sample = force_batch, force_sample
+        self.settings, self.units, self.outdir, self.log = settings, units, outdir, log
+        self.threads = threads
+        calc = DescriptorCalculator(settings)
+        g_train = calc.compute(train_set, threads=threads)
+        g_test = calc.compute(test_set, threads=threads)
+        self.scaling = compute_scaling(g_train) if settings.scaling != "none" else None
+        n_inputs = {e: v.shape[1] for e, v in g_train.values.items()}
+        self.model = EnergyModel(settings, self.scaling, g_train, train_set, threads)
+        test_model = EnergyModel(settings, self.scaling, g_test, test_set, threads)
+        self.evaluate = {"train": _Evaluator(self.model, train_set, threads, force_sample),
+                         "test": _Evaluator(test_model, test_set, threads)}
+        self.forces = _structure_forces(train_set) or _structure_forces(test_set)
+        self.force_model = self._force_model(calc, train_set)
+        self.rng = np.random.default_rng(seed)
+        self.w = self.model.flatten(initialize_weights(settings, seed, n_inputs=n_inputs))
+        self.best_w = self.w.copy()
+        self.best_metric = np.inf
+        self.epoch = 0
+        self.history = History(units=units)
+        self.batch_size = batch_size
+        self.kind = optimizer
+        n = self.model.parameter_count
+        if optimizer == "kalman":
+            blocks = ([self.model.blocks[e] for e in self.model.elements]
+                      if decoupled else None)
+            self.optimizer = KalmanFilter(n, settings.training, blocks)
+        else:
+            self.optimizer = Adam(n, settings.training)
+
+    def _force_model(self, calc, train_set) -> Optional[ForceModel]:
+        options = self.settings.training
+        if not (_structure_forces(train_set) and options.use_short_forces
+                and options.force_weight > 0.0):
+            return None
+        tangents = _make_tangents(Potential(calc._core), self.model, self.threads)
+        if tangents is None:
+            self.log("forces are not trained: this build of bpfast has no symmetry-function "
+                     "tangents (Potential.symmetry_function_tangents); energies only")
+            return None
+        return ForceModel(self.model, train_set, tangents)
+
+    # -------------------------------------------------------------- updates
+
+    def energy_errors(self, chosen: np.ndarray):
+        """Errors (reference - prediction) of the energies per atom in the networks'
+        units, and their Jacobian (P, k)."""
+        m = self.model
+        e, jac = m.energy_jacobian(self.w, chosen)
+        scale = m.conv_energy / m.n_atoms[chosen]
+        return (m.reference[chosen] - e) * scale, (jac * scale[:, None]).T
+
+    def force_errors(self, index: int, components: np.ndarray):
+        """Errors (reference - prediction) of force components of structure ``index`` in
+        the networks' units times sqrt(force_weight), and their Jacobian (P, m)."""
+        fm = self.force_model
+        d = unit_directions(len(fm.data[index]), components)
+        pred, jac = fm.components(self.w, index, d)
+        scale = self.model.conv_energy * np.sqrt(self.settings.training.force_weight)
+        return (fm.reference(index, d) - pred) * scale, jac.T * scale
+
+    def _force_steps(self):
+        """(structure, components) of one epoch's force updates: short_force_fraction of
+        all force components of the structures with forces, ``force_batch`` distinct
+        components of one structure per update."""
+        data = self.force_model.data
+        with_forces = np.array([k for k, s in enumerate(data) if s.forces is not None])
+        sizes = np.array([3 * len(data[k]) for k in with_forces], dtype=float)
+        total = self.settings.training.short_force_fraction * sizes.sum()
+        n_updates = int(np.ceil(total / self.force_batch))
+        picks = self.rng.choice(with_forces, size=n_updates, p=sizes / sizes.sum())
+        steps = []
+        for k in picks.tolist():
+            n = 3 * len(data[k])
+            steps.append(("force", k, np.sort(self.rng.choice(n, size=min(self.force_batch, n),
+                                                              replace=False))))
+        return steps
+
+    def _steps(self):
+        n = self.model.n_structures
+        order = self.rng.permutation(n)
+        if self.kind == "kalman":
+            steps = [("energy", order[k:k + 1]) for k in range(n)]
+            if self.force_model is not None:
+                steps += self._force_steps()
+                steps = [steps[k] for k in self.rng.permutation(len(steps))]
+            return steps
+        return [("batch", np.sort(order[k:k + self.batch_size]))
+                for k in range(0, n, self.batch_size)]
+
+    def _batch_gradient(self, chosen: np.ndarray) -> np.ndarray:
+        """Gradient of mean (dE/N)^2 + force_weight mean (dF)^2 over sampled components."""
+        errors, jac = self.energy_errors(chosen)
+        gradient = -2.0 * (jac @ errors) / len(chosen)
+        if self.force_model is None:
+            return gradient
+        fraction = self.settings.training.short_force_fraction
+        terms, count = np.zeros_like(gradient), 0
+        for k in chosen:
+            s = self.force_model.data[int(k)]
+            if s.forces is None:
+                continue
+            m = max(1, int(round(fraction * 3 * len(s))))
+            comps = self.rng.choice(3 * len(s), size=min(m, 3 * len(s)), replace=False)
+            f_err, f_jac = self.force_errors(int(k), np.sort(comps))
+            terms += f_jac @ f_err
+            count += len(comps)
+        return gradient - 2.0 * terms / max(count, 1)
+
+    def run_epoch(self, deadline: float) -> bool:
+        """One epoch of updates; False if the deadline came first."""
+        steps = self._steps()
+        for k, step in enumerate(steps):
+            if time.perf_counter() > deadline:
+                return False
+            self.optimizer.progress = self.epoch + k / len(steps)
+            if step[0] == "batch":
+                self.optimizer.step(self.w, self._batch_gradient(step[1]))
+                continue
+            if step[0] == "energy":
+                errors, jac = self.energy_errors(step[1])
+            else:
+                errors, jac = self.force_errors(step[1], step[2])
+            self.optimizer.update(self.w, errors, jac)
+        return True
+
+    # -------------------------------------------------------------- outputs
+
+    def write(self, directory: Path, w: np.ndarray) -> Path:
+        return write_potential(directory, self.settings, self.scaling, self.model.layers(w),
+                               units=self.units)
+
+    def measure(self, start: float) -> dict:
+        potential = None
+        if self.forces:
+            with tempfile.TemporaryDirectory(prefix="bpfast-train-") as tmp:
+                potential = load(self.write(Path(tmp), self.w))
+        row = {"epoch": self.epoch, "time": time.perf_counter() - start}
+        for split, evaluate in self.evaluate.items():
+            energy, force = evaluate(self.w, potential)
+            row[f"energy_rmse_{split}"] = energy
+            if force is not None:
+                row[f"force_rmse_{split}"] = force
+        return row
+
+    def metric(self, row: dict) -> float:
+        split = "test" if len(self.evaluate["test"].data) else "train"
+        key = f"force_rmse_{split}" if f"force_rmse_{split}" in row else f"energy_rmse_{split}"
+        return row[key]
+
+    def record(self, row: dict) -> None:
+        self.history.rows.append(row)
+        metric = self.metric(row)
+        if metric < self.best_metric:
+            self.best_metric, self.best_w = metric, self.w.copy()
+            self.history.best_epoch = self.epoch
+            self.write(self.outdir, self.best_w)
+        self.history.write_csv(self.outdir / "learning_curve.csv")
+        text = ", ".join(f"{k} {v:.6g}" for k, v in row.items() if k != "epoch")
+        self.log(f"epoch {self.epoch}: {text}" + (" (best)" if self.history.best_epoch ==
+                                                  self.epoch else ""))
+
+    def save_checkpoint(self) -> None:
+        state = {"w": self.w, "best_w": self.best_w,
+                 "scalars": np.array([self.epoch, self.best_metric]),
+                 "rng": np.array(json.dumps(self.rng.bit_generator.state)),
+                 "history": np.array(json.dumps({"rows": self.history.rows,
+                                                 "best_epoch": self.history.best_epoch})),
+                 "kind": np.array(self.kind), **self.optimizer.state()}
+        tmp = self.outdir / (CHECKPOINT + ".tmp.npz")
+        np.savez(tmp, **state)
+        os.replace(tmp, self.outdir / CHECKPOINT)
+
+    def load_checkpoint(self, path: Path) -> None:
+        with np.load(path) as state:
+            if str(state["kind"]) != self.kind:
+                raise ValueError(f"{path}: the checkpoint is of the {state['kind']} optimizer, "
+                                 f"not {self.kind}")
+            if state["w"].shape != self.w.shape:
+                raise ValueError(f"{path}: the checkpoint has {state['w'].size} weights, the "
+                                 f"settings define {self.w.size}")
+            self.w, self.best_w = np.array(state["w"]), np.array(state["best_w"])
+            epoch, self.best_metric = state["scalars"]
+            self.epoch = int(epoch)
+            self.rng.bit_generator.state = json.loads(str(state["rng"]))
+            hist = json.loads(str(state["history"]))
+            self.history.rows, self.history.best_epoch = hist["rows"], hist["best_epoch"]
+            self.optimizer.load_state(state)
+
+
+def train(
+    settings: Union[PathLike, Settings],
+    data: Union[PathLike, Sequence[PathLike], TrainingSet],
+    outdir: PathLike,
+    *,
+    test: Union[None, PathLike, Sequence[PathLike], TrainingSet] = None,
+    epochs: Optional[int] = None,
+    time_limit: Optional[float] = None,
+    optimizer: str = "kalman",
+    seed: Optional[int] = None,
+    threads: Optional[int] = None,
+    force_weight: Optional[float] = None,
+    batch_size: int = 32,
+    patience: Optional[int] = None,
+    resume: bool = False,
+    progress: bool = True,
+    units: Optional[Tuple[str, str]] = None,
+    decoupled: bool = False,
+    force_batch: int = 32,
+    force_sample: Optional[int] = None,
+) -> Tuple[Potential, History]:
+    """Train the networks of ``settings`` on ``data``; returns (potential, history).
+
+    Parameters
+    ----------
+    settings : path of an n2p2 ``input.nn`` or :class:`Settings`
+        Elements, symmetry functions, architecture, scaling and the training keywords
+        (``epochs``, ``random_seed``, ``test_fraction``, ``kalman_*``,
+        ``gradient_adam_*``, ``force_weight``).
+    data : path(s) or :class:`TrainingSet`
+        Labelled structures in the potential's units (see ``read_training_data``).
+    outdir : path
+        Receives ``input.nn``, ``scaling.data`` and ``weights.ZZZ.data`` of the best
+        epoch (lowest test RMSE: forces if the data have forces, else energies),
+        ``learning_curve.csv``, ``learning_curve.png`` (with matplotlib),
+        ``train.log`` and ``checkpoint.npz`` (the state after the last epoch).
+    test : path(s) or TrainingSet, optional
+        Validation set; default: ``test_fraction`` of ``data`` drawn with the seed.
+    epochs, seed, force_weight : default from the settings' training keywords.
+    time_limit : seconds, optional
+        Training stops at the first update after this time (the epoch is measured).
+    optimizer : "kalman" or "adam"
+        n2p2's extended Kalman filter, one update per structure, or Adam on
+        mini-batches of ``batch_size`` structures (loss: mean squared error of the
+        energy per atom).
+    patience : int, optional
+        Early stopping: stop after this many epochs without a new best.
+    decoupled : bool
+        Kalman filter decoupled per element (one covariance matrix per network:
+        less memory and time per update, n2p2's per-element decoupling).
+    force_batch : int
+        Force components (of one structure) per Kalman force update.
+    force_sample : int, optional
+        Measure the training-set force RMSE on at most this many structures (evenly
+        spaced); default all. The test set is always measured in full.
+    resume : bool
+        Continue from ``outdir/checkpoint.npz`` (same settings, data and seed).
+    units : (length, energy), optional
+        The data's units for the meV columns (default: the ``# Length unit`` and
+        ``# Energy unit`` comments of ``input.nn``, if any).
+
+    The result is reproducible for the same inputs, seed and thread count. On
+    KeyboardInterrupt the best weights so far are already in ``outdir``.
+    """
+    settings, stated_units = _settings(settings)
+    units = units or stated_units
+    if optimizer not in ("kalman", "adam"):
+        raise ValueError(f"optimizer must be 'kalman' or 'adam', got {optimizer!r}")
+    options = settings.training
+    seed = options.random_seed if seed is None else int(seed)
+    epochs = options.epochs if epochs is None else int(epochs)
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if force_batch < 1:
+        raise ValueError(f"force_batch must be >= 1, got {force_batch}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if force_weight is not None:
+        settings = replace(settings, training=replace(options, force_weight=float(force_weight)))
+    train_set = _data(data, settings, "training")
+    if force_weight is not None and force_weight > 0 and not _structure_forces(train_set):
+        train_set.require_forces()  # forces requested explicitly: name a structure without
+    if test is None:
+        train_set, test_set = train_set.split(options.test_fraction, seed)
+    else:
+        test_set = _data(test, settings, "test")
+        train_set.check_test_set(test_set)
+    out = _output_directory(outdir)
+    n_threads = check_threads(threads) or _core.default_threads()
+    checkpoint = out / CHECKPOINT
+    log = TrainingLog(out / "train.log", append=resume and checkpoint.exists())
+    try:
+        return _train(settings, units, train_set, test_set, out, optimizer, seed, n_threads,
+                      batch_size, epochs, time_limit, patience, resume, progress, log,
+                      dict(decoupled=decoupled, force_batch=force_batch,
+                           force_sample=force_sample))
+    finally:
+        log.close()
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, initial=initial, unit="epoch", desc="training")
+
+
+def _train(settings, units, train_set, test_set, out, optimizer, seed, threads, batch_size,
+           epochs, time_limit, patience, resume, progress, log, options):
+    start = time.perf_counter()
+    deadline = start + (time_limit if time_limit is not None else np.inf)
+    log(f"training set: {len(train_set)} structures, test set: {len(test_set)}; "
+        f"optimizer {optimizer}, seed {seed}, {threads} thread(s)")
+    run = _Run(settings, units, train_set, test_set, out, optimizer, seed, threads, batch_size,
+               log, **options)
+    log(f"{run.model.parameter_count} weights; symmetry functions and scaling in "
+        f"{time.perf_counter() - start:.1f} s")
+    if resume and (out / CHECKPOINT).exists():
+        run.load_checkpoint(out / CHECKPOINT)
+        log(f"resumed after epoch {run.epoch}")
+    else:
+        run.record(run.measure(start))
+    bar = _progress_bar(epochs, min(run.epoch, epochs), progress)
+    history = run.history
+    try:
+        while run.epoch < epochs:
+            finished = run.run_epoch(deadline)
+            run.epoch += 1
+            row = run.measure(start)
+            run.record(row)
+            run.save_checkpoint()
+            if bar is not None:
+                bar.set_postfix({k.replace("_rmse", ""): f"{v:.3g}" for k, v in row.items()
+                                 if "rmse" in k})
+                bar.update(1)
+            if not finished:
+                history.stopped = f"time limit of {time_limit} s"
+                break
+            if patience is not None and run.epoch - history.best_epoch >= patience:
+                history.stopped = f"no better test error in {patience} epochs"
+                break
+    except KeyboardInterrupt:
+        log(f"interrupted in epoch {run.epoch + 1}; the best weights (epoch "
+            f"{history.best_epoch}) are in {out}")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if history.stopped:
+        log(f"stopped: {history.stopped}")
+    log(f"best epoch {history.best_epoch}: weights in {out}")
+    message = plot_learning_curve(history, out / "learning_curve.png")
+    if message:
+        log(message)
+    return load(out), history

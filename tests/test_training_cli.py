@@ -1,0 +1,82 @@
+"""'bpfast train': a potential trained from input.data files loads in bpfast; errors in one
+line naming the file."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+import bpfast
+from bpfast.cli import main
+from bpfast.n2p2_io import N2p2Structure, write_input_data
+from synthetic import random_structure, write_potential
+
+pytestmark = pytest.mark.filterwarnings("ignore::bpfast.ExtrapolationWarning")
+
+
+def _write_labelled(path, teacher, rng, n, elements=("H", "O")):
+    out = []
+    for k in range(n):
+        pos, num, cell, _ = random_structure(rng, elements, 6 + k % 4, cell="cubic",
+                                             density=0.05)
+        r = teacher.compute(pos, num, cell)
+        symbols = [bpfast._core.element_symbol(int(z)) for z in num]
+        out.append(N2p2Structure(positions=pos, symbols=symbols, cell=cell, energy=r.energy,
+                                 forces=r.forces))
+    write_input_data(path, out)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    teacher_dir = write_potential(d / "teacher", sf_types=(2, 3), nodes=(4, 4),
+                                  normalisation=False, seed=2)
+    teacher = bpfast.load(teacher_dir)
+    rng = np.random.default_rng(7)
+    (teacher_dir / "input.nn").write_text("# Length unit : Bohr\n# Energy unit : Ha\n"
+                                          + (teacher_dir / "input.nn").read_text())
+    return (teacher_dir / "input.nn", _write_labelled(d / "train.data", teacher, rng, 40),
+            _write_labelled(d / "test.data", teacher, rng, 10))
+
+
+def test_train_command_writes_a_loadable_potential(files, tmp_path, capsys):
+    settings, train_data, test_data = files
+    out = tmp_path / "out"
+    status = main(["train", str(settings), str(train_data), "-o", str(out), "--test",
+                   str(test_data), "--epochs", "3", "--seed", "4", "--threads", "1",
+                   "--no-progress"])
+    assert status == 0, capsys.readouterr().err
+    assert "best epoch" in capsys.readouterr().out
+    pot = bpfast.load(out)
+    assert pot.elements == ("H", "O")
+    with open(out / "learning_curve.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4
+    hartree_mev, bohr_angstrom = 27211.386245988, 0.529177210903
+    row = rows[-1]
+    assert float(row["energy_rmse_test_meV_atom"]) == pytest.approx(
+        float(row["energy_rmse_test"]) * hartree_mev, rel=1e-6)
+    assert float(row["force_rmse_train_meV_A"]) == pytest.approx(
+        float(row["force_rmse_train"]) * hartree_mev / bohr_angstrom, rel=1e-6)
+    assert (out / "train.log").read_text().count("epoch") >= 4
+
+
+def test_train_command_errors_name_the_file(files, tmp_path, capsys):
+    settings, train_data, _ = files
+    rng = np.random.default_rng(1)
+    pos, num, cell, _ = random_structure(rng, ("H", "C"), 6, cell="cubic", density=0.05)
+    other = tmp_path / "carbon.data"
+    symbols = [bpfast._core.element_symbol(int(z)) for z in num]
+    write_input_data(other, [N2p2Structure(positions=pos, symbols=symbols, cell=cell,
+                                           energy=-1.0)])
+    status = main(["train", str(settings), str(other), "-o", str(tmp_path / "o"),
+                   "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 1 and "carbon.data" in err and "C" in err and len(err.splitlines()) == 1
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(settings), str(train_data), "-o", str(tmp_path / "o"),
+              "--optimizer", "sgd"])
+    assert exc.value.code == 2 and "sgd" in capsys.readouterr().err

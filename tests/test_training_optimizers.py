@@ -1,0 +1,70 @@
+"""Optimisers of training: the Kalman filter against recursive least squares and its
+in-place rank-one update against the matrix formula; Adam's state round trip."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from bpfast.training.optimizers import Adam, KalmanFilter
+from bpfast.training.settings import TrainingOptions
+
+
+def test_kalman_without_process_noise_solves_linear_least_squares():
+    # y = H^T w: with q = 0 and eta = 1 the filter is recursive least squares with a
+    # prior of variance 1/epsilon, whose limit is the least-squares solution.
+    o = replace(TrainingOptions(), kalman_q0=0.0, kalman_qmin=0.0, kalman_eta=1.0,
+                kalman_etamax=1.0, kalman_epsilon=1e-8)
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=6)
+    rows = rng.normal(size=(40, 6))
+    y = rows @ truth + rng.normal(scale=0.01, size=40)
+    kf, w = KalmanFilter(6, o), np.zeros(6)
+    for h, target in zip(rows, y):
+        kf.update(w, np.array([target - h @ w]), h[:, None])
+    expected = np.linalg.lstsq(rows, y, rcond=None)[0]
+    assert np.allclose(w, expected, atol=1e-6)
+
+
+def test_rank_one_update_equals_the_matrix_formula():
+    o = TrainingOptions()
+    rng = np.random.default_rng(1)
+    fast, plain = KalmanFilter(30, o), KalmanFilter(30, o, [slice(0, 30)])
+    plain.covariances = [np.ascontiguousarray(plain.covariances[0])]  # the general path
+    wf, wp = np.zeros(30), np.zeros(30)
+    for _ in range(6):
+        h, e = rng.normal(size=(30, 1)), rng.normal(size=1)
+        fast.update(wf, e, h)
+        plain.update(wp, e, h)
+    assert np.allclose(fast.covariances[0], plain.covariances[0], rtol=1e-12, atol=1e-12)
+    assert np.allclose(wf, wp, rtol=1e-12, atol=1e-15)
+
+
+def test_decoupled_blocks_are_independent_filters():
+    o = TrainingOptions()
+    rng = np.random.default_rng(2)
+    both = KalmanFilter(8, o, [slice(0, 3), slice(3, 8)])
+    first = KalmanFilter(3, o)
+    w, w1 = np.zeros(8), np.zeros(3)
+    for _ in range(4):
+        h, e = rng.normal(size=(8, 1)), rng.normal(size=1)
+        both.update(w, e, h)
+        first.update(w1, e, h[:3])
+    assert np.allclose(w[:3], w1, rtol=1e-12, atol=1e-15)
+
+
+def test_state_round_trip_continues_identically():
+    o = TrainingOptions()
+    rng = np.random.default_rng(3)
+    grads = rng.normal(size=(6, 5))
+    for make in (lambda: Adam(5, o), lambda: KalmanFilter(5, o)):
+        a, w = make(), np.zeros(5)
+        for g in grads[:3]:
+            a.step(w, g) if isinstance(a, Adam) else a.update(w, g[:1], g[:, None])
+        b, wb = make(), w.copy()
+        b.load_state(a.state())
+        for g in grads[3:]:
+            for opt, x in ((a, w), (b, wb)):
+                opt.step(x, g) if isinstance(opt, Adam) else opt.update(x, g[:1], g[:, None])
+        assert np.array_equal(w, wb)
