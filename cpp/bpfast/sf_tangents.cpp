@@ -4,7 +4,6 @@
 #include <cmath>
 #include <string>
 
-#include "bpfast/elements.hpp"
 #include "bpfast/errors.hpp"
 #include "bpfast/evaluation.hpp"
 #include "bpfast/threading.hpp"
