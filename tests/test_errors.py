@@ -125,6 +125,17 @@ def test_fourth_generation_is_unsupported(broken):
         bpfast.load(broken)
 
 
+@pytest.mark.parametrize("keyword", ["nnp_type", "nnp_generation"])
+def test_generation_error_names_the_keyword_as_written(broken, keyword):
+    path = broken / "input.nn"
+    path.write_text(f"{keyword} 4\n" + path.read_text())
+    with pytest.raises(bpfast.UnsupportedPotentialError, match=f"input.nn:1: {keyword} 4 "):
+        bpfast.load(broken)
+    path.write_text(f"{keyword} 3\n" + path.read_text().split("\n", 1)[1])
+    with pytest.raises(bpfast.FormatError, match=f"unknown {keyword} '3'"):
+        bpfast.load(broken)
+
+
 def test_scaling_data_too_short(broken):
     path = broken / "scaling.data"
     lines = path.read_text().splitlines()

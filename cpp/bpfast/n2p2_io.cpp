@@ -67,6 +67,7 @@ bool try_parse_double(const std::string& token, double& value) {
 struct Line {
     std::vector<std::string> args;  // tokens after the keyword
     int number;                     // 1-based
+    std::string keyword;            // as written in the file (before aliases)
 };
 
 /// The keywords of an input.nn file.
@@ -90,7 +91,8 @@ class Settings {
             if (comment != std::string::npos) text.erase(comment);
             auto tokens = split(text);
             if (tokens.empty()) continue;
-            std::string key = tokens[0];
+            const std::string written = tokens[0];
+            std::string key = written;
             auto alias = aliases.find(key);
             if (alias != aliases.end()) key = alias->second;
             const int number = static_cast<int>(k) + 1;
@@ -100,7 +102,8 @@ class Settings {
                                   "keyword '" + key + "' given a second time (first on line " +
                                       std::to_string(entries.front().number) + ")");
             }
-            entries.push_back({std::vector<std::string>(tokens.begin() + 1, tokens.end()), number});
+            entries.push_back(
+                {std::vector<std::string>(tokens.begin() + 1, tokens.end()), number, written});
         }
     }
 
@@ -158,13 +161,14 @@ void read_generation(const Settings& s) {
     const std::string& v = l.args[0];
     if (v == "2" || v == "2G-HDNNP") return;
     if (v == "4" || v == "4G-HDNNP" || v == "10" || v == "Q-HDNNP") {
-        throw UnsupportedError(s.path() + ":" + std::to_string(l.number) + ": nnp_type " + v +
+        throw UnsupportedError(s.path() + ":" + std::to_string(l.number) + ": " + l.keyword +
+                               " " + v +
                                " is a charge-equilibration (4th-generation) HDNNP with "
                                "electrostatics; bpfast evaluates only 2nd-generation "
                                "short-range HDNNPs");
     }
     throw FormatError(s.path(), l.number,
-                      "unknown nnp_type '" + v + "' (expected 2, 4, 10, 2G-HDNNP, 4G-HDNNP or "
+                      "unknown " + l.keyword + " '" + v + "' (expected 2, 4, 10, 2G-HDNNP, 4G-HDNNP or "
                       "Q-HDNNP)");
 }
 
