@@ -80,3 +80,42 @@ def test_train_command_errors_name_the_file(files, tmp_path, capsys):
         main(["train", str(settings), str(train_data), "-o", str(tmp_path / "o"),
               "--optimizer", "sgd"])
     assert exc.value.code == 2 and "sgd" in capsys.readouterr().err
+
+
+def test_train_command_converts_ase_files_to_the_potentials_units(files, tmp_path, capsys):
+    """The same structures as extended XYZ in Å and eV, trained with --length-unit bohr
+    --energy-unit hartree, give the learning curve of the input.data in Bohr and Hartree."""
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    from bpfast.n2p2_io import read_input_data
+    from bpfast.units import ENERGY_UNITS, LENGTH_UNITS
+
+    settings, train_data, test_data = files
+    bohr, hartree = LENGTH_UNITS["bohr"], ENERGY_UNITS["hartree"]
+
+    def as_extxyz(src, dst):
+        frames = []
+        for s in read_input_data(src):
+            atoms = Atoms(s.symbols, positions=s.positions * bohr, cell=s.cell * bohr, pbc=True)
+            atoms.calc = SinglePointCalculator(atoms, energy=s.energy * hartree,
+                                               forces=s.forces * hartree / bohr)
+            frames.append(atoms)
+        write(dst, frames, format="extxyz")
+        return dst
+
+    curves = []
+    for name, train_file, test_file, units in [
+            ("n2p2", train_data, test_data, []),
+            ("ase", as_extxyz(train_data, tmp_path / "train.extxyz"),
+             as_extxyz(test_data, tmp_path / "test.extxyz"),
+             ["--length-unit", "bohr", "--energy-unit", "hartree"])]:
+        out = tmp_path / name
+        status = main(["train", str(settings), str(train_file), "-o", str(out), "--test",
+                       str(test_file), "--epochs", "2", "--seed", "4", "--threads", "1",
+                       "--no-progress", *units])
+        assert status == 0, capsys.readouterr().err
+        with open(out / "learning_curve.csv") as f:
+            curves.append([float(r["force_rmse_test"]) for r in csv.DictReader(f)])
+    np.testing.assert_allclose(curves[1], curves[0], rtol=1e-6)

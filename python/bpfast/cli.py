@@ -267,6 +267,7 @@ def _add_train(sub) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue from OUTDIR/checkpoint.npz")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_units(p, structures=False)
     _add_runtime(p, skin=False)
 
 
@@ -635,6 +636,8 @@ def cmd_train(args) -> int:
                            force_weight=args.force_weight, batch_size=args.batch_size,
                            patience=args.patience, resume=args.resume,
                            decoupled=args.decoupled, force_batch=args.force_batch,
+                           length_unit=args.length_unit or "angstrom",
+                           energy_unit=args.energy_unit or "ev",
                            progress=not args.no_progress)
     except KeyboardInterrupt:
         print(f"{PROG} train: interrupted; the best weights so far are in {args.output}",

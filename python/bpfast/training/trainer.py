@@ -49,9 +49,11 @@ def _settings(settings) -> Tuple[Settings, Optional[Tuple[str, str]]]:
     return read_settings(path), guess_units(path)
 
 
-def _data(data, settings: Settings, what: str) -> TrainingSet:
+def _data(data, settings: Settings, what: str, length_unit="angstrom",
+          energy_unit="ev") -> TrainingSet:
     if not isinstance(data, TrainingSet):
-        data = read_training_data(data, elements=settings.elements)
+        data = read_training_data(data, elements=settings.elements, length_unit=length_unit,
+                                  energy_unit=energy_unit)
     if len(data) == 0:
         raise DataError("", None, f"the {what} set is empty")
     data.check_elements(settings.elements)
@@ -324,6 +326,8 @@ def train(
     decoupled: bool = False,
     force_batch: int = 32,
     force_sample: Optional[int] = None,
+    length_unit: Union[str, float] = "angstrom",
+    energy_unit: Union[str, float] = "ev",
 ) -> Tuple[Potential, History]:
     """Train the networks of ``settings`` on ``data``; returns (potential, history).
 
@@ -364,6 +368,10 @@ def train(
     units : (length, energy), optional
         The data's units for the meV columns (default: the ``# Length unit`` and
         ``# Energy unit`` comments of ``input.nn``, if any).
+    length_unit, energy_unit : str or float
+        The potential's units (names of :mod:`bpfast.units`, or Å resp. eV per unit):
+        data files that ASE reads (Å, eV) are converted to them; n2p2 ``input.data``
+        files are read as they are.
 
     The result is reproducible for the same inputs, seed and thread count. On
     KeyboardInterrupt the best weights so far are already in ``outdir``.
@@ -383,13 +391,13 @@ def train(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if force_weight is not None:
         settings = replace(settings, training=replace(options, force_weight=float(force_weight)))
-    train_set = _data(data, settings, "training")
+    train_set = _data(data, settings, "training", length_unit, energy_unit)
     if force_weight is not None and force_weight > 0 and not _structure_forces(train_set):
         train_set.require_forces()  # forces requested explicitly: name a structure without
     if test is None:
         train_set, test_set = train_set.split(options.test_fraction, seed)
     else:
-        test_set = _data(test, settings, "test")
+        test_set = _data(test, settings, "test", length_unit, energy_unit)
         train_set.check_test_set(test_set)
     out = _output_directory(outdir)
     n_threads = check_threads(threads) or _core.default_threads()
