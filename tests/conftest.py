@@ -56,6 +56,23 @@ def reference_cases():
     return cases
 
 
+@pytest.fixture(scope="module")
+def potdir(tmp_path_factory):
+    """A small synthetic H/O potential (radial, angular and wide angular SFs) on disk.
+    Test modules that need another potential define their own ``potdir``/``pot``."""
+    from synthetic import write_potential
+
+    return write_potential(tmp_path_factory.mktemp("pot"), sf_types=(2, 3, 9), seed=4)
+
+
+@pytest.fixture(scope="module")
+def pot(potdir):
+    """``potdir`` loaded."""
+    import bpfast
+
+    return bpfast.load(potdir)
+
+
 def copy_stating_units(potential_dir, directory, length: str, energy: str) -> Path:
     """A copy of a potential whose input.nn begins with n2p2's unit comments."""
     import shutil

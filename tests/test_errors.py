@@ -10,17 +10,7 @@ import pytest
 
 import bpfast
 from conftest import scaling_bounds
-from synthetic import default_scaling_structures, random_structure, write_potential
-
-
-@pytest.fixture(scope="module")
-def potdir(tmp_path_factory):
-    return write_potential(tmp_path_factory.mktemp("pot"), sf_types=(2, 3, 9), seed=4)
-
-
-@pytest.fixture(scope="module")
-def pot(potdir):
-    return bpfast.load(potdir)
+from synthetic import default_scaling_structures, random_structure
 
 
 @pytest.fixture

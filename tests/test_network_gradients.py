@@ -239,15 +239,9 @@ def scaled_inputs(ref, pot, positions, numbers, cell, pbc):
     return out
 
 
-def test_energies_and_forces_of_a_potential(potential_dir):
-    pot = bpfast.load(potential_dir)
-    ref = NumpyHDNNP(potential_dir)
-    positions, numbers, cell, pbc = random_structure(np.random.default_rng(4), n_atoms=9,
-                                                     min_height=4.5)
-    res = pot.compute(positions, numbers, cell, pbc, energies=True)
-    inputs = scaled_inputs(ref, pot, positions, numbers, cell, pbc)
-    # dG_a/dr_i of the scaled inputs, by central differences: (3n, rows, n_sf) per element.
-    h = 1e-5
+def scaled_input_derivatives(ref, pot, positions, numbers, cell, pbc, h=1e-5):
+    """Per element: dG_a/dr_i of the scaled inputs by central differences, an array of
+    shape (3n, rows, n_sf) whose first index runs over (atom i, coordinate c) as i*3+c."""
     dg = {el: [] for el in pot.elements}
     for i in range(len(numbers)):
         for c in range(3):
@@ -258,6 +252,17 @@ def test_energies_and_forces_of_a_potential(potential_dir):
             gm = scaled_inputs(ref, pot, minus, numbers, cell, pbc)
             for el in pot.elements:
                 dg[el].append((gp[el][1] - gm[el][1]) / (2 * h))
+    return {el: np.array(d) for el, d in dg.items()}
+
+
+def test_energies_and_forces_of_a_potential(potential_dir):
+    pot = bpfast.load(potential_dir)
+    ref = NumpyHDNNP(potential_dir)
+    positions, numbers, cell, pbc = random_structure(np.random.default_rng(4), n_atoms=9,
+                                                     min_height=4.5)
+    res = pot.compute(positions, numbers, cell, pbc, energies=True)
+    inputs = scaled_inputs(ref, pot, positions, numbers, cell, pbc)
+    dg = scaled_input_derivatives(ref, pot, positions, numbers, cell, pbc)
     residuals = np.random.default_rng(7).normal(size=(len(numbers), 3))
     energies = np.zeros(len(numbers))
     forces = np.zeros(len(numbers) * 3)
@@ -266,7 +271,7 @@ def test_energies_and_forces_of_a_potential(potential_dir):
         atoms, x = inputs[el]
         net = _core.NetworkGradients.from_potential(pot._core, el)
         params = _core.network_parameters(pot._core, el)
-        d = np.array(dg[el])
+        d = dg[el]
         u = np.einsum("q,qak->ak", residuals.reshape(-1), d)  # sum_i res_i . dG_a/dr_i
         out = net.compute(params, x, u, input_gradient=True)
         energies[atoms] = out["energies"] / ref.conv_energy + ref.mean_energy + ref.atom_energy[el]
@@ -305,17 +310,9 @@ def test_force_loss_gradient_of_a_potential(potential_dir, tmp_path):
                                                      min_height=4.5)
     residuals = np.random.default_rng(9).normal(size=(len(numbers), 3))
     inputs = scaled_inputs(ref, pot, positions, numbers, cell, pbc)
-    h = 1e-5
-    u = {el: np.zeros_like(x) for el, (_, x) in inputs.items()}
-    for i in range(len(numbers)):
-        for c in range(3):
-            plus, minus = positions.copy(), positions.copy()
-            plus[i, c] += h
-            minus[i, c] -= h
-            gp = scaled_inputs(ref, pot, plus, numbers, cell, pbc)
-            gm = scaled_inputs(ref, pot, minus, numbers, cell, pbc)
-            for el in pot.elements:
-                u[el] += residuals[i, c] * (gp[el][1] - gm[el][1]) / (2 * h)
+    dg = scaled_input_derivatives(ref, pot, positions, numbers, cell, pbc)
+    # u_a = sum_i res_i . dG_a/dr_i
+    u = {el: np.einsum("q,qak->ak", residuals.reshape(-1), d) for el, d in dg.items()}
     work = tmp_path / "pot"
     shutil.copytree(potential_dir, work)
     for el, z in zip(pot.elements, pot.atomic_numbers):

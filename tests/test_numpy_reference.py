@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import POTENTIALS, REFERENCE
 from numpy_reference import (
     ATOMIC_NUMBERS,
     NumpyHDNNP,
@@ -37,12 +37,6 @@ from synthetic import (
     write_structure_scaling,
 )
 
-#: ../shared next to the repository root, or $BPFAST_SHARED
-SHARED = Path(
-    os.environ.get("BPFAST_SHARED", Path(__file__).resolve().parents[1].parent / "shared")
-)
-REFERENCE = SHARED / "reference"
-POTENTIALS = SHARED / "potentials"
 SMALL = 100  # frames with at most this many atoms are checked (runtime)
 
 

@@ -15,16 +15,6 @@ from conftest import scaling_bounds
 from synthetic import random_structure, write_potential
 
 
-@pytest.fixture(scope="module")
-def potdir(tmp_path_factory):
-    return write_potential(tmp_path_factory.mktemp("pot"), sf_types=(2, 3, 9), seed=4)
-
-
-@pytest.fixture(scope="module")
-def pot(potdir):
-    return bpfast.load(potdir)
-
-
 def compressed(seed=0, n=12, box=2.0):
     """Far denser than the synthetic training structures: many SFs leave the range."""
     return random_structure(np.random.default_rng(seed), ("H", "O"), n, cell="cubic", box=box,

@@ -8,6 +8,7 @@
 
 #include "bpfast/errors.hpp"
 #include "bpfast/sf_tangents.hpp"
+#include "convert.hpp"
 
 namespace py = pybind11;
 
@@ -41,16 +42,7 @@ py::dict tangents(const bpfast::Potential& pot, py::array_t<double, py::array::c
     }
     const int64_t m = directions.shape(0);
     bpfast::Cell c{};
-    const bool have_cell = !cell.is_none();
-    if (have_cell) {
-        auto arr = cell.cast<py::array_t<double, py::array::c_style | py::array::forcecast>>();
-        if (arr.ndim() != 2 || arr.shape(0) != 3 || arr.shape(1) != 3) {
-            throw bpfast::InputError("cell must have shape (3, 3)");
-        }
-        for (int a = 0; a < 3; ++a) {
-            for (int b = 0; b < 3; ++b) c[a][b] = arr.at(a, b);
-        }
-    }
+    const bool have_cell = bpfast_bindings::read_cell(cell, c);
     bpfast::TangentTable table;
     {
         py::gil_scoped_release release;

@@ -15,6 +15,7 @@
 #include "bpfast/n2p2_io.hpp"
 #include "bpfast/potential.hpp"
 #include "bpfast/threading.hpp"
+#include "convert.hpp"
 
 namespace py = pybind11;
 using bpfast::Potential;
@@ -52,16 +53,7 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
         throw bpfast::InputError("numbers must have shape (n,)");
     }
     bpfast::Cell c{};
-    bool have_cell = !cell.is_none();
-    if (have_cell) {
-        auto arr = cell.cast<py::array_t<double, py::array::c_style | py::array::forcecast>>();
-        if (arr.ndim() != 2 || arr.shape(0) != 3 || arr.shape(1) != 3) {
-            throw bpfast::InputError("cell must have shape (3, 3)");
-        }
-        for (int a = 0; a < 3; ++a) {
-            for (int b = 0; b < 3; ++b) c[a][b] = arr.at(a, b);
-        }
-    }
+    const bool have_cell = bpfast_bindings::read_cell(cell, c);
     bpfast::ComputeOptions opt;
     opt.forces = forces;
     opt.stress = stress;
@@ -222,13 +214,7 @@ py::tuple neighbor_list(py::array_t<double, py::array::c_style> positions, py::o
     }
     const int64_t n = positions.shape(0);
     bpfast::Cell c{};
-    const bool have_cell = !cell.is_none();
-    if (have_cell) {
-        auto arr = cell.cast<py::array_t<double, py::array::c_style | py::array::forcecast>>();
-        for (int a = 0; a < 3; ++a) {
-            for (int b = 0; b < 3; ++b) c[a][b] = arr.at(a, b);
-        }
-    }
+    const bool have_cell = bpfast_bindings::read_cell(cell, c);
     // Uninitialised output buffers, filled in parallel by the core.
     std::vector<int64_t, bpfast::DefaultInitAllocator<int64_t>> first, second;
     std::vector<double, bpfast::DefaultInitAllocator<double>> vectors;

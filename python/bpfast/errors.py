@@ -100,7 +100,7 @@ class OverlapWarning(UserWarning):
     """Two atoms (or an atom and a periodic image) are much closer than any bond.
 
     Issued when the closest pair is nearer than a small fraction of the potential's
-    cutoff (:data:`bpfast.potential.OVERLAP_FRACTION`); such a structure is usually
+    cutoff (:data:`bpfast._overlap.OVERLAP_FRACTION`); such a structure is usually
     wrong (an atom placed twice, a typo in a coordinate), and the forces between the
     two atoms are meaningless. Atoms at exactly the same position are a ValueError.
 
