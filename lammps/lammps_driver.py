@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import sys
 import time
 
@@ -145,8 +146,11 @@ def main(jobs_path: str, results_path: str) -> int:
             lmp.close()
         results[job["name"]] = result
     if rank == 0:
-        with open(results_path, "w") as f:
+        # Written whole, then renamed: a reader never sees a partly written file.
+        partial = f"{results_path}.{os.getpid()}.partial"
+        with open(partial, "w") as f:
             json.dump(results, f)
+        os.replace(partial, results_path)
     return 0
 
 
