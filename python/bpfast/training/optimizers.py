@@ -26,21 +26,41 @@ import numpy as np
 
 from .settings import TrainingOptions
 
-try:  # in-place rank-1 update of the covariance (no P x P temporary)
-    from scipy.linalg.blas import dger as _dger
+try:  # symmetric BLAS on the lower triangle of the covariance, in place
+    from scipy.linalg import blas as _blas
+    from scipy.linalg import solve_triangular as _solve_triangular
 except ImportError:  # pragma: no cover - depends on the installation
-    _dger = None
+    _blas = None
 
 __all__ = ["Adam", "KalmanFilter"]
 
 
+def _diagonal(cov: np.ndarray) -> np.ndarray:
+    """A writable view of the diagonal of a square Fortran- or C-ordered matrix."""
+    flat = cov.reshape(-1, order="F" if cov.flags.f_contiguous else "C")
+    return flat[::len(cov) + 1]
+
+
 class KalmanFilter:
+    """n2p2's extended Kalman filter (see the module docstring).
+
+    With SciPy, each covariance matrix is kept in Fortran order and only its lower
+    triangle is maintained: P H by a symmetric product (``dsymm``/``dsymv``) and the
+    update P <- P - X A^-1 X^T as a symmetric rank-m update (``dsyrk``/``dsyr``) of
+    Y = X L^-T (A = L L^T), all in place, so that an update reads and writes half of P
+    once and allocates nothing of P's size. :meth:`covariance` returns the full
+    symmetric matrix. Without SciPy the whole matrix is updated with NumPy.
+    """
+
     def __init__(self, n_params: int, options: TrainingOptions,
                  blocks: Optional[Sequence[slice]] = None):
         self.options = options
         self.blocks: List[slice] = list(blocks) if blocks else [slice(0, n_params)]
-        self.covariances = [np.asfortranarray(np.eye(b.stop - b.start)) / options.kalman_epsilon
-                            for b in self.blocks]
+        self.covariances = []
+        for b in self.blocks:
+            cov = np.zeros((b.stop - b.start, b.stop - b.start), order="F")
+            _diagonal(cov)[:] = 1.0 / options.kalman_epsilon
+            self.covariances.append(cov)
         self.progress = 0.0
         self.fading = float(options.kalman_lambda_short)
         self.updates = 0
@@ -55,31 +75,69 @@ class KalmanFilter:
         o = self.options
         return max(o.kalman_q0 * math.exp(-self.progress / o.kalman_qtau), o.kalman_qmin)
 
+    def covariance(self, k: int = 0) -> np.ndarray:
+        """The full (symmetric) covariance matrix of block ``k``, a copy."""
+        cov = self.covariances[k]
+        if _blas is None:
+            return cov.copy()
+        lower = np.tril(cov)
+        return lower + np.tril(cov, -1).T
+
     def update(self, w: np.ndarray, errors: np.ndarray, jacobian: np.ndarray) -> None:
         """One update from ``errors`` (m,) = reference - prediction and ``jacobian``
-        (P, m) = d prediction / dw."""
+        (P, m) = d prediction / dw (best passed as the transpose of a C-ordered (m, P)
+        array, which is Fortran-ordered)."""
         errors = np.atleast_1d(np.asarray(errors, dtype=np.float64))
-        m = len(errors)
         fading = self.options.kalman_type == 1
-        for block, cov in zip(self.blocks, self.covariances):
+        noise = self.fading if fading else 1.0 / self.eta
+        for k, (block, cov) in enumerate(zip(self.blocks, self.covariances)):
             h = jacobian[block]
-            x = cov @ h
-            a = h.T @ x
-            a[np.diag_indices(m)] += self.fading if fading else 1.0 / self.eta
-            gain = np.linalg.solve(a, x.T).T  # X A^-1 (A symmetric)
-            w[block] += gain @ errors
-            if m == 1 and _dger is not None and cov.flags.f_contiguous:
-                _dger(-1.0, gain[:, 0], x[:, 0], a=cov, overwrite_a=True)
+            if _blas is not None and cov.flags.f_contiguous:
+                w[block] += self._update_lower(k, h, errors, noise)
             else:
-                cov -= gain @ x.T
+                w[block] += self._update_full(cov, h, errors, noise)
+            cov = self.covariances[k]
             if fading:
                 cov /= self.fading
             else:
-                cov[np.diag_indices(len(cov))] += self.q
+                _diagonal(cov)[:] += self.q
         if fading:
             nue = self.options.kalman_nue_short
             self.fading = nue * self.fading + 1.0 - nue
         self.updates += 1
+
+    def _update_lower(self, k: int, h: np.ndarray, errors: np.ndarray, noise: float):
+        """Symmetric in-place update of covariance k (lower triangle); returns the
+        weight change K xi."""
+        cov = self.covariances[k]
+        m = len(errors)
+        if m == 1:
+            x = _blas.dsymv(1.0, cov, np.ascontiguousarray(h[:, 0]), lower=1)
+            a = float(h[:, 0] @ x) + noise
+            y = x / math.sqrt(a)
+            cov = _blas.dsyr(-1.0, y, a=cov, lower=1, overwrite_a=1)
+            self.covariances[k] = cov
+            return x * (errors[0] / a)
+        h = np.asfortranarray(h)
+        x = _blas.dsymm(1.0, cov, h, lower=1)  # X = P H, (P, m), Fortran order
+        a = h.T @ x
+        a[np.diag_indices(m)] += noise
+        chol = np.linalg.cholesky(a)  # A = L L^T
+        y = _solve_triangular(chol, x.T, lower=True, check_finite=False).T  # X L^-T
+        self.covariances[k] = _blas.dsyrk(-1.0, y, beta=1.0, c=cov, lower=1,
+                                          overwrite_c=1)
+        return x @ np.linalg.solve(a, errors)
+
+    @staticmethod
+    def _update_full(cov: np.ndarray, h: np.ndarray, errors: np.ndarray, noise: float):
+        """The whole-matrix update with NumPy; returns the weight change K xi."""
+        m = len(errors)
+        x = cov @ h
+        a = h.T @ x
+        a[np.diag_indices(m)] += noise
+        gain = np.linalg.solve(a, x.T).T  # X A^-1 (A symmetric)
+        cov -= gain @ x.T
+        return gain @ errors
 
     def state(self) -> Dict[str, np.ndarray]:
         out = {f"kalman_p{k}": c for k, c in enumerate(self.covariances)}
