@@ -38,6 +38,10 @@ def main(argv=None) -> int:
     p.add_argument("--decoupled", action="store_true", help="per-element Kalman filter")
     p.add_argument("--force-batch", type=int, default=32,
                    help="force components per Kalman update (default 32)")
+    p.add_argument("--energy-batch", type=int, default=1,
+                   help="structures per Kalman energy update (default 1)")
+    p.add_argument("--no-energy-offset", action="store_true",
+                   help="keep the output biases as drawn (no mean-energy start)")
     p.add_argument("--force-sample", type=int, default=100,
                    help="training frames whose force RMSE is measured per epoch (default 100)")
     p.add_argument("--train-frames", type=int, default=None,
@@ -59,6 +63,8 @@ def main(argv=None) -> int:
                        time_limit=args.time_limit, optimizer=args.optimizer,
                        threads=args.threads, decoupled=args.decoupled,
                        force_batch=args.force_batch, force_sample=args.force_sample,
+                       energy_batch=args.energy_batch,
+                       energy_offset=not args.no_energy_offset,
                        units=("bohr", "hartree"))
     print(f"{'epoch':>5} {'time/s':>8} {'E train':>9} {'E test':>9} {'F train':>9} "
           f"{'F test':>9}   (meV/atom, meV/Å)")
