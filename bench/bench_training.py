@@ -40,6 +40,8 @@ def main(argv=None) -> int:
                    help="force components per Kalman update (default 32)")
     p.add_argument("--energy-batch", type=int, default=1,
                    help="structures per Kalman energy update (default 1)")
+    p.add_argument("--force-fraction", type=float, default=None,
+                   help="fraction of the force components per epoch (default: input.nn's)")
     p.add_argument("--no-energy-offset", action="store_true",
                    help="keep the output biases as drawn (no mean-energy start)")
     p.add_argument("--force-sample", type=int, default=100,
@@ -63,17 +65,18 @@ def main(argv=None) -> int:
                        time_limit=args.time_limit, optimizer=args.optimizer,
                        threads=args.threads, decoupled=args.decoupled,
                        force_batch=args.force_batch, force_sample=args.force_sample,
-                       energy_batch=args.energy_batch,
+                       energy_batch=args.energy_batch, force_fraction=args.force_fraction,
                        energy_offset=not args.no_energy_offset,
                        units=("bohr", "hartree"))
-    print(f"{'epoch':>5} {'time/s':>8} {'E train':>9} {'E test':>9} {'F train':>9} "
+    print(f"{'epoch':>5} {'time/s':>8} {'CPU/s':>8} {'E train':>9} {'E test':>9} {'F train':>9} "
           f"{'F test':>9}   (meV/atom, meV/Å)")
     reached = None
     for row in history.rows:
         c = history.converted(row)
         f_test = c.get("force_rmse_test_meV_A", float("nan"))
         e_test = c["energy_rmse_test_meV_atom"]
-        print(f"{row['epoch']:5d} {row['time']:8.1f} {c['energy_rmse_train_meV_atom']:9.3f} "
+        print(f"{row['epoch']:5d} {row['time']:8.1f} {row.get('cpu_time', float('nan')):8.1f} "
+              f"{c['energy_rmse_train_meV_atom']:9.3f} "
               f"{e_test:9.3f} {c.get('force_rmse_train_meV_A', float('nan')):9.2f} "
               f"{f_test:9.2f}")
         if reached is None and f_test <= N2P2_FINAL_FORCE and e_test <= N2P2_FINAL_ENERGY:

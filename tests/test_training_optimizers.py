@@ -65,17 +65,26 @@ def test_numpy_path_equals_the_symmetric_path():
     assert np.allclose(wf, wp, rtol=1e-10, atol=1e-14)
 
 
-def test_decoupled_blocks_are_independent_filters():
+@pytest.mark.parametrize("m", [1, 3])
+def test_decoupled_filter_is_the_joint_filter_with_a_block_diagonal_covariance(m):
+    # Decoupled EKF: each update is the joint update with the block-diagonal P, whose
+    # off-diagonal blocks are then dropped.
     o = TrainingOptions()
     rng = np.random.default_rng(2)
-    both = KalmanFilter(8, o, [slice(0, 3), slice(3, 8)])
-    first = KalmanFilter(3, o)
-    w, w1 = np.zeros(8), np.zeros(3)
-    for _ in range(4):
-        h, e = rng.normal(size=(8, 1)), rng.normal(size=1)
-        both.update(w, e, h)
-        first.update(w1, e, h[:3])
-    assert np.allclose(w[:3], w1, rtol=1e-12, atol=1e-15)
+    blocks = [slice(0, 3), slice(3, 8)]
+    kf, w = KalmanFilter(8, o, blocks), np.zeros(8)
+    p_ref, w_ref = np.eye(8) / o.kalman_epsilon, np.zeros(8)
+    mask = np.zeros((8, 8), dtype=bool)
+    for b in blocks:
+        mask[b, b] = True
+    for _ in range(5):
+        h, e = rng.normal(size=(8, m)), rng.normal(size=m)
+        p_ref, w_ref = _reference_update(p_ref, w_ref, e, h, kf.eta, kf.q)
+        p_ref = np.where(mask, p_ref, 0.0)
+        kf.update(w, e, h)
+    assert np.allclose(w, w_ref, rtol=1e-10, atol=1e-13)
+    for k, b in enumerate(blocks):
+        assert np.allclose(kf.covariance(k), p_ref[b, b], rtol=1e-10, atol=1e-10)
 
 
 def test_state_round_trip_continues_identically():

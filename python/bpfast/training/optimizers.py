@@ -13,8 +13,8 @@ Kalman filter (n2p2's ``KalmanFilter``), for observations with errors xi = y_ref
 lambda <- nue lambda + 1 - nue). P starts as I / epsilon; eta and q follow n2p2's
 schedules in the training progress t (epochs, fractional within an epoch):
 eta = min(eta0 exp(t / etatau), etamax), q = max(q0 exp(-t / qtau), qmin).
-``blocks`` decouples the filter: one P per block of w (per element), each block
-updated from its own rows of H.
+``blocks`` decouples the filter (decoupled extended Kalman filter): one P per block
+of w (per element), P_b H_b from the block's rows of H, A summed over the blocks.
 """
 
 from __future__ import annotations
@@ -39,6 +39,13 @@ def _diagonal(cov: np.ndarray) -> np.ndarray:
     """A writable view of the diagonal of a square Fortran- or C-ordered matrix."""
     flat = cov.reshape(-1, order="F" if cov.flags.f_contiguous else "C")
     return flat[::len(cov) + 1]
+
+
+def _right_solve(chol: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """X L^-T for a lower-triangular L (m, m) and X (P, m)."""
+    if _blas is not None:
+        return _solve_triangular(chol, x.T, lower=True, check_finite=False).T
+    return np.linalg.solve(chol, x.T).T
 
 
 class KalmanFilter:
@@ -86,16 +93,23 @@ class KalmanFilter:
     def update(self, w: np.ndarray, errors: np.ndarray, jacobian: np.ndarray) -> None:
         """One update from ``errors`` (m,) = reference - prediction and ``jacobian``
         (P, m) = d prediction / dw (best passed as the transpose of a C-ordered (m, P)
-        array, which is Fortran-ordered)."""
+        array, which is Fortran-ordered).
+
+        With several blocks, the filter is the decoupled extended Kalman filter: the
+        covariance is block diagonal, A = sum_b H_b^T P_b H_b + I / eta is shared and
+        each block takes K_b = P_b H_b A^-1."""
         errors = np.atleast_1d(np.asarray(errors, dtype=np.float64))
+        m = len(errors)
         fading = self.options.kalman_type == 1
-        noise = self.fading if fading else 1.0 / self.eta
-        for k, (block, cov) in enumerate(zip(self.blocks, self.covariances)):
-            h = jacobian[block]
-            if _blas is not None and cov.flags.f_contiguous:
-                w[block] += self._update_lower(k, h, errors, noise)
-            else:
-                w[block] += self._update_full(cov, h, errors, noise)
+        hs = [np.asfortranarray(jacobian[block]) for block in self.blocks]
+        xs = [self._times_covariance(k, h) for k, h in enumerate(hs)]  # X_b = P_b H_b
+        a = sum(h.T @ x for h, x in zip(hs, xs))
+        a[np.diag_indices(m)] += self.fading if fading else 1.0 / self.eta
+        chol = np.linalg.cholesky(a)  # A = L L^T
+        step = np.linalg.solve(a, errors)
+        for k, (block, x) in enumerate(zip(self.blocks, xs)):
+            w[block] += x @ step
+            self._subtract_outer(k, _right_solve(chol, x))  # P_b -= (X L^-T)(X L^-T)^T
             cov = self.covariances[k]
             if fading:
                 cov /= self.fading
@@ -106,38 +120,29 @@ class KalmanFilter:
             self.fading = nue * self.fading + 1.0 - nue
         self.updates += 1
 
-    def _update_lower(self, k: int, h: np.ndarray, errors: np.ndarray, noise: float):
-        """Symmetric in-place update of covariance k (lower triangle); returns the
-        weight change K xi."""
-        cov = self.covariances[k]
-        m = len(errors)
-        if m == 1:
-            x = _blas.dsymv(1.0, cov, np.ascontiguousarray(h[:, 0]), lower=1)
-            a = float(h[:, 0] @ x) + noise
-            y = x / math.sqrt(a)
-            cov = _blas.dsyr(-1.0, y, a=cov, lower=1, overwrite_a=1)
-            self.covariances[k] = cov
-            return x * (errors[0] / a)
-        h = np.asfortranarray(h)
-        x = _blas.dsymm(1.0, cov, h, lower=1)  # X = P H, (P, m), Fortran order
-        a = h.T @ x
-        a[np.diag_indices(m)] += noise
-        chol = np.linalg.cholesky(a)  # A = L L^T
-        y = _solve_triangular(chol, x.T, lower=True, check_finite=False).T  # X L^-T
-        self.covariances[k] = _blas.dsyrk(-1.0, y, beta=1.0, c=cov, lower=1,
-                                          overwrite_c=1)
-        return x @ np.linalg.solve(a, errors)
+    def _symmetric(self, k: int) -> bool:
+        """Whether covariance k is kept as its lower triangle (SciPy's BLAS)."""
+        return _blas is not None and self.covariances[k].flags.f_contiguous
 
-    @staticmethod
-    def _update_full(cov: np.ndarray, h: np.ndarray, errors: np.ndarray, noise: float):
-        """The whole-matrix update with NumPy; returns the weight change K xi."""
-        m = len(errors)
-        x = cov @ h
-        a = h.T @ x
-        a[np.diag_indices(m)] += noise
-        gain = np.linalg.solve(a, x.T).T  # X A^-1 (A symmetric)
-        cov -= gain @ x.T
-        return gain @ errors
+    def _times_covariance(self, k: int, h: np.ndarray) -> np.ndarray:
+        """P_k H (P_k, m)."""
+        cov = self.covariances[k]
+        if not self._symmetric(k):
+            return cov @ h
+        if h.shape[1] == 1:
+            return _blas.dsymv(1.0, cov, h[:, 0], lower=1)[:, None]
+        return _blas.dsymm(1.0, cov, h, lower=1)
+
+    def _subtract_outer(self, k: int, y: np.ndarray) -> None:
+        """P_k <- P_k - Y Y^T, in place (lower triangle only when symmetric)."""
+        cov = self.covariances[k]
+        if not self._symmetric(k):
+            cov -= y @ y.T
+        elif y.shape[1] == 1:
+            self.covariances[k] = _blas.dsyr(-1.0, y[:, 0], a=cov, lower=1, overwrite_a=1)
+        else:
+            self.covariances[k] = _blas.dsyrk(-1.0, np.asfortranarray(y), beta=1.0, c=cov,
+                                              lower=1, overwrite_c=1)
 
     def state(self) -> Dict[str, np.ndarray]:
         out = {f"kalman_p{k}": c for k, c in enumerate(self.covariances)}

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence, Tuple, Union
@@ -95,13 +96,19 @@ class _Evaluator:
         energy = float(np.sqrt(np.mean(((e - self.model.reference) / self.model.n_atoms) ** 2)))
         if potential is None or not _structure_forces(self.data):
             return energy, None
-        sq, n = 0.0, 0
-        for k in self.force_structures:
+        def squared_error(k: int):
             s = self.data[k]
-            f = potential.compute(s.positions, s.numbers, s.cell, s.pbc,
-                                  threads=self.threads).forces
-            sq += float(((f - s.forces) ** 2).sum())
-            n += s.forces.size
+            f = potential.compute(s.positions, s.numbers, s.cell, s.pbc, threads=1).forces
+            return float(((f - s.forces) ** 2).sum()), s.forces.size
+
+        # One structure per worker thread (the core releases the GIL); the sum in order.
+        if self.threads > 1 and len(self.force_structures) > 1:
+            with ThreadPoolExecutor(max_workers=self.threads) as pool:
+                parts = list(pool.map(squared_error, self.force_structures))
+        else:
+            parts = [squared_error(k) for k in self.force_structures]
+        sq = sum(p[0] for p in parts)
+        n = sum(p[1] for p in parts)
         return energy, float(np.sqrt(sq / n))
 
 
@@ -121,6 +128,7 @@ class _Run:
         self.energy_batch = energy_batch
         self.settings, self.units, self.outdir, self.log = settings, units, outdir, log
         self.threads = threads
+        self.cpu_start = time.process_time()
         calc = DescriptorCalculator(settings)
         g_train = calc.compute(train_set, threads=threads)
         g_test = calc.compute(test_set, threads=threads)
@@ -287,7 +295,8 @@ class _Run:
         if self.forces:
             with tempfile.TemporaryDirectory(prefix="bpfast-train-") as tmp:
                 potential = load(self.write(Path(tmp), self.w))
-        row = {"epoch": self.epoch, "time": time.perf_counter() - start}
+        row = {"epoch": self.epoch, "time": time.perf_counter() - start,
+               "cpu_time": time.process_time() - self.cpu_start}
         for split, evaluate in self.evaluate.items():
             energy, force = evaluate(self.w, potential)
             row[f"energy_rmse_{split}"] = energy
@@ -362,6 +371,7 @@ def train(
     force_sample: Optional[int] = None,
     energy_batch: int = 1,
     energy_offset: bool = True,
+    force_fraction: Optional[float] = None,
     length_unit: Union[str, float] = "angstrom",
     energy_unit: Union[str, float] = "ev",
 ) -> Tuple[Potential, History]:
@@ -400,6 +410,9 @@ def train(
         exceeds ``short_force_error_threshold`` times the last training-set force RMSE.
     energy_batch : int
         Structures per Kalman energy update (default 1, as ``nnp-train`` on one rank).
+    force_fraction : float, optional
+        Fraction of all training force components used per epoch (default:
+        ``short_force_fraction`` of the settings).
     energy_offset : bool
         Shift the initial output biases so that the mean atomic energy matches the
         training set (default True; linear output neurons only). False keeps the
@@ -437,6 +450,9 @@ def train(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if force_weight is not None:
         settings = replace(settings, training=replace(options, force_weight=float(force_weight)))
+    if force_fraction is not None:
+        settings = replace(settings, training=replace(settings.training,
+                                                      short_force_fraction=float(force_fraction)))
     train_set = _data(data, settings, "training", length_unit, energy_unit)
     if force_weight is not None and force_weight > 0 and not _structure_forces(train_set):
         train_set.require_forces()  # forces requested explicitly: name a structure without
