@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from bpfast.training.optimizers import Adam, KalmanFilter
 from bpfast.training.settings import TrainingOptions
@@ -27,31 +28,63 @@ def test_kalman_without_process_noise_solves_linear_least_squares():
     assert np.allclose(w, expected, atol=1e-6)
 
 
-def test_rank_one_update_equals_the_matrix_formula():
+def _reference_update(p, w, errors, h, eta, q):
+    """n2p2's formulas on the full matrix, written out."""
+    x = p @ h
+    gain = x @ np.linalg.inv(h.T @ x + np.eye(len(errors)) / eta)
+    return p - gain @ x.T + q * np.eye(len(p)), w + gain @ errors
+
+
+@pytest.mark.parametrize("m", [1, 2, 5])
+def test_in_place_symmetric_update_equals_the_matrix_formula(m):
     o = TrainingOptions()
     rng = np.random.default_rng(1)
-    fast, plain = KalmanFilter(30, o), KalmanFilter(30, o, [slice(0, 30)])
-    plain.covariances = [np.ascontiguousarray(plain.covariances[0])]  # the general path
-    wf, wp = np.zeros(30), np.zeros(30)
-    for _ in range(6):
-        h, e = rng.normal(size=(30, 1)), rng.normal(size=1)
+    kf, w = KalmanFilter(30, o), np.zeros(30)
+    p_ref, w_ref = np.eye(30) / o.kalman_epsilon, np.zeros(30)
+    for step in range(6):
+        kf.progress = step / 4
+        jac = rng.normal(size=(m, 30))  # (m, P) C order: its transpose is (P, m)
+        e = rng.normal(size=m)
+        p_ref, w_ref = _reference_update(p_ref, w_ref, e, jac.T, kf.eta, kf.q)
+        kf.update(w, e, jac.T)
+    assert np.allclose(kf.covariance(0), p_ref, rtol=1e-10, atol=1e-10)
+    assert np.allclose(w, w_ref, rtol=1e-10, atol=1e-13)
+
+
+def test_numpy_path_equals_the_symmetric_path():
+    o = TrainingOptions()
+    rng = np.random.default_rng(4)
+    fast, plain = KalmanFilter(20, o), KalmanFilter(20, o)
+    plain.covariances = [np.ascontiguousarray(plain.covariances[0])]  # the NumPy path
+    wf, wp = np.zeros(20), np.zeros(20)
+    for m in (1, 3, 1, 4):
+        h, e = rng.normal(size=(20, m)), rng.normal(size=m)
         fast.update(wf, e, h)
         plain.update(wp, e, h)
-    assert np.allclose(fast.covariances[0], plain.covariances[0], rtol=1e-12, atol=1e-12)
-    assert np.allclose(wf, wp, rtol=1e-12, atol=1e-15)
+    assert np.allclose(fast.covariance(0), plain.covariance(0), rtol=1e-10, atol=1e-10)
+    assert np.allclose(wf, wp, rtol=1e-10, atol=1e-14)
 
 
-def test_decoupled_blocks_are_independent_filters():
+@pytest.mark.parametrize("m", [1, 3])
+def test_decoupled_filter_is_the_joint_filter_with_a_block_diagonal_covariance(m):
+    # Decoupled EKF: each update is the joint update with the block-diagonal P, whose
+    # off-diagonal blocks are then dropped.
     o = TrainingOptions()
     rng = np.random.default_rng(2)
-    both = KalmanFilter(8, o, [slice(0, 3), slice(3, 8)])
-    first = KalmanFilter(3, o)
-    w, w1 = np.zeros(8), np.zeros(3)
-    for _ in range(4):
-        h, e = rng.normal(size=(8, 1)), rng.normal(size=1)
-        both.update(w, e, h)
-        first.update(w1, e, h[:3])
-    assert np.allclose(w[:3], w1, rtol=1e-12, atol=1e-15)
+    blocks = [slice(0, 3), slice(3, 8)]
+    kf, w = KalmanFilter(8, o, blocks), np.zeros(8)
+    p_ref, w_ref = np.eye(8) / o.kalman_epsilon, np.zeros(8)
+    mask = np.zeros((8, 8), dtype=bool)
+    for b in blocks:
+        mask[b, b] = True
+    for _ in range(5):
+        h, e = rng.normal(size=(8, m)), rng.normal(size=m)
+        p_ref, w_ref = _reference_update(p_ref, w_ref, e, h, kf.eta, kf.q)
+        p_ref = np.where(mask, p_ref, 0.0)
+        kf.update(w, e, h)
+    assert np.allclose(w, w_ref, rtol=1e-10, atol=1e-13)
+    for k, b in enumerate(blocks):
+        assert np.allclose(kf.covariance(k), p_ref[b, b], rtol=1e-10, atol=1e-10)
 
 
 def test_state_round_trip_continues_identically():

@@ -17,7 +17,13 @@ struct TangentScratch {
     EnvironmentBuffers environment;
     DescriptorWorkspace descriptor;
     std::vector<double> gx, gy, gz;  // one SF's gradient per neighbour entry
-    std::vector<double> relative;    // per direction and entry: v_j - v_a (x, y, z)
+    // Per direction d, the entries whose displacement v_j - v_a is not zero:
+    // entries[first[d] .. first[d + 1]) and their displacements (x, y, z) in
+    // relative. Directions that move few atoms (single force components) touch few
+    // entries of a centre, so the contraction costs what they touch.
+    std::vector<int64_t> first;
+    std::vector<int> entries;
+    std::vector<double> relative;
 };
 
 void check_finite(const double* values, int64_t count, const char* what) {
@@ -69,15 +75,23 @@ void tangents_of_atom(const Evaluation& ev, const std::vector<Descriptor>& singl
     ts.gx.resize(count);
     ts.gy.resize(count);
     ts.gz.resize(count);
-    ts.relative.resize(3 * static_cast<size_t>(m) * count);
     const int64_t* neighbor = ts.environment.neighbor.data();
+    ts.first.assign(1, 0);
+    ts.entries.clear();
+    ts.relative.clear();
     for (int64_t d = 0; d < m; ++d) {
         const double* v = directions + 3 * n * d;
-        double* w = ts.relative.data() + 3 * d * count;
         for (int c = 0; c < count; ++c) {
-            for (int a = 0; a < 3; ++a) w[3 * c + a] = v[3 * neighbor[c] + a] - v[3 * i + a];
+            const double* vj = v + 3 * neighbor[c];
+            const double wx = vj[0] - v[3 * i], wy = vj[1] - v[3 * i + 1],
+                         wz = vj[2] - v[3 * i + 2];
+            if (wx == 0.0 && wy == 0.0 && wz == 0.0) continue;
+            ts.entries.push_back(c);
+            ts.relative.insert(ts.relative.end(), {wx, wy, wz});
         }
+        ts.first.push_back(static_cast<int64_t>(ts.entries.size()));
     }
+    if (ts.entries.empty()) return;  // no direction moves this centre's environment
     const double one = 1.0;
     for (size_t k = 0; k < single.size(); ++k) {
         std::fill(ts.gx.begin(), ts.gx.end(), 0.0);
@@ -90,10 +104,11 @@ void tangents_of_atom(const Evaluation& ev, const std::vector<Descriptor>& singl
         single[k].gradient(env, &one, ts.gx.data(), ts.gy.data(), ts.gz.data(), ts.descriptor,
                            ev.kernels);
         for (int64_t d = 0; d < m; ++d) {
-            const double* w = ts.relative.data() + 3 * d * count;
             double sum = 0.0;
-            for (int c = 0; c < count; ++c) {
-                sum += ts.gx[c] * w[3 * c] + ts.gy[c] * w[3 * c + 1] + ts.gz[c] * w[3 * c + 2];
+            for (int64_t t = ts.first[d]; t < ts.first[d + 1]; ++t) {
+                const int c = ts.entries[t];
+                const double* w = ts.relative.data() + 3 * t;
+                sum += ts.gx[c] * w[0] + ts.gy[c] * w[1] + ts.gz[c] * w[2];
             }
             u[d * stride + k] = sum;
         }

@@ -72,10 +72,14 @@ class ForceModel:
                 continue
             x = model.inputs[e][start:stop]
             u = np.asarray(raw[e], dtype=np.float64) * model.factors[e]  # (m, rows, n_sf)
-            groups = np.repeat(np.arange(m_dirs), stop - start)
-            r = model.networks[e].compute(w[model.blocks[e]], np.tile(x, (m_dirs, 1)),
-                                          u.reshape(-1, x.shape[1]), groups, m_dirs,
-                                          energy_gradient=False, threads=model.threads)
+            # Only the rows a direction moves (atoms within the cutoff of a displaced
+            # atom) contribute: the others have u = 0.
+            groups, rows = np.nonzero(np.any(u != 0.0, axis=2))
+            if len(rows) == 0:
+                continue
+            r = model.networks[e].compute(w[model.blocks[e]], x[rows], u[groups, rows],
+                                          groups, m_dirs, energy_gradient=False,
+                                          threads=model.threads)
             pred -= np.bincount(groups, weights=r["tangent_energies"], minlength=m_dirs)
             jac[:, model.blocks[e]] = -r["tangent_gradient"]
         return pred / model.conv_energy, jac / model.conv_energy

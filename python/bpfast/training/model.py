@@ -89,6 +89,8 @@ class EnergyModel:
         self.reference = np.array([s.energy for s in data], dtype=np.float64)
         norm = settings.normalization
         self.conv_energy = norm.conv_energy if norm is not None else 1.0
+        self.conv_length = norm.conv_length if norm is not None else 1.0
+        self.linear_output = settings.activations[-1] == "l"
         mean_energy = norm.mean_energy if norm is not None else 0.0
         offsets = {_core.atomic_number(e): v for e, v in settings.atom_energy.items()}
         self.constant = np.array([mean_energy * len(s) + sum(offsets.get(int(z), 0.0)
@@ -127,6 +129,20 @@ class EnergyModel:
 
     def layers(self, w: np.ndarray) -> Dict[str, List[Layer]]:
         return {e: unflatten_weights(w[self.blocks[e]], self.sizes[e]) for e in self.elements}
+
+    def set_output_bias(self, w: np.ndarray) -> bool:
+        """Shifts the output biases of all networks (in place in w) so that the mean
+        atomic energy over the set equals that of the reference energies, in the
+        networks' units (after ``atom_energy`` and ``mean_energy``). Only for linear
+        output neurons; returns whether the biases were changed."""
+        if not self.linear_output or self.n_structures == 0:
+            return False
+        target = np.sum((self.reference - self.constant) * self.conv_energy) / self.n_atoms.sum()
+        outputs = self.atomic_outputs(w)
+        current = sum(float(v.sum()) for v in outputs.values()) / self.n_atoms.sum()
+        for e in self.elements:
+            w[self.blocks[e].stop - 1] += target - current  # b of the output neuron
+        return True
 
     # ------------------------------------------------------------------ energies
 

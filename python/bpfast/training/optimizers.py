@@ -13,8 +13,8 @@ Kalman filter (n2p2's ``KalmanFilter``), for observations with errors xi = y_ref
 lambda <- nue lambda + 1 - nue). P starts as I / epsilon; eta and q follow n2p2's
 schedules in the training progress t (epochs, fractional within an epoch):
 eta = min(eta0 exp(t / etatau), etamax), q = max(q0 exp(-t / qtau), qmin).
-``blocks`` decouples the filter: one P per block of w (per element), each block
-updated from its own rows of H.
+``blocks`` decouples the filter (decoupled extended Kalman filter): one P per block
+of w (per element), P_b H_b from the block's rows of H, A summed over the blocks.
 """
 
 from __future__ import annotations
@@ -26,21 +26,48 @@ import numpy as np
 
 from .settings import TrainingOptions
 
-try:  # in-place rank-1 update of the covariance (no P x P temporary)
-    from scipy.linalg.blas import dger as _dger
+try:  # symmetric BLAS on the lower triangle of the covariance, in place
+    from scipy.linalg import blas as _blas
+    from scipy.linalg import solve_triangular as _solve_triangular
 except ImportError:  # pragma: no cover - depends on the installation
-    _dger = None
+    _blas = None
 
 __all__ = ["Adam", "KalmanFilter"]
 
 
+def _diagonal(cov: np.ndarray) -> np.ndarray:
+    """A writable view of the diagonal of a square Fortran- or C-ordered matrix."""
+    flat = cov.reshape(-1, order="F" if cov.flags.f_contiguous else "C")
+    return flat[::len(cov) + 1]
+
+
+def _right_solve(chol: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """X L^-T for a lower-triangular L (m, m) and X (P, m)."""
+    if _blas is not None:
+        return _solve_triangular(chol, x.T, lower=True, check_finite=False).T
+    return np.linalg.solve(chol, x.T).T
+
+
 class KalmanFilter:
+    """n2p2's extended Kalman filter (see the module docstring).
+
+    With SciPy, each covariance matrix is kept in Fortran order and only its lower
+    triangle is maintained: P H by a symmetric product (``dsymm``/``dsymv``) and the
+    update P <- P - X A^-1 X^T as a symmetric rank-m update (``dsyrk``/``dsyr``) of
+    Y = X L^-T (A = L L^T), all in place, so that an update reads and writes half of P
+    once and allocates nothing of P's size. :meth:`covariance` returns the full
+    symmetric matrix. Without SciPy the whole matrix is updated with NumPy.
+    """
+
     def __init__(self, n_params: int, options: TrainingOptions,
                  blocks: Optional[Sequence[slice]] = None):
         self.options = options
         self.blocks: List[slice] = list(blocks) if blocks else [slice(0, n_params)]
-        self.covariances = [np.asfortranarray(np.eye(b.stop - b.start)) / options.kalman_epsilon
-                            for b in self.blocks]
+        self.covariances = []
+        for b in self.blocks:
+            cov = np.zeros((b.stop - b.start, b.stop - b.start), order="F")
+            _diagonal(cov)[:] = 1.0 / options.kalman_epsilon
+            self.covariances.append(cov)
         self.progress = 0.0
         self.fading = float(options.kalman_lambda_short)
         self.updates = 0
@@ -55,31 +82,67 @@ class KalmanFilter:
         o = self.options
         return max(o.kalman_q0 * math.exp(-self.progress / o.kalman_qtau), o.kalman_qmin)
 
+    def covariance(self, k: int = 0) -> np.ndarray:
+        """The full (symmetric) covariance matrix of block ``k``, a copy."""
+        cov = self.covariances[k]
+        if _blas is None:
+            return cov.copy()
+        lower = np.tril(cov)
+        return lower + np.tril(cov, -1).T
+
     def update(self, w: np.ndarray, errors: np.ndarray, jacobian: np.ndarray) -> None:
         """One update from ``errors`` (m,) = reference - prediction and ``jacobian``
-        (P, m) = d prediction / dw."""
+        (P, m) = d prediction / dw (best passed as the transpose of a C-ordered (m, P)
+        array, which is Fortran-ordered).
+
+        With several blocks, the filter is the decoupled extended Kalman filter: the
+        covariance is block diagonal, A = sum_b H_b^T P_b H_b + I / eta is shared and
+        each block takes K_b = P_b H_b A^-1."""
         errors = np.atleast_1d(np.asarray(errors, dtype=np.float64))
         m = len(errors)
         fading = self.options.kalman_type == 1
-        for block, cov in zip(self.blocks, self.covariances):
-            h = jacobian[block]
-            x = cov @ h
-            a = h.T @ x
-            a[np.diag_indices(m)] += self.fading if fading else 1.0 / self.eta
-            gain = np.linalg.solve(a, x.T).T  # X A^-1 (A symmetric)
-            w[block] += gain @ errors
-            if m == 1 and _dger is not None and cov.flags.f_contiguous:
-                _dger(-1.0, gain[:, 0], x[:, 0], a=cov, overwrite_a=True)
-            else:
-                cov -= gain @ x.T
+        hs = [np.asfortranarray(jacobian[block]) for block in self.blocks]
+        xs = [self._times_covariance(k, h) for k, h in enumerate(hs)]  # X_b = P_b H_b
+        a = sum(h.T @ x for h, x in zip(hs, xs))
+        a[np.diag_indices(m)] += self.fading if fading else 1.0 / self.eta
+        chol = np.linalg.cholesky(a)  # A = L L^T
+        step = np.linalg.solve(a, errors)
+        for k, (block, x) in enumerate(zip(self.blocks, xs)):
+            w[block] += x @ step
+            self._subtract_outer(k, _right_solve(chol, x))  # P_b -= (X L^-T)(X L^-T)^T
+            cov = self.covariances[k]
             if fading:
                 cov /= self.fading
             else:
-                cov[np.diag_indices(len(cov))] += self.q
+                _diagonal(cov)[:] += self.q
         if fading:
             nue = self.options.kalman_nue_short
             self.fading = nue * self.fading + 1.0 - nue
         self.updates += 1
+
+    def _symmetric(self, k: int) -> bool:
+        """Whether covariance k is kept as its lower triangle (SciPy's BLAS)."""
+        return _blas is not None and self.covariances[k].flags.f_contiguous
+
+    def _times_covariance(self, k: int, h: np.ndarray) -> np.ndarray:
+        """P_k H (P_k, m)."""
+        cov = self.covariances[k]
+        if not self._symmetric(k):
+            return cov @ h
+        if h.shape[1] == 1:
+            return _blas.dsymv(1.0, cov, h[:, 0], lower=1)[:, None]
+        return _blas.dsymm(1.0, cov, h, lower=1)
+
+    def _subtract_outer(self, k: int, y: np.ndarray) -> None:
+        """P_k <- P_k - Y Y^T, in place (lower triangle only when symmetric)."""
+        cov = self.covariances[k]
+        if not self._symmetric(k):
+            cov -= y @ y.T
+        elif y.shape[1] == 1:
+            self.covariances[k] = _blas.dsyr(-1.0, y[:, 0], a=cov, lower=1, overwrite_a=1)
+        else:
+            self.covariances[k] = _blas.dsyrk(-1.0, np.asfortranarray(y), beta=1.0, c=cov,
+                                              lower=1, overwrite_c=1)
 
     def state(self) -> Dict[str, np.ndarray]:
         out = {f"kalman_p{k}": c for k, c in enumerate(self.covariances)}

@@ -14,7 +14,7 @@ __all__ = ["History", "TrainingLog", "plot_learning_curve"]
 
 #: Columns of learning_curve.csv in the data's units (RMSE of the energy per atom and
 #: of the force components); "" where there is nothing to measure.
-_COLUMNS = ("epoch", "time", "energy_rmse_train", "energy_rmse_test",
+_COLUMNS = ("epoch", "time", "cpu_time", "energy_rmse_train", "energy_rmse_test",
             "force_rmse_train", "force_rmse_test")
 
 
@@ -49,7 +49,7 @@ class History:
         names = list(_COLUMNS)
         if self.units is not None:
             names += [c + ("_meV_atom" if c.startswith("energy") else "_meV_A")
-                      for c in _COLUMNS[2:]]
+                      for c in _COLUMNS[3:]]
         with open(path, "w", newline="") as f:
             out = csv.DictWriter(f, fieldnames=names, restval="", extrasaction="ignore")
             out.writeheader()

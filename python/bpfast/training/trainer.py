@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence, Tuple, Union
@@ -95,13 +96,19 @@ class _Evaluator:
         energy = float(np.sqrt(np.mean(((e - self.model.reference) / self.model.n_atoms) ** 2)))
         if potential is None or not _structure_forces(self.data):
             return energy, None
-        sq, n = 0.0, 0
-        for k in self.force_structures:
+        def squared_error(k: int):
             s = self.data[k]
-            f = potential.compute(s.positions, s.numbers, s.cell, s.pbc,
-                                  threads=self.threads).forces
-            sq += float(((f - s.forces) ** 2).sum())
-            n += s.forces.size
+            f = potential.compute(s.positions, s.numbers, s.cell, s.pbc, threads=1).forces
+            return float(((f - s.forces) ** 2).sum()), s.forces.size
+
+        # One structure per worker thread (the core releases the GIL); the sum in order.
+        if self.threads > 1 and len(self.force_structures) > 1:
+            with ThreadPoolExecutor(max_workers=self.threads) as pool:
+                parts = list(pool.map(squared_error, self.force_structures))
+        else:
+            parts = [squared_error(k) for k in self.force_structures]
+        sq = sum(p[0] for p in parts)
+        n = sum(p[1] for p in parts)
         return energy, float(np.sqrt(sq / n))
 
 
@@ -115,10 +122,13 @@ class _Run:
     """State of one training run (weights, optimiser, history) and its outputs."""
 
     def __init__(self, settings, units, train_set, test_set, outdir, optimizer, seed, threads,
-                 batch_size, log, decoupled=False, force_batch=32, force_sample=None):
+                 batch_size, log, decoupled=False, force_batch=32, force_sample=None,
+                 energy_batch=1, energy_offset=True):
         self.force_batch, self.force_sample = force_batch, force_sample
+        self.energy_batch = energy_batch
         self.settings, self.units, self.outdir, self.log = settings, units, outdir, log
         self.threads = threads
+        self.cpu_start = time.process_time()
         calc = DescriptorCalculator(settings)
         g_train = calc.compute(train_set, threads=threads)
         g_test = calc.compute(test_set, threads=threads)
@@ -132,6 +142,8 @@ class _Run:
         self.force_model = self._force_model(calc, train_set)
         self.rng = np.random.default_rng(seed)
         self.w = self.model.flatten(initialize_weights(settings, seed, n_inputs=n_inputs))
+        if energy_offset and self.model.set_output_bias(self.w):
+            log("output biases set to the mean atomic energy of the training set")
         self.best_w = self.w.copy()
         self.best_metric = np.inf
         self.epoch = 0
@@ -161,44 +173,70 @@ class _Run:
     # -------------------------------------------------------------- updates
 
     def energy_errors(self, chosen: np.ndarray):
-        """Errors (reference - prediction) of the energies per atom in the networks'
-        units, and their Jacobian (P, k)."""
+        """Errors (reference - prediction) of the total energies of the structures
+        ``chosen`` in the networks' units, E' = (E - N mean_energy) conv_energy, and their
+        Jacobian (P, k): n2p2's energy update."""
         m = self.model
         e, jac = m.energy_jacobian(self.w, chosen)
-        scale = m.conv_energy / m.n_atoms[chosen]
-        return (m.reference[chosen] - e) * scale, (jac * scale[:, None]).T
+        return (m.reference[chosen] - e) * m.conv_energy, (jac * m.conv_energy).T
 
     def force_errors(self, index: int, components: np.ndarray):
         """Errors (reference - prediction) of force components of structure ``index`` in
-        the networks' units times sqrt(force_weight), and their Jacobian (P, m)."""
+        the networks' units, F' = F conv_energy / conv_length, and their Jacobian (P, m)."""
         fm = self.force_model
         d = unit_directions(len(fm.data[index]), components)
         pred, jac = fm.components(self.w, index, d)
-        scale = self.model.conv_energy * np.sqrt(self.settings.training.force_weight)
+        scale = self.model.conv_energy / self.model.conv_length
         return (fm.reference(index, d) - pred) * scale, jac.T * scale
 
+    def force_threshold(self) -> float:
+        """The error (networks' units) above which a force component is an update
+        candidate: ``short_force_error_threshold`` times the training-set force RMSE of
+        the last epoch (0 before any is measured)."""
+        rows = self.history.rows
+        rmse = rows[-1].get("force_rmse_train") if rows else None
+        if rmse is None:
+            return 0.0
+        scale = self.model.conv_energy / self.model.conv_length
+        return self.settings.training.short_force_error_threshold * rmse * scale
+
+    def select_force_candidates(self, errors: np.ndarray) -> np.ndarray:
+        """Indices of at most ``force_batch`` of the drawn candidates: those whose error
+        exceeds :meth:`force_threshold`, in the order drawn, completed by the largest
+        remaining errors when too few do (n2p2's ``selection_mode 2`` for a batch)."""
+        above = np.flatnonzero(np.abs(errors) > self.force_threshold())
+        chosen = above[:self.force_batch]
+        if len(chosen) < min(self.force_batch, len(errors)):
+            rest = np.setdiff1d(np.arange(len(errors)), chosen)
+            order = rest[np.argsort(-np.abs(errors[rest]), kind="stable")]
+            chosen = np.concatenate([chosen, order[:self.force_batch - len(chosen)]])
+        return np.sort(chosen)
+
     def _force_steps(self):
-        """(structure, components) of one epoch's force updates: short_force_fraction of
-        all force components of the structures with forces, ``force_batch`` distinct
-        components of one structure per update."""
+        """(structure, candidates) of one epoch's force updates: short_force_fraction of
+        all force components of the structures with forces, ``force_batch`` components
+        of one structure per update, chosen among ``rmse_threshold_trials`` times as
+        many distinct random candidates."""
         data = self.force_model.data
         with_forces = np.array([k for k, s in enumerate(data) if s.forces is not None])
         sizes = np.array([3 * len(data[k]) for k in with_forces], dtype=float)
         total = self.settings.training.short_force_fraction * sizes.sum()
         n_updates = int(np.ceil(total / self.force_batch))
         picks = self.rng.choice(with_forces, size=n_updates, p=sizes / sizes.sum())
+        trials = max(1, self.settings.training.rmse_threshold_trials)
         steps = []
         for k in picks.tolist():
             n = 3 * len(data[k])
-            steps.append(("force", k, np.sort(self.rng.choice(n, size=min(self.force_batch, n),
-                                                              replace=False))))
+            steps.append(("force", k, self.rng.choice(n, size=min(trials * self.force_batch, n),
+                                                       replace=False)))
         return steps
 
     def _steps(self):
         n = self.model.n_structures
         order = self.rng.permutation(n)
         if self.kind == "kalman":
-            steps = [("energy", order[k:k + 1]) for k in range(n)]
+            b = self.energy_batch
+            steps = [("energy", np.sort(order[k:k + b])) for k in range(0, n, b)]
             if self.force_model is not None:
                 steps += self._force_steps()
                 steps = [steps[k] for k in self.rng.permutation(len(steps))]
@@ -209,7 +247,8 @@ class _Run:
     def _batch_gradient(self, chosen: np.ndarray) -> np.ndarray:
         """Gradient of mean (dE/N)^2 + force_weight mean (dF)^2 over sampled components."""
         errors, jac = self.energy_errors(chosen)
-        gradient = -2.0 * (jac @ errors) / len(chosen)
+        per_atom = self.model.n_atoms[chosen]
+        gradient = -2.0 * (jac @ (errors / per_atom ** 2)) / len(chosen)
         if self.force_model is None:
             return gradient
         fraction = self.settings.training.short_force_fraction
@@ -221,7 +260,7 @@ class _Run:
             m = max(1, int(round(fraction * 3 * len(s))))
             comps = self.rng.choice(3 * len(s), size=min(m, 3 * len(s)), replace=False)
             f_err, f_jac = self.force_errors(int(k), np.sort(comps))
-            terms += f_jac @ f_err
+            terms += self.settings.training.force_weight * (f_jac @ f_err)
             count += len(comps)
         return gradient - 2.0 * terms / max(count, 1)
 
@@ -239,6 +278,9 @@ class _Run:
                 errors, jac = self.energy_errors(step[1])
             else:
                 errors, jac = self.force_errors(step[1], step[2])
+                keep = self.select_force_candidates(errors)
+                weight = self.settings.training.force_weight  # n2p2: error and H times it
+                errors, jac = errors[keep] * weight, jac[:, keep] * weight
             self.optimizer.update(self.w, errors, jac)
         return True
 
@@ -253,7 +295,8 @@ class _Run:
         if self.forces:
             with tempfile.TemporaryDirectory(prefix="bpfast-train-") as tmp:
                 potential = load(self.write(Path(tmp), self.w))
-        row = {"epoch": self.epoch, "time": time.perf_counter() - start}
+        row = {"epoch": self.epoch, "time": time.perf_counter() - start,
+               "cpu_time": time.process_time() - self.cpu_start}
         for split, evaluate in self.evaluate.items():
             energy, force = evaluate(self.w, potential)
             row[f"energy_rmse_{split}"] = energy
@@ -326,6 +369,9 @@ def train(
     decoupled: bool = False,
     force_batch: int = 32,
     force_sample: Optional[int] = None,
+    energy_batch: int = 1,
+    energy_offset: bool = True,
+    force_fraction: Optional[float] = None,
     length_unit: Union[str, float] = "angstrom",
     energy_unit: Union[str, float] = "ev",
 ) -> Tuple[Potential, History]:
@@ -359,7 +405,18 @@ def train(
         Kalman filter decoupled per element (one covariance matrix per network:
         less memory and time per update, n2p2's per-element decoupling).
     force_batch : int
-        Force components (of one structure) per Kalman force update.
+        Force components (of one structure) per Kalman force update, chosen among
+        ``rmse_threshold_trials`` times as many random ones: first those whose error
+        exceeds ``short_force_error_threshold`` times the last training-set force RMSE.
+    energy_batch : int
+        Structures per Kalman energy update (default 1, as ``nnp-train`` on one rank).
+    force_fraction : float, optional
+        Fraction of all training force components used per epoch (default:
+        ``short_force_fraction`` of the settings).
+    energy_offset : bool
+        Shift the initial output biases so that the mean atomic energy matches the
+        training set (default True; linear output neurons only). False keeps the
+        biases as ``nnp-train`` draws them.
     force_sample : int, optional
         Measure the training-set force RMSE on at most this many structures (evenly
         spaced); default all. The test set is always measured in full.
@@ -387,10 +444,15 @@ def train(
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     if force_batch < 1:
         raise ValueError(f"force_batch must be >= 1, got {force_batch}")
+    if energy_batch < 1:
+        raise ValueError(f"energy_batch must be >= 1, got {energy_batch}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if force_weight is not None:
         settings = replace(settings, training=replace(options, force_weight=float(force_weight)))
+    if force_fraction is not None:
+        settings = replace(settings, training=replace(settings.training,
+                                                      short_force_fraction=float(force_fraction)))
     train_set = _data(data, settings, "training", length_unit, energy_unit)
     if force_weight is not None and force_weight > 0 and not _structure_forces(train_set):
         train_set.require_forces()  # forces requested explicitly: name a structure without
@@ -407,7 +469,8 @@ def train(
         return _train(settings, units, train_set, test_set, out, optimizer, seed, n_threads,
                       batch_size, epochs, time_limit, patience, resume, progress, log,
                       dict(decoupled=decoupled, force_batch=force_batch,
-                           force_sample=force_sample))
+                           force_sample=force_sample, energy_batch=energy_batch,
+                           energy_offset=energy_offset))
     finally:
         log.close()
 
