@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog=PROG, description=(
         "Evaluate Behler-Parrinello neural-network potentials (n2p2/RuNNer format): "
-        "predictions, molecular dynamics, benchmarks."))
+        "predictions, molecular dynamics, committee selection of frames, benchmarks."))
     parser.add_argument("--version", action="version", version=f"bpfast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -208,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="K", help=f"write a frame every K steps "
                                      f"(default {md.trajectory_interval})")
     p.add_argument("--log", default=None, metavar="FILE",
-                   help="energy log: step, time[ps], Epot, Ekin, Etot [eV], T[K], P[bar]")
+                   help="energy log: step, time[ps], Epot, Ekin, Etot [eV], T[K], P[bar] "
+                        "and, for a committee, the largest per-atom force spread [eV/Å]")
     p.add_argument("--log-interval", type=_positive_int, default=md.log_interval, metavar="K",
                    help=f"log every K steps (default {md.log_interval})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -264,7 +265,7 @@ def _add_select(sub) -> None:
                                    "potential's units for n2p2 input.data.")
     p.add_argument("--committee", nargs="+", required=True, metavar="DIR",
                    help="two or more potential directories (when TRAJ follows them, the "
-                        "last path is TRAJ)")
+                        "last path is TRAJ; TRAJ may also come before --committee)")
     p.add_argument("trajectory", metavar="TRAJ", nargs="?", default=None,
                    help="frames to choose from: any format ase.io reads, or n2p2 input.data")
     p.add_argument("-n", type=_positive_int, required=True, metavar="N",
@@ -612,7 +613,8 @@ def cmd_md(args, printer: _WarningPrinter) -> int:
         atoms = atoms.repeat(tuple(args.repeat))
     if args.ensemble == "npt" and not np.asarray(atoms.pbc).all():
         raise CommandError("--ensemble npt needs a structure periodic in all directions")
-    print(f"{PROG} md: {len(atoms)} atoms, {args.ensemble}, {args.steps} steps of "
+    what = f"committee of {len(calc.directories)}, " if calc.is_committee else ""
+    print(f"{PROG} md: {what}{len(atoms)} atoms, {args.ensemble}, {args.steps} steps of "
           f"{args.dt:g} fs" + (f" at {args.temperature:g} K" if args.temperature else ""),
           file=sys.stderr)
     summary = run(
