@@ -447,6 +447,7 @@ def test_select_command_writes_the_frames_of_largest_spread(members, tmp_path):
     assert [int(r[1]) for r in rows] == top.tolist()
     assert [int(r[2]) for r in rows] == (100 * top).tolist()
     np.testing.assert_allclose([float(r[4]) for r in rows], expected[top], rtol=1e-5)
+    assert [int(r[6]) for r in rows] == [0, 0, 0]  # inside the training range
 
 
 def test_select_command_keeps_the_gap(members, tmp_path):
@@ -496,3 +497,45 @@ def test_select_command_errors(members, tmp_path, case, match):
     line = one_line_error(bpfast_cmd("select", *args, "-o", out), "select")
     assert re.search(match, line), line
     assert not out.exists()
+
+
+def test_skin_reuse_gives_the_spreads_of_fresh_lists(members):
+    """The Verlet-skin neighbour list serves every member: the results along a short
+    trajectory equal those of lists built afresh."""
+    atoms = box(9, n=24)
+    rng = np.random.default_rng(0)
+    cached, fresh = BPCalculator(members, threads=1, skin=1.0), BPCalculator(
+        members, threads=1, skin=0.0)
+    for _ in range(4):
+        atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
+        for calc in (cached, fresh):
+            calc.calculate(atoms.copy(), ["energy", "forces"], ["positions"])
+        for key in ("energy", "forces", "energy_std", "forces_std", "stress_std"):
+            np.testing.assert_allclose(cached.results[key], fresh.results[key], rtol=1e-12,
+                                       atol=1e-14, err_msg=key)
+    assert cached.rebuilds < fresh.rebuilds
+
+
+def test_predict_writes_a_frame_without_atoms(members, tmp_path):
+    src = tmp_path / "frames.extxyz"
+    ase.io.write(src, [box(1), box(1)[:0]])
+    out = tmp_path / "out.extxyz"
+    proc = bpfast_cmd("predict", *members, src, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    empty = ase.io.read(out, 1)
+    assert len(empty) == 0 and empty.get_potential_energy() == 0.0
+    assert empty.info["energy_std"] == 0.0 and empty.info["max_force_spread"] == 0.0
+
+
+def test_select_frames_counts_extrapolations(members):
+    """A frame compressed to 40 % leaves the training range: counted per frame as the
+    largest count of a member."""
+    frames = [box(7), box(7, scale=0.4), box(8)]
+    counts = []
+    with pytest.warns(bpfast.ExtrapolationWarning):
+        for a in frames:
+            counts.append(max(bpfast.load(d).compute(a.positions, a.numbers, a.cell[:])
+                              .extrapolations for d in members))
+        picked = select_frames(frames, BPCalculator(members, threads=1), 1)
+    assert counts[0] == counts[2] == 0 and counts[1] > 0
+    assert picked.extrapolations.tolist() == counts

@@ -705,27 +705,30 @@ def cmd_select(args, printer: _WarningPrinter) -> int:
         s.energy = None
         structures.append(s)
     n2p2_io.write_input_data(args.output, structures)
-    _print_selection(sys.stdout, images, frames, picked.indices, spread, energy_std,
-                     force_unit[1], energy_unit[1])
+    _print_selection(sys.stdout, images, frames, picked, spread, energy_std, force_unit[1],
+                     energy_unit[1])
     print(f"{PROG} select: {len(picked.indices)} of {len(images)} frames of {path} by the "
           f"largest force spread of a committee of {len(committee)} -> {args.output} "
           f"({args.length_unit}, {args.energy_unit})", file=sys.stderr)
     return 0
 
 
-def _print_selection(out, images, frames, indices, spread, energy_std, force_unit: str,
+def _print_selection(out, images, frames, picked, spread, energy_std, force_unit: str,
                      energy_unit: str) -> None:
-    """The table of picked frames: rank, frame, MD step (if recorded), atoms, spreads."""
+    """The table of picked frames: rank, frame, MD step (if recorded), atoms, spreads,
+    extrapolations."""
+    indices = picked.indices
     steps = [images[i].info.get("step") for i in indices]
     show_step = any(isinstance(s, (int, np.integer)) for s in steps)
     head = f"{'rank':>4s} {'frame':>7s}" + (f" {'step':>10s}" if show_step else "")
     print(f"{head} {'atoms':>7s} {'max_force_spread[' + force_unit + ']':>26s} "
-          f"{'energy_std[' + energy_unit + ']':>22s}", file=out)
+          f"{'energy_std[' + energy_unit + ']':>22s} {'extrapolations':>14s}", file=out)
     for rank, (i, step) in enumerate(zip(indices, steps), start=1):
         row = f"{rank:4d} {frames[i]:7d}"
         if show_step:
             row += f" {step:10d}" if isinstance(step, (int, np.integer)) else f" {'-':>10s}"
-        print(f"{row} {len(images[i]):7d} {spread[i]:26.6g} {energy_std[i]:22.6g}", file=out)
+        print(f"{row} {len(images[i]):7d} {spread[i]:26.6g} {energy_std[i]:22.6g} "
+              f"{picked.extrapolations[i]:14d}", file=out)
 
 
 def _maxrss_bytes() -> int:

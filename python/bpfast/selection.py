@@ -34,11 +34,15 @@ class Selection:
         atoms).
     energy_std : ndarray (n_frames,)
         Energy spread (standard deviation over the members) of every frame (eV).
+    extrapolations : ndarray (n_frames,) of int
+        Symmetry-function values outside the training range in every frame (the
+        largest count of a member).
     """
 
     indices: np.ndarray
     max_force_spread: np.ndarray
     energy_std: np.ndarray
+    extrapolations: np.ndarray
 
 
 def pick_largest(values: Sequence[float], n: int, *, min_gap: int = 0,
@@ -90,7 +94,9 @@ def select_frames(images, calculator, n: int, *, min_gap: int = 0,
     ``frames``).
 
     ``calculator`` is a :class:`bpfast.ase.BPCalculator` of a committee (its
-    units apply). The images are not modified.
+    units apply). The images are not modified. Extrapolating frames issue the
+    calculator's :class:`bpfast.ExtrapolationWarning` and are counted in
+    ``Selection.extrapolations``.
     """
     if not getattr(calculator, "is_committee", False):
         raise ValueError("select_frames needs a BPCalculator of a committee (several "
@@ -104,6 +110,7 @@ def select_frames(images, calculator, n: int, *, min_gap: int = 0,
         raise ValueError(f"cannot pick {n} frames out of {len(images)}")
     spread = np.empty(len(images))
     energy_std = np.empty(len(images))
+    extrapolations = np.zeros(len(images), dtype=np.int64)
     for k, atoms in enumerate(images):
         atoms = atoms.copy()
         atoms.calc = None
@@ -111,5 +118,7 @@ def select_frames(images, calculator, n: int, *, min_gap: int = 0,
         calculator.calculate(atoms, ["energy", "forces"], ["positions"])
         spread[k] = calculator.results["max_force_spread"]
         energy_std[k] = calculator.results["energy_std"]
+        extrapolations[k] = calculator.last_result.extrapolations
     indices = pick_largest(spread, n, min_gap=min_gap, frames=frames)
-    return Selection(indices=indices, max_force_spread=spread, energy_std=energy_std)
+    return Selection(indices=indices, max_force_spread=spread, energy_std=energy_std,
+                     extrapolations=extrapolations)
