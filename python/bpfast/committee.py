@@ -49,9 +49,10 @@ class CommitteeResult:
     extrapolations : int
         The largest of the members' extrapolation counts (as Result.extrapolations).
     timings : dict
-        Seconds of the phases summed over the members' evaluations.
+        Seconds of the phases (as Result.timings), summed over the groups of members
+        that share their symmetry functions.
     neighbor_pairs : int
-        Pairs in the neighbour list of the member with the largest cutoff.
+        Pairs in the committee's neighbour list (that of the largest member cutoff).
     """
 
     energy: float
@@ -133,6 +134,11 @@ class Committee:
     """Several potentials of the same elements evaluated together. Create it with
     :func:`bpfast.load_committee`.
 
+    Members whose symmetry functions and scaling agree (members trained with different
+    seeds or data on the same inputs) share the neighbour list, the symmetry functions
+    and one force pass; others are evaluated separately. Results equal those of the
+    members evaluated one by one up to rounding.
+
     ``compute`` returns the members' means and spreads (:class:`CommitteeResult`).
     Immutable and picklable like :class:`bpfast.Potential`.
     """
@@ -150,6 +156,7 @@ class Committee:
         self.paths: Tuple[str, ...] = tuple(m.directory for m in members)
         self.elements: List[str] = list(members[0].elements)
         self.cutoff: float = max(m.cutoff for m in members)
+        self._core = _core.Committee([m._core for m in members])
 
     def __len__(self) -> int:
         return len(self.members)
@@ -199,28 +206,23 @@ class Committee:
                 raise ValueError("stress needs a cell with non-zero volume")
         if cache is not None and not isinstance(cache, _core.NeighborCache):
             raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
-        nt = check_threads(threads)
-        kernels = _kernels or _core.KernelOptions()
-        outs = [m._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
-                                bool(energies), nt, False, cache, kernels)
-                for m in self.members]
-        widest = int(np.argmax([m.cutoff for m in self.members]))
-        check_closest_pair(outs[widest]["closest_pair"], self.cutoff, c)
-        counts = [int(sum(int(k.sum()) for k in out["extrapolations"])) for out in outs]
-        worst = int(np.argmax(counts))
-        if counts[worst]:
-            warnings.warn(self.members[worst]._extrapolation_warning(outs[worst], pos.shape[0]),
+        out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
+                                 bool(energies), check_threads(threads), cache,
+                                 _kernels or _core.KernelOptions())
+        check_closest_pair(out["closest_pair"], self.cutoff, c)
+        counts = [int(sum(int(k.sum()) for k in per_element))
+                  for per_element in out["extrapolations"]]
+        if max(counts):
+            worst = int(np.argmax(counts))
+            member_out = {key: out[key][worst]
+                          for key in ("extrapolations", "extrapolating_atoms", "excursions")}
+            warnings.warn(self.members[worst]._extrapolation_warning(member_out, pos.shape[0]),
                           stacklevel=user_stacklevel())
-        timings: Dict[str, float] = {}
-        for out in outs:
-            for key, seconds in out["timings"].items():
-                timings[key] = timings.get(key, 0.0) + float(seconds)
-        return _result(
-            np.array([float(out["energy"]) for out in outs]),
-            np.stack([out["forces"] for out in outs]) if forces else None,
-            np.stack([np.asarray(out["virial"]) / volume for out in outs]) if stress else None,
-            np.stack([out["energies"] for out in outs]) if energies else None,
-            members, max(counts), timings, int(outs[widest]["neighbor_pairs"]))
+        stress_values = None
+        if stress:
+            stress_values = np.asarray(out["virial"]) / volume
+        return _result(np.asarray(out["energy"]), out["forces"], stress_values, out["energies"],
+                       members, max(counts), dict(out["timings"]), int(out["neighbor_pairs"]))
 
 
 def _result(energy: np.ndarray, forces: Optional[np.ndarray], stress: Optional[np.ndarray],
