@@ -469,6 +469,16 @@ def test_select_command_keeps_the_gap(members, tmp_path):
     assert chosen == want[:3]
     assert all(abs(a - b) >= 3 for a in chosen for b in chosen if a != b)
     assert len(n2p2_io.read_input_data(out)) == 3
+    # TRAJ first; --index: frame numbers and the gap stay those of the file
+    proc = bpfast_cmd("select", src, "--index", "::2", "--committee", *members, "-n", "2",
+                      "--min-gap", "4", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    chosen = [int(line.split()[1]) for line in proc.stdout.splitlines()[1:]]
+    want = []
+    for k in np.argsort(-expected[::2]):
+        if all(abs(2 * k - j) >= 4 for j in want):
+            want.append(2 * int(k))
+    assert chosen == want[:2]
 
 
 @pytest.mark.parametrize("case, match", [
@@ -539,3 +549,17 @@ def test_select_frames_counts_extrapolations(members):
         picked = select_frames(frames, BPCalculator(members, threads=1), 1)
     assert counts[0] == counts[2] == 0 and counts[1] > 0
     assert picked.extrapolations.tolist() == counts
+
+
+def test_select_command_writes_fewer_frames_when_the_gap_allows_fewer(members, tmp_path):
+    src = tmp_path / "traj.extxyz"
+    ase.io.write(src, rattled_frames(6))
+    out = tmp_path / "picked.data"
+    proc = bpfast_cmd("select", "--committee", *members, src, "-n", "4", "--min-gap", "4",
+                      "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"bpfast select: warning: only 2 of the 4 frames asked for are at least "
+                     r"--min-gap 4 frames apart", proc.stderr)
+    chosen = [int(line.split()[1]) for line in proc.stdout.splitlines()[1:]]
+    assert len(chosen) == 2 and abs(chosen[0] - chosen[1]) >= 4
+    assert len(n2p2_io.read_input_data(out)) == 2

@@ -421,7 +421,9 @@ def run(
     atoms : ase.Atoms
         Positions in Å; momenta are kept or drawn (``velocities``).
     calculator : BPCalculator, optional
-        Default: ``atoms.calc``, which must then be a BPCalculator.
+        Default: ``atoms.calc``, which must then be a BPCalculator. With a committee
+        calculator the dynamics follow the members' mean forces, and the log,
+        progress bar and summary report the largest per-atom force spread.
     steps : int
         Number of steps (>= 0).
     timestep : float
