@@ -563,3 +563,28 @@ def test_select_command_writes_fewer_frames_when_the_gap_allows_fewer(members, t
     chosen = [int(line.split()[1]) for line in proc.stdout.splitlines()[1:]]
     assert len(chosen) == 2 and abs(chosen[0] - chosen[1]) >= 4
     assert len(n2p2_io.read_input_data(out)) == 2
+
+
+def test_select_command_on_input_data_keeps_the_structures_as_read(members, tmp_path):
+    """n2p2 frames (Bohr) come out as they were read, their reference energy dropped;
+    the table is in the potential's units."""
+    frames = [a.copy() for a in rattled_frames(5)]
+    data = tmp_path / "input.data"
+    n2p2_io.write_atoms(data, frames, "bohr", "hartree")
+    read = n2p2_io.read_input_data(data)
+    expected = np.array([reference(members, s.to_atoms("bohr", "hartree", results=False),
+                                   BOHR, HARTREE)["max_force_spread"] for s in read])
+    out = tmp_path / "picked.data"
+    proc = bpfast_cmd("select", "--committee", *members, data, "-n", "2", "-o", out,
+                      "--length-unit", "bohr", "--energy-unit", "hartree")
+    assert proc.returncode == 0, proc.stderr
+    assert "max_force_spread[hartree/bohr]" in proc.stdout.splitlines()[0]
+    top = np.argsort(-expected)[:2]
+    rows = [line.split() for line in proc.stdout.splitlines()[1:]]
+    assert [int(r[1]) for r in rows] == top.tolist()
+    np.testing.assert_allclose([float(r[3]) for r in rows],
+                               expected[top] * BOHR / HARTREE, rtol=1e-5)
+    for k, s in zip(top, n2p2_io.read_input_data(out)):
+        np.testing.assert_array_equal(s.positions, read[k].positions)
+        np.testing.assert_array_equal(s.cell, read[k].cell)
+        assert s.energy is None

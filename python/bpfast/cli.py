@@ -397,10 +397,10 @@ def _parse_index(text: str):
 
 
 def _read_structures(path: str, fmt: Optional[str], index, structure_units: str,
-                     length_unit, energy_unit, frames: Optional[list] = None) -> tuple:
+                     length_unit, energy_unit, file_positions: Optional[list] = None) -> tuple:
     """(list of Atoms in Å, list of the Atoms as read if they were in the potential's
-    units, else None). ``frames``, if given, is extended by the position in the file
-    of each structure returned."""
+    units, else None). ``file_positions``, if given, is extended by the position in
+    the file of each structure returned."""
     from . import n2p2_io
 
     if not Path(path).is_file():
@@ -435,8 +435,8 @@ def _read_structures(path: str, fmt: Optional[str], index, structure_units: str,
         positions = positions[index]
         if not images:
             raise CommandError(f"--index selects no structure of the {path} file")
-    if frames is not None:
-        frames.extend(positions)
+    if file_positions is not None:
+        file_positions.extend(positions)
     raw = None
     if in_potential_units:
         from .units import UnitSystem
@@ -652,18 +652,7 @@ def cmd_select(args, printer: _WarningPrinter) -> int:
     from .selection import select_frames
     from .units import UnitSystem
 
-    committee, path = list(args.committee), args.trajectory
-    if path is None:  # --committee took every path: the last one is TRAJ
-        if len(committee) < 2:
-            raise CommandError("select needs --committee DIR DIR [DIR ...] and TRAJ")
-        path = committee.pop()
-        if Path(path).is_dir():
-            raise CommandError(f"no trajectory given: {path}, the last path after "
-                               f"--committee, is a directory (give TRAJ after the "
-                               f"potential directories)")
-    if len(committee) < 2:
-        raise CommandError(f"select needs a committee of at least two potential directories, "
-                           f"got {len(committee)}: {' '.join(committee)}")
+    committee, path = _committee_and_trajectory(args)
     index = _parse_index(args.index)
     pot = _load_with_units(args, committee)
     calc = _calculator(pot, args, skin=0.0)
@@ -676,41 +665,67 @@ def cmd_select(args, printer: _WarningPrinter) -> int:
     printer.context = f"{path}, {len(images)} frames"
     picked = select_frames(images, calc, args.n, min_gap=args.min_gap, frames=frames)
     printer.context = ""
-    u = UnitSystem(args.length_unit, args.energy_unit)
-    in_pot_units = raw is not None
-    force_unit, energy_unit = ((u.force, f"{u.energy_name}/{u.length_name}"), (u.energy,
-                               u.energy_name)) if in_pot_units else ((1.0, "eV/Å"), (1.0, "eV"))
-    spread = picked.max_force_spread / force_unit[0]
-    energy_std = picked.energy_std / energy_unit[0]
     if len(picked.indices) < args.n:
         warnings.warn(f"only {len(picked.indices)} of the {args.n} frames asked for are at "
                       f"least --min-gap {args.min_gap} frames apart; writing those",
                       UserWarning, stacklevel=2)
+    u = UnitSystem(args.length_unit, args.energy_unit)
+    if raw is not None:  # spreads in the units of the file: the potential's
+        units = (f"{u.energy_name}/{u.length_name}", u.energy_name)
+        spread, energy_std = picked.max_force_spread / u.force, picked.energy_std / u.energy
+    else:
+        units = ("eV/Å", "eV")
+        spread, energy_std = picked.max_force_spread, picked.energy_std
     structures = []
     for i in picked.indices:
-        # input.data frames are copied as read, others converted to the potential's units
-        atoms = raw[i].copy() if in_pot_units else images[i].copy()
-        atoms.calc = None
-        units = ("angstrom", "ev") if in_pot_units else (args.length_unit, args.energy_unit)
+        note = (f"bpfast select: frame {frames[i]} of {path}, max force spread "
+                f"{spread[i]:.6g} {units[0]}, energy spread {energy_std[i]:.6g} {units[1]}")
         try:
-            s = n2p2_io.N2p2Structure.from_atoms(atoms, *units)
+            structures.append(_unlabelled_structure(images[i] if raw is None else raw[i],
+                                                    raw is None, args, note))
         except ValueError as exc:
             raise CommandError(f"frame {frames[i]} of {path}: {exc}") from None
-        note = (f"bpfast select: frame {frames[i]} of {path}, max force spread "
-                f"{spread[i]:.6g} {force_unit[1]}, energy spread {energy_std[i]:.6g} "
-                f"{energy_unit[1]}")
-        s.comment = note if s.comment is None else f"{note}; {s.comment}"
-        s.atom_energies = np.zeros(len(s))  # no reference values: to be computed
-        s.forces = np.zeros((len(s), 3))
-        s.energy = None
-        structures.append(s)
     n2p2_io.write_input_data(args.output, structures)
-    _print_selection(sys.stdout, images, frames, picked, spread, energy_std, force_unit[1],
-                     energy_unit[1])
+    _print_selection(sys.stdout, images, frames, picked, spread, energy_std, *units)
     print(f"{PROG} select: {len(picked.indices)} of {len(images)} frames of {path} by the "
           f"largest force spread of a committee of {len(committee)} -> {args.output} "
           f"({args.length_unit}, {args.energy_unit})", file=sys.stderr)
     return 0
+
+
+def _committee_and_trajectory(args) -> tuple:
+    """(member directories, TRAJ) of ``bpfast select``: --committee takes every path that
+    follows it, so without a separate TRAJ its last path is TRAJ."""
+    committee, path = list(args.committee), args.trajectory
+    if path is None:
+        if len(committee) < 2:
+            raise CommandError("select needs --committee DIR DIR [DIR ...] and TRAJ")
+        path = committee.pop()
+        if Path(path).is_dir():
+            raise CommandError(f"no trajectory given: {path}, the last path after "
+                               f"--committee, is a directory (give TRAJ after the "
+                               f"potential directories)")
+    if len(committee) < 2:
+        raise CommandError(f"select needs a committee of at least two potential directories, "
+                           f"got {len(committee)}: {' '.join(committee)}")
+    return committee, path
+
+
+def _unlabelled_structure(atoms, convert: bool, args, comment: str):
+    """An n2p2 record of ``atoms`` (in Å if ``convert``, else already in the potential's
+    units) in the potential's units, without energy, forces or atomic energies: a
+    structure for a new reference calculation."""
+    from .n2p2_io import N2p2Structure
+
+    atoms = atoms.copy()
+    atoms.calc = None
+    units = (args.length_unit, args.energy_unit) if convert else ("angstrom", "ev")
+    s = N2p2Structure.from_atoms(atoms, *units)
+    s.comment = comment if s.comment is None else f"{comment}; {s.comment}"
+    s.atom_energies = np.zeros(len(s))
+    s.forces = np.zeros((len(s), 3))
+    s.energy = None
+    return s
 
 
 def _print_selection(out, images, frames, picked, spread, energy_std, force_unit: str,
