@@ -200,6 +200,23 @@ def test_md_logs_the_largest_force_spread(members, tmp_path):
     assert summary.max_force_spread >= max(expected) * (1 - 1e-9)
     assert summary.last["max_force_spread"] == pytest.approx(expected[-1], rel=1e-9)
     assert summary.spread_warn_step is None and summary.spread_stop_step is None
+    np.testing.assert_allclose([f.info["max_force_spread"] for f in frames], expected,
+                               rtol=1e-9)
+
+
+def test_md_extxyz_frames_carry_the_spreads(members, tmp_path):
+    atoms = box(5)
+    traj = tmp_path / "md.extxyz"
+    run(atoms, BPCalculator(members, threads=1), steps=4, timestep=0.5, temperature=300,
+        seed=2, trajectory=traj, trajectory_interval=2, progress=False)
+    assert "force_spread" not in atoms.arrays and "energy_std" not in atoms.info
+    for frame in ase.io.read(traj, ":"):
+        ref = reference(members, frame)  # positions as written (8 decimals)
+        assert frame.info["max_force_spread"] == pytest.approx(ref["max_force_spread"],
+                                                               rel=1e-5)
+        assert frame.info["energy_std"] == pytest.approx(ref["energy_std"], rel=1e-5)
+        np.testing.assert_allclose(frame.arrays["force_spread"], ref["force_spread"],
+                                   rtol=1e-5, atol=2e-8)  # ASE writes 8 decimals
 
 
 def test_md_progress_shows_the_force_spread(members):

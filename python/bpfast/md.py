@@ -313,10 +313,21 @@ class _Trajectory:
             self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, atoms, step: int, time_fs: float) -> None:
-        # The frame's step and time go into atoms.info for this write only.
-        info = atoms.info
-        saved = {key: info[key] for key in ("step", "time_fs") if key in info}
-        info["step"], info["time_fs"] = step, time_fs
+        # The frame's step and time (and a committee's spreads) go into atoms.info
+        # (and atoms.arrays) for this write only.
+        extra_info: Dict[str, Any] = {"step": step, "time_fs": time_fs}
+        extra_arrays: Dict[str, np.ndarray] = {}
+        if getattr(atoms.calc, "is_committee", False):
+            results = atoms.calc.results
+            extra_info.update({key: results[key] for key in ("energy_std", "max_force_spread")
+                               if key in results})
+            if "force_spread" in results:
+                extra_arrays["force_spread"] = results["force_spread"]
+        info, arrays = atoms.info, atoms.arrays
+        saved_info = {key: info[key] for key in extra_info if key in info}
+        saved_arrays = {key: arrays[key] for key in extra_arrays if key in arrays}
+        info.update(extra_info)
+        arrays.update(extra_arrays)
         try:
             if self._traj is not None:
                 self._traj.write(atoms)
@@ -324,9 +335,12 @@ class _Trajectory:
                 ase.io.write(self._file, atoms, format=self.format)
                 self._file.flush()
         finally:
-            for key in ("step", "time_fs"):
+            for key in extra_info:
                 info.pop(key, None)
-            info.update(saved)
+            for key in extra_arrays:
+                arrays.pop(key, None)
+            info.update(saved_info)
+            arrays.update(saved_arrays)
         self.count += 1
 
     def close(self) -> None:
@@ -442,7 +456,10 @@ def run(
         The suffix names the format: ``.traj`` (ASE trajectory), ``.xyz`` or
         ``.extxyz`` (extended XYZ; both keep energy, forces, stress, per-atom
         energies and velocities) or ``.pdb``; other names are a ValueError. Frame
-        0 is the initial state, then every ``trajectory_interval`` steps.
+        0 is the initial state, then every ``trajectory_interval`` steps. Frames
+        record ``step`` and ``time_fs``, and with a committee ``max_force_spread``
+        (eV/Å) and ``energy_std`` (eV) in ``info`` and (extended XYZ) the per-atom
+        ``force_spread`` (eV/Å).
     log : path or text stream, optional
         Energy log every ``log_interval`` steps (see module docstring).
     progress : bool
