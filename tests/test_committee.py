@@ -308,3 +308,39 @@ def test_different_stated_units_are_an_error(potdir, tmp_path):
         bpfast.load_committee([bohr, angstrom])
     assert len(bpfast.load_committee([bohr, copy_stating_units(potdir, tmp_path / "b2",
                                                                  "bohr", "Hartree")])) == 2
+
+
+@pytest.mark.parametrize("members", [[0, 1, 2], [0, 1, 2, 3], [0, 3]])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_mean_forces_alone_equal_the_mean_of_the_members(member_dirs, members, threads):
+    """forces_std=False: one force pass with the members' mean dE/dG."""
+    c = bpfast.load_committee([member_dirs[k] for k in members])
+    s = structure(12, n_atoms=30)
+    full = quietly(c.compute, *s, stress=True, energies=True, members=True, threads=threads)
+    mean = quietly(c.compute, *s, stress=True, energies=True, members=True, threads=threads,
+                   forces_std=False)
+    close(mean.forces, full.forces)
+    close(mean.stress, full.stress)
+    close(mean.member_energy, full.member_energy)
+    close(mean.energies_std, full.energies_std)
+    assert mean.energy_std == pytest.approx(full.energy_std, rel=1e-10, abs=1e-14)
+    assert mean.forces_std is None and mean.stress_std is None
+    assert mean.member_forces is None and mean.member_stress is None
+    assert mean.force_spread is None and mean.max_force_spread is None
+
+
+def test_mean_forces_alone_on_host_lists(committee):
+    pos, numbers, _, _ = structure(13, n_atoms=16, cell=None)
+    n = len(pos)
+    offsets, neighbors = [0], []
+    for i in range(n):
+        d = np.linalg.norm(pos - pos[i], axis=1)
+        neighbors.extend(np.flatnonzero((d < committee.cutoff) & (np.arange(n) != i)))
+        offsets.append(len(neighbors))
+    args = (np.ascontiguousarray(pos), numbers.astype(np.int32), np.arange(n, dtype=np.int32),
+            np.array(offsets, dtype=np.int64), np.array(neighbors, dtype=np.int32))
+    full = committee._core.compute_host(*args)
+    mean = committee._core.compute_host(*args, member_gradients=False)
+    assert mean["forces"] is None and mean["virial"] is None
+    close(mean["mean_forces"], full["forces"].mean(axis=0))
+    close(mean["mean_virial"], full["virial"].mean(axis=0))
