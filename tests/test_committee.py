@@ -15,7 +15,7 @@ import pytest
 import bpfast
 from bpfast.testing import numerical_forces
 from conftest import POTENTIALS, REFERENCE, copy_stating_units, require_shared
-from synthetic import random_structure, write_potential
+from synthetic import SF_TYPES, random_structure, write_potential
 
 WEIGHT_LINE = re.compile(r"^(\s*)(\S+)(\s+[ab]\s.*)$")
 
@@ -122,6 +122,25 @@ def test_kernel_paths_and_subsets_equal_the_members(member_dirs, members, simd_w
     close(r.member_energy, np.array([m.energy for m in each]))
     close(r.member_forces, np.stack([m.forces for m in each]))
     close(r.member_stress, np.stack([m.stress for m in each]))
+
+
+@pytest.mark.parametrize("simd_width, tape", [(4, None), (8, None), (4, 0)])
+def test_every_symmetry_function_type_shared(tmp_path, simd_width, tape):
+    """Members sharing every SF type bpfast implements (radial, Gaussian and compact
+    angular, weighted ones) equal their one-by-one evaluation."""
+    base = write_potential(tmp_path / "base", sf_types=SF_TYPES, seed=5)
+    c = bpfast.load_committee([base] + [perturbed_copy(base, tmp_path / f"m{k}", seed=k)
+                                        for k in (1, 2)])
+    assert c._core.groups == [[0, 1, 2]]
+    options = {"simd_width": simd_width} if tape is None else {"simd_width": simd_width,
+                                                               "pair_tape_limit": tape}
+    kernels = bpfast._core.KernelOptions(**options)
+    s = structure(14, n_atoms=30)
+    r = quietly(c.compute, *s, stress=True, members=True, _kernels=kernels)
+    each = [quietly(m.compute, *s, stress=True, _kernels=kernels) for m in c.members]
+    close(r.member_forces, np.stack([m.forces for m in each]))
+    close(r.member_stress, np.stack([m.stress for m in each]))
+    assert np.abs(r.forces_std).max() > 0
 
 
 def test_one_and_two_threads_agree(committee):
