@@ -15,7 +15,7 @@ import pytest
 import bpfast
 from bpfast.testing import numerical_forces
 from conftest import POTENTIALS, REFERENCE, copy_stating_units, require_shared
-from synthetic import random_structure, write_potential
+from synthetic import SF_TYPES, random_structure, write_potential
 
 WEIGHT_LINE = re.compile(r"^(\s*)(\S+)(\s+[ab]\s.*)$")
 
@@ -122,6 +122,25 @@ def test_kernel_paths_and_subsets_equal_the_members(member_dirs, members, simd_w
     close(r.member_energy, np.array([m.energy for m in each]))
     close(r.member_forces, np.stack([m.forces for m in each]))
     close(r.member_stress, np.stack([m.stress for m in each]))
+
+
+@pytest.mark.parametrize("simd_width, tape", [(4, None), (8, None), (4, 0)])
+def test_every_symmetry_function_type_shared(tmp_path, simd_width, tape):
+    """Members sharing every SF type bpfast implements (radial, Gaussian and compact
+    angular, weighted ones) equal their one-by-one evaluation."""
+    base = write_potential(tmp_path / "base", sf_types=SF_TYPES, seed=5)
+    c = bpfast.load_committee([base] + [perturbed_copy(base, tmp_path / f"m{k}", seed=k)
+                                        for k in (1, 2)])
+    assert c._core.groups == [[0, 1, 2]]
+    options = {"simd_width": simd_width} if tape is None else {"simd_width": simd_width,
+                                                               "pair_tape_limit": tape}
+    kernels = bpfast._core.KernelOptions(**options)
+    s = structure(14, n_atoms=30)
+    r = quietly(c.compute, *s, stress=True, members=True, _kernels=kernels)
+    each = [quietly(m.compute, *s, stress=True, _kernels=kernels) for m in c.members]
+    close(r.member_forces, np.stack([m.forces for m in each]))
+    close(r.member_stress, np.stack([m.stress for m in each]))
+    assert np.abs(r.forces_std).max() > 0
 
 
 def test_one_and_two_threads_agree(committee):
@@ -308,3 +327,39 @@ def test_different_stated_units_are_an_error(potdir, tmp_path):
         bpfast.load_committee([bohr, angstrom])
     assert len(bpfast.load_committee([bohr, copy_stating_units(potdir, tmp_path / "b2",
                                                                  "bohr", "Hartree")])) == 2
+
+
+@pytest.mark.parametrize("members", [[0, 1, 2], [0, 1, 2, 3], [0, 3]])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_mean_forces_alone_equal_the_mean_of_the_members(member_dirs, members, threads):
+    """forces_std=False: one force pass with the members' mean dE/dG."""
+    c = bpfast.load_committee([member_dirs[k] for k in members])
+    s = structure(12, n_atoms=30)
+    full = quietly(c.compute, *s, stress=True, energies=True, members=True, threads=threads)
+    mean = quietly(c.compute, *s, stress=True, energies=True, members=True, threads=threads,
+                   forces_std=False)
+    close(mean.forces, full.forces)
+    close(mean.stress, full.stress)
+    close(mean.member_energy, full.member_energy)
+    close(mean.energies_std, full.energies_std)
+    assert mean.energy_std == pytest.approx(full.energy_std, rel=1e-10, abs=1e-14)
+    assert mean.forces_std is None and mean.stress_std is None
+    assert mean.member_forces is None and mean.member_stress is None
+    assert mean.force_spread is None and mean.max_force_spread is None
+
+
+def test_mean_forces_alone_on_host_lists(committee):
+    pos, numbers, _, _ = structure(13, n_atoms=16, cell=None)
+    n = len(pos)
+    offsets, neighbors = [0], []
+    for i in range(n):
+        d = np.linalg.norm(pos - pos[i], axis=1)
+        neighbors.extend(np.flatnonzero((d < committee.cutoff) & (np.arange(n) != i)))
+        offsets.append(len(neighbors))
+    args = (np.ascontiguousarray(pos), numbers.astype(np.int32), np.arange(n, dtype=np.int32),
+            np.array(offsets, dtype=np.int64), np.array(neighbors, dtype=np.int32))
+    full = committee._core.compute_host(*args)
+    mean = committee._core.compute_host(*args, member_gradients=False)
+    assert mean["forces"] is None and mean["virial"] is None
+    close(mean["mean_forces"], full["forces"].mean(axis=0))
+    close(mean["mean_virial"], full["virial"].mean(axis=0))

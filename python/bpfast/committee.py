@@ -6,6 +6,7 @@ Spreads are ``numpy.std`` over the members (ddof=0, the population standard devi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -187,6 +188,7 @@ class Committee:
         members: bool = False,
         threads: Optional[int] = None,
         cache: Optional["_core.NeighborCache"] = None,
+        forces_std: bool = True,
         _kernels: Optional["_core.KernelOptions"] = None,
     ) -> CommitteeResult:
         """Mean and spread of the members' energy (and forces, stress, per-atom energies).
@@ -195,6 +197,11 @@ class Committee:
         member's forces / stress / per-atom energies to the result. Warnings as for one
         potential: one ExtrapolationWarning per call (that of the member with the most
         extrapolations), OverlapWarning for atoms closer than 5 % of the largest cutoff.
+
+        ``forces_std=False`` computes the mean forces and stress only, as the gradient of
+        the mean energy in one force pass (about the cost of one potential):
+        ``forces_std``, ``stress_std``, ``member_forces`` and ``member_stress`` are then
+        None; the energies' spreads are there as always.
         """
         pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
         volume = 0.0
@@ -208,7 +215,7 @@ class Committee:
             raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
         out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
                                  bool(energies), check_threads(threads), cache,
-                                 _kernels or _core.KernelOptions())
+                                 _kernels or _core.KernelOptions(), bool(forces_std))
         check_closest_pair(out["closest_pair"], self.cutoff, c)
         counts = [int(sum(int(k.sum()) for k in per_element))
                   for per_element in out["extrapolations"]]
@@ -219,10 +226,14 @@ class Committee:
             warnings.warn(self.members[worst]._extrapolation_warning(member_out, pos.shape[0]),
                           stacklevel=user_stacklevel())
         stress_values = None
-        if stress:
+        if stress and forces_std:
             stress_values = np.asarray(out["virial"]) / volume
-        return _result(np.asarray(out["energy"]), out["forces"], stress_values, out["energies"],
-                       members, max(counts), dict(out["timings"]), int(out["neighbor_pairs"]))
+        result = _result(np.asarray(out["energy"]), out["forces"], stress_values, out["energies"],
+                         members, max(counts), dict(out["timings"]), int(out["neighbor_pairs"]))
+        if forces_std:
+            return result
+        mean_stress = np.asarray(out["mean_virial"]) / volume if stress else None
+        return dataclasses.replace(result, forces=out["mean_forces"], stress=mean_stress)
 
 
 def _result(energy: np.ndarray, forces: Optional[np.ndarray], stress: Optional[np.ndarray],
