@@ -10,7 +10,10 @@ from typing import List, Optional
 
 import numpy as np
 
-__all__ = ["write_extxyz"]
+__all__ = ["COMMITTEE_COLUMNS", "write_extxyz"]
+
+#: per-atom committee spreads written from ``atoms.arrays``: (name, columns)
+COMMITTEE_COLUMNS = (("forces_std", 3), ("force_spread", 1), ("energies_std", 1))
 
 
 def _info_value(value) -> Optional[str]:
@@ -35,7 +38,8 @@ def write_extxyz(stream, images) -> None:
 
     Per frame: Lattice (periodic directions only), pbc, the calculator's energy,
     free_energy and stress (9 numbers), the scalar ``atoms.info`` entries; columns
-    species, pos, then momenta, forces and per-atom energies when present.
+    species, pos, then momenta, forces and per-atom energies when present, and the
+    committee spreads of ``atoms.arrays`` (:data:`COMMITTEE_COLUMNS`).
     """
     for atoms in images:
         results = dict(getattr(atoms.calc, "results", {}) or {})
@@ -48,6 +52,9 @@ def write_extxyz(stream, images) -> None:
             columns.append(("forces", "R", 3, np.asarray(results["forces"])))
         if "energies" in results:
             columns.append(("energies", "R", 1, np.asarray(results["energies"])))
+        for key, width in COMMITTEE_COLUMNS:
+            if key in atoms.arrays:
+                columns.append((key, "R", width, atoms.arrays[key]))
         head: List[str] = []
         if np.asarray(atoms.pbc).any():
             head.append('Lattice="' + " ".join(repr(float(x)) for x in atoms.cell[:].ravel())

@@ -13,6 +13,16 @@ energies, forces and stress back, through the factors of :mod:`bpfast.units`.
 Every evaluation computes everything at once (energy, forces, per-atom energies
 and, for cells periodic in all three directions, the stress), so that asking
 for further properties of the same atoms costs nothing.
+
+A committee (several potential directories, or a :class:`bpfast.Committee`)
+works the same way: the usual keys hold the committee mean, and ``results``
+also carry the spreads over the members (``numpy.std``, ddof=0) in ASE units::
+
+>>> calc = BPCalculator(["c1", "c2", "c3", "c4"], "bohr", "hartree")
+>>> atoms.calc = calc
+>>> atoms.get_forces()                         # mean over the members, eV/Å
+>>> calc.results["forces_std"]                 # (n, 3), eV/Å
+>>> calc.get_property("max_force_spread")      # eV/Å, largest |forces_std| row
 """
 
 from __future__ import annotations
@@ -37,7 +47,16 @@ from . import potential as _potential
 from ._validation import check_threads
 from .units import UnitLike, UnitSystem, unapplied_units
 
-__all__ = ["BPCalculator", "voigt_6"]
+__all__ = ["BPCalculator", "COMMITTEE_PROPERTIES", "voigt_6"]
+
+#: Properties a committee adds to ``results`` (ASE units): energy_std (eV),
+#: forces_std (n, 3; eV/Å), energies_std (n; eV), stress_std (Voigt 6; eV/Å³, 3-D
+#: periodic cells only), force_spread (n; eV/Å: the norm of each row of
+#: forces_std) and max_force_spread (eV/Å: its largest value, 0 without atoms).
+COMMITTEE_PROPERTIES = ("energy_std", "forces_std", "stress_std", "energies_std",
+                        "force_spread", "max_force_spread")
+
+PotentialLike = Union[str, "os.PathLike[str]", _potential.Potential, Any]
 
 
 def voigt_6(stress: np.ndarray) -> np.ndarray:
@@ -46,6 +65,30 @@ def voigt_6(stress: np.ndarray) -> np.ndarray:
     return np.array([s[0, 0], s[1, 1], s[2, 2],
                      0.5 * (s[1, 2] + s[2, 1]), 0.5 * (s[0, 2] + s[2, 0]),
                      0.5 * (s[0, 1] + s[1, 0])])
+
+
+def _evaluator(potential) -> Any:
+    """The Potential or Committee that ``potential`` (see BPCalculator) stands for."""
+    if isinstance(potential, _potential.Potential):
+        return potential
+    if isinstance(potential, (str, os.PathLike)):
+        return _potential.load(potential)
+    from . import committee as _committee
+
+    if isinstance(potential, _committee.Committee):
+        return potential
+    if isinstance(potential, (list, tuple)) and all(
+            isinstance(p, (str, os.PathLike)) for p in potential):
+        return _committee.load_committee(potential)
+    raise TypeError("potential must be a bpfast.Potential or a path to a potential "
+                    "directory, or a committee: a bpfast.Committee or a list of such paths, "
+                    f"got {type(potential).__name__}")
+
+
+def _directories(evaluator) -> List[str]:
+    """The potential directories behind a Potential or a Committee."""
+    paths = getattr(evaluator, "paths", None)
+    return [str(p) for p in paths] if paths is not None else [str(evaluator.directory)]
 
 
 def _new_cache(skin: float):
@@ -58,9 +101,18 @@ class BPCalculator(Calculator):
 
     Parameters
     ----------
-    potential : str, os.PathLike or bpfast.Potential
+    potential : str, os.PathLike, bpfast.Potential, list of paths or bpfast.Committee
         A loaded potential or the directory holding ``input.nn``, ``scaling.data``
-        and ``weights.ZZZ.data``.
+        and ``weights.ZZZ.data``; or a committee: a list (or tuple) of such
+        directories, loaded with :func:`bpfast.load_committee`, or a loaded
+        :class:`bpfast.Committee`. With a committee the usual results are the
+        means over the members, and ``results`` also hold the spreads
+        (:data:`COMMITTEE_PROPERTIES`, standard deviations over the members,
+        ddof=0, in ASE units): ``energy_std`` (eV), ``forces_std`` (n x 3,
+        eV/Å), ``energies_std`` (n, eV), ``stress_std`` (Voigt 6-vector, eV/Å³,
+        3-D periodic cells only), ``force_spread`` (n, eV/Å: the norm of each row
+        of forces_std) and ``max_force_spread`` (eV/Å, its largest value).
+        They can be asked for with ``calc.get_property(name, atoms)``.
     length_unit, energy_unit : str or float
         Units of the potential: names from :data:`bpfast.units.LENGTH_UNITS` /
         :data:`bpfast.units.ENERGY_UNITS` ("angstrom", "bohr", "nm", "ev",
@@ -81,7 +133,11 @@ class BPCalculator(Calculator):
 
     Attributes
     ----------
-    potential : bpfast.Potential
+    potential : bpfast.Potential or bpfast.Committee
+        What is evaluated.
+    is_committee : bool
+    directories : list of str
+        The potential directories (one, or the committee members in order).
     units : bpfast.units.UnitSystem
     rebuilds : int
         Neighbour-list builds so far.
@@ -96,7 +152,7 @@ class BPCalculator(Calculator):
     timings : dict
         Seconds spent per phase (neighbors, symmetry_functions, network, forces),
         summed over all evaluations.
-    last_result : bpfast.Result or None
+    last_result : bpfast.Result, bpfast.CommitteeResult or None
         The raw result (potential units) of the last evaluation.
     """
 
@@ -105,7 +161,7 @@ class BPCalculator(Calculator):
 
     def __init__(
         self,
-        potential: Union[str, "os.PathLike[str]", _potential.Potential],
+        potential: PotentialLike,
         length_unit: Optional[UnitLike] = None,
         energy_unit: Optional[UnitLike] = None,
         *,
@@ -113,23 +169,24 @@ class BPCalculator(Calculator):
         threads: Optional[int] = None,
         **kwargs: Any,
     ):
-        if isinstance(potential, _potential.Potential):
-            self.potential = potential
-        elif isinstance(potential, (str, os.PathLike)):
-            self.potential = _potential.load(potential)
-        else:
-            raise TypeError("potential must be a bpfast.Potential or a path to a potential "
-                            f"directory, got {type(potential).__name__}")
+        self.potential = _evaluator(potential)
+        self.is_committee = not isinstance(self.potential, _potential.Potential)
+        self.directories = _directories(self.potential)
+        if self.is_committee:  # per instance: ASE's and the class's lists stay as they are
+            self.implemented_properties = [*type(self).implemented_properties,
+                                           *COMMITTEE_PROPERTIES]
         self.units = UnitSystem("angstrom" if length_unit is None else length_unit,
                                 "ev" if energy_unit is None else energy_unit)
-        stated = unapplied_units(self.potential.directory, length_unit, energy_unit)
-        if stated is not None:
-            warnings.warn(
-                f"{self.potential.directory}: input.nn states the units {stated[0]} and "
-                f"{stated[1]}, but BPCalculator uses {self.units.length_name} and "
-                f"{self.units.energy_name}: pass length_unit={stated[0].lower()!r}, "
-                f"energy_unit={stated[1].lower()!r} if input.nn is right (bpfast never "
-                f"applies units by itself)", UserWarning, stacklevel=2)
+        for directory in self.directories:
+            stated = unapplied_units(directory, length_unit, energy_unit)
+            if stated is not None:
+                warnings.warn(
+                    f"{directory}: input.nn states the units {stated[0]} and "
+                    f"{stated[1]}, but BPCalculator uses {self.units.length_name} and "
+                    f"{self.units.energy_name}: pass length_unit={stated[0].lower()!r}, "
+                    f"energy_unit={stated[1].lower()!r} if input.nn is right (bpfast never "
+                    f"applies units by itself)", UserWarning, stacklevel=2)
+                break
         skin = float(skin)
         if not np.isfinite(skin) or skin < 0.0:
             raise ValueError(f"skin must be a finite length >= 0 (Å), got {skin!r}")
@@ -143,7 +200,7 @@ class BPCalculator(Calculator):
         self.extrapolations = 0
         self.extrapolating_evaluations = 0
         self.timings: Dict[str, float] = {}
-        self.last_result: Optional[_potential.Result] = None
+        self.last_result: Optional[Any] = None
         super().__init__(**kwargs)
 
     # ------------------------------------------------------------------ info
@@ -176,7 +233,8 @@ class BPCalculator(Calculator):
         self._cache = _new_cache(self.skin / self.units.length)
 
     def __repr__(self) -> str:
-        return (f"BPCalculator({self.potential.directory!r}, length_unit="
+        what = self.directories if self.is_committee else self.directories[0]
+        return (f"BPCalculator({what!r}, length_unit="
                 f"{self.units.length_name!r}, energy_unit={self.units.energy_name!r}, "
                 f"skin={self.skin:g})")
 
@@ -191,7 +249,7 @@ class BPCalculator(Calculator):
         atoms = self.atoms
         pbc = np.asarray(atoms.pbc, dtype=bool)
         periodic3d = bool(pbc.all())
-        if "stress" in properties and not periodic3d:
+        if ("stress" in properties or "stress_std" in properties) and not periodic3d:
             raise PropertyNotImplementedError(
                 "stress needs a cell that is periodic in all three directions")
         u = self.units
@@ -226,3 +284,21 @@ class BPCalculator(Calculator):
         }
         if want_stress:
             self.results["stress"] = voigt_6(res.stress) * u.stress
+        if self.is_committee:
+            self.results.update(_spreads(res, u, want_stress))
+
+
+def _spreads(res, u: UnitSystem, stress: bool) -> Dict[str, Any]:
+    """The committee spreads of ``res`` (potential units) in ASE units."""
+    forces_std = np.asarray(res.forces_std) * u.force
+    force_spread = np.sqrt(np.sum(forces_std**2, axis=1))
+    out = {
+        "energy_std": float(res.energy_std) * u.energy,
+        "forces_std": forces_std,
+        "energies_std": np.asarray(res.energies_std) * u.energy,
+        "force_spread": force_spread,
+        "max_force_spread": float(force_spread.max()) if force_spread.size else 0.0,
+    }
+    if stress:
+        out["stress_std"] = voigt_6(res.stress_std) * u.stress
+    return out

@@ -1,9 +1,14 @@
-"""The ``bpfast`` command: predict, md, bench, info.
+"""The ``bpfast`` command: predict, md, select, bench, info.
 
     bpfast info POTENTIAL
-    bpfast predict POTENTIAL STRUCTURES [-o OUT]
-    bpfast md POTENTIAL STRUCTURE --steps N [--dt FS] [--temperature K] [--ensemble nve|nvt|npt]
+    bpfast predict POTENTIAL [POTENTIAL ...] STRUCTURES [-o OUT]
+    bpfast md POTENTIAL [POTENTIAL ...] STRUCTURE --steps N [--dt FS] [--temperature K]
+              [--ensemble nve|nvt|npt] [--spread-warn EV/Å] [--spread-stop EV/Å]
+    bpfast select --committee DIR DIR [DIR ...] TRAJ -n N [--min-gap K] -o OUT.data
     bpfast bench POTENTIAL [--atoms N] [--calibrate]
+
+Several potential directories make a committee (:func:`bpfast.load_committee`):
+predict and md then use the members' mean and report their spread.
 
 Potentials carry no units: pass ``--length-unit``/``--energy-unit`` (e.g. ``bohr``
 ``hartree`` for the n2p2 water potentials; default Å and eV, with a warning when the
@@ -108,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog=PROG, description=(
         "Evaluate Behler-Parrinello neural-network potentials (n2p2/RuNNer format): "
-        "predictions, molecular dynamics, benchmarks."))
+        "predictions, molecular dynamics, committee selection of frames, benchmarks."))
     parser.add_argument("--version", action="version", version=f"bpfast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -129,7 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(see --structure-units). Every frame records them as "
                                    "length_unit and energy_unit. A structure without atoms "
                                    "is written with energy 0.")
-    p.add_argument("potential", metavar="POTENTIAL", help="potential directory")
+    p.add_argument("potential", metavar="POTENTIAL", nargs="+",
+                   help="potential directory; several make a committee: the output then "
+                        "holds the members' mean and, per frame, energy_std and "
+                        "max_force_spread (largest per-atom force spread), per atom "
+                        "forces_std, force_spread and energies_std, in the same units")
     p.add_argument("structures", metavar="STRUCTURES",
                    help="structure file: any format ase.io reads, or n2p2 input.data")
     p.add_argument("-o", "--output", default="-", metavar="OUT",
@@ -147,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "NVT; Berendsen or MTK NPT) with a trajectory, an energy "
                                    "log and a progress bar. Ctrl-C stops after the current "
                                    "step and keeps everything written so far.")
-    p.add_argument("potential", metavar="POTENTIAL", help="potential directory")
+    p.add_argument("potential", metavar="POTENTIAL", nargs="+",
+                   help="potential directory; several make a committee: the dynamics "
+                        "follow the members' mean forces and the log gets a column with "
+                        "the largest per-atom force spread (eV/Å)")
     p.add_argument("structure", metavar="STRUCTURE",
                    help="initial structure (any ase.io format or n2p2 input.data; the "
                         "first frame unless --index)")
@@ -196,12 +208,22 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="K", help=f"write a frame every K steps "
                                      f"(default {md.trajectory_interval})")
     p.add_argument("--log", default=None, metavar="FILE",
-                   help="energy log: step, time[ps], Epot, Ekin, Etot [eV], T[K], P[bar]")
+                   help="energy log: step, time[ps], Epot, Ekin, Etot [eV], T[K], P[bar] "
+                        "and, for a committee, the largest per-atom force spread [eV/Å]")
     p.add_argument("--log-interval", type=_positive_int, default=md.log_interval, metavar="K",
                    help=f"log every K steps (default {md.log_interval})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--spread-warn", type=_positive_float, default=None, metavar="EV/Å",
+                   help="committee only: warn once when the largest per-atom force spread "
+                        "exceeds this (eV/Å)")
+    p.add_argument("--spread-stop", type=_positive_float, default=None, metavar="EV/Å",
+                   help="committee only: stop after the first step whose largest per-atom "
+                        "force spread exceeds this (eV/Å); that step is written to the "
+                        "trajectory and the log, and the exit status is 3")
     _add_units(p)
     _add_runtime(p)
+
+    _add_select(sub)
 
     p = sub.add_parser("bench", help="speed and memory on a supercell",
                        description="Build a supercell of at least --atoms atoms from a "
@@ -227,6 +249,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_train(sub)
     return parser
+
+
+def _add_select(sub) -> None:
+    p = sub.add_parser("select", help="frames where a committee disagrees most",
+                       description="Evaluate every frame of TRAJ with a committee, pick the "
+                                   "N frames of largest max force spread (the largest "
+                                   "per-atom norm of the members' force standard "
+                                   "deviations), optionally at least K frames apart, write "
+                                   "them as n2p2 input.data (in the potential's units, "
+                                   "--length-unit/--energy-unit, without energies or forces: "
+                                   "they are for new reference calculations) and print a "
+                                   "table of the picked frames. Spreads are in the units of "
+                                   "TRAJ: eV/Å and eV for files read by ase.io, the "
+                                   "potential's units for n2p2 input.data.")
+    p.add_argument("--committee", nargs="+", required=True, metavar="DIR",
+                   help="two or more potential directories (when TRAJ follows them, the "
+                        "last path is TRAJ; TRAJ may also come before --committee)")
+    p.add_argument("trajectory", metavar="TRAJ", nargs="?", default=None,
+                   help="frames to choose from: any format ase.io reads, or n2p2 input.data")
+    p.add_argument("-n", type=_positive_int, required=True, metavar="N",
+                   help="number of frames to pick")
+    p.add_argument("--min-gap", type=_nonnegative_int, default=0, metavar="K",
+                   help="picked frames are at least K frames apart in TRAJ (default 0: no "
+                        "constraint); if fewer than N frames are that far apart, all of "
+                        "those are written, with a warning")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.data",
+                   help="n2p2 input.data file for the picked frames")
+    p.add_argument("--format", default=None, metavar="FMT",
+                   help="format of TRAJ: 'n2p2' or an ase.io format name (default: from the "
+                        "file name / content)")
+    p.add_argument("--index", default=":", metavar="INDEX",
+                   help="frames of TRAJ to choose from, ase.io style (default ':', all); "
+                        "frame numbers and --min-gap refer to positions in TRAJ")
+    _add_units(p)
+    _add_runtime(p, skin=False)
 
 
 def _add_train(sub) -> None:
@@ -280,17 +337,34 @@ def _load_potential(path: str):
     return load(path)
 
 
-def _load_with_units(args):
-    """The potential of ``args``, and unset units set to Å and eV, with a warning when
-    the comments of its input.nn state others (they are never applied by themselves)."""
+def _load_with_units(args, paths=None):
+    """The potential of ``args`` (a Committee for several directories, ``paths`` if
+    given), and unset units set to Å and eV, with a warning when the comments of an
+    input.nn state others (they are never applied by themselves)."""
     from .units import unapplied_units
 
-    pot = _load_potential(args.potential)
-    stated = unapplied_units(pot.directory, args.length_unit, args.energy_unit)
+    if paths is None:
+        paths = args.potential
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if len(paths) == 1:
+        pot = _load_potential(paths[0])
+        directories = [pot.directory]
+    else:
+        from .committee import load_committee
+
+        pot = load_committee(paths)
+        directories = [str(d) for d in pot.paths]
+    stated = None
+    for directory in directories:
+        stated = unapplied_units(directory, args.length_unit, args.energy_unit)
+        if stated is not None:
+            break
     args.length_unit = "angstrom" if args.length_unit is None else args.length_unit
     args.energy_unit = "ev" if args.energy_unit is None else args.energy_unit
     if stated is not None:
-        warnings.warn(f"input.nn states the units {stated[0]} and {stated[1]}, but "
+        where = f"{directory}: " if len(directories) > 1 else ""
+        warnings.warn(f"{where}input.nn states the units {stated[0]} and {stated[1]}, but "
                       f"{args.length_unit} and {args.energy_unit} are in use: pass "
                       f"--length-unit {stated[0].lower()} --energy-unit {stated[1].lower()} "
                       f"if input.nn is right", UserWarning, stacklevel=2)
@@ -323,9 +397,10 @@ def _parse_index(text: str):
 
 
 def _read_structures(path: str, fmt: Optional[str], index, structure_units: str,
-                     length_unit, energy_unit) -> tuple:
+                     length_unit, energy_unit, file_positions: Optional[list] = None) -> tuple:
     """(list of Atoms in Å, list of the Atoms as read if they were in the potential's
-    units, else None)."""
+    units, else None). ``file_positions``, if given, is extended by the position in
+    the file of each structure returned."""
     from . import n2p2_io
 
     if not Path(path).is_file():
@@ -349,14 +424,19 @@ def _read_structures(path: str, fmt: Optional[str], index, structure_units: str,
             raise CommandError(f"cannot read {path}: {exc}") from exc
     if not images:
         raise CommandError(f"{path} holds no structures")
+    positions = range(len(images))
     if isinstance(index, int):
         if not -len(images) <= index < len(images):
             raise CommandError(f"--index {index}: {path} has {len(images)} structures")
         images = [images[index]]
+        positions = positions[index:index + 1 or None]
     else:
         images = images[index]
+        positions = positions[index]
         if not images:
             raise CommandError(f"--index selects no structure of the {path} file")
+    if file_positions is not None:
+        file_positions.extend(positions)
     raw = None
     if in_potential_units:
         from .units import UnitSystem
@@ -430,6 +510,32 @@ def cmd_info(args) -> int:
     return 0
 
 
+#: the factor (ASE unit per potential unit) of each result of BPCalculator
+_RESULT_UNIT = {
+    "energy": lambda u: u.energy, "free_energy": lambda u: u.energy,
+    "energies": lambda u: u.energy, "forces": lambda u: u.force, "stress": lambda u: u.stress,
+    "energy_std": lambda u: u.energy, "energies_std": lambda u: u.energy,
+    "forces_std": lambda u: u.force, "force_spread": lambda u: u.force,
+    "max_force_spread": lambda u: u.force, "stress_std": lambda u: u.stress,
+}
+#: keys of the input frames that predict replaces
+_PREDICTED = tuple(_RESULT_UNIT)
+
+
+def _move_spreads(results: dict, atoms) -> None:
+    """Committee spreads from ``results`` to ``atoms``: energy_std, max_force_spread and
+    stress_std (9 numbers, row by row) to ``info``, the per-atom ones to ``arrays``."""
+    for key in ("energy_std", "max_force_spread"):
+        if key in results:
+            atoms.info[key] = float(results.pop(key))
+    if "stress_std" in results:
+        xx, yy, zz, yz, xz, xy = results.pop("stress_std")
+        atoms.info["stress_std"] = np.array([xx, xy, xz, xy, yy, yz, xz, yz, zz])
+    for key in ("forces_std", "force_spread", "energies_std"):
+        if key in results:
+            atoms.arrays[key] = np.asarray(results.pop(key), dtype=np.float64)
+
+
 def cmd_predict(args, printer: _WarningPrinter) -> int:
     from ase.calculators.singlepoint import SinglePointCalculator
 
@@ -452,20 +558,19 @@ def cmd_predict(args, printer: _WarningPrinter) -> int:
         r = dict(calc.results)
         result = raw[k].copy() if in_pot_units else atoms.copy()
         result.calc = None
-        for key in ("energy", "free_energy", "forces", "stress", "energies"):
+        for key in _PREDICTED:
             result.info.pop(key, None)
             if key in result.arrays and key not in ("numbers", "positions"):
                 del result.arrays[key]
         if in_pot_units:  # write everything back in the units the file came in
-            r["energy"] /= u.energy
-            r["free_energy"] /= u.energy
-            r["energies"] = r["energies"] / u.energy
-            r["forces"] = r["forces"] / u.force
-            if "stress" in r:
-                r["stress"] = r["stress"] / u.stress
+            for key in list(r):
+                r[key] = r[key] / _RESULT_UNIT[key](u)
+        _move_spreads(r, result)
         result.calc = SinglePointCalculator(result, **r)
         result.info["length_unit"] = u.length_name if in_pot_units else "angstrom"
         result.info["energy_unit"] = u.energy_name if in_pot_units else "ev"
+        if calc.is_committee:
+            result.info["committee_members"] = len(calc.directories)
         out_images.append(result)
     printer.context = ""
     if args.output == "-":
@@ -476,8 +581,10 @@ def cmd_predict(args, printer: _WarningPrinter) -> int:
             write_extxyz(f, out_images)
     units = (f"{u.length_name}, {u.energy_name}: the potential's units" if in_pot_units
              else "angstrom, ev")
+    what = f"committee of {len(calc.directories)}, " if calc.is_committee else ""
     print(f"{PROG} predict: {len(out_images)} structure(s), {sum(len(a) for a in out_images)} "
-          f"atoms evaluated ({units}){'' if args.output == '-' else ' -> ' + args.output}"
+          f"atoms evaluated ({what}{units})"
+          f"{'' if args.output == '-' else ' -> ' + args.output}"
           + (f"; {calc.extrapolating_evaluations} extrapolated"
              if calc.extrapolating_evaluations else ""), file=sys.stderr)
     return 0
@@ -493,6 +600,9 @@ def cmd_md(args, printer: _WarningPrinter) -> int:
         raise CommandError(f"--ensemble {args.ensemble} needs --temperature")
     pot = _load_with_units(args)
     calc = _calculator(pot, args)
+    if not calc.is_committee and (args.spread_warn or args.spread_stop):
+        raise CommandError("--spread-warn and --spread-stop need a committee: give several "
+                           "potential directories")
     images, _ = _read_structures(args.structure, None, index, args.structure_units,
                                  args.length_unit, args.energy_unit)
     atoms = images[0]
@@ -503,7 +613,8 @@ def cmd_md(args, printer: _WarningPrinter) -> int:
         atoms = atoms.repeat(tuple(args.repeat))
     if args.ensemble == "npt" and not np.asarray(atoms.pbc).all():
         raise CommandError("--ensemble npt needs a structure periodic in all directions")
-    print(f"{PROG} md: {len(atoms)} atoms, {args.ensemble}, {args.steps} steps of "
+    what = f"committee of {len(calc.directories)}, " if calc.is_committee else ""
+    print(f"{PROG} md: {what}{len(atoms)} atoms, {args.ensemble}, {args.steps} steps of "
           f"{args.dt:g} fs" + (f" at {args.temperature:g} K" if args.temperature else ""),
           file=sys.stderr)
     summary = run(
@@ -512,7 +623,8 @@ def cmd_md(args, printer: _WarningPrinter) -> int:
         friction=args.friction, tdamp=args.tdamp, pressure=args.pressure, pdamp=args.pdamp,
         compressibility=args.compressibility, velocities=args.velocities, seed=args.seed,
         trajectory=args.traj, trajectory_interval=args.traj_interval, log=args.log,
-        log_interval=args.log_interval, progress=not args.no_progress)
+        log_interval=args.log_interval, progress=not args.no_progress,
+        force_spread_warn=args.spread_warn, force_spread_stop=args.spread_stop)
     last = summary.last
     print(f"{PROG} md: {summary.steps} steps in {summary.wall_time:.3g} s "
           f"({summary.atom_steps_per_second:.3g} atom·steps/s), {summary.rebuilds} "
@@ -520,12 +632,118 @@ def cmd_md(args, printer: _WarningPrinter) -> int:
           f"Etot {last.get('etot', float('nan')):.8g} eV (start "
           f"{summary.first.get('etot', float('nan')):.8g} eV)"
           + (f"; {summary.extrapolating_evaluations} evaluations extrapolated"
-             if summary.extrapolating_evaluations else ""), file=sys.stderr)
+             if summary.extrapolating_evaluations else "")
+          + (f"; largest force spread {summary.max_force_spread:.4g} eV/Å"
+             if summary.max_force_spread is not None else ""), file=sys.stderr)
+    if summary.spread_stop_step is not None:
+        print(f"{PROG} md: stopped after step {summary.spread_stop_step}: the largest force "
+              f"spread of the committee exceeded --spread-stop {args.spread_stop:g} eV/Å; "
+              f"the trajectory and the log end with that step", file=sys.stderr)
+        return 3
     if summary.interrupted:
         print(f"{PROG} md: interrupted after step {summary.steps}; the trajectory and the log "
               f"are complete up to there", file=sys.stderr)
         return 130
     return 0
+
+
+def cmd_select(args, printer: _WarningPrinter) -> int:
+    from . import n2p2_io
+    from .selection import select_frames
+    from .units import UnitSystem
+
+    committee, path = _committee_and_trajectory(args)
+    index = _parse_index(args.index)
+    pot = _load_with_units(args, committee)
+    calc = _calculator(pot, args, skin=0.0)
+    frames: list = []
+    images, raw = _read_structures(path, args.format, index, args.structure_units,
+                                   args.length_unit, args.energy_unit, frames)
+    if args.n > len(images):
+        raise CommandError(f"-n {args.n}: {path} has only {len(images)} frame(s) to choose "
+                           f"from")
+    printer.context = f"{path}, {len(images)} frames"
+    picked = select_frames(images, calc, args.n, min_gap=args.min_gap, frames=frames)
+    printer.context = ""
+    if len(picked.indices) < args.n:
+        warnings.warn(f"only {len(picked.indices)} of the {args.n} frames asked for are at "
+                      f"least --min-gap {args.min_gap} frames apart; writing those",
+                      UserWarning, stacklevel=2)
+    u = UnitSystem(args.length_unit, args.energy_unit)
+    if raw is not None:  # spreads in the units of the file: the potential's
+        units = (f"{u.energy_name}/{u.length_name}", u.energy_name)
+        spread, energy_std = picked.max_force_spread / u.force, picked.energy_std / u.energy
+    else:
+        units = ("eV/Å", "eV")
+        spread, energy_std = picked.max_force_spread, picked.energy_std
+    structures = []
+    for i in picked.indices:
+        note = (f"bpfast select: frame {frames[i]} of {path}, max force spread "
+                f"{spread[i]:.6g} {units[0]}, energy spread {energy_std[i]:.6g} {units[1]}")
+        try:
+            structures.append(_unlabelled_structure(images[i] if raw is None else raw[i],
+                                                    raw is None, args, note))
+        except ValueError as exc:
+            raise CommandError(f"frame {frames[i]} of {path}: {exc}") from None
+    n2p2_io.write_input_data(args.output, structures)
+    _print_selection(sys.stdout, images, frames, picked, spread, energy_std, *units)
+    print(f"{PROG} select: {len(picked.indices)} of {len(images)} frames of {path} by the "
+          f"largest force spread of a committee of {len(committee)} -> {args.output} "
+          f"({args.length_unit}, {args.energy_unit})", file=sys.stderr)
+    return 0
+
+
+def _committee_and_trajectory(args) -> tuple:
+    """(member directories, TRAJ) of ``bpfast select``: --committee takes every path that
+    follows it, so without a separate TRAJ its last path is TRAJ."""
+    committee, path = list(args.committee), args.trajectory
+    if path is None:
+        if len(committee) < 2:
+            raise CommandError("select needs --committee DIR DIR [DIR ...] and TRAJ")
+        path = committee.pop()
+        if Path(path).is_dir():
+            raise CommandError(f"no trajectory given: {path}, the last path after "
+                               f"--committee, is a directory (give TRAJ after the "
+                               f"potential directories)")
+    if len(committee) < 2:
+        raise CommandError(f"select needs a committee of at least two potential directories, "
+                           f"got {len(committee)}: {' '.join(committee)}")
+    return committee, path
+
+
+def _unlabelled_structure(atoms, convert: bool, args, comment: str):
+    """An n2p2 record of ``atoms`` (in Å if ``convert``, else already in the potential's
+    units) in the potential's units, without energy, forces or atomic energies: a
+    structure for a new reference calculation."""
+    from .n2p2_io import N2p2Structure
+
+    atoms = atoms.copy()
+    atoms.calc = None
+    units = (args.length_unit, args.energy_unit) if convert else ("angstrom", "ev")
+    s = N2p2Structure.from_atoms(atoms, *units)
+    s.comment = comment if s.comment is None else f"{comment}; {s.comment}"
+    s.atom_energies = np.zeros(len(s))
+    s.forces = np.zeros((len(s), 3))
+    s.energy = None
+    return s
+
+
+def _print_selection(out, images, frames, picked, spread, energy_std, force_unit: str,
+                     energy_unit: str) -> None:
+    """The table of picked frames: rank, frame, MD step (if recorded), atoms, spreads,
+    extrapolations."""
+    indices = picked.indices
+    steps = [images[i].info.get("step") for i in indices]
+    show_step = any(isinstance(s, (int, np.integer)) for s in steps)
+    head = f"{'rank':>4s} {'frame':>7s}" + (f" {'step':>10s}" if show_step else "")
+    print(f"{head} {'atoms':>7s} {'max_force_spread[' + force_unit + ']':>26s} "
+          f"{'energy_std[' + energy_unit + ']':>22s} {'extrapolations':>14s}", file=out)
+    for rank, (i, step) in enumerate(zip(indices, steps), start=1):
+        row = f"{rank:4d} {frames[i]:7d}"
+        if show_step:
+            row += f" {step:10d}" if isinstance(step, (int, np.integer)) else f" {'-':>10s}"
+        print(f"{row} {len(images[i]):7d} {spread[i]:26.6g} {energy_std[i]:22.6g} "
+              f"{picked.extrapolations[i]:14d}", file=out)
 
 
 def _maxrss_bytes() -> int:
@@ -675,6 +893,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 return cmd_predict(args, printer)
             if args.command == "md":
                 return cmd_md(args, printer)
+            if args.command == "select":
+                return cmd_select(args, printer)
             if args.command == "bench":
                 return cmd_bench(args, printer)
             if args.command == "train":

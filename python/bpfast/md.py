@@ -17,7 +17,19 @@ from the potential's units).
 
 Log columns (one line every ``log_interval`` steps, flushed as written):
 ``step  time[ps]  Epot[eV]  Ekin[eV]  Etot[eV]  T[K]  P[bar]`` (P = kinetic +
-virial pressure, ``nan`` unless the cell is periodic in three directions).
+virial pressure, ``nan`` unless the cell is periodic in three directions). With a
+committee calculator a last column ``Fspread[eV/Å]`` holds the largest per-atom
+force spread of the step (``max_force_spread``: the largest norm of a row of the
+members' force standard deviations), and Epot, forces and stress are the
+committee means.
+
+Committee thresholds (eV/Å, checked after every step, and for the initial
+structure): ``force_spread_warn`` issues one :class:`ForceSpreadWarning` the
+first time the largest force spread exceeds it; ``force_spread_stop`` ends the
+run after the step where it is exceeded, with that step written to the
+trajectory and the log, a ``# stopped`` line in the log, a
+:class:`ForceSpreadWarning` naming the step and ``MDSummary.spread_stop_step``
+set.
 
 Ctrl-C (SIGINT, when run from the main thread) ends the run after the current
 step; the trajectory and log are closed normally and the summary says
@@ -58,10 +70,16 @@ from ._md_defaults import (
 from .ase import BPCalculator
 from .errors import ExtrapolationWarning
 
-__all__ = ["DEFAULTS", "ENSEMBLES", "MDDefaults", "MDSummary", "make_dynamics", "run"]
+__all__ = ["DEFAULTS", "ENSEMBLES", "ForceSpreadWarning", "MDDefaults", "MDSummary",
+           "make_dynamics", "run"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 SeedLike = Union[int, np.random.SeedSequence, np.random.Generator, None]
+
+
+class ForceSpreadWarning(UserWarning):
+    """The largest per-atom force spread of a committee exceeded a threshold of
+    :func:`run` (``force_spread_warn`` or ``force_spread_stop``)."""
 
 
 @dataclass
@@ -74,7 +92,12 @@ class MDSummary:
     extrapolating_evaluations: evaluations that extrapolated; timings: seconds per
     core phase (neighbors, symmetry_functions, network, forces); first and last:
     the log values (dict: step, time, epot, ekin, etot, temperature, pressure) at
-    the start and at the end.
+    the start and at the end (with a committee also max_force_spread, eV/Å).
+    Committee runs only (None otherwise): max_force_spread: the largest per-atom
+    force spread (eV/Å) of the evaluations checked (the initial structure and
+    every step); spread_warn_step: the first step whose spread exceeded
+    ``force_spread_warn``; spread_stop_step: the step after which the run
+    stopped because its spread exceeded ``force_spread_stop``.
     """
 
     steps: int
@@ -87,6 +110,9 @@ class MDSummary:
     timings: Dict[str, float] = field(default_factory=dict)
     first: Dict[str, float] = field(default_factory=dict)
     last: Dict[str, float] = field(default_factory=dict)
+    max_force_spread: Optional[float] = None
+    spread_warn_step: Optional[int] = None
+    spread_stop_step: Optional[int] = None
 
 
 # ---------------------------------------------------------------------- integrators
@@ -184,16 +210,68 @@ def _observables(atoms, step: int, timestep: float) -> Dict[str, float]:
         virial_pressure = -float(np.sum(calc.results["stress"][:3])) / 3.0
         kinetic_pressure = 2.0 * ekin / (3.0 * volume)
         pressure = (virial_pressure + kinetic_pressure) / units.bar
-    return {"step": step, "time": step * timestep * 1e-3, "epot": epot, "ekin": ekin,
-            "etot": epot + ekin, "temperature": temperature, "pressure": pressure}
+    out = {"step": step, "time": step * timestep * 1e-3, "epot": epot, "ekin": ekin,
+           "etot": epot + ekin, "temperature": temperature, "pressure": pressure}
+    if getattr(calc, "is_committee", False):
+        out["max_force_spread"] = _max_force_spread(atoms)
+    return out
+
+
+def _max_force_spread(atoms) -> float:
+    """The committee's largest per-atom force spread (eV/Å) of ``atoms`` as they are
+    (the calculator's stored result unless the atoms changed)."""
+    return float(atoms.calc.get_property("max_force_spread", atoms))
 
 
 LOG_HEADER = ("# step  time[ps]  Epot[eV]  Ekin[eV]  Etot[eV]  T[K]  P[bar]\n")
+COMMITTEE_LOG_HEADER = ("# step  time[ps]  Epot[eV]  Ekin[eV]  Etot[eV]  T[K]  P[bar]  "
+                        "Fspread[eV/Å]\n")
 
 
 def _log_line(o: Dict[str, float]) -> str:
+    spread = f" {o['max_force_spread']:14.6e}" if "max_force_spread" in o else ""
     return (f"{int(o['step']):10d} {o['time']:12.6f} {o['epot']:20.10f} {o['ekin']:18.10f} "
-            f"{o['etot']:20.10f} {o['temperature']:10.3f} {o['pressure']:12.3f}\n")
+            f"{o['etot']:20.10f} {o['temperature']:10.3f} {o['pressure']:12.3f}{spread}\n")
+
+
+def _check_threshold(name: str, value: Optional[float]) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number of eV/Å or None, got {type(value).__name__}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number of eV/Å, got {value!r}")
+    return float(value)
+
+
+class _SpreadWatch:
+    """The committee's largest force spread against the thresholds of :func:`run`."""
+
+    def __init__(self, warn: Optional[float], stop: Optional[float]):
+        self.warn, self.stop = warn, stop
+        self.largest: Optional[float] = None
+        self.warn_step: Optional[int] = None
+        self.stop_step: Optional[int] = None
+
+    def check(self, spread: float, step: int) -> bool:
+        """Record the spread of ``step``; True when the run must stop after it."""
+        self.largest = spread if self.largest is None else max(self.largest, spread)
+        if self.stop is not None and spread > self.stop:
+            self.stop_step = step
+            warnings.warn(ForceSpreadWarning(
+                f"MD step {step}: the largest per-atom force spread of the committee, "
+                f"{spread:.4g} eV/Å, exceeds force_spread_stop={self.stop:g} eV/Å; the run "
+                f"stops after this step (written to the trajectory and the log)"),
+                stacklevel=3)
+            return True
+        if self.warn is not None and spread > self.warn and self.warn_step is None:
+            self.warn_step = step
+            warnings.warn(ForceSpreadWarning(
+                f"MD step {step}: the largest per-atom force spread of the committee, "
+                f"{spread:.4g} eV/Å, exceeds force_spread_warn={self.warn:g} eV/Å (warned "
+                f"once per run; the log's Fspread column has every logged step)"),
+                stacklevel=3)
+        return False
 
 
 #: ase.io formats whose frames can be appended one by one to an open file
@@ -235,10 +313,21 @@ class _Trajectory:
             self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, atoms, step: int, time_fs: float) -> None:
-        # The frame's step and time go into atoms.info for this write only.
-        info = atoms.info
-        saved = {key: info[key] for key in ("step", "time_fs") if key in info}
-        info["step"], info["time_fs"] = step, time_fs
+        # The frame's step and time (and a committee's spreads) go into atoms.info
+        # (and atoms.arrays) for this write only.
+        extra_info: Dict[str, Any] = {"step": step, "time_fs": time_fs}
+        extra_arrays: Dict[str, np.ndarray] = {}
+        if getattr(atoms.calc, "is_committee", False):
+            results = atoms.calc.results
+            extra_info.update({key: results[key] for key in ("energy_std", "max_force_spread")
+                               if key in results})
+            if "force_spread" in results:
+                extra_arrays["force_spread"] = results["force_spread"]
+        info, arrays = atoms.info, atoms.arrays
+        saved_info = {key: info[key] for key in extra_info if key in info}
+        saved_arrays = {key: arrays[key] for key in extra_arrays if key in arrays}
+        info.update(extra_info)
+        arrays.update(extra_arrays)
         try:
             if self._traj is not None:
                 self._traj.write(atoms)
@@ -246,9 +335,12 @@ class _Trajectory:
                 ase.io.write(self._file, atoms, format=self.format)
                 self._file.flush()
         finally:
-            for key in ("step", "time_fs"):
+            for key in extra_info:
                 info.pop(key, None)
-            info.update(saved)
+            for key in extra_arrays:
+                arrays.pop(key, None)
+            info.update(saved_info)
+            arrays.update(saved_arrays)
         self.count += 1
 
     def close(self) -> None:
@@ -332,6 +424,8 @@ def run(
     log_interval: int = DEFAULTS.log_interval,
     progress: bool = True,
     progress_file: Optional[IO[str]] = None,
+    force_spread_warn: Optional[float] = None,
+    force_spread_stop: Optional[float] = None,
     **dynamics: Any,
 ) -> MDSummary:
     """Run ``steps`` MD steps on ``atoms`` (modified in place).
@@ -341,7 +435,9 @@ def run(
     atoms : ase.Atoms
         Positions in Å; momenta are kept or drawn (``velocities``).
     calculator : BPCalculator, optional
-        Default: ``atoms.calc``, which must then be a BPCalculator.
+        Default: ``atoms.calc``, which must then be a BPCalculator. With a committee
+        calculator the dynamics follow the members' mean forces, and the log,
+        progress bar and summary report the largest per-atom force spread.
     steps : int
         Number of steps (>= 0).
     timestep : float
@@ -360,12 +456,21 @@ def run(
         The suffix names the format: ``.traj`` (ASE trajectory), ``.xyz`` or
         ``.extxyz`` (extended XYZ; both keep energy, forces, stress, per-atom
         energies and velocities) or ``.pdb``; other names are a ValueError. Frame
-        0 is the initial state, then every ``trajectory_interval`` steps.
+        0 is the initial state, then every ``trajectory_interval`` steps. Frames
+        record ``step`` and ``time_fs``, and with a committee ``max_force_spread``
+        (eV/Å) and ``energy_std`` (eV) in ``info`` and (extended XYZ) the per-atom
+        ``force_spread`` (eV/Å).
     log : path or text stream, optional
         Energy log every ``log_interval`` steps (see module docstring).
     progress : bool
         Show a tqdm progress bar with atoms x steps / s on ``progress_file``
-        (default stderr).
+        (default stderr); with a committee it also shows the largest force spread
+        of the last logged step.
+    force_spread_warn, force_spread_stop : float, optional
+        Thresholds (eV/Å) of the committee's largest per-atom force spread, for a
+        calculator with a committee only: warn once (:class:`ForceSpreadWarning`),
+        resp. stop the run after the first step that exceeds it (see the module
+        docstring). Checked for the initial structure and after every step.
     **dynamics
         Settings of the integrator, passed to :func:`make_dynamics`: thermostat
         ("langevin" or "nose-hoover", nvt), barostat ("berendsen" or "mtk", npt),
@@ -381,6 +486,13 @@ def run(
     if not isinstance(calc, BPCalculator):
         raise TypeError("run needs a bpfast.ase.BPCalculator (pass calculator= or set "
                         "atoms.calc)")
+    watch = _SpreadWatch(_check_threshold("force_spread_warn", force_spread_warn),
+                         _check_threshold("force_spread_stop", force_spread_stop))
+    committee = calc.is_committee
+    if not committee and (watch.warn is not None or watch.stop is not None):
+        raise ValueError("force_spread_warn and force_spread_stop need a committee: a "
+                         "BPCalculator of several potential directories or a "
+                         "bpfast.Committee")
     if len(atoms) == 0:
         raise ValueError("MD needs at least one atom; the structure has none")
     atoms.calc = calc
@@ -457,9 +569,11 @@ def run(
             else:
                 log_file = open(log, "w", encoding="utf-8")  # noqa: SIM115
                 own_log = True
+            what = (f"committee of {len(calc.directories)}: {', '.join(calc.directories)}"
+                    if committee else f"potential {calc.directories[0]}")
             log_file.write(f"# bpfast MD: {n} atoms, {ensemble}, dt {timestep:g} fs, "
-                           f"potential {calc.potential.directory}\n")
-            log_file.write(LOG_HEADER)
+                           f"{what}\n")
+            log_file.write(COMMITTEE_LOG_HEADER if committee else LOG_HEADER)
 
         first = last = evaluate(lambda: _observables(atoms, 0, timestep))
         logged = 0  # the last step in the log
@@ -468,27 +582,35 @@ def run(
             log_file.flush()
         if traj is not None:
             traj.write(atoms, 0, 0.0)
+        stop_now = committee and watch.check(first["max_force_spread"], 0)
 
         with _StopOnSigint() as stop:
             t0 = time.perf_counter()
             try:
                 for k in range(1, steps + 1):
+                    if stop_now:
+                        break
                     evaluate(dyn.step)
                     done = k
-                    if k % log_interval == 0 or k == steps or (
+                    if committee:
+                        stop_now = watch.check(evaluate(lambda: _max_force_spread(atoms)), k)
+                    if k % log_interval == 0 or k == steps or stop_now or (
                             traj is not None and k % trajectory_interval == 0):
                         last = evaluate(lambda k=k: _observables(atoms, k, timestep))
-                        if log_file is not None and (k % log_interval == 0 or k == steps):
+                        if log_file is not None and (k % log_interval == 0 or k == steps
+                                                     or stop_now):
                             log_file.write(_log_line(last))
                             log_file.flush()
                             logged = k
-                        if traj is not None and k % trajectory_interval == 0:
+                        if traj is not None and (k % trajectory_interval == 0 or stop_now):
                             traj.write(atoms, k, k * timestep)
                         if bar is not None:
                             rate = n * k / max(time.perf_counter() - t0, 1e-12)
+                            spread = (f", Fspread={last['max_force_spread']:.3g} eV/Å"
+                                      if committee else "")
                             bar.set_postfix_str(
                                 f"{rate:.3g} atom·steps/s, T={last['temperature']:.1f} K, "
-                                f"Etot={last['etot']:.6g} eV", refresh=False)
+                                f"Etot={last['etot']:.6g} eV{spread}", refresh=False)
                     if bar is not None:
                         bar.update(1)
                     if stop.requested:
@@ -511,6 +633,10 @@ def run(
         if log_file is not None:
             if interrupted:
                 log_file.write(f"# interrupted after step {done}\n")
+            elif watch.stop_step is not None:
+                log_file.write(f"# stopped after step {watch.stop_step}: the largest force "
+                               f"spread {watch.largest:.6g} eV/Å exceeds force_spread_stop "
+                               f"{watch.stop:g} eV/Å\n")
             log_file.flush()
             if own_log:
                 log_file.close()
@@ -527,4 +653,7 @@ def run(
         timings=timings,
         first=first,
         last=last,
+        max_force_spread=watch.largest,
+        spread_warn_step=watch.warn_step,
+        spread_stop_step=watch.stop_step,
     )
