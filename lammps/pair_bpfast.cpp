@@ -1,12 +1,20 @@
 // LAMMPS pair style `bpfast` (see pair_bpfast.h). The bpfast core does all the work; this
 // file only converts units, hands LAMMPS' full neighbour list to
-// bpfast::Potential::compute(const HostNeighbors&, ...) and tallies what LAMMPS asks for.
+// bpfast::Potential::compute(const HostNeighbors&, ...) for every committee member, tallies
+// the members' mean as LAMMPS asks for it and reports the members' spread.
 #include "pair_bpfast.h"
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
+#include <iterator>
 #include <string>
+#include <system_error>
 
 #include "atom.h"
 #include "comm.h"
@@ -23,9 +31,42 @@
 #include "bpfast/n2p2_io.hpp"
 #include "bpfast/potential.hpp"
 #include "bpfast/threading.hpp"
+#include "committee_spread.h"
 #include "unit_names.h"
 
 using namespace LAMMPS_NS;
+
+
+namespace {
+
+// The keywords of pair_style bpfast, each followed by one value; the arguments before the
+// first keyword are the potential directories.
+constexpr const char* kKeywords[] = {"length_unit", "energy_unit",  "cflength",    "cfenergy",
+                                     "threads",     "spread_file", "spread_every"};
+
+bool is_keyword(const char* word) {
+    for (const char* key : kKeywords) {
+        if (std::strcmp(word, key) == 0) return true;
+    }
+    return false;
+}
+
+std::string keyword_list() {
+    std::string list;
+    const size_t n = std::size(kKeywords);
+    for (size_t k = 0; k < n; ++k) {
+        list += (k == 0 ? "" : k + 1 == n ? " or " : ", ") + std::string(kKeywords[k]);
+    }
+    return list;
+}
+
+std::string join(const std::vector<std::string>& words) {
+    std::string list;
+    for (const auto& word : words) list += (list.empty() ? "" : ", ") + word;
+    return list;
+}
+
+}  // namespace
 
 PairBPFast::PairBPFast(LAMMPS* lmp) : Pair(lmp) {
     single_enable = 0;   // no pairwise single(): the energy is many-body
@@ -36,14 +77,19 @@ PairBPFast::PairBPFast(LAMMPS* lmp) : Pair(lmp) {
     // is not needed (and per-atom virials are not available).
     no_virial_fdotr_compute = 1;
     centroidstressflag = CENTROID_NOTAVAIL;
-    // compute pair bpfast -> c_ID[1]: number of (atom, symmetry function) values outside
-    // the range of scaling.data in the last evaluation, summed over ranks.
-    nextra = 1;
+    // compute pair bpfast -> c_ID[1..3], summed over ranks by LAMMPS:
+    // [1] number of (atom, symmetry function) values outside the range of scaling.data in
+    //     the last evaluation (of a committee: the largest count of a member);
+    // [2] the largest per-atom force spread and [3] the energy standard deviation of the
+    //     committee at the last spread step (on rank 0; 0 on the other ranks).
+    nextra = 3;
     pvector = new double[nextra];
-    pvector[0] = 0.0;
+    for (int k = 0; k < nextra; ++k) pvector[k] = 0.0;
+    force_spread_.assign(1, 0.0);  // extract_peratom() never returns null
 }
 
 PairBPFast::~PairBPFast() {
+    close_spread_file();
     delete[] pvector;
     pvector = nullptr;
     if (allocated) {
@@ -64,19 +110,26 @@ void PairBPFast::allocate() {
 }
 
 /* ----------------------------------------------------------------------
-   pair_style bpfast DIR [length_unit NAME | cflength X] [energy_unit NAME | cfenergy Y]
-                         [threads N]
+   pair_style bpfast DIR [DIR ...] [length_unit NAME | cflength X]
+                     [energy_unit NAME | cfenergy Y] [threads N]
+                     [spread_file FILE] [spread_every K]
 ------------------------------------------------------------------------- */
 
 void PairBPFast::settings(int narg, char** arg) {
-    if (narg < 1) {
-        error->all(FLERR, "Illegal pair_style bpfast command: expected pair_style bpfast DIR "
-                          "[length_unit NAME] [energy_unit NAME] [threads N]");
+    int ndirectories = 0;
+    while (ndirectories < narg && !is_keyword(arg[ndirectories])) ++ndirectories;
+    if (ndirectories == 0) {
+        error->all(FLERR,
+                   "Illegal pair_style bpfast command: expected pair_style bpfast DIR [DIR ...] "
+                   "[keyword value ...] (keywords: {})",
+                   keyword_list());
     }
-    std::string length_name, energy_name;
+    const std::vector<std::string> directories(arg, arg + ndirectories);
+    std::string length_name, energy_name, spread_path;
     double cflength = 0.0, cfenergy = 0.0;  // 0: not given
     int threads = 0;
-    for (int k = 1; k < narg; k += 2) {
+    bigint spread_every = 1;
+    for (int k = ndirectories; k < narg; k += 2) {
         const std::string key = arg[k];
         if (k + 1 >= narg) {
             error->all(FLERR, "Illegal pair_style bpfast command: keyword {} needs a value", key);
@@ -98,17 +151,27 @@ void PairBPFast::settings(int narg, char** arg) {
                 error->all(FLERR, "pair_style bpfast: threads must be from 1 to {}, got {}",
                            bpfast::kMaxThreads, arg[k + 1]);
             }
+        } else if (key == "spread_file") {
+            spread_path = arg[k + 1];
+        } else if (key == "spread_every") {
+            spread_every = utils::bnumeric(FLERR, arg[k + 1], false, lmp);
+            if (spread_every < 1) {
+                error->all(FLERR, "pair_style bpfast: spread_every must be a positive number "
+                                  "of steps, got {}",
+                           arg[k + 1]);
+            }
         } else {
-            error->all(FLERR,
-                       "Illegal pair_style bpfast command: unknown keyword '{}' (expected "
-                       "length_unit, energy_unit, cflength, cfenergy or threads)",
-                       key);
+            error->all(FLERR, "Illegal pair_style bpfast command: unknown keyword '{}' (expected {})",
+                       key, keyword_list());
         }
     }
+    check_directories(directories);
     length_unit_ = unit_factor("length", length_name, cflength);
     energy_unit_ = unit_factor("energy", energy_name, cfenergy);
     threads_ = threads;
-    load_potential(arg[0]);
+    load_members(directories);
+    spread_every_ = spread_every;
+    open_spread_file(spread_path);
     if (comm->me == 0) {
         const auto* style = bpfast_lammps::find_lammps_unit_style(update->unit_style);
         utils::logmesg(lmp,
@@ -126,6 +189,30 @@ void PairBPFast::settings(int narg, char** arg) {
         }
         type_number_.assign(n + 1, 0);
     }
+}
+
+// After the first directory, an argument that is neither a keyword nor an existing path is
+// most likely a misspelt keyword: say both (rank 0 looks, every rank stops).
+void PairBPFast::check_directories(const std::vector<std::string>& directories) {
+    int missing = -1;
+    if (comm->me == 0) {
+        for (size_t k = 1; k < directories.size() && missing < 0; ++k) {
+            std::error_code ec;
+            if (!std::filesystem::exists(directories[k], ec)) missing = static_cast<int>(k);
+        }
+    }
+    MPI_Bcast(&missing, 1, MPI_INT, 0, world);
+    if (missing < 0) return;
+    const std::string& word = directories[missing];
+    if (word.find('/') != std::string::npos) {
+        error->all(FLERR, "pair_style bpfast: cannot load the potential in '{}': no such "
+                          "directory",
+                   word);
+    }
+    error->all(FLERR,
+               "Illegal pair_style bpfast command: unknown keyword '{}' (expected {}), and no "
+               "potential directory '{}' exists",
+               word, keyword_list(), word);
 }
 
 // Potential units per LAMMPS unit of `kind` ("length" or "energy"): from the potential's
@@ -172,12 +259,12 @@ double PairBPFast::unit_factor(const std::string& kind, const std::string& name,
     return (length ? lammps_units->length : lammps_units->energy) / potential_unit;
 }
 
-void PairBPFast::load_potential(const std::string& directory) {
+std::unique_ptr<bpfast::Potential> PairBPFast::load_potential(const std::string& directory) {
+    std::unique_ptr<bpfast::Potential> potential;
     std::string message;
     try {
-        potential_ = std::make_unique<bpfast::Potential>(bpfast::read_n2p2_potential(directory));
+        potential = std::make_unique<bpfast::Potential>(bpfast::read_n2p2_potential(directory));
     } catch (const std::exception& e) {
-        potential_.reset();
         message = e.what();
     }
     // Every rank reads the files. A failure on some ranks only must not leave the others
@@ -196,18 +283,83 @@ void PairBPFast::load_potential(const std::string& directory) {
         error->all(FLERR, "pair_style bpfast: cannot load the potential in '{}' on {} of {} ranks",
                    directory, nfailed, comm->nprocs);
     }
-    directory_ = directory;
-    element_list_.clear();
-    for (const auto& symbol : potential_->spec().elements) {
-        element_list_ += (element_list_.empty() ? "" : ", ") + symbol;
+    return potential;
+}
+
+// Loads the committee (one member: a single potential). Members must describe the same
+// elements; their cutoffs may differ (each skips the neighbours beyond its own).
+void PairBPFast::load_members(const std::vector<std::string>& directories) {
+    std::vector<std::unique_ptr<bpfast::Potential>> members;
+    for (const auto& directory : directories) members.push_back(load_potential(directory));
+    const auto& elements = members[0]->spec().elements;
+    double cutoff = 0.0;
+    for (size_t m = 0; m < members.size(); ++m) {
+        const auto& other = members[m]->spec().elements;
+        if (other != elements) {
+            error->all(FLERR,
+                       "pair_style bpfast: the potentials of a committee must describe the same "
+                       "elements: '{}' describes {}, but '{}' describes {}",
+                       directories[0], join(elements), directories[m], join(other));
+        }
+        cutoff = std::max(cutoff, members[m]->cutoff());
     }
-    cutoff_ = potential_->cutoff() / length_unit_;
-    if (comm->me == 0) {
+    members_ = std::move(members);
+    directories_ = directories;
+    element_list_ = join(elements);
+    cutoff_ = cutoff / length_unit_;
+    // Per-atom member forces of ghost atoms go back to their owners for the spread.
+    comm_reverse = members_.size() > 1 ? 3 * static_cast<int>(members_.size()) : 0;
+    if (comm->me != 0) return;
+    for (size_t m = 0; m < members_.size(); ++m) {
         utils::logmesg(lmp,
                        "pair_style bpfast: potential '{}': elements {}, cutoff {} (potential "
                        "units) = {} (LAMMPS units)\n",
-                       directory_, element_list_, potential_->cutoff(), cutoff_);
+                       directories_[m], element_list_, members_[m]->cutoff(),
+                       members_[m]->cutoff() / length_unit_);
     }
+    if (members_.size() > 1) {
+        utils::logmesg(lmp,
+                       "pair_style bpfast: committee of {} potentials: their mean energy, forces "
+                       "and virial drive the dynamics; cutoff {} (LAMMPS units)\n",
+                       members_.size(), cutoff_);
+    }
+}
+
+// Opens (truncates) the spread file on rank 0; an empty path closes the current one.
+void PairBPFast::open_spread_file(const std::string& path) {
+    close_spread_file();
+    spread_path_ = path;
+    last_written_step_ = -1;
+    if (path.empty()) return;
+    std::string message;
+    if (comm->me == 0) {
+        spread_file_ = std::fopen(path.c_str(), "w");
+        if (spread_file_ == nullptr) {
+            message = std::strerror(errno);
+        } else {
+            std::fprintf(spread_file_,
+                         "# pair_style bpfast: committee of %zu: %s\n"
+                         "# step max_force_spread energy_std (units %s; standard deviations over "
+                         "the members, ddof=0)\n",
+                         members_.size(), join(directories_).c_str(), update->unit_style);
+            std::fflush(spread_file_);
+        }
+    }
+    int failed = message.empty() ? 0 : 1;
+    MPI_Bcast(&failed, 1, MPI_INT, 0, world);
+    if (failed) {
+        error->all(FLERR, "pair_style bpfast: cannot open spread_file '{}'{}{}", path,
+                   message.empty() ? "" : ": ", message);
+    }
+    if (members_.size() == 1 && comm->me == 0) {
+        error->warning(FLERR, "pair_style bpfast: spread_file with a single potential: the "
+                              "spread of one member is 0");
+    }
+}
+
+void PairBPFast::close_spread_file() {
+    if (spread_file_ != nullptr) std::fclose(spread_file_);
+    spread_file_ = nullptr;
 }
 
 /* ----------------------------------------------------------------------
@@ -215,7 +367,7 @@ void PairBPFast::load_potential(const std::string& directory) {
 ------------------------------------------------------------------------- */
 
 void PairBPFast::coeff(int narg, char** arg) {
-    if (!potential_) error->all(FLERR, "pair_coeff bpfast: no potential loaded (pair_style)");
+    if (members_.empty()) error->all(FLERR, "pair_coeff bpfast: no potential loaded (pair_style)");
     if (!allocated) allocate();
     const int ntypes = atom->ntypes;
     if (narg != 2 + ntypes || std::strcmp(arg[0], "*") != 0 || std::strcmp(arg[1], "*") != 0) {
@@ -231,13 +383,13 @@ void PairBPFast::coeff(int narg, char** arg) {
             error->all(FLERR,
                        "pair_coeff bpfast: '{}' (atom type {}) is not an element symbol; the "
                        "potential '{}' describes {}",
-                       symbol, t, directory_, element_list_);
+                       symbol, t, directories_[0], element_list_);
         }
-        if (potential_->element_index(z) < 0) {
+        if (members_[0]->element_index(z) < 0) {
             error->all(FLERR,
                        "pair_coeff bpfast: element {} (atom type {}) is not in the potential "
                        "'{}', which describes {}",
-                       symbol, t, directory_, element_list_);
+                       symbol, t, directories_[0], element_list_);
         }
         type_number_[t] = z;
     }
@@ -246,8 +398,9 @@ void PairBPFast::coeff(int narg, char** arg) {
     }
 }
 
+
 void PairBPFast::init_style() {
-    if (!potential_) error->all(FLERR, "Pair style bpfast: no potential loaded");
+    if (members_.empty()) error->all(FLERR, "Pair style bpfast: no potential loaded");
     if (force->newton_pair == 0) {
         error->all(FLERR, "Pair style bpfast requires newton pair on (forces on ghost atoms "
                           "are returned to their owners by reverse communication)");
@@ -284,7 +437,6 @@ void PairBPFast::compute(int eflag, int vflag) {
 
     const int nall = atom->nlocal + atom->nghost;
     double** x = atom->x;
-    double** f = atom->f;
     const int* type = atom->type;
 
     positions_.resize(3 * static_cast<size_t>(nall));
@@ -312,33 +464,71 @@ void PairBPFast::compute(int eflag, int vflag) {
     options.stress = vflag_global != 0;
     options.threads = threads_ > 0 ? threads_ : comm->nthreads;
 
-    bpfast::Result res;
-    try {
-        res = potential_->compute(host, options);
-    } catch (const std::exception& e) {
-        error->one(FLERR, "pair_style bpfast: evaluation failed: {}", e.what());
+    const std::vector<bpfast::Result> results = evaluate_members(host, options);
+    tally_mean(results, nall);
+    const std::vector<double> member_energies = member_totals(results);
+    const bigint step = update->ntimestep;
+    const bool spread_step = step % spread_every_ == 0;
+    if (spread_step || force_spread_flag_) {
+        compute_spread(results, member_energies, nall, spread_step && step != last_written_step_);
     }
+}
 
-    // Potential units -> LAMMPS units.
+// The one place that evaluates the members: each on its own, on the same host list.
+std::vector<bpfast::Result> PairBPFast::evaluate_members(
+    const bpfast::HostNeighbors& host, const bpfast::ComputeOptions& options) const {
+    std::vector<bpfast::Result> results;
+    results.reserve(members_.size());
+    for (size_t m = 0; m < members_.size(); ++m) {
+        try {
+            results.push_back(members_[m]->compute(host, options));
+        } catch (const std::exception& e) {
+            if (members_.size() == 1) {
+                error->one(FLERR, "pair_style bpfast: evaluation failed: {}", e.what());
+            }
+            error->one(FLERR, "pair_style bpfast: evaluation of the potential '{}' failed: {}",
+                       directories_[m], e.what());
+        }
+    }
+    return results;
+}
+
+// The committee mean (sum over members / their number; a single potential's own values):
+// forces on local and ghost atoms, energy, per-atom energies, virial, in LAMMPS units.
+void PairBPFast::tally_mean(const std::vector<bpfast::Result>& results, int nall) {
+    const size_t members = results.size();
+    const double count = static_cast<double>(members);
     const double to_energy = 1.0 / energy_unit_;
     const double to_force = length_unit_ / energy_unit_;
-    const double* fr = res.forces.data();
+    double** f = atom->f;
     for (int i = 0; i < nall; ++i) {
-        f[i][0] += fr[3 * i] * to_force;
-        f[i][1] += fr[3 * i + 1] * to_force;
-        f[i][2] += fr[3 * i + 2] * to_force;
+        for (int c = 0; c < 3; ++c) {
+            double sum = results[0].forces[3 * i + c];
+            for (size_t m = 1; m < members; ++m) sum += results[m].forces[3 * i + c];
+            f[i][c] += sum / count * to_force;
+        }
     }
-    if (eflag_global) eng_vdwl += res.energy * to_energy;
+    if (eflag_global) {
+        double sum = results[0].energy;
+        for (size_t m = 1; m < members; ++m) sum += results[m].energy;
+        eng_vdwl += sum / count * to_energy;
+    }
     if (eflag_atom) {
         for (int ii = 0; ii < list->inum; ++ii) {
             const int i = list->ilist[ii];
-            eatom[i] += res.energies[i] * to_energy;
+            double sum = results[0].energies[i];
+            for (size_t m = 1; m < members; ++m) sum += results[m].energies[i];
+            eatom[i] += sum / count * to_energy;
         }
     }
     if (vflag_global) {
+        std::array<double, 9> w = results[0].virial;
+        for (size_t m = 1; m < members; ++m) {
+            for (int k = 0; k < 9; ++k) w[k] += results[m].virial[k];
+        }
+        for (double& value : w) value /= count;
         // LAMMPS' virial is sum_i r_i . f_i = -sum_pairs (dE/dd) (x) d (d = r_j - r_i);
         // the core's virial is +sum_pairs (dE/dd) (x) d. Order: xx, yy, zz, xy, xz, yz.
-        const auto& w = res.virial;
         virial[0] -= w[0] * to_energy;
         virial[1] -= w[4] * to_energy;
         virial[2] -= w[8] * to_energy;
@@ -346,19 +536,107 @@ void PairBPFast::compute(int eflag, int vflag) {
         virial[4] -= 0.5 * (w[2] + w[6]) * to_energy;
         virial[5] -= 0.5 * (w[5] + w[7]) * to_energy;
     }
-    int64_t outside = 0;
-    for (const auto& per_element : res.extrapolations) {
-        for (const int64_t count : per_element) outside += count;
+}
+
+std::vector<double> PairBPFast::member_totals(const std::vector<bpfast::Result>& results) {
+    const size_t members = results.size();
+    // [0, M): member energies (LAMMPS units); [M, 2M): member extrapolation counts.
+    std::vector<double> local(2 * members, 0.0);
+    for (size_t m = 0; m < members; ++m) {
+        local[m] = results[m].energy / energy_unit_;
+        int64_t outside = 0;
+        for (const auto& per_element : results[m].extrapolations) {
+            for (const int64_t count : per_element) outside += count;
+        }
+        local[members + m] = static_cast<double>(outside);
     }
-    pvector[0] = static_cast<double>(outside);
+    if (members == 1) {
+        pvector[0] = local[1];  // this rank's count; compute pair sums over ranks
+        return {local[0]};
+    }
+    std::vector<double> total(2 * members, 0.0);
+    MPI_Allreduce(local.data(), total.data(), static_cast<int>(total.size()), MPI_DOUBLE, MPI_SUM,
+                  world);
+    const double largest = *std::max_element(total.begin() + members, total.end());
+    pvector[0] = comm->me == 0 ? largest : 0.0;
+    total.resize(members);
+    return total;
+}
+
+void PairBPFast::compute_spread(const std::vector<bpfast::Result>& results,
+                                const std::vector<double>& member_energies, int nall,
+                                bool write) {
+    const size_t members = results.size();
+    const int nlocal = atom->nlocal;
+    force_spread_.assign(std::max(nlocal, 1), 0.0);
+    double local_max = 0.0;
+    max_force_spread_ = 0.0;
+    if (members > 1) {
+        const double to_force = length_unit_ / energy_unit_;
+        const size_t width = 3 * members;
+        member_forces_.resize(width * nall);
+        for (int i = 0; i < nall; ++i) {
+            for (size_t m = 0; m < members; ++m) {
+                for (int c = 0; c < 3; ++c) {
+                    member_forces_[width * i + 3 * m + c] = results[m].forces[3 * i + c] * to_force;
+                }
+            }
+        }
+        comm->reverse_comm(this);  // ghost atoms' member forces onto their owners
+        for (int i = 0; i < nlocal; ++i) {
+            force_spread_[i] = bpfast_lammps::force_spread(&member_forces_[width * i], members);
+            local_max = std::max(local_max, force_spread_[i]);
+        }
+        MPI_Allreduce(&local_max, &max_force_spread_, 1, MPI_DOUBLE, MPI_MAX, world);
+    }
+    energy_std_ = bpfast_lammps::member_std(member_energies.data(), members);
+    pvector[1] = comm->me == 0 ? max_force_spread_ : 0.0;
+    pvector[2] = comm->me == 0 ? energy_std_ : 0.0;
+    if (!write) return;
+    last_written_step_ = update->ntimestep;
+    if (spread_file_ != nullptr) {
+        std::fprintf(spread_file_, BIGINT_FORMAT " %.17g %.17g\n", update->ntimestep,
+                     max_force_spread_, energy_std_);
+        std::fflush(spread_file_);
+    }
+}
+
+int PairBPFast::pack_reverse_comm(int n, int first, double* buf) {
+    const size_t width = 3 * members_.size();
+    int k = 0;
+    for (int i = first; i < first + n; ++i) {
+        for (size_t c = 0; c < width; ++c) buf[k++] = member_forces_[width * i + c];
+    }
+    return k;
+}
+
+void PairBPFast::unpack_reverse_comm(int n, int* list, double* buf) {
+    const size_t width = 3 * members_.size();
+    int k = 0;
+    for (int i = 0; i < n; ++i) {
+        for (size_t c = 0; c < width; ++c) member_forces_[width * list[i] + c] += buf[k++];
+    }
 }
 
 // extract_pair("cflength") / ("cfenergy"): the factors in use, potential units per LAMMPS
-// unit (whether given by name or as numbers).
+// unit (whether given by name or as numbers); ("max_force_spread") / ("energy_std"): the
+// committee's spread at the last spread step (LAMMPS units, the same on every rank);
+// ("force_spread_flag"): `fix pair`'s request for the per-atom spread at this step.
 void* PairBPFast::extract(const char* name, int& dim) {
     dim = 0;
     if (std::strcmp(name, "cflength") == 0) return &length_unit_;
     if (std::strcmp(name, "cfenergy") == 0) return &energy_unit_;
+    if (std::strcmp(name, "max_force_spread") == 0) return &max_force_spread_;
+    if (std::strcmp(name, "energy_std") == 0) return &energy_std_;
+    if (std::strcmp(name, "force_spread_flag") == 0) return &force_spread_flag_;
+    return nullptr;
+}
+
+// extract_peratom("force_spread"): each local atom's force spread (LAMMPS force units) at
+// the last spread step, for `fix pair N bpfast force_spread 1`.
+void* PairBPFast::extract_peratom(const char* name, int& ncol) {
+    ncol = 0;
+    if (std::strcmp(name, "force_spread") == 0) return force_spread_.data();
     return nullptr;
 }
 
@@ -366,5 +644,7 @@ double PairBPFast::memory_usage() {
     double bytes = Pair::memory_usage();
     bytes += static_cast<double>(positions_.capacity() * sizeof(double));
     bytes += static_cast<double>(numbers_.capacity() * sizeof(int32_t));
+    bytes += static_cast<double>(member_forces_.capacity() * sizeof(double));
+    bytes += static_cast<double>(force_spread_.capacity() * sizeof(double));
     return bytes;
 }
