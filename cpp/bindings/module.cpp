@@ -380,6 +380,7 @@ trajectory); calls that share a cache are serialised.)doc")
         });
 
     void bind_training(py::module_&); bind_training(m);  // NetworkGradients (bind_training.cpp)
+    void bind_committee(py::module_&); bind_committee(m);  // Committee (bind_committee.cpp)
     m.def(
         "load",
         [](const std::string& directory) {

@@ -12,6 +12,8 @@
 // bit-identical results; different thread counts agree to rounding.
 #pragma once
 
+#include <vector>
+
 #include "bpfast/evaluation.hpp"
 
 namespace bpfast {
@@ -22,5 +24,14 @@ namespace bpfast {
 /// symmetry-function, network and force timings.
 void evaluate_with_forces(const Evaluation& ev, bool forces, bool stress, bool per_atom,
                           ExtrapolationCounts& counts, Result& res);
+
+/// evaluate_with_forces for the members of a committee whose models share ev.model's
+/// symmetry functions and scaling: per centre the symmetry functions once, every member's
+/// network, and one gradient sweep for all members (Descriptor::gradient_members).
+/// Member m's energy, forces, virial and timings go to *res[m] as evaluate_with_forces
+/// sets them; the extrapolation counts (the same for all members) are added to `counts`.
+void evaluate_members_with_forces(const Evaluation& ev, const std::vector<const Model*>& members,
+                                  bool forces, bool stress, bool per_atom,
+                                  ExtrapolationCounts& counts, const std::vector<Result*>& res);
 
 }  // namespace bpfast

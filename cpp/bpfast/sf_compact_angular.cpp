@@ -448,7 +448,12 @@ template <int W>
 inline void compact_angular(bool gradient, const sf::AngularGroup& g, size_t group,
                             const sf::KernelIO& io, CompactAngularScratch& s, PairTape& tape,
                             const KernelOptions& k) {
-    if (gradient) {
+    if (gradient && io.members > 1) {
+        // A committee: each member's gradient from the same replayed pair data.
+        for (int m = 0; m < io.members; ++m) {
+            CompactAngularKernel<true, W>(g, group, io.member(m), s, tape, k).run();
+        }
+    } else if (gradient) {
         CompactAngularKernel<true, W>(g, group, io, s, tape, k).run();
     } else {
         CompactAngularKernel<false, W>(g, group, io, s, tape, k).run();

@@ -444,7 +444,15 @@ template <int W>
 inline void gaussian_angular(bool gradient, const sf::AngularGroup& g, size_t group,
                              const CutoffFunction& cutoff, const sf::KernelIO& io,
                              GaussianAngularScratch& s, PairTape& tape, const KernelOptions& k) {
-    if (gradient) {
+    if (gradient && io.members > 1) {
+        for (int m = 0; m < io.members; ++m) {
+            if (g.uses_jk) {
+                GaussianAngularKernel<true, true, W>(g, group, cutoff, io.member(m), s, tape, k).run();
+            } else {
+                GaussianAngularKernel<true, false, W>(g, group, cutoff, io.member(m), s, tape, k).run();
+            }
+        }
+    } else if (gradient) {
         if (g.uses_jk) {
             GaussianAngularKernel<true, true, W>(g, group, cutoff, io, s, tape, k).run();
         } else {

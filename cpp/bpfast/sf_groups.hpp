@@ -111,6 +111,8 @@ Groups group_symmetry_functions(const std::vector<SymmetryFunctionSpec>& sfs,
 
 /// What a kernel reads and writes for one central atom. Values pass: G (the SF values,
 /// added to); gradient pass: dEdG and g{x,y,z} (dE/dd_n added per neighbour n).
+/// A committee's gradient pass serves `members` networks at once: member m's dE/dG at
+/// dEdG + m * dEdG_stride, its dE/dd_n at g{x,y,z}[m * g_stride + n].
 struct KernelIO {
     const NeighborEnv& env;
     const double* fc;   // f_c(r_n) of cutoff slot s at fc[s * env.count + n], 0 beyond r_c
@@ -120,6 +122,15 @@ struct KernelIO {
     double* gx;
     double* gy;
     double* gz;
+    int members = 1;
+    size_t dEdG_stride = 0;
+    size_t g_stride = 0;
+
+    /// Member m's view: one member, its dE/dG and gradient rows.
+    KernelIO member(int m) const {
+        return KernelIO{env, fc, dfc, G, dEdG + m * dEdG_stride, gx + m * g_stride,
+                        gy + m * g_stride, gz + m * g_stride};
+    }
 };
 
 }  // namespace sf

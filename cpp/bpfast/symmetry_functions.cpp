@@ -44,6 +44,24 @@ void Descriptor::gradient(const NeighborEnv& env, const double* dEdG, double* gx
     ws.tape.end_gradient();
 }
 
+void Descriptor::gradient_members(const NeighborEnv& env, int members, const double* dEdG,
+                                  size_t dEdG_stride, double* gx, double* gy, double* gz,
+                                  size_t g_stride, DescriptorWorkspace& ws,
+                                  const KernelOptions& kernels) const {
+    const size_t rows = groups_.cutoffs.size() * static_cast<size_t>(env.count);
+    ws.fc.resize(rows);
+    ws.dfc.resize(rows);
+    const sf::KernelIO io{env,  ws.fc.data(), ws.dfc.data(), nullptr,    dEdG,
+                          gx,   gy,           gz,            members,    dEdG_stride,
+                          g_stride};
+    if (ws.tape.gradient_lanes(kernel_lanes(kernels)) == 8) {
+        run_wide(true, io, ws, kernels);
+    } else {
+        run_narrow(true, io, ws, kernels);
+    }
+    ws.tape.end_gradient();
+}
+
 template <int W>
 void Descriptor::run(bool gradient, const sf::KernelIO& io, DescriptorWorkspace& ws,
                      const KernelOptions& kernels) const {

@@ -51,6 +51,14 @@ class Descriptor {
     void gradient(const NeighborEnv& env, const double* dEdG, double* gx, double* gy,
                   double* gz, DescriptorWorkspace& ws, const KernelOptions& kernels) const;
 
+    /// gradient() for the `members` networks of a committee that share these SFs, in one
+    /// sweep: member m's dE/dG at dEdG + m * dEdG_stride, its gradient added to
+    /// g{x,y,z}[m * g_stride + n].
+    void gradient_members(const NeighborEnv& env, int members, const double* dEdG,
+                          size_t dEdG_stride, double* gx, double* gy, double* gz,
+                          size_t g_stride, DescriptorWorkspace& ws,
+                          const KernelOptions& kernels) const;
+
   private:
     // Entry points per kernel width (simd.hpp): the cutoff functions of all slots, then
     // every kernel family's entry point of the same width.

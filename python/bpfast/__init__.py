@@ -1,11 +1,13 @@
 """bpfast: fast, exact evaluation of Behler-Parrinello neural-network potentials.
 
 Load an n2p2/RuNNer potential directory with :func:`load` and evaluate energies,
-forces, stress and per-atom energies with :meth:`Potential.compute`.
+forces, stress and per-atom energies with :meth:`Potential.compute`; several potentials
+together, with their spread, with :func:`load_committee`.
 """
 
 from __future__ import annotations
 
+from .committee import Committee, CommitteeResult, load_committee
 from .errors import (
     Excursion,
     ExtrapolationWarning,
@@ -27,6 +29,8 @@ def train(*args, **kwargs):
 
 
 __all__ = [
+    "Committee",
+    "CommitteeResult",
     "Excursion",
     "ExtrapolationWarning",
     "FormatError",
@@ -36,6 +40,7 @@ __all__ = [
     "Result",
     "UnsupportedPotentialError",
     "load",
+    "load_committee",
     "neighbor_list",
     "train",
 ]

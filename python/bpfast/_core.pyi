@@ -93,6 +93,35 @@ class NetworkGradients:
 
 def network_parameters(potential: Potential, element: str) -> np.ndarray: ...
 
+class Committee:
+    cutoff: float
+    groups: List[List[int]]
+    def __init__(self, members: List[Potential]) -> None: ...
+    def __len__(self) -> int: ...
+    def compute(
+        self,
+        positions: np.ndarray,
+        numbers: np.ndarray,
+        cell: Optional[np.ndarray],
+        pbc: Tuple[bool, bool, bool],
+        forces: bool,
+        stress: bool,
+        energies: bool,
+        threads: int,
+        cache: Optional["NeighborCache"] = None,
+        kernels: "KernelOptions" = ...,
+    ) -> Dict[str, Any]: ...
+    def compute_host(
+        self,
+        positions: np.ndarray,
+        numbers: np.ndarray,
+        centers: np.ndarray,
+        offsets: np.ndarray,
+        neighbors: np.ndarray,
+        energies: bool = True,
+        threads: int = 0,
+    ) -> Dict[str, Any]: ...
+
 class NeighborCache:
     def __init__(self, skin: float = 1.0) -> None: ...
     @property

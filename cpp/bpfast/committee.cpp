@@ -1,0 +1,213 @@
+#include "bpfast/committee.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "bpfast/descriptors.hpp"
+#include "bpfast/elements.hpp"
+#include "bpfast/energies.hpp"
+#include "bpfast/errors.hpp"
+#include "bpfast/evaluation.hpp"
+#include "bpfast/forces.hpp"
+#include "bpfast/stopwatch.hpp"
+#include "bpfast/threading.hpp"
+
+namespace bpfast {
+
+namespace {
+
+bool same_function(const SymmetryFunctionSpec& a, const SymmetryFunctionSpec& b) {
+    return a.type == b.type && a.center == b.center && a.e1 == b.e1 && a.e2 == b.e2 &&
+           a.eta == b.eta && a.rs == b.rs && a.lambda == b.lambda && a.zeta == b.zeta &&
+           a.rc == b.rc && a.rl == b.rl && a.angle_left == b.angle_left &&
+           a.angle_right == b.angle_right && a.subtype == b.subtype;
+}
+
+bool same_statistics(const SFStatistics& a, const SFStatistics& b) {
+    return a.min == b.min && a.max == b.max && a.mean == b.mean && a.sigma == b.sigma;
+}
+
+template <typename T, typename Same>
+bool all_same(const std::vector<std::vector<T>>& a, const std::vector<std::vector<T>>& b,
+              Same same) {
+    if (a.size() != b.size()) return false;
+    for (size_t e = 0; e < a.size(); ++e) {
+        if (!std::equal(a[e].begin(), a[e].end(), b[e].begin(), b[e].end(), same)) return false;
+    }
+    return true;
+}
+
+void check_finite(const double* positions, int64_t n) {
+    for (int64_t k = 0; k < 3 * n; ++k) {
+        if (!std::isfinite(positions[k])) {
+            throw InputError("position of atom " + std::to_string(k / 3) + " is not finite");
+        }
+    }
+}
+
+/// Element index of every atom (the members share the elements); throws
+/// UnknownElementError naming the first atom of another element.
+std::vector<int> element_indices(const Potential& pot, const int32_t* numbers, int64_t n) {
+    std::vector<int> element(n);
+    for (int64_t i = 0; i < n; ++i) {
+        element[i] = pot.element_index(numbers[i]);
+        if (element[i] >= 0) continue;
+        std::string known;
+        for (const auto& s : pot.spec().elements) known += (known.empty() ? "" : ", ") + s;
+        const std::string name =
+            numbers[i] >= 1 && numbers[i] <= kMaxAtomicNumber ? element_symbol(numbers[i]) : "?";
+        throw UnknownElementError("atom " + std::to_string(i) + " is " + name + " (Z=" +
+                                  std::to_string(numbers[i]) +
+                                  "), which the committee does not describe (elements: " +
+                                  known + ")");
+    }
+    return element;
+}
+
+/// Energies only: the group's scaled SFs once, then every member's batched networks.
+void group_energies(const Evaluation& ev, const std::vector<const Model*>& models,
+                    bool per_atom, ExtrapolationCounts& counts, const std::vector<Result*>& res) {
+    auto t0 = Clock::now();
+    const DescriptorTable inputs = compute_descriptors(ev, true, counts);
+    const double t_sf = seconds_since(t0);
+    for (size_t m = 0; m < models.size(); ++m) {
+        t0 = Clock::now();
+        const Evaluation member_ev{*models[m], ev.centres, ev.environments, ev.kernels, ev.threads};
+        evaluate_energies(member_ev, inputs, per_atom, *res[m]);
+        res[m]->timings.network = seconds_since(t0);
+        res[m]->timings.symmetry_functions = t_sf;
+    }
+}
+
+}  // namespace
+
+bool same_inputs(const PotentialSpec& a, const PotentialSpec& b) {
+    return a.atomic_numbers == b.atomic_numbers && a.cutoff_type == b.cutoff_type &&
+           a.cutoff_alpha == b.cutoff_alpha && a.scaling_mode == b.scaling_mode &&
+           a.scale_min == b.scale_min && a.scale_max == b.scale_max &&
+           all_same(a.symmetry_functions, b.symmetry_functions, same_function) &&
+           all_same(a.statistics, b.statistics, same_statistics);
+}
+
+Committee::Committee(std::vector<std::shared_ptr<const Potential>> members)
+    : members_(std::move(members)) {
+    if (members_.empty()) throw InputError("a committee needs at least one member");
+    for (size_t m = 0; m < members_.size(); ++m) {
+        if (!members_[m]) throw InputError("committee member " + std::to_string(m) + " is null");
+        if (members_[m]->spec().atomic_numbers != members_[0]->spec().atomic_numbers) {
+            throw InputError("committee members describe different elements: " +
+                             members_[0]->spec().directory + " and " +
+                             members_[m]->spec().directory);
+        }
+        cutoff_ = std::max(cutoff_, members_[m]->cutoff());
+        auto group = std::find_if(groups_.begin(), groups_.end(), [&](const std::vector<int>& g) {
+            return same_inputs(members_[g[0]]->spec(), members_[m]->spec());
+        });
+        if (group == groups_.end()) {
+            groups_.push_back({static_cast<int>(m)});
+        } else {
+            group->push_back(static_cast<int>(m));
+        }
+    }
+}
+
+CommitteeResult Committee::compute(const double* positions, const int32_t* numbers, int64_t n,
+                                   const Cell* cell, const std::array<bool, 3>& pbc,
+                                   const ComputeOptions& options, NeighborCache* cache) const {
+    if (options.stress && cell == nullptr) throw InputError("stress needs a cell");
+    if (options.descriptors_only) throw InputError("a committee computes no descriptors");
+    check_finite(positions, n);
+    check_kernel_options(options.kernels);
+    CommitteeResult res;
+    const int nt = resolve_threads(options.threads, n, 32);
+    NeighborList own;
+    const NeighborList* list = &own;
+    std::unique_lock<std::mutex> lock;
+    std::vector<double> wrapped;
+    if (n > 0) {
+        const auto t0 = Clock::now();
+        if (cache != nullptr) {
+            lock = std::unique_lock<std::mutex>(cache->mutex());
+            list = &cache->update(positions, n, cell, pbc, cutoff_, nt, options.kernels);
+        } else {
+            build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, own, options.kernels);
+        }
+        wrapped_positions(*list, positions, n, wrapped);
+        res.neighbor_pairs = static_cast<int64_t>(list->pairs());
+        res.closest_pair = closest_pair(*list, wrapped.data(), n, nt);
+        res.timings.neighbors = seconds_since(t0);
+    }
+    const ListEnvironments environments(*list, wrapped, numbers);
+    return evaluate(n, numbers, n, nullptr, nt, options, environments, std::move(res));
+}
+
+CommitteeResult Committee::compute(const HostNeighbors& host, const ComputeOptions& options) const {
+    if (host.n_total < 0 || host.n_centers < 0 || host.n_centers > host.n_total) {
+        throw InputError("host neighbour list: inconsistent atom counts");
+    }
+    if (options.descriptors_only) throw InputError("a committee computes no descriptors");
+    check_finite(host.positions, host.n_total);
+    check_kernel_options(options.kernels);
+    CommitteeResult res;
+    const int nt = resolve_threads(options.threads, host.n_centers, 32);
+    for (int64_t c = 0; c < host.n_centers; ++c) res.neighbor_pairs += host.counts[host.centers[c]];
+    const HostEnvironments environments(host.positions, host.numbers, host.counts, host.neighbors,
+                                        host.index_mask);
+    return evaluate(host.n_total, host.numbers, host.n_centers, host.centers, nt, options,
+                    environments, std::move(res));
+}
+
+CommitteeResult Committee::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
+                                    const int32_t* centers, int nt, const ComputeOptions& options,
+                                    const Environments& environments, CommitteeResult res) const {
+    const std::vector<int> element = element_indices(*members_[0], numbers, n_total);
+    res.members.resize(members_.size());
+    for (Result& r : res.members) {
+        if (options.forces) r.forces.assign(3 * n_total, 0.0);
+        if (options.energies) r.energies.assign(n_total, 0.0);
+        r.has_virial = options.stress;
+        r.closest_pair = res.closest_pair;
+        r.neighbor_pairs = res.neighbor_pairs;
+        r.timings.neighbors = res.timings.neighbors;
+    }
+    const Centres atoms{n_total, element.data(), n_centers, centers};
+    for (const std::vector<int>& group : groups_) {
+        std::vector<const Model*> models;
+        std::vector<Result*> out;
+        for (int m : group) {
+            models.push_back(&members_[m]->model());
+            out.push_back(&res.members[m]);
+        }
+        ExtrapolationCounts counts(*models[0]);
+        const Evaluation ev{*models[0], atoms, environments, options.kernels, nt};
+        const bool gradient = options.forces || options.stress;
+        if (n_centers == 0) {
+            // nothing to evaluate
+        } else if (gradient && models.size() == 1) {
+            evaluate_with_forces(ev, options.forces, options.stress, options.energies, counts,
+                                 *out[0]);
+        } else if (gradient) {
+            evaluate_members_with_forces(ev, models, options.forces, options.stress,
+                                         options.energies, counts, out);
+        } else {
+            group_energies(ev, models, options.energies, counts, out);
+        }
+        for (Result* r : out) {
+            r->extrapolations = counts.per_function;
+            r->extrapolating_atoms = counts.atoms;
+            r->excursions = counts.excursions;
+        }
+        // One sweep serves a group with gradients: its members' timings are the group's.
+        const PhaseTimings& t = out[0]->timings;
+        res.timings.symmetry_functions += t.symmetry_functions;
+        res.timings.forces += t.forces;
+        if (gradient && models.size() > 1) {
+            res.timings.network += t.network;
+        } else {
+            for (Result* r : out) res.timings.network += r->timings.network;
+        }
+    }
+    return res;
+}
+
+}  // namespace bpfast

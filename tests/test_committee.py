@@ -1,0 +1,245 @@
+"""Committees: means and spreads equal the members evaluated one by one, the spread
+grows away from the training data, finite differences of the mean force, bad input."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bpfast
+from bpfast.testing import numerical_forces
+from conftest import POTENTIALS, REFERENCE, copy_stating_units, require_shared
+from synthetic import random_structure, write_potential
+
+WEIGHT_LINE = re.compile(r"^(\s*)(\S+)(\s+[ab]\s.*)$")
+
+
+def perturbed_copy(source, directory, seed: int, relative: float = 0.05) -> Path:
+    """A copy of a potential whose weights are multiplied by 1 + relative * N(0, 1) (same
+    symmetry functions and scaling: a committee member as training another seed gives)."""
+    rng = np.random.default_rng(seed)
+    shutil.copytree(source, directory)
+    for path in Path(directory).glob("weights.*.data"):
+        lines = []
+        for line in path.read_text().splitlines():
+            m = WEIGHT_LINE.match(line)
+            if m and not line.lstrip().startswith("#"):
+                value = float(m.group(2)) * (1.0 + relative * rng.standard_normal())
+                line = f"{m.group(1)}{value:.17e}{m.group(3)}"
+            lines.append(line)
+        path.write_text("\n".join(lines) + "\n")
+    return Path(directory)
+
+
+@pytest.fixture(scope="module")
+def potdir(tmp_path_factory):
+    return write_potential(tmp_path_factory.mktemp("pot"), sf_types=(2, 3, 9, 12, 20, 22),
+                           seed=4)
+
+
+@pytest.fixture(scope="module")
+def member_dirs(potdir, tmp_path_factory):
+    """Three members sharing symmetry functions and scaling, one with its own."""
+    root = tmp_path_factory.mktemp("members")
+    shared = [perturbed_copy(potdir, root / f"m{k}", seed=k) for k in (1, 2)]
+    other = write_potential(root / "other", sf_types=(2, 9, 21), seed=7)
+    return [potdir, *shared, other]
+
+
+@pytest.fixture(scope="module")
+def committee(member_dirs):
+    return bpfast.load_committee(member_dirs)
+
+
+def structure(seed=0, n_atoms=24, cell="triclinic"):
+    return random_structure(np.random.default_rng(seed), n_atoms=n_atoms, cell=cell,
+                            density=0.06)
+
+
+def quietly(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
+        return fn(*args, **kwargs)
+
+
+def member_results(committee, s, **kwargs):
+    return [quietly(m.compute, *s, **kwargs) for m in committee.members]
+
+
+def close(actual, expected, rtol=1e-12):
+    scale = max(float(np.max(np.abs(expected))), 1.0) if np.size(expected) else 1.0
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("cell", ["triclinic", "cubic", None])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_committee_equals_members_one_by_one(committee, cell, threads):
+    s = structure(cell=cell)
+    stress = cell is not None
+    r = quietly(committee.compute, *s, stress=stress, energies=True, members=True,
+                threads=threads)
+    each = member_results(committee, s, stress=stress, energies=True, threads=threads)
+    energy = np.array([m.energy for m in each])
+    close(r.member_energy, energy)
+    close(r.energy, energy.mean())
+    close(r.energy_std, energy.std())
+    for key in ("forces", "energies") + (("stress",) if stress else ()):
+        values = np.stack([getattr(m, key) for m in each])
+        close(getattr(r, f"member_{key}"), values)
+        close(getattr(r, key), values.mean(axis=0))
+        close(getattr(r, f"{key}_std"), values.std(axis=0))
+    if not stress:
+        assert r.stress is None and r.stress_std is None and r.member_stress is None
+    assert r.extrapolations == max(m.extrapolations for m in each)
+    assert r.neighbor_pairs == each[0].neighbor_pairs
+    assert len(r.member_energy) == len(committee) == 4
+
+
+def test_members_false_and_energy_only(committee):
+    s = structure(1)
+    r = quietly(committee.compute, *s, forces=False)
+    assert r.forces is None and r.forces_std is None and r.member_forces is None
+    assert r.force_spread is None and r.max_force_spread is None
+    assert r.energies is None and r.stress is None
+    r = quietly(committee.compute, *s)
+    assert r.member_forces is None and r.forces.shape == (24, 3)
+
+
+def test_identical_members_have_zero_spread(potdir):
+    c = bpfast.load_committee([potdir, potdir, potdir])
+    s = structure(2, cell="cubic")
+    r = quietly(c.compute, *s, stress=True, energies=True)
+    one = quietly(c.members[0].compute, *s, stress=True, energies=True)
+    tiny = 1e-14
+    assert r.energy_std <= tiny * abs(one.energy)
+    assert np.all(r.forces_std <= tiny * np.abs(one.forces).max())
+    assert np.all(r.stress_std <= tiny * np.abs(one.stress).max())
+    assert np.all(r.energies_std <= tiny * np.abs(one.energies).max())
+    assert r.max_force_spread <= 2 * tiny * np.abs(one.forces).max()
+    close(r.forces, one.forces)
+
+
+def test_spread_is_the_population_std(member_dirs):
+    """ddof=0: two members are (a - b) / 2 apart from their mean."""
+    c = bpfast.load_committee(member_dirs[:2])
+    s = structure(3)
+    r = quietly(c.compute, *s, members=True)
+    a, b = member_results(c, s)
+    close(r.energy_std, abs(a.energy - b.energy) / 2)
+    close(r.forces_std, np.abs(a.forces - b.forces) / 2)
+    close(r.force_spread, np.linalg.norm(a.forces - b.forces, axis=1) / 2)
+    assert r.max_force_spread == pytest.approx(float(r.force_spread.max()), rel=0, abs=0)
+    assert r.energy_std > 0
+
+
+def test_mean_force_matches_finite_differences(committee):
+    s = structure(4, n_atoms=10)
+    r = quietly(committee.compute, *s)
+    fd = numerical_forces(committee, *s, step=1e-5)
+    np.testing.assert_allclose(r.forces, fd, rtol=0, atol=1e-6 * max(1.0, np.abs(r.forces).max()))
+
+
+def test_no_atoms(committee):
+    r = committee.compute(np.zeros((0, 3)), [], np.eye(3) * 10.0, stress=True, members=True)
+    assert r.forces.shape == (0, 3) and r.member_forces.shape == (4, 0, 3)
+    assert r.force_spread.shape == (0,) and r.max_force_spread == 0.0
+    assert r.energy == 0.0 and r.energy_std == 0.0
+    np.testing.assert_array_equal(r.stress_std, np.zeros((3, 3)))
+
+
+def test_one_member_is_the_potential(potdir):
+    c = bpfast.load_committee([potdir])
+    s = structure(5)
+    r = quietly(c.compute, *s, energies=True)
+    one = quietly(c.members[0].compute, *s, energies=True)
+    assert r.energy == one.energy and r.energy_std == 0.0
+    np.testing.assert_array_equal(r.forces, one.forces)
+    np.testing.assert_array_equal(r.forces_std, np.zeros_like(one.forces))
+
+
+def test_spread_grows_away_from_the_training_data():
+    """Two water potentials of different functionals agree on liquid water and disagree
+    on compressed, strongly rattled water, where both extrapolate."""
+    require_shared()
+    ase_io = pytest.importorskip("ase.io")
+    c = bpfast.load_committee([POTENTIALS / "H2O_RPBE-D3", POTENTIALS / "H2O_BLYP-D3"])
+    atoms = ase_io.read(REFERENCE / "H2O_RPBE-D3" / "rattled_liquid_192.extxyz")
+    liquid = c.compute(atoms.positions, atoms.numbers, atoms.cell[:])
+    rng = np.random.default_rng(0)
+    squeezed = 0.8 * atoms.positions + rng.normal(scale=0.3, size=atoms.positions.shape)
+    with pytest.warns(bpfast.ExtrapolationWarning):
+        far = c.compute(squeezed, atoms.numbers, 0.8 * atoms.cell[:])
+    assert liquid.extrapolations == 0 and far.extrapolations > 0
+    assert far.energy_std / len(atoms) > 3 * liquid.energy_std / len(atoms)
+    assert np.mean(far.force_spread) > 3 * np.mean(liquid.force_spread)
+    assert far.max_force_spread > 3 * liquid.max_force_spread
+
+
+def test_extrapolation_warning_once_per_call(potdir, tmp_path):
+    c = bpfast.load_committee([potdir, perturbed_copy(potdir, tmp_path / "m", seed=3)])
+    pos, numbers, cell, pbc = structure(6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = c.compute(pos * 0.5, numbers, cell * 0.5, pbc)
+    extrapolation = [w for w in caught if issubclass(w.category, bpfast.ExtrapolationWarning)]
+    assert r.extrapolations > 0 and len(extrapolation) == 1
+    assert extrapolation[0].filename == __file__
+
+
+def test_pickled_committee_computes_the_same(committee, member_dirs):
+    copy = pickle.loads(pickle.dumps(committee))
+    assert copy.paths == committee.paths == tuple(str(p) for p in member_dirs)
+    assert len(copy) == len(committee)
+    s = structure(7)
+    a = quietly(committee.compute, *s)
+    b = quietly(copy.compute, *s)
+    assert a.energy == b.energy and a.energy_std == b.energy_std
+    np.testing.assert_array_equal(a.forces_std, b.forces_std)
+
+
+def test_attributes_and_repr(committee, member_dirs):
+    assert committee.elements == ["H", "O"]
+    assert committee.cutoff == max(m.cutoff for m in committee.members)
+    assert all(isinstance(m, bpfast.Potential) for m in committee.members)
+    text = repr(committee)
+    assert all(str(p) in text for p in member_dirs)
+
+
+def test_empty_list_is_an_error():
+    with pytest.raises(ValueError, match="at least one"):
+        bpfast.load_committee([])
+
+
+def test_single_path_is_not_a_list(potdir):
+    with pytest.raises(TypeError, match="sequence"):
+        bpfast.load_committee(str(potdir))
+
+
+def test_missing_directory_is_named(potdir, tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(FileNotFoundError) as info:
+        bpfast.load_committee([potdir, missing])
+    assert str(missing) in str(info.value)
+
+
+def test_different_elements_are_an_error(potdir, tmp_path):
+    other = write_potential(tmp_path / "hoc", elements=("H", "O", "C"), sf_types=(2,), seed=1)
+    with pytest.raises(ValueError) as info:
+        bpfast.load_committee([potdir, other])
+    text = str(info.value)
+    assert str(potdir) in text and str(other) in text and "'C'" in text
+
+
+def test_different_stated_units_are_an_error(potdir, tmp_path):
+    bohr = copy_stating_units(potdir, tmp_path / "bohr", "Bohr", "Ha")
+    angstrom = copy_stating_units(potdir, tmp_path / "angstrom", "Angstrom", "eV")
+    with pytest.raises(ValueError, match="units"):
+        bpfast.load_committee([bohr, angstrom])
+    assert len(bpfast.load_committee([bohr, copy_stating_units(potdir, tmp_path / "b2",
+                                                                 "bohr", "Hartree")])) == 2
