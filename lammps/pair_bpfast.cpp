@@ -1,7 +1,7 @@
 // LAMMPS pair style `bpfast` (see pair_bpfast.h). The bpfast core does all the work; this
 // file only converts units, hands LAMMPS' full neighbour list to
-// bpfast::Potential::compute(const HostNeighbors&, ...) for every committee member, tallies
-// the members' mean as LAMMPS asks for it and reports the members' spread.
+// bpfast::Committee::compute(const HostNeighbors&, ...) (one member: a single potential),
+// tallies the members' mean as LAMMPS asks for it and reports the members' spread.
 #include "pair_bpfast.h"
 
 #include <algorithm>
@@ -26,6 +26,7 @@
 #include "update.h"
 #include "utils.h"
 
+#include "bpfast/committee.hpp"
 #include "bpfast/elements.hpp"
 #include "bpfast/errors.hpp"
 #include "bpfast/n2p2_io.hpp"
@@ -259,11 +260,11 @@ double PairBPFast::unit_factor(const std::string& kind, const std::string& name,
     return (length ? lammps_units->length : lammps_units->energy) / potential_unit;
 }
 
-std::unique_ptr<bpfast::Potential> PairBPFast::load_potential(const std::string& directory) {
-    std::unique_ptr<bpfast::Potential> potential;
+std::shared_ptr<const bpfast::Potential> PairBPFast::load_potential(const std::string& directory) {
+    std::shared_ptr<const bpfast::Potential> potential;
     std::string message;
     try {
-        potential = std::make_unique<bpfast::Potential>(bpfast::read_n2p2_potential(directory));
+        potential = std::make_shared<const bpfast::Potential>(bpfast::read_n2p2_potential(directory));
     } catch (const std::exception& e) {
         message = e.what();
     }
@@ -289,7 +290,7 @@ std::unique_ptr<bpfast::Potential> PairBPFast::load_potential(const std::string&
 // Loads the committee (one member: a single potential). Members must describe the same
 // elements; their cutoffs may differ (each skips the neighbours beyond its own).
 void PairBPFast::load_members(const std::vector<std::string>& directories) {
-    std::vector<std::unique_ptr<bpfast::Potential>> members;
+    std::vector<std::shared_ptr<const bpfast::Potential>> members;
     for (const auto& directory : directories) members.push_back(load_potential(directory));
     const auto& elements = members[0]->spec().elements;
     double cutoff = 0.0;
@@ -302,6 +303,12 @@ void PairBPFast::load_members(const std::vector<std::string>& directories) {
                        directories[0], join(elements), directories[m], join(other));
         }
         cutoff = std::max(cutoff, members[m]->cutoff());
+    }
+    try {
+        committee_ = std::make_unique<bpfast::Committee>(members);
+    } catch (const std::exception& e) {
+        error->all(FLERR, "pair_style bpfast: cannot form a committee of {}: {}",
+                   join(directories), e.what());
     }
     members_ = std::move(members);
     directories_ = directories;
@@ -320,8 +327,9 @@ void PairBPFast::load_members(const std::vector<std::string>& directories) {
     if (members_.size() > 1) {
         utils::logmesg(lmp,
                        "pair_style bpfast: committee of {} potentials: their mean energy, forces "
-                       "and virial drive the dynamics; cutoff {} (LAMMPS units)\n",
-                       members_.size(), cutoff_);
+                       "and virial drive the dynamics; cutoff {} (LAMMPS units); {} group(s) of "
+                       "members that share symmetry functions and scaling\n",
+                       members_.size(), cutoff_, committee_->groups().size());
     }
 }
 
@@ -474,23 +482,16 @@ void PairBPFast::compute(int eflag, int vflag) {
     }
 }
 
-// The one place that evaluates the members: each on its own, on the same host list.
+// Every member on the same host list: bpfast::Committee shares the symmetry functions
+// and the force sweep among members with the same inputs.
 std::vector<bpfast::Result> PairBPFast::evaluate_members(
     const bpfast::HostNeighbors& host, const bpfast::ComputeOptions& options) const {
-    std::vector<bpfast::Result> results;
-    results.reserve(members_.size());
-    for (size_t m = 0; m < members_.size(); ++m) {
-        try {
-            results.push_back(members_[m]->compute(host, options));
-        } catch (const std::exception& e) {
-            if (members_.size() == 1) {
-                error->one(FLERR, "pair_style bpfast: evaluation failed: {}", e.what());
-            }
-            error->one(FLERR, "pair_style bpfast: evaluation of the potential '{}' failed: {}",
-                       directories_[m], e.what());
-        }
+    try {
+        return committee_->compute(host, options).members;
+    } catch (const std::exception& e) {
+        error->one(FLERR, "pair_style bpfast: evaluation failed: {}", e.what());
     }
-    return results;
+    return {};
 }
 
 // The committee mean (sum over members / their number; a single potential's own values):

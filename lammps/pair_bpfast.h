@@ -39,6 +39,7 @@
 #include "pair.h"
 
 namespace bpfast {
+class Committee;
 class Potential;
 struct Result;
 struct HostNeighbors;
@@ -65,7 +66,7 @@ class PairBPFast : public Pair {
 
   private:
     void allocate();
-    std::unique_ptr<bpfast::Potential> load_potential(const std::string& directory);
+    std::shared_ptr<const bpfast::Potential> load_potential(const std::string& directory);
     void check_directories(const std::vector<std::string>& directories);
     void load_members(const std::vector<std::string>& directories);
     double unit_factor(const std::string& kind, const std::string& name, double cf);
@@ -85,7 +86,8 @@ class PairBPFast : public Pair {
     void compute_spread(const std::vector<bpfast::Result>& results,
                         const std::vector<double>& member_energies, int nall, bool write);
 
-    std::vector<std::unique_ptr<bpfast::Potential>> members_;  // the committee, in order
+    std::vector<std::shared_ptr<const bpfast::Potential>> members_;  // in the given order
+    std::unique_ptr<bpfast::Committee> committee_;  // evaluates the members together
     std::vector<std::string> directories_;
     std::string element_list_;  // "H, O": for error messages
     double length_unit_ = 1.0;  // potential length units per LAMMPS length unit
