@@ -769,7 +769,10 @@ def test_spread_file_during_md(committee, ranks):
     case = committee["case"]
     out = committee["results"][ranks][f"md{ranks}"]
     path = committee["work"] / f"md{ranks}.txt"
-    assert path.read_text().startswith("# pair_style bpfast: committee of 2: ")
+    header = [line for line in path.read_text().splitlines() if line.startswith("#")]
+    assert header[:3] == ["# pair_style bpfast: committee of 2 potentials",
+                          f"# member 1: {committee['water']}",
+                          f"# member 2: {committee['perturbed']}"]
     rows = np.loadtxt(path, ndmin=2)
     assert rows[:, 0].tolist() == [0, 5, 10]
     directories = [committee["water"], committee["perturbed"]]
