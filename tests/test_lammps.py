@@ -657,13 +657,14 @@ def committee(tmp_path_factory):
     """run 0 of liquid water (192 atoms) with committees on 1 and 2 ranks, and 10 NVE steps
     writing the spread every 5 steps.
 
-    Members: the water potential; a copy with perturbed weights; a copy with all symmetry
-    functions cut at 10 Bohr instead of 12 (first in the list, so that the committee's
-    cutoff must be the largest, not the first); H2O_BLYP-D3 (other scaling.data)."""
+    Members: a copy of the water potential with all symmetry functions cut at 6 Bohr
+    instead of 12 (first in the list: with its cutoff, 3.2 Å, plus LAMMPS' skin of 2 Å, the
+    neighbour lists would miss the other members' neighbours); the water potential; a copy
+    with perturbed weights (shares the others' inputs); H2O_BLYP-D3 (other scaling.data)."""
     work = tmp_path_factory.mktemp("lammps_committee")
     water = POTENTIALS / "H2O_RPBE-D3"
     perturbed = perturbed_copy(water, work / "perturbed", seed=3)
-    short = shorter_cutoff_copy(water, work / "short", cutoff=10.0)
+    short = shorter_cutoff_copy(water, work / "short", cutoff=6.0)
     members = [short, water, perturbed, POTENTIALS / "H2O_BLYP-D3"]
     case = CASES["water192"]
     data = work / "water.data"
