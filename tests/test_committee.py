@@ -15,7 +15,7 @@ import pytest
 import bpfast
 from bpfast.testing import numerical_forces
 from conftest import POTENTIALS, REFERENCE, copy_stating_units, require_shared
-from synthetic import random_structure, write_potential
+from synthetic import SF_TYPES, random_structure, write_potential
 
 WEIGHT_LINE = re.compile(r"^(\s*)(\S+)(\s+[ab]\s.*)$")
 
@@ -45,10 +45,11 @@ def potdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def member_dirs(potdir, tmp_path_factory):
-    """Three members sharing symmetry functions and scaling, one with its own."""
+    """Three members sharing symmetry functions and scaling, one with its own (and a
+    larger cutoff)."""
     root = tmp_path_factory.mktemp("members")
     shared = [perturbed_copy(potdir, root / f"m{k}", seed=k) for k in (1, 2)]
-    other = write_potential(root / "other", sf_types=(2, 9, 21), seed=7)
+    other = write_potential(root / "other", sf_types=(2, 9, 21, 13), rc=5.0, seed=7)
     return [potdir, *shared, other]
 
 
@@ -97,8 +98,91 @@ def test_committee_equals_members_one_by_one(committee, cell, threads):
     if not stress:
         assert r.stress is None and r.stress_std is None and r.member_stress is None
     assert r.extrapolations == max(m.extrapolations for m in each)
-    assert r.neighbor_pairs == each[0].neighbor_pairs
+    assert r.neighbor_pairs == each[3].neighbor_pairs  # the largest cutoff's list
     assert len(r.member_energy) == len(committee) == 4
+
+
+def test_members_with_the_same_inputs_share_them(committee):
+    assert committee.cutoff == 5.0
+    assert committee._core.groups == [[0, 1, 2], [3]]
+
+
+@pytest.mark.parametrize("members", [[0, 1, 2], [0, 3], [3, 1]])
+@pytest.mark.parametrize("simd_width, tape", [(4, None), (8, None), (4, 0)])
+def test_kernel_paths_and_subsets_equal_the_members(member_dirs, members, simd_width, tape):
+    """Every kernel width, with and without recorded pair data, for shared groups and
+    for members evaluated separately."""
+    c = bpfast.load_committee([member_dirs[k] for k in members])
+    options = {"simd_width": simd_width} if tape is None else {"simd_width": simd_width,
+                                                               "pair_tape_limit": tape}
+    kernels = bpfast._core.KernelOptions(**options)
+    s = structure(8, n_atoms=30)
+    r = quietly(c.compute, *s, stress=True, members=True, _kernels=kernels)
+    each = [quietly(m.compute, *s, stress=True, _kernels=kernels) for m in c.members]
+    close(r.member_energy, np.array([m.energy for m in each]))
+    close(r.member_forces, np.stack([m.forces for m in each]))
+    close(r.member_stress, np.stack([m.stress for m in each]))
+
+
+@pytest.mark.parametrize("simd_width, tape", [(4, None), (8, None), (4, 0)])
+def test_every_symmetry_function_type_shared(tmp_path, simd_width, tape):
+    """Members sharing every SF type bpfast implements (radial, Gaussian and compact
+    angular, weighted ones) equal their one-by-one evaluation."""
+    base = write_potential(tmp_path / "base", sf_types=SF_TYPES, seed=5)
+    c = bpfast.load_committee([base] + [perturbed_copy(base, tmp_path / f"m{k}", seed=k)
+                                        for k in (1, 2)])
+    assert c._core.groups == [[0, 1, 2]]
+    options = {"simd_width": simd_width} if tape is None else {"simd_width": simd_width,
+                                                               "pair_tape_limit": tape}
+    kernels = bpfast._core.KernelOptions(**options)
+    s = structure(14, n_atoms=30)
+    r = quietly(c.compute, *s, stress=True, members=True, _kernels=kernels)
+    each = [quietly(m.compute, *s, stress=True, _kernels=kernels) for m in c.members]
+    close(r.member_forces, np.stack([m.forces for m in each]))
+    close(r.member_stress, np.stack([m.stress for m in each]))
+    assert np.abs(r.forces_std).max() > 0
+
+
+def test_one_and_two_threads_agree(committee):
+    s = structure(9, n_atoms=80)
+    one = quietly(committee.compute, *s, stress=True, members=True, threads=1)
+    two = quietly(committee.compute, *s, stress=True, members=True, threads=2)
+    close(two.member_energy, one.member_energy)
+    close(two.member_forces, one.member_forces)
+    close(two.member_stress, one.member_stress)
+
+
+def test_neighbor_cache_gives_the_same_results(committee):
+    pos, numbers, cell, pbc = structure(10)
+    cache = bpfast.NeighborCache(skin=0.5)
+    for step in range(3):
+        moved = pos + 0.01 * step
+        a = quietly(committee.compute, moved, numbers, cell, pbc, members=True, cache=cache)
+        b = quietly(committee.compute, moved, numbers, cell, pbc, members=True)
+        close(a.member_forces, b.member_forces)
+        close(a.member_energy, b.member_energy)
+    assert cache.rebuilds == 1
+
+
+def test_host_neighbor_lists_equal_the_members(committee):
+    """The entry point of the LAMMPS pair style: a host's full lists (here of a cluster,
+    with neighbours up to the largest cutoff) give each member's own results."""
+    pos, numbers, _, _ = structure(11, n_atoms=20, cell=None)
+    n = len(pos)
+    offsets, neighbors = [0], []
+    for i in range(n):
+        d = np.linalg.norm(pos - pos[i], axis=1)
+        neighbors.extend(np.flatnonzero((d < committee.cutoff + 0.2) & (np.arange(n) != i)))
+        offsets.append(len(neighbors))
+    args = (np.ascontiguousarray(pos), numbers.astype(np.int32), np.arange(n, dtype=np.int32),
+            np.array(offsets, dtype=np.int64), np.array(neighbors, dtype=np.int32))
+    out = committee._core.compute_host(*args)
+    for m, member in enumerate(committee.members):
+        ref = member._core.compute_host(*args)
+        close(out["energy"][m], ref["energy"])
+        close(out["forces"][m], ref["forces"])
+        close(out["virial"][m], ref["virial"])
+        close(out["energies"][m], ref["energies"])
 
 
 def test_members_false_and_energy_only(committee):
@@ -243,3 +327,39 @@ def test_different_stated_units_are_an_error(potdir, tmp_path):
         bpfast.load_committee([bohr, angstrom])
     assert len(bpfast.load_committee([bohr, copy_stating_units(potdir, tmp_path / "b2",
                                                                  "bohr", "Hartree")])) == 2
+
+
+@pytest.mark.parametrize("members", [[0, 1, 2], [0, 1, 2, 3], [0, 3]])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_mean_forces_alone_equal_the_mean_of_the_members(member_dirs, members, threads):
+    """forces_std=False: one force pass with the members' mean dE/dG."""
+    c = bpfast.load_committee([member_dirs[k] for k in members])
+    s = structure(12, n_atoms=30)
+    full = quietly(c.compute, *s, stress=True, energies=True, members=True, threads=threads)
+    mean = quietly(c.compute, *s, stress=True, energies=True, members=True, threads=threads,
+                   forces_std=False)
+    close(mean.forces, full.forces)
+    close(mean.stress, full.stress)
+    close(mean.member_energy, full.member_energy)
+    close(mean.energies_std, full.energies_std)
+    assert mean.energy_std == pytest.approx(full.energy_std, rel=1e-10, abs=1e-14)
+    assert mean.forces_std is None and mean.stress_std is None
+    assert mean.member_forces is None and mean.member_stress is None
+    assert mean.force_spread is None and mean.max_force_spread is None
+
+
+def test_mean_forces_alone_on_host_lists(committee):
+    pos, numbers, _, _ = structure(13, n_atoms=16, cell=None)
+    n = len(pos)
+    offsets, neighbors = [0], []
+    for i in range(n):
+        d = np.linalg.norm(pos - pos[i], axis=1)
+        neighbors.extend(np.flatnonzero((d < committee.cutoff) & (np.arange(n) != i)))
+        offsets.append(len(neighbors))
+    args = (np.ascontiguousarray(pos), numbers.astype(np.int32), np.arange(n, dtype=np.int32),
+            np.array(offsets, dtype=np.int64), np.array(neighbors, dtype=np.int32))
+    full = committee._core.compute_host(*args)
+    mean = committee._core.compute_host(*args, member_gradients=False)
+    assert mean["forces"] is None and mean["virial"] is None
+    close(mean["mean_forces"], full["forces"].mean(axis=0))
+    close(mean["mean_virial"], full["virial"].mean(axis=0))

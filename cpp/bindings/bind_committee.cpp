@@ -44,14 +44,25 @@ py::list excursions_list(const std::vector<std::vector<double>>& excursions) {
     return out;
 }
 
+/// The per-member results (forces and virial only with member gradients) and, without
+/// them, the mean's forces and virial.
 py::dict to_dict(const bpfast::CommitteeResult& res, int64_t n, bool forces, bool stress,
-                 bool energies) {
+                 bool energies, bool member_gradients) {
     const py::ssize_t nm = static_cast<py::ssize_t>(res.members.size());
     py::dict out;
     const bpfast::ClosestPair& pair = res.closest_pair;
     out["closest_pair"] = py::make_tuple(pair.i, pair.j, pair.distance,
                                          py::make_tuple(pair.shift[0], pair.shift[1], pair.shift[2]));
     out["energy"] = stacked(res, {nm}, 1, [](const bpfast::Result& r) { return &r.energy; });
+    const bpfast::Result& mean = res.mean;
+    out["mean_forces"] = forces && !member_gradients
+                             ? py::object(py::array_t<double>({n, int64_t{3}}, mean.forces.data()))
+                             : py::none();
+    out["mean_virial"] = stress && !member_gradients
+                             ? py::object(py::array_t<double>({3, 3}, mean.virial.data()))
+                             : py::none();
+    forces = forces && member_gradients;
+    stress = stress && member_gradients;
     out["forces"] = forces ? py::object(stacked(res, {nm, n, 3}, 3 * n,
                                                 [](const bpfast::Result& r) { return r.forces.data(); }))
                            : py::none();
@@ -83,7 +94,8 @@ py::dict to_dict(const bpfast::CommitteeResult& res, int64_t n, bool forces, boo
 py::dict compute(const Committee& committee, py::array_t<double, py::array::c_style> positions,
                  py::array_t<int32_t, py::array::c_style> numbers, py::object cell,
                  std::array<bool, 3> pbc, bool forces, bool stress, bool energies, int threads,
-                 bpfast::NeighborCache* cache, const bpfast::KernelOptions& kernels) {
+                 bpfast::NeighborCache* cache, const bpfast::KernelOptions& kernels,
+                 bool member_gradients) {
     if (positions.ndim() != 2 || positions.shape(1) != 3) {
         throw bpfast::InputError("positions must have shape (n, 3)");
     }
@@ -103,9 +115,9 @@ py::dict compute(const Committee& committee, py::array_t<double, py::array::c_st
     {
         py::gil_scoped_release release;
         res = committee.compute(positions.data(), numbers.data(), n, have_cell ? &c : nullptr, pbc,
-                                opt, cache);
+                                opt, cache, member_gradients);
     }
-    return to_dict(res, n, forces, stress, energies);
+    return to_dict(res, n, forces, stress, energies, member_gradients);
 }
 
 py::dict compute_host(const Committee& committee, py::array_t<double, py::array::c_style> positions,
@@ -113,7 +125,7 @@ py::dict compute_host(const Committee& committee, py::array_t<double, py::array:
                       py::array_t<int32_t, py::array::c_style> centers,
                       py::array_t<int64_t, py::array::c_style> offsets,
                       py::array_t<int32_t, py::array::c_style> neighbors, bool energies,
-                      int threads) {
+                      int threads, bool member_gradients) {
     if (positions.ndim() != 2 || positions.shape(1) != 3 || numbers.ndim() != 1 ||
         numbers.shape(0) != positions.shape(0) || centers.ndim() != 1 || offsets.ndim() != 1 ||
         offsets.shape(0) != centers.shape(0) + 1 || neighbors.ndim() != 1) {
@@ -134,9 +146,9 @@ py::dict compute_host(const Committee& committee, py::array_t<double, py::array:
                                                     centers.shape(0), centers.data(),
                                                     offsets.data(), neighbors.shape(0),
                                                     neighbors.data());
-        res = committee.compute(lists.host(), opt);
+        res = committee.compute(lists.host(), opt, member_gradients);
     }
-    return to_dict(res, n_total, true, true, energies);
+    return to_dict(res, n_total, true, true, energies, member_gradients);
 }
 
 }  // namespace
@@ -157,8 +169,9 @@ void bind_committee(py::module_& m) {
         .def("compute", &compute, py::arg("positions"), py::arg("numbers"), py::arg("cell"),
              py::arg("pbc"), py::arg("forces"), py::arg("stress"), py::arg("energies"),
              py::arg("threads"), py::arg("cache") = nullptr,
-             py::arg("kernels") = bpfast::KernelOptions{})
+             py::arg("kernels") = bpfast::KernelOptions{}, py::arg("member_gradients") = true)
         .def("compute_host", &compute_host, py::arg("positions"), py::arg("numbers"),
              py::arg("centers"), py::arg("offsets"), py::arg("neighbors"),
-             py::arg("energies") = true, py::arg("threads") = 0);
+             py::arg("energies") = true, py::arg("threads") = 0,
+             py::arg("member_gradients") = true);
 }

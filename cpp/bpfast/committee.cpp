@@ -79,6 +79,18 @@ void group_energies(const Evaluation& ev, const std::vector<const Model*>& model
     }
 }
 
+/// A group of one member when only the mean's gradient is wanted: the member's forces
+/// and virial, times `weight`, added to mean's; the member keeps its energies.
+void single_into_mean(const Evaluation& ev, const ComputeOptions& options, double weight,
+                      ExtrapolationCounts& counts, Result& member, Result& mean) {
+    if (options.forces) member.forces.assign(mean.forces.size(), 0.0);
+    evaluate_with_forces(ev, options.forces, options.stress, options.energies, counts, member);
+    for (size_t k = 0; k < member.forces.size(); ++k) mean.forces[k] += weight * member.forces[k];
+    for (int k = 0; k < 9; ++k) mean.virial[k] += weight * member.virial[k];
+    member.forces = {};
+    member.virial = {};
+}
+
 }  // namespace
 
 bool same_inputs(const PotentialSpec& a, const PotentialSpec& b) {
@@ -113,7 +125,8 @@ Committee::Committee(std::vector<std::shared_ptr<const Potential>> members)
 
 CommitteeResult Committee::compute(const double* positions, const int32_t* numbers, int64_t n,
                                    const Cell* cell, const std::array<bool, 3>& pbc,
-                                   const ComputeOptions& options, NeighborCache* cache) const {
+                                   const ComputeOptions& options, NeighborCache* cache,
+                                   bool member_gradients) const {
     if (options.stress && cell == nullptr) throw InputError("stress needs a cell");
     if (options.descriptors_only) throw InputError("a committee computes no descriptors");
     check_finite(positions, n);
@@ -138,10 +151,12 @@ CommitteeResult Committee::compute(const double* positions, const int32_t* numbe
         res.timings.neighbors = seconds_since(t0);
     }
     const ListEnvironments environments(*list, wrapped, numbers);
-    return evaluate(n, numbers, n, nullptr, nt, options, environments, std::move(res));
+    return evaluate(n, numbers, n, nullptr, nt, options, member_gradients, environments,
+                    std::move(res));
 }
 
-CommitteeResult Committee::compute(const HostNeighbors& host, const ComputeOptions& options) const {
+CommitteeResult Committee::compute(const HostNeighbors& host, const ComputeOptions& options,
+                                   bool member_gradients) const {
     if (host.n_total < 0 || host.n_centers < 0 || host.n_centers > host.n_total) {
         throw InputError("host neighbour list: inconsistent atom counts");
     }
@@ -154,16 +169,24 @@ CommitteeResult Committee::compute(const HostNeighbors& host, const ComputeOptio
     const HostEnvironments environments(host.positions, host.numbers, host.counts, host.neighbors,
                                         host.index_mask);
     return evaluate(host.n_total, host.numbers, host.n_centers, host.centers, nt, options,
-                    environments, std::move(res));
+                    member_gradients, environments, std::move(res));
 }
 
 CommitteeResult Committee::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
                                     const int32_t* centers, int nt, const ComputeOptions& options,
-                                    const Environments& environments, CommitteeResult res) const {
+                                    bool member_gradients, const Environments& environments,
+                                    CommitteeResult res) const {
     const std::vector<int> element = element_indices(*members_[0], numbers, n_total);
+    const bool gradient = options.forces || options.stress;
+    const bool mean_only = gradient && !member_gradients;
+    const double weight = 1.0 / static_cast<double>(members_.size());
+    if (mean_only) {
+        if (options.forces) res.mean.forces.assign(3 * n_total, 0.0);
+        res.mean.has_virial = options.stress;
+    }
     res.members.resize(members_.size());
     for (Result& r : res.members) {
-        if (options.forces) r.forces.assign(3 * n_total, 0.0);
+        if (options.forces && !mean_only) r.forces.assign(3 * n_total, 0.0);
         if (options.energies) r.energies.assign(n_total, 0.0);
         r.has_virial = options.stress;
         r.closest_pair = res.closest_pair;
@@ -180,15 +203,17 @@ CommitteeResult Committee::evaluate(int64_t n_total, const int32_t* numbers, int
         }
         ExtrapolationCounts counts(*models[0]);
         const Evaluation ev{*models[0], atoms, environments, options.kernels, nt};
-        const bool gradient = options.forces || options.stress;
         if (n_centers == 0) {
             // nothing to evaluate
+        } else if (gradient && models.size() == 1 && mean_only) {
+            single_into_mean(ev, options, weight, counts, *out[0], res.mean);
         } else if (gradient && models.size() == 1) {
             evaluate_with_forces(ev, options.forces, options.stress, options.energies, counts,
                                  *out[0]);
         } else if (gradient) {
             evaluate_members_with_forces(ev, models, options.forces, options.stress,
-                                         options.energies, counts, out);
+                                         options.energies, counts, out,
+                                         mean_only ? &res.mean : nullptr, weight);
         } else {
             group_energies(ev, models, options.energies, counts, out);
         }

@@ -20,6 +20,10 @@ namespace bpfast {
 /// and the neighbour timing are those of the shared neighbour list (the largest cutoff).
 struct CommitteeResult {
     std::vector<Result> members;
+    /// With member_gradients off: the forces (n_total x 3) and virial of the members'
+    /// mean energy, from one force sweep per group (its other fields are unused); the
+    /// members' results then hold no forces or virial.
+    Result mean;
     ClosestPair closest_pair;
     int64_t neighbor_pairs = 0;
     PhaseTimings timings;  ///< of the whole call (phases summed over the groups)
@@ -39,22 +43,29 @@ class Committee {
     /// ascending, groups in order of their first member.
     const std::vector<std::vector<int>>& groups() const { return groups_; }
 
-    /// As Potential::compute, for every member. Thread-safe (const).
+    /// As Potential::compute, for every member. Thread-safe (const). With
+    /// `member_gradients` false, forces and virial are those of the members' mean energy
+    /// only (CommitteeResult::mean): one sweep with the members' mean dE/dG, the cost
+    /// of one potential's forces plus the members' networks.
     CommitteeResult compute(const double* positions, const int32_t* numbers, int64_t n,
                             const Cell* cell, const std::array<bool, 3>& pbc,
-                            const ComputeOptions& options, NeighborCache* cache = nullptr) const;
+                            const ComputeOptions& options, NeighborCache* cache = nullptr,
+                            bool member_gradients = true) const;
 
     /// As Potential::compute(const HostNeighbors&, ...), for every member: the host's
     /// neighbour lists must hold every neighbour within cutoff() (the largest member
     /// cutoff); each member takes those within its own. Per member, Result::forces has
     /// n_total x 3 entries (ghosts included), Result::energies n_total entries and
     /// Result::virial the centres' total virial contribution.
-    CommitteeResult compute(const HostNeighbors& host, const ComputeOptions& options) const;
+    /// `member_gradients` as for the other entry point.
+    CommitteeResult compute(const HostNeighbors& host, const ComputeOptions& options,
+                            bool member_gradients = true) const;
 
   private:
     CommitteeResult evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
                              const int32_t* centers, int threads, const ComputeOptions& options,
-                             const Environments& environments, CommitteeResult res) const;
+                             bool member_gradients, const Environments& environments,
+                             CommitteeResult res) const;
 
     std::vector<std::shared_ptr<const Potential>> members_;
     std::vector<std::vector<int>> groups_;

@@ -178,11 +178,12 @@ void member_networks(const std::vector<const Model*>& members, int e, int nsf,
     }
 }
 
-/// Adds every member's force and virial contributions of centre i from its dE/dd rows.
+/// Adds the force and virial contributions of centre i from the first `rows` dE/dd rows
+/// (one per member, or one for the members' mean) to the buffers of the same index.
 void add_member_gradients(const NeighborEnv& env, int64_t i, int64_t n_total, bool forces,
-                          bool stress, MembersScratch& ts) {
+                          bool stress, size_t rows, MembersScratch& ts) {
     const int64_t* neighbor = ts.environment.neighbor.data();
-    for (size_t m = 0; m < ts.nn.size(); ++m) {
+    for (size_t m = 0; m < rows; ++m) {
         const double* gx = ts.gx.data() + m * env.count;
         const double* gy = ts.gy.data() + m * env.count;
         const double* gz = ts.gz.data() + m * env.count;
@@ -215,9 +216,22 @@ void add_member_gradients(const NeighborEnv& env, int64_t i, int64_t n_total, bo
     }
 }
 
-/// Symmetry functions, every member's network and one gradient sweep of centre i.
+/// Row 0 of ts.dEdG = weight * the sum of the members' rows (the gradient of the
+/// weighted sum of their energies).
+void sum_member_rows(size_t members, int nsf, double weight, MembersScratch& ts) {
+    double* sum = ts.dEdG.data();
+    for (size_t m = 1; m < members; ++m) {
+        const double* d = ts.dEdG.data() + m * nsf;
+        for (int s = 0; s < nsf; ++s) sum[s] += d[s];
+    }
+    for (int s = 0; s < nsf; ++s) sum[s] *= weight;
+}
+
+/// Symmetry functions, every member's network and one gradient sweep of centre i: for
+/// every member, or (mean_weight > 0) for mean_weight * the sum of the members' energies.
 void evaluate_atom_members(const Evaluation& ev, const std::vector<const Model*>& members,
-                           int64_t i, bool forces, bool stress, MembersScratch& ts) {
+                           int64_t i, bool forces, bool stress, double mean_weight,
+                           MembersScratch& ts) {
     const int e = ev.centres.element[i];
     const ElementModel& em = ev.model.elements[e];
     const auto t0 = Clock::now();
@@ -232,12 +246,21 @@ void evaluate_atom_members(const Evaluation& ev, const std::vector<const Model*>
     const auto t1 = Clock::now();
     member_networks(members, e, nsf, ts);
     const auto t2 = Clock::now();
-    const size_t rows = members.size() * env.count;
-    for (auto* v : {&ts.gx, &ts.gy, &ts.gz}) v->assign(rows, 0.0);
-    em.descriptor.gradient_members(env, static_cast<int>(members.size()), ts.dEdG.data(), nsf,
-                                   ts.gx.data(), ts.gy.data(), ts.gz.data(), env.count,
-                                   ts.descriptor, ev.kernels);
-    add_member_gradients(env, i, ev.centres.n_total, forces, stress, ts);
+    size_t sweeps = members.size();
+    if (mean_weight > 0.0) {
+        sum_member_rows(members.size(), nsf, mean_weight, ts);
+        sweeps = 1;
+    }
+    for (auto* v : {&ts.gx, &ts.gy, &ts.gz}) v->assign(sweeps * env.count, 0.0);
+    if (sweeps == 1) {
+        em.descriptor.gradient(env, ts.dEdG.data(), ts.gx.data(), ts.gy.data(), ts.gz.data(),
+                               ts.descriptor, ev.kernels);
+    } else {
+        em.descriptor.gradient_members(env, static_cast<int>(sweeps), ts.dEdG.data(), nsf,
+                                       ts.gx.data(), ts.gy.data(), ts.gz.data(), env.count,
+                                       ts.descriptor, ev.kernels);
+    }
+    add_member_gradients(env, i, ev.centres.n_total, forces, stress, sweeps, ts);
     const auto t3 = Clock::now();
     ts.t_sf += seconds_between(t0, t1);
     ts.t_nn += seconds_between(t1, t2);
@@ -248,9 +271,12 @@ void evaluate_atom_members(const Evaluation& ev, const std::vector<const Model*>
 
 void evaluate_members_with_forces(const Evaluation& ev, const std::vector<const Model*>& members,
                                   bool forces, bool stress, bool per_atom,
-                                  ExtrapolationCounts& counts, const std::vector<Result*>& res) {
+                                  ExtrapolationCounts& counts, const std::vector<Result*>& res,
+                                  Result* mean, double mean_weight) {
     const int nt = ev.threads;
     const size_t nm = members.size();
+    const size_t sweeps = mean != nullptr ? 1 : nm;
+    const double weight = mean != nullptr ? mean_weight : 0.0;
     const int64_t n_total = ev.centres.n_total;
     std::vector<MembersScratch> scratch(nt, MembersScratch(ev.model, nm));
     simd::aligned_vector<double> nn_energy(nm * n_total, 0.0);  // member-major
@@ -258,12 +284,12 @@ void evaluate_members_with_forces(const Evaluation& ev, const std::vector<const 
     {
         MembersScratch& ts = scratch[thread_id()];
         ts.nn.resize(nm);
-        if (forces) ts.forces.assign(nm * 3 * n_total, 0.0);
+        if (forces) ts.forces.assign(sweeps * 3 * n_total, 0.0);
         // The schedule of evaluate_with_forces: reproducible sums.
 #pragma omp for schedule(static, kChunk)
         for (int64_t c = 0; c < ev.centres.count; ++c) {
             const int64_t i = ev.centres.atom(c);
-            evaluate_atom_members(ev, members, i, forces, stress, ts);
+            evaluate_atom_members(ev, members, i, forces, stress, weight, ts);
             for (size_t m = 0; m < nm; ++m) nn_energy[m * n_total + i] = ts.nn[m];
         }
     }
@@ -272,16 +298,18 @@ void evaluate_members_with_forces(const Evaluation& ev, const std::vector<const 
         set_energies(member_ev, nn_energy.data() + m * n_total, per_atom, *res[m]);
     }
     for (const MembersScratch& ts : scratch) {
-        for (size_t m = 0; m < nm; ++m) {
-            Result& r = *res[m];
+        for (size_t m = 0; m < sweeps; ++m) {
+            Result& r = mean != nullptr ? *mean : *res[m];
             if (forces) {
                 const double* f = ts.forces.data() + m * 3 * n_total;
                 for (int64_t k = 0; k < 3 * n_total; ++k) r.forces[k] += f[k];
             }
             for (int k = 0; k < 9; ++k) r.virial[k] += ts.virial[m][k];
-            r.timings.symmetry_functions += ts.t_sf / nt;
-            r.timings.network += ts.t_nn / nt;
-            r.timings.forces += ts.t_forces / nt;
+        }
+        for (Result* r : res) {
+            r->timings.symmetry_functions += ts.t_sf / nt;
+            r->timings.network += ts.t_nn / nt;
+            r->timings.forces += ts.t_forces / nt;
         }
         counts.add(ts.counts);
     }

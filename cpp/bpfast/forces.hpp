@@ -30,8 +30,12 @@ void evaluate_with_forces(const Evaluation& ev, bool forces, bool stress, bool p
 /// network, and one gradient sweep for all members (Descriptor::gradient_members).
 /// Member m's energy, forces, virial and timings go to *res[m] as evaluate_with_forces
 /// sets them; the extrapolation counts (the same for all members) are added to `counts`.
+/// With `mean`, the sweep is for the gradient of mean_weight * (the sum of the members'
+/// energies) only: its forces and virial are added to mean->forces and mean->virial, and
+/// the members' results get their energies only.
 void evaluate_members_with_forces(const Evaluation& ev, const std::vector<const Model*>& members,
                                   bool forces, bool stress, bool per_atom,
-                                  ExtrapolationCounts& counts, const std::vector<Result*>& res);
+                                  ExtrapolationCounts& counts, const std::vector<Result*>& res,
+                                  Result* mean = nullptr, double mean_weight = 0.0);
 
 }  // namespace bpfast

@@ -19,6 +19,8 @@
 // over a window's SFs, per pair
 //   dE/dtheta += C(r_ij) R D,  dE/dr_ij += C'(r_ij) R V,  dE/dr_ik += C(r_ij) dR/dr_ik V,
 //   dE/dr_jk += C(r_ij) dR/dr_jk V,  and dE/dcos = -dE/dtheta / sin(theta).
+// A committee's gradient pass evaluates the angle functions and radial factors once and
+// each member's V, D, partial derivatives and chain rule from them.
 #include "bpfast/sf_compact_angular.hpp"
 
 #include <algorithm>
@@ -68,7 +70,11 @@ class CompactAngularKernel {
     void run() {
         if (Gradient) {
             bool any = false;
-            for (const sf::AngularSF& sf : g_.sfs) any = any || io_.dEdG[sf.index] != 0.0;
+            for (int m = 0; m < io_.members; ++m) {
+                for (const sf::AngularSF& sf : g_.sfs) {
+                    any = any || io_.dEdG[m * io_.dEdG_stride + sf.index] != 0.0;
+                }
+            }
             if (!any) return;
         }
         const int n_first = collect_sorted_neighbors();
@@ -78,6 +84,10 @@ class CompactAngularKernel {
         stride_ = nl_ + W;  // of the per-partner rows (room for whole vectors)
         reserve();
         sf::gather_group_neighbors(io_.env, g_.weighted, Gradient, s_.nb);
+        if (Gradient && io_.members > 1) {
+            const size_t rows = static_cast<size_t>(stride_) * io_.members;
+            for (auto* v : {&s_.member_gx, &s_.member_gy, &s_.member_gz}) v->assign(rows, 0.0);
+        }
         // Recording (values pass) or replay (gradient pass of the same atom) of each j's
         // partner list, cos theta, r_jk and theta.
         const int j_end = distinct ? n_first : nl_ - 1;
@@ -93,7 +103,29 @@ class CompactAngularKernel {
             if (nl_ - q0 <= 0) continue;
             triplets_of(p, q0);
         }
-        if (Gradient) sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
+        if (Gradient && io_.members > 1) {
+            scatter_member_gradients();
+        } else if (Gradient) {
+            sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
+        }
+    }
+
+    /// Adds every member's gradient per listed neighbour to its rows of io_.g{x,y,z}.
+    void scatter_member_gradients() {
+        for (int m = 0; m < io_.members; ++m) {
+            const double* gx = s_.member_gx.data() + m * stride_;
+            const double* gy = s_.member_gy.data() + m * stride_;
+            const double* gz = s_.member_gz.data() + m * stride_;
+            double* ox = io_.gx + m * io_.g_stride;
+            double* oy = io_.gy + m * io_.g_stride;
+            double* oz = io_.gz + m * io_.g_stride;
+            for (int p = 0; p < nl_; ++p) {
+                const int n = s_.nb.list[p];
+                ox[n] += gx[p];
+                oy[n] += gy[p];
+                oz[n] += gz[p];
+            }
+        }
     }
 
   private:
@@ -123,6 +155,10 @@ class CompactAngularKernel {
             if (static_cast<int>(v->size()) < n) v->resize(n);
         }
         if (static_cast<int>(s_.partners.size()) < n) s_.partners.resize(n);
+        const size_t member_rows = static_cast<size_t>(n) * (Gradient ? io_.members : 1);
+        for (auto* v : {&s_.dE_dtheta, &s_.dE_drij, &s_.dE_drik, &s_.dE_drjk}) {
+            if (v->size() < member_rows) v->resize(member_rows);
+        }
         const size_t windows = g_.windows.size() * static_cast<size_t>(n);
         const size_t angles = g_.angles.size() * static_cast<size_t>(n);
         for (auto* v : {&s_.window, &s_.dwindow}) {
@@ -251,7 +287,9 @@ class CompactAngularKernel {
         }
         if (Gradient) {
             for (auto* v : {&s_.dE_dtheta, &s_.dE_drij, &s_.dE_drik, &s_.dE_drjk}) {
-                std::fill(v->begin(), v->begin() + mc, 0.0);
+                for (int m = 0; m < io_.members; ++m) {
+                    std::fill(v->begin() + m * stride_, v->begin() + m * stride_ + mc, 0.0);
+                }
             }
         }
         const double* pr = s_.p_r.data();
@@ -266,12 +304,14 @@ class CompactAngularKernel {
             const double* dR_ik = nullptr;
             window_radial(w, q0, mk, k, c0, c1, R, dR_ik);
             if (Gradient) {
-                window_gradient(w, c0, c1, cij, dcij, R, dR_ik);
+                for (int m = 0; m < io_.members; ++m) window_gradient(w, c0, c1, cij, dcij, R, dR_ik, m);
             } else {
                 window_values(w, c0, c1, cij, R);
             }
         }
-        if (Gradient) chain_rule(p, q0, k);
+        if (Gradient) {
+            for (int m = 0; m < io_.members; ++m) chain_rule(p, q0, k, m);
+        }
     }
 
     /// The window's radial factor of partners [c0, c1): R = w_k C_w(r_ik) [C_w(r_jk)] and
@@ -344,24 +384,26 @@ class CompactAngularKernel {
 
     /// Gradient pass: V = sum_s u_s A_s and D = sum_s u_s dA_s / dtheta over the window's
     /// SFs (u_s = dE/dG_s), W partners at a time in registers, and straight into the
-    /// partial derivatives (lanes past c1 add zero).
+    /// partial derivatives (lanes past c1 add zero). For committee member m: its dE/dG and
+    /// its rows of the partial derivatives.
     void window_gradient(int w, int c0, int c1, double cij, double dcij, const double* R,
-                         const double* dR_ik) {
+                         const double* dR_ik, int m) {
         const int s_begin = g_.key_start[w], s_end = g_.key_start[w + 1];
+        const double* dEdG = io_.dEdG + m * io_.dEdG_stride;
         bool any = false;
-        for (int s = s_begin; s < s_end; ++s) any = any || io_.dEdG[g_.sfs[s].index] != 0.0;
+        for (int s = s_begin; s < s_end; ++s) any = any || dEdG[g_.sfs[s].index] != 0.0;
         if (!any) return;
         const double* A = s_.angle.data();
         const double* dA = s_.dangle.data();
         const double* dRjk = s_.dradial_jk.data();
-        double* dE_dtheta = s_.dE_dtheta.data();
-        double* dE_drij = s_.dE_drij.data();
-        double* dE_drik = s_.dE_drik.data();
-        double* dE_drjk = s_.dE_drjk.data();
+        double* dE_dtheta = s_.dE_dtheta.data() + m * stride_;
+        double* dE_drij = s_.dE_drij.data() + m * stride_;
+        double* dE_drik = s_.dE_drik.data() + m * stride_;
+        double* dE_drjk = s_.dE_drjk.data() + m * stride_;
         for (int c = c0; c < c1; c += W) {
             vd v{}, d{};
             for (int s = s_begin; s < s_end; ++s) {
-                const double u = io_.dEdG[g_.sfs[s].index];
+                const double u = dEdG[g_.sfs[s].index];
                 const int row = g_.sf_angle[s] * stride_ + c;
                 v += u * simd::load<vd>(A + row);
                 d += u * simd::load<vd>(dA + row);
@@ -381,12 +423,13 @@ class CompactAngularKernel {
 
     /// Chain rule for the packed partners of j = p: dE/dcos = -dE/dtheta / sin(theta),
     /// then the partial derivatives (cos theta and the three distances) turned into
-    /// gradients with respect to d_j and d_k, added to the listed neighbours'.
-    void chain_rule(int p, int q0, const Partners& k) {
+    /// gradients with respect to d_j and d_k, added to the listed neighbours' (those of
+    /// committee member m when there are several).
+    void chain_rule(int p, int q0, const Partners& k, int m) {
         const int mc = k.count;
         const double* cos_t = k.cos_t;
         const double* rjk = k.r_jk;
-        const double* dE_dtheta = s_.dE_dtheta.data();
+        const double* dE_dtheta = s_.dE_dtheta.data() + m * stride_;
         double* dE_dcos = s_.dE_dcos.data();
 #pragma omp simd
         for (int c = 0; c < mc; ++c) {
@@ -399,9 +442,9 @@ class CompactAngularKernel {
         const double* yk = s_.py.data();
         const double* zk = s_.pz.data();
         const double* inv_rk = s_.p_inv_r.data();
-        const double* dE_drij = s_.dE_drij.data();
-        const double* dE_drik = s_.dE_drik.data();
-        const double* dE_drjk = s_.dE_drjk.data();
+        const double* dE_drij = s_.dE_drij.data() + m * stride_;
+        const double* dE_drik = s_.dE_drik.data() + m * stride_;
+        const double* dE_drjk = s_.dE_drjk.data() + m * stride_;
         double* gxk = s_.pgx.data();
         double* gyk = s_.pgy.data();
         double* gzk = s_.pgz.data();
@@ -421,14 +464,18 @@ class CompactAngularKernel {
             gyk[c] = cb * yk[c] + cc * yj + cj * jy;
             gzk[c] = cb * zk[c] + cc * zj + cj * jz;
         }
-        nb.gx[p] += sx;
-        nb.gy[p] += sy;
-        nb.gz[p] += sz;
+        const bool own = io_.members > 1;
+        double* GX = own ? s_.member_gx.data() + m * stride_ : nb.gx.data();
+        double* GY = own ? s_.member_gy.data() + m * stride_ : nb.gy.data();
+        double* GZ = own ? s_.member_gz.data() + m * stride_ : nb.gz.data();
+        GX[p] += sx;
+        GY[p] += sy;
+        GZ[p] += sz;
         for (int c = 0; c < mc; ++c) {
             const int o = q0 + k.sel[c];
-            nb.gx[o] += gxk[c];
-            nb.gy[o] += gyk[c];
-            nb.gz[o] += gzk[c];
+            GX[o] += gxk[c];
+            GY[o] += gyk[c];
+            GZ[o] += gzk[c];
         }
     }
 
@@ -448,12 +495,7 @@ template <int W>
 inline void compact_angular(bool gradient, const sf::AngularGroup& g, size_t group,
                             const sf::KernelIO& io, CompactAngularScratch& s, PairTape& tape,
                             const KernelOptions& k) {
-    if (gradient && io.members > 1) {
-        // A committee: each member's gradient from the same replayed pair data.
-        for (int m = 0; m < io.members; ++m) {
-            CompactAngularKernel<true, W>(g, group, io.member(m), s, tape, k).run();
-        }
-    } else if (gradient) {
+    if (gradient) {
         CompactAngularKernel<true, W>(g, group, io, s, tape, k).run();
     } else {
         CompactAngularKernel<false, W>(g, group, io, s, tape, k).run();

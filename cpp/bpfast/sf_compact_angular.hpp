@@ -31,7 +31,12 @@ struct CompactAngularScratch {
     simd::aligned_vector<double> radial, dradial_ik, dradial_jk, c_jk, dc_jk;
     // Gradient, per packed partner: dE/dtheta, dE/dcos theta, dE/dr_ij, dE/dr_ik,
     // dE/dr_jk, and dE/dd_k.
+    // A committee's gradient pass: dE/dtheta, dE/dr_ij, dE/dr_ik, dE/dr_jk in one row
+    // per member (rows of the partner stride), so these four are sized members x stride.
     simd::aligned_vector<double> dE_dtheta, dE_dcos, dE_drij, dE_drik, dE_drjk, pgx, pgy, pgz;
+    // A committee's gradient pass: dE/dd per member and listed neighbour (rows of the
+    // partner stride).
+    simd::aligned_vector<double> member_gx, member_gy, member_gz;
 };
 
 /// Adds the SFs of compact angular group `g` (index `group` among the angular groups) to

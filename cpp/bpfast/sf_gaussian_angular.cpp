@@ -18,7 +18,9 @@
 // A = sum_s U_s P_s^zeta and B = sum_s U_s zeta lambda P_s^(zeta-1), P = 1 + lambda cos):
 //   dE/dcos = F S2,   dE/dr_ij = S0 f_c'(r_ij)/f_c(r_ij) F - 2 F (r_ij S1 - S3),  ...
 // The pairs (j, k) that count are listed per j (packed indices), then processed W at a
-// time with every per-pair quantity in vector registers.
+// time with every per-pair quantity in vector registers. A committee's gradient pass
+// computes the geometry of a block of pairs once and each member's sums and derivatives
+// from it.
 #include "bpfast/sf_gaussian_angular.hpp"
 
 #include <algorithm>
@@ -54,6 +56,10 @@ class GaussianAngularKernel {
             if (nl_ - q0 <= 0) continue;
             pairs_of(p, q0);
         }
+        if (Gradient && io_.members > 1) {
+            scatter_member_gradients();
+            return;
+        }
         if (Gradient) {
             sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
             return;
@@ -69,12 +75,20 @@ class GaussianAngularKernel {
         s_.sf_weight.resize(nsf);
         s_.sf_weight_dcos.resize(nsf);
         if (!Gradient) return true;
+        const int members = io_.members;
+        s_.sf_weight.resize(static_cast<size_t>(nsf) * members);
+        s_.sf_weight_dcos.resize(static_cast<size_t>(nsf) * members);
         bool any = false;
-        for (int k = 0; k < nsf; ++k) {
-            const sf::AngularSF& sf = g_.sfs[k];
-            s_.sf_weight[k] = io_.dEdG[sf.index] * sf.prefactor;
-            s_.sf_weight_dcos[k] = s_.sf_weight[k] * sf.zeta * sf.lambda;
-            any = any || s_.sf_weight[k] != 0.0;
+        for (int m = 0; m < members; ++m) {
+            const double* dEdG = io_.dEdG + m * io_.dEdG_stride;
+            double* weight = s_.sf_weight.data() + m * nsf;
+            double* weight_dcos = s_.sf_weight_dcos.data() + m * nsf;
+            for (int k = 0; k < nsf; ++k) {
+                const sf::AngularSF& sf = g_.sfs[k];
+                weight[k] = dEdG[sf.index] * sf.prefactor;
+                weight_dcos[k] = weight[k] * sf.zeta * sf.lambda;
+                any = any || weight[k] != 0.0;
+            }
         }
         return any;
     }
@@ -91,6 +105,11 @@ class GaussianAngularKernel {
         if (static_cast<int>(s_.partners.size()) < n) s_.partners.resize(n);
         if (s_.gauss.size() < static_cast<size_t>(nk) * n) s_.gauss.resize(static_cast<size_t>(nk) * n);
         sf::gather_group_neighbors(io_.env, g_.weighted, Gradient, s_.nb);
+        if (Gradient && io_.members > 1) {
+            const size_t rows = static_cast<size_t>(n) * io_.members;
+            for (auto* v : {&s_.member_gx, &s_.member_gy, &s_.member_gz}) v->assign(rows, 0.0);
+            s_.member_j.resize(3 * W * static_cast<size_t>(io_.members));
+        }
         sf::GroupNeighbors& nb = s_.nb;
         const int m = io_.env.count;
         const double* fc = io_.fc + g_.slot * m;
@@ -208,7 +227,11 @@ class GaussianAngularKernel {
         const int mpad = (mc + W - 1) / W * W;
         double* blocks = blocks_of(mpad);
         if (!cursor_.replay) fill_blocks(p, q0, mc, mpad, sel, blocks);
-        if (Gradient) gradient_of(p, q0, mc, mpad, sel, blocks);
+        if (Gradient && io_.members > 1) {
+            member_gradients_of(p, q0, mc, mpad, sel, blocks);
+        } else if (Gradient) {
+            gradient_of(p, q0, mc, mpad, sel, blocks);
+        }
     }
 
     /// Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
@@ -392,6 +415,135 @@ class GaussianAngularKernel {
         GZ[p] += simd::sum(sz);
     }
 
+    /// gradient_of for the io_.members members of a committee at once: per block of
+    /// pairs the geometry once, then every member's sums over keys and derivatives, into
+    /// the member's rows of s_.member_g{x,y,z}.
+    void member_gradients_of(int p, int q0, int mc, int mpad, const int* sel,
+                             const double* blocks) {
+        const sf::GroupNeighbors& nb = s_.nb;
+        const double* X = nb.x.data();
+        const double* Y = nb.y.data();
+        const double* Z = nb.z.data();
+        const double* IR = nb.inv_r.data();
+        const double* R = nb.r.data();
+        const double* FW = s_.wfc.data();
+        const double* DFW = s_.wdfc.data();
+        const int* key_start = g_.key_start.data();
+        const sf::Key* keys = g_.keys.data();
+        const int* sf_angle = g_.sf_angle.data();
+        const int nk = static_cast<int>(g_.keys.size());
+        const int na = static_cast<int>(g_.angle_keys.size());
+        const int nsf = static_cast<int>(g_.sfs.size());
+        const int members = io_.members;
+        const size_t row = static_cast<size_t>(nl_ + W);  // of a member's gradient rows
+        const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
+        const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p], r_ij = R[p];
+        const double f_ij = FW[p], df_ij = DFW[p];
+        double* acc_j = s_.member_j.data();  // per member: W lanes of x, y, z
+        std::fill(acc_j, acc_j + 3 * W * members, 0.0);
+        for (int c = 0; c < mpad; c += W) {
+            const double* slot = blocks + (c / W) * block_doubles;
+            const double* pw = slot + pw_at;
+            const double* ek = slot + ek_at;
+            const vd F = simd::load<vd>(slot + F_at);
+            const vd xk = fetch(X, q0, sel, c), yk = fetch(Y, q0, sel, c), zk = fetch(Z, q0, sel, c);
+            const vd inv_rk = fetch(IR, q0, sel, c), r_ik = fetch(R, q0, sel, c);
+            const vd f_ik = fetch(FW, q0, sel, c), df_ik = fetch(DFW, q0, sel, c);
+            const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
+            vd f_jk, r_jk{}, df_jk{}, jx{}, jy{}, jz{};
+            if (UsesJk) {
+                r_jk = simd::load<vd>(slot);
+                f_jk = simd::load<vd>(slot + W);
+                df_jk = simd::load<vd>(slot + 2 * W);
+                jx = xk - xj;
+                jy = yk - yj;
+                jz = zk - zj;
+            } else {
+                f_jk = simd::select(simd::iota<vd>() < static_cast<double>(mc - c), simd::splat<vd>(1.0), vd{});
+            }
+            const vd minus_2F = -2.0 * F;
+            const vd fc_ij = df_ij * f_ik * f_jk, fc_ik = f_ij * df_ik * f_jk;
+            const vd fc_jk = f_ij * f_ik * df_jk;
+            const vd cos_rj = cos_t * (inv_rj * inv_rj), cos_rk = cos_t * inv_rk * inv_rk;
+            const vd inv_rjk = UsesJk ? simd::select(r_jk > 0.0, 1.0 / r_jk, vd{}) : vd{};
+            const int lanes = std::min(W, mc - c);
+            for (int m = 0; m < members; ++m) {
+                const double* weight = s_.sf_weight.data() + m * nsf;
+                const double* weight_dcos = s_.sf_weight_dcos.data() + m * nsf;
+                vd S0{}, S1{}, S2{}, S3{};
+                for (int k = 0; k < nk; ++k) {
+                    vd A{}, B{};
+                    for (int s = key_start[k]; s < key_start[k + 1]; ++s) {
+                        const int a = sf_angle[s];
+                        A += weight[s] * simd::load<vd>(pw + W * a);
+                        B += weight_dcos[s] * simd::load<vd>(pw + W * (na + a));
+                    }
+                    const vd E = simd::load<vd>(ek + W * k);
+                    const vd AE = A * E, etaAE = keys[k].eta * AE;
+                    S0 += AE;
+                    S1 += etaAE;
+                    S3 += keys[k].rs * etaAE;
+                    S2 += B * E;
+                }
+                const vd dE_dcos = F * S2;
+                const vd dE_drij = S0 * fc_ij + minus_2F * (r_ij * S1 - S3);
+                const vd dE_drik = S0 * fc_ik + minus_2F * (r_ik * S1 - S3);
+                const vd cc = dE_dcos * inv_rj * inv_rk;
+                const vd ca = dE_drij * inv_rj - dE_dcos * cos_rj;
+                const vd cb = dE_drik * inv_rk - dE_dcos * cos_rk;
+                vd gkx = cb * xk + cc * xj, gky = cb * yk + cc * yj, gkz = cb * zk + cc * zj;
+                vd sx = ca * xj + cc * xk, sy = ca * yj + cc * yk, sz = ca * zj + cc * zk;
+                if (UsesJk) {
+                    const vd cj = (S0 * fc_jk + minus_2F * (r_jk * S1 - S3)) * inv_rjk;
+                    gkx += cj * jx;
+                    gky += cj * jy;
+                    gkz += cj * jz;
+                    sx -= cj * jx;
+                    sy -= cj * jy;
+                    sz -= cj * jz;
+                }
+                double* aj = acc_j + 3 * W * m;
+                simd::store(aj, simd::load<vd>(aj) + sx);
+                simd::store(aj + W, simd::load<vd>(aj + W) + sy);
+                simd::store(aj + 2 * W, simd::load<vd>(aj + 2 * W) + sz);
+                double* GX = s_.member_gx.data() + m * row;
+                double* GY = s_.member_gy.data() + m * row;
+                double* GZ = s_.member_gz.data() + m * row;
+                for (int l = 0; l < lanes; ++l) {
+                    const int o = UsesJk ? sel[c + l] : q0 + c + l;
+                    GX[o] += gkx[l];
+                    GY[o] += gky[l];
+                    GZ[o] += gkz[l];
+                }
+            }
+        }
+        for (int m = 0; m < members; ++m) {
+            const double* aj = acc_j + 3 * W * m;
+            s_.member_gx[m * row + p] += simd::sum(simd::load<vd>(aj));
+            s_.member_gy[m * row + p] += simd::sum(simd::load<vd>(aj + W));
+            s_.member_gz[m * row + p] += simd::sum(simd::load<vd>(aj + 2 * W));
+        }
+    }
+
+    /// Adds every member's gradient per listed neighbour to its rows of io_.g{x,y,z}.
+    void scatter_member_gradients() {
+        const size_t row = static_cast<size_t>(nl_ + W);
+        for (int m = 0; m < io_.members; ++m) {
+            const double* gx = s_.member_gx.data() + m * row;
+            const double* gy = s_.member_gy.data() + m * row;
+            const double* gz = s_.member_gz.data() + m * row;
+            double* ox = io_.gx + m * io_.g_stride;
+            double* oy = io_.gy + m * io_.g_stride;
+            double* oz = io_.gz + m * io_.g_stride;
+            for (int p = 0; p < nl_; ++p) {
+                const int n = s_.nb.list[p];
+                ox[n] += gx[p];
+                oy[n] += gy[p];
+                oz[n] += gz[p];
+            }
+        }
+    }
+
     /// G_s += prefactor_s * sum over blocks [summed, end) of P^zeta E_key F, per key with
     /// up to 4 SF sums in registers.
     void sum_blocks(int end) {
@@ -444,15 +596,7 @@ template <int W>
 inline void gaussian_angular(bool gradient, const sf::AngularGroup& g, size_t group,
                              const CutoffFunction& cutoff, const sf::KernelIO& io,
                              GaussianAngularScratch& s, PairTape& tape, const KernelOptions& k) {
-    if (gradient && io.members > 1) {
-        for (int m = 0; m < io.members; ++m) {
-            if (g.uses_jk) {
-                GaussianAngularKernel<true, true, W>(g, group, cutoff, io.member(m), s, tape, k).run();
-            } else {
-                GaussianAngularKernel<true, false, W>(g, group, cutoff, io.member(m), s, tape, k).run();
-            }
-        }
-    } else if (gradient) {
+    if (gradient) {
         if (g.uses_jk) {
             GaussianAngularKernel<true, true, W>(g, group, cutoff, io, s, tape, k).run();
         } else {

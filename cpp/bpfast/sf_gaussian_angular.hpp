@@ -21,8 +21,12 @@ struct GaussianAngularScratch {
     simd::aligned_vector<double> wfc, wdfc;
     // Groups without r_jk: per key, a row of exp(-eta (r - r_s)^2) per listed neighbour.
     simd::aligned_vector<double> gauss;
-    // Gradient, per SF of the group: U_s = dE/dG_s 2^(1-zeta) and U_s zeta lambda.
+    // Gradient, per SF of the group: U_s = dE/dG_s 2^(1-zeta) and U_s zeta lambda
+    // (a committee's members one after another).
     simd::aligned_vector<double> sf_weight, sf_weight_dcos;
+    // A committee's gradient: dE/dd per member and listed neighbour (rows of nl + W), and
+    // per member the W-lane sums of the current j's dE/dd_j.
+    simd::aligned_vector<double> member_gx, member_gy, member_gz, member_j;
     // Groups with r_jk: list indices of one j's partners inside r_c.
     std::vector<int> partners;
     // Per-pair blocks (see the kernel) that are not on the pair tape.

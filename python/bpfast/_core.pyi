@@ -110,6 +110,7 @@ class Committee:
         threads: int,
         cache: Optional["NeighborCache"] = None,
         kernels: "KernelOptions" = ...,
+        member_gradients: bool = True,
     ) -> Dict[str, Any]: ...
     def compute_host(
         self,
@@ -120,6 +121,7 @@ class Committee:
         neighbors: np.ndarray,
         energies: bool = True,
         threads: int = 0,
+        member_gradients: bool = True,
     ) -> Dict[str, Any]: ...
 
 class NeighborCache:

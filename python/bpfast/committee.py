@@ -6,6 +6,7 @@ Spreads are ``numpy.std`` over the members (ddof=0, the population standard devi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -49,9 +50,10 @@ class CommitteeResult:
     extrapolations : int
         The largest of the members' extrapolation counts (as Result.extrapolations).
     timings : dict
-        Seconds of the phases summed over the members' evaluations.
+        Seconds of the phases (as Result.timings), summed over the groups of members
+        that share their symmetry functions.
     neighbor_pairs : int
-        Pairs in the neighbour list of the member with the largest cutoff.
+        Pairs in the committee's neighbour list (that of the largest member cutoff).
     """
 
     energy: float
@@ -133,6 +135,11 @@ class Committee:
     """Several potentials of the same elements evaluated together. Create it with
     :func:`bpfast.load_committee`.
 
+    Members whose symmetry functions and scaling agree (members trained with different
+    seeds or data on the same inputs) share the neighbour list, the symmetry functions
+    and one force pass; others are evaluated separately. Results equal those of the
+    members evaluated one by one up to rounding.
+
     ``compute`` returns the members' means and spreads (:class:`CommitteeResult`).
     Immutable and picklable like :class:`bpfast.Potential`.
     """
@@ -150,6 +157,7 @@ class Committee:
         self.paths: Tuple[str, ...] = tuple(m.directory for m in members)
         self.elements: List[str] = list(members[0].elements)
         self.cutoff: float = max(m.cutoff for m in members)
+        self._core = _core.Committee([m._core for m in members])
 
     def __len__(self) -> int:
         return len(self.members)
@@ -180,6 +188,7 @@ class Committee:
         members: bool = False,
         threads: Optional[int] = None,
         cache: Optional["_core.NeighborCache"] = None,
+        forces_std: bool = True,
         _kernels: Optional["_core.KernelOptions"] = None,
     ) -> CommitteeResult:
         """Mean and spread of the members' energy (and forces, stress, per-atom energies).
@@ -188,6 +197,11 @@ class Committee:
         member's forces / stress / per-atom energies to the result. Warnings as for one
         potential: one ExtrapolationWarning per call (that of the member with the most
         extrapolations), OverlapWarning for atoms closer than 5 % of the largest cutoff.
+
+        ``forces_std=False`` computes the mean forces and stress only, as the gradient of
+        the mean energy in one force pass (about the cost of one potential):
+        ``forces_std``, ``stress_std``, ``member_forces`` and ``member_stress`` are then
+        None; the energies' spreads are there as always.
         """
         pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
         volume = 0.0
@@ -199,28 +213,27 @@ class Committee:
                 raise ValueError("stress needs a cell with non-zero volume")
         if cache is not None and not isinstance(cache, _core.NeighborCache):
             raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
-        nt = check_threads(threads)
-        kernels = _kernels or _core.KernelOptions()
-        outs = [m._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
-                                bool(energies), nt, False, cache, kernels)
-                for m in self.members]
-        widest = int(np.argmax([m.cutoff for m in self.members]))
-        check_closest_pair(outs[widest]["closest_pair"], self.cutoff, c)
-        counts = [int(sum(int(k.sum()) for k in out["extrapolations"])) for out in outs]
-        worst = int(np.argmax(counts))
-        if counts[worst]:
-            warnings.warn(self.members[worst]._extrapolation_warning(outs[worst], pos.shape[0]),
+        out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
+                                 bool(energies), check_threads(threads), cache,
+                                 _kernels or _core.KernelOptions(), bool(forces_std))
+        check_closest_pair(out["closest_pair"], self.cutoff, c)
+        counts = [int(sum(int(k.sum()) for k in per_element))
+                  for per_element in out["extrapolations"]]
+        if max(counts):
+            worst = int(np.argmax(counts))
+            member_out = {key: out[key][worst]
+                          for key in ("extrapolations", "extrapolating_atoms", "excursions")}
+            warnings.warn(self.members[worst]._extrapolation_warning(member_out, pos.shape[0]),
                           stacklevel=user_stacklevel())
-        timings: Dict[str, float] = {}
-        for out in outs:
-            for key, seconds in out["timings"].items():
-                timings[key] = timings.get(key, 0.0) + float(seconds)
-        return _result(
-            np.array([float(out["energy"]) for out in outs]),
-            np.stack([out["forces"] for out in outs]) if forces else None,
-            np.stack([np.asarray(out["virial"]) / volume for out in outs]) if stress else None,
-            np.stack([out["energies"] for out in outs]) if energies else None,
-            members, max(counts), timings, int(outs[widest]["neighbor_pairs"]))
+        stress_values = None
+        if stress and forces_std:
+            stress_values = np.asarray(out["virial"]) / volume
+        result = _result(np.asarray(out["energy"]), out["forces"], stress_values, out["energies"],
+                         members, max(counts), dict(out["timings"]), int(out["neighbor_pairs"]))
+        if forces_std:
+            return result
+        mean_stress = np.asarray(out["mean_virial"]) / volume if stress else None
+        return dataclasses.replace(result, forces=out["mean_forces"], stress=mean_stress)
 
 
 def _result(energy: np.ndarray, forces: Optional[np.ndarray], stress: Optional[np.ndarray],
