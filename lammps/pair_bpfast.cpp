@@ -430,22 +430,28 @@ void PairBPFast::compute(int eflag, int vflag) {
     options.stress = vflag_global != 0;
     options.threads = threads_ > 0 ? threads_ : comm->nthreads;
 
-    const std::vector<bpfast::Result> results = evaluate_members(host, options);
-    tally_mean(results, nall);
-    const std::vector<double> member_energies = member_totals(results);
+    // Each member's forces only where the spread needs them; at other steps the forces
+    // and virial of the members' mean energy come from one force sweep.
     const bigint step = update->ntimestep;
     const bool spread_step = step % spread_every_ == 0;
-    if (spread_step || force_spread_flag_) {
-        compute_spread(results, member_energies, nall, spread_step && step != last_written_step_);
+    const bool spread = spread_step || force_spread_flag_ != 0;
+    const bool member_forces = spread || members_.size() == 1;
+    const bpfast::CommitteeResult results = evaluate_members(host, options, member_forces);
+    tally_mean(results, member_forces, nall);
+    const std::vector<double> member_energies = member_totals(results.members);
+    if (spread) {
+        compute_spread(results.members, member_energies, nall,
+                       spread_step && step != last_written_step_);
     }
 }
 
 // Every member on the same host list: bpfast::Committee shares the symmetry functions
 // and the force sweep among members with the same inputs.
-std::vector<bpfast::Result> PairBPFast::evaluate_members(
-    const bpfast::HostNeighbors& host, const bpfast::ComputeOptions& options) const {
+bpfast::CommitteeResult PairBPFast::evaluate_members(const bpfast::HostNeighbors& host,
+                                                     const bpfast::ComputeOptions& options,
+                                                     bool member_forces) const {
     try {
-        return committee_->compute(host, options).members;
+        return committee_->compute(host, options, member_forces);
     } catch (const std::exception& e) {
         error->one(FLERR, "pair_style bpfast: evaluation failed: {}", e.what());
     }
@@ -454,7 +460,10 @@ std::vector<bpfast::Result> PairBPFast::evaluate_members(
 
 // The committee mean (sum over members / their number; a single potential's own values):
 // forces on local and ghost atoms, energy, per-atom energies, virial, in LAMMPS units.
-void PairBPFast::tally_mean(const std::vector<bpfast::Result>& results, int nall) {
+// Without member forces, the core's forces and virial of the mean energy.
+void PairBPFast::tally_mean(const bpfast::CommitteeResult& committee, bool member_forces,
+                            int nall) {
+    const std::vector<bpfast::Result>& results = committee.members;
     const size_t members = results.size();
     const double count = static_cast<double>(members);
     const double to_energy = 1.0 / energy_unit_;
@@ -462,6 +471,10 @@ void PairBPFast::tally_mean(const std::vector<bpfast::Result>& results, int nall
     double** f = atom->f;
     for (int i = 0; i < nall; ++i) {
         for (int c = 0; c < 3; ++c) {
+            if (!member_forces) {
+                f[i][c] += committee.mean.forces[3 * i + c] * to_force;
+                continue;
+            }
             double sum = results[0].forces[3 * i + c];
             for (size_t m = 1; m < members; ++m) sum += results[m].forces[3 * i + c];
             f[i][c] += sum / count * to_force;
@@ -481,11 +494,14 @@ void PairBPFast::tally_mean(const std::vector<bpfast::Result>& results, int nall
         }
     }
     if (vflag_global) {
-        std::array<double, 9> w = results[0].virial;
-        for (size_t m = 1; m < members; ++m) {
-            for (int k = 0; k < 9; ++k) w[k] += results[m].virial[k];
+        std::array<double, 9> w = committee.mean.virial;
+        if (member_forces) {
+            w = results[0].virial;
+            for (size_t m = 1; m < members; ++m) {
+                for (int k = 0; k < 9; ++k) w[k] += results[m].virial[k];
+            }
+            for (double& value : w) value /= count;
         }
-        for (double& value : w) value /= count;
         // LAMMPS' virial is sum_i r_i . f_i = -sum_pairs (dE/dd) (x) d (d = r_j - r_i);
         // the core's virial is +sum_pairs (dE/dd) (x) d. Order: xx, yy, zz, xy, xz, yz.
         virial[0] -= w[0] * to_energy;

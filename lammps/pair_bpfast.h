@@ -15,15 +15,17 @@
 // energy unit. Neither: the potential works in LAMMPS' units. N = OpenMP threads per MPI rank
 // (default: LAMMPS' own thread count, i.e. OMP_NUM_THREADS or `package omp`, 1 if unset).
 //
-// Several directories form a committee (same elements, same units): the members' mean
-// energy, per-atom energies, forces and virial drive the dynamics. Every K steps (default 1)
-// the pair style computes each atom's force spread (the norm of the per-component standard
-// deviations of its force over the members, ddof = 0), its maximum over all atoms and the
-// standard deviation of the members' energies; with spread_file, rank 0 writes them to FILE
-// (one line per step: step, max force spread, energy std, in LAMMPS units). They are also
-// `compute pair bpfast` values 2 and 3 (1: extrapolation count, the largest of a member),
+// Several directories form a committee (same elements, same units), evaluated by
+// bpfast::Committee: the members' mean energy, per-atom energies, forces and virial drive
+// the dynamics. At steps that are multiples of K (default 1) the pair style computes each
+// atom's force spread (the norm of the per-component standard deviations of its force over
+// the members, ddof = 0), its maximum over all atoms and the standard deviation of the
+// members' energies; with spread_file, rank 0 writes them to FILE (one line per step:
+// step, max force spread, energy std, in LAMMPS units). They are also `compute pair bpfast`
+// values 2 and 3 (1: extrapolation count, the largest of a member),
 // extract("max_force_spread") / ("energy_std"), and per atom extract_peratom("force_spread")
-// for `fix pair N bpfast force_spread 1`.
+// for `fix pair N bpfast force_spread 1`. Other steps need no member forces: the core
+// returns the forces of the mean energy from one force sweep.
 //
 // Requires `newton_pair on`: forces on ghost atoms are returned to their owners by LAMMPS'
 // reverse communication. Computes energy, per-atom energy, forces and the global virial;
@@ -41,6 +43,7 @@
 namespace bpfast {
 class Committee;
 class Potential;
+struct CommitteeResult;
 struct Result;
 struct HostNeighbors;
 struct ComputeOptions;
@@ -73,11 +76,14 @@ class PairBPFast : public Pair {
     void open_spread_file(const std::string& path);
     void close_spread_file();
 
-    /// Every member's result for the host neighbour list, in member order.
-    std::vector<bpfast::Result> evaluate_members(const bpfast::HostNeighbors& host,
-                                                 const bpfast::ComputeOptions& options) const;
+    /// Every member's energies for the host neighbour list, in member order, and with
+    /// `member_forces` each member's forces and virial, else those of the members' mean
+    /// energy (one force sweep).
+    bpfast::CommitteeResult evaluate_members(const bpfast::HostNeighbors& host,
+                                             const bpfast::ComputeOptions& options,
+                                             bool member_forces) const;
     /// Adds the members' mean forces, energy, per-atom energies and virial to LAMMPS'.
-    void tally_mean(const std::vector<bpfast::Result>& results, int nall);
+    void tally_mean(const bpfast::CommitteeResult& results, bool member_forces, int nall);
     /// Extrapolation count of the last evaluation (pvector[0]) and the members' total
     /// energies (LAMMPS units), summed over ranks when there are several members.
     std::vector<double> member_totals(const std::vector<bpfast::Result>& results);

@@ -648,8 +648,10 @@ def numpy_spread(member_forces, member_energies):
 
 
 def read_spread_file(path: Path):
-    rows = np.loadtxt(path, ndmin=2)
-    return {int(step): (spread, energy_std) for step, spread, energy_std in rows}
+    """{step: (max force spread, energy std)} from a spread file."""
+    rows = [line.split() for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert all(len(row) == 3 for row in rows), rows
+    return {int(step): (float(spread), float(energy_std)) for step, spread, energy_std in rows}
 
 
 @pytest.fixture(scope="module")
@@ -671,11 +673,12 @@ def committee(tmp_path_factory):
     case.write_data(data)
     extract = ["max_force_spread", "energy_std"]
 
-    def run0(name, directories, ranks, keywords=""):
-        return {"name": name, "kind": "run0", "force_spread": True, "extract": extract,
+    def run0(name, directories, ranks, keywords="", force_spread=True, after=()):
+        return {"name": name, "kind": "run0", "force_spread": force_spread, "extract": extract,
                 "commands": case.setup_commands(
                     data, directories=directories,
-                    extra_pair_args=f" spread_file {work / f'{name}{ranks}.txt'}{keywords}")}
+                    extra_pair_args=f" spread_file {work / f'{name}{ranks}.txt'}{keywords}")
+                + list(after)}
 
     def md(ranks):
         name = f"md{ranks}"
@@ -690,7 +693,10 @@ def committee(tmp_path_factory):
     results = {}
     for ranks in (1, 2):
         jobs = [run0("single", [water], ranks), run0("identical", [water] * 3, ranks),
-                run0("committee", members, ranks), md(ranks)]
+                run0("committee", members, ranks), md(ranks),
+                # Step 1 is no spread step: forces and virial of the mean energy.
+                run0("mean_only", members, ranks, keywords=" spread_every 1000",
+                     force_spread=False, after=["reset_timestep 1"])]
         results[ranks] = run_lammps(jobs, work, ranks=ranks)
     return {"work": work, "members": members, "water": water, "perturbed": perturbed,
             "case": case, "results": results}
@@ -820,3 +826,21 @@ def test_committee_bad_input_gives_lammps_errors(tmp_path):
         assert messages[name] is not None, name
         for part in parts:
             assert part in messages[name], (name, messages[name])
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_steps_without_spread_take_the_forces_of_the_mean_energy(committee, ranks):
+    """At a step that computes no spread the core returns the forces and virial of the
+    members' mean energy from one force sweep: the same mean, and nothing written."""
+    case, out = committee["case"], committee["results"][ranks]
+    mean_only, full = out["mean_only"], out["committee"]
+    energies, forces, per_atom, stress = member_values(case, mean_only, committee["members"])
+    assert mean_only["energy"] == pytest.approx(np.mean(energies), rel=1e-10)
+    assert relative_error(mean_only["forces"], np.mean(forces, axis=0), case.force_floor) < 1e-10
+    assert relative_error(mean_only["energies"], np.mean(per_atom, axis=0)) < 1e-10
+    p = np.array(mean_only["pressure"]) / mean_only["nktv2p"]
+    sigma = np.mean(stress, axis=0)
+    assert relative_error(-p, sigma[[0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]]) < 1e-10
+    assert relative_error(mean_only["forces"], full["forces"], case.force_floor) < 1e-10
+    assert mean_only["pair_vector"][1:] == [0.0, 0.0]
+    assert read_spread_file(committee["work"] / f"mean_only{ranks}.txt") == {}
