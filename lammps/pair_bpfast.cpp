@@ -436,12 +436,14 @@ void PairBPFast::compute(int eflag, int vflag) {
     const bool spread_step = step % spread_every_ == 0;
     const bool spread = spread_step || force_spread_flag_ != 0;
     const bool member_forces = spread || members_.size() == 1;
-    const bpfast::CommitteeResult results = evaluate_members(host, options, member_forces);
-    tally_mean(results, member_forces, nall);
-    const std::vector<double> member_energies = member_totals(results.members);
+    const bpfast::CommitteeResult committee = evaluate_members(host, options, member_forces);
+    tally_mean(committee, member_forces, nall);
+    const std::vector<double> member_energies = member_totals(committee.members);
     if (spread) {
-        compute_spread(results.members, member_energies, nall,
+        compute_spread(committee.members, member_energies, nall,
                        spread_step && step != last_written_step_);
+    } else if (force_spread_.size() < static_cast<size_t>(atom->nlocal)) {
+        force_spread_.resize(atom->nlocal, 0.0);  // extract_peratom() covers every local atom
     }
 }
 

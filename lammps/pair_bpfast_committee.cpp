@@ -110,7 +110,7 @@ void PairBPFast::compute_spread(const std::vector<bpfast::Result>& results,
         comm->reverse_comm(this);  // ghost atoms' member forces onto their owners
         for (int i = 0; i < nlocal; ++i) {
             force_spread_[i] = bpfast_lammps::force_spread(&member_forces_[width * i], members);
-            local_max = std::max(local_max, force_spread_[i]);
+            if (!(force_spread_[i] <= local_max)) local_max = force_spread_[i];  // NaN too
         }
         MPI_Allreduce(&local_max, &max_force_spread_, 1, MPI_DOUBLE, MPI_MAX, world);
     }
