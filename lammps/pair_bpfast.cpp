@@ -1,12 +1,18 @@
 // LAMMPS pair style `bpfast` (see pair_bpfast.h). The bpfast core does all the work; this
 // file only converts units, hands LAMMPS' full neighbour list to
-// bpfast::Potential::compute(const HostNeighbors&, ...) and tallies what LAMMPS asks for.
+// bpfast::Committee::compute(const HostNeighbors&, ...) (one member: a single potential),
+// tallies the members' mean as LAMMPS asks for it and reports the members' spread.
 #include "pair_bpfast.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <filesystem>
+#include <iterator>
 #include <string>
+#include <system_error>
 
 #include "atom.h"
 #include "comm.h"
@@ -18,6 +24,7 @@
 #include "update.h"
 #include "utils.h"
 
+#include "bpfast/committee.hpp"
 #include "bpfast/elements.hpp"
 #include "bpfast/errors.hpp"
 #include "bpfast/n2p2_io.hpp"
@@ -26,6 +33,37 @@
 #include "unit_names.h"
 
 using namespace LAMMPS_NS;
+
+namespace {
+
+// The keywords of pair_style bpfast, each followed by one value; the arguments before the
+// first keyword are the potential directories.
+constexpr const char* kKeywords[] = {"length_unit", "energy_unit",  "cflength",    "cfenergy",
+                                     "threads",     "spread_file", "spread_every"};
+
+bool is_keyword(const char* word) {
+    for (const char* key : kKeywords) {
+        if (std::strcmp(word, key) == 0) return true;
+    }
+    return false;
+}
+
+std::string keyword_list() {
+    std::string list;
+    const size_t n = std::size(kKeywords);
+    for (size_t k = 0; k < n; ++k) {
+        list += (k == 0 ? "" : k + 1 == n ? " or " : ", ") + std::string(kKeywords[k]);
+    }
+    return list;
+}
+
+std::string join(const std::vector<std::string>& words) {
+    std::string list;
+    for (const auto& word : words) list += (list.empty() ? "" : ", ") + word;
+    return list;
+}
+
+}  // namespace
 
 PairBPFast::PairBPFast(LAMMPS* lmp) : Pair(lmp) {
     single_enable = 0;   // no pairwise single(): the energy is many-body
@@ -36,14 +74,19 @@ PairBPFast::PairBPFast(LAMMPS* lmp) : Pair(lmp) {
     // is not needed (and per-atom virials are not available).
     no_virial_fdotr_compute = 1;
     centroidstressflag = CENTROID_NOTAVAIL;
-    // compute pair bpfast -> c_ID[1]: number of (atom, symmetry function) values outside
-    // the range of scaling.data in the last evaluation, summed over ranks.
-    nextra = 1;
+    // compute pair bpfast -> c_ID[1..3], summed over ranks by LAMMPS:
+    // [1] number of (atom, symmetry function) values outside the range of scaling.data in
+    //     the last evaluation (of a committee: the largest count of a member);
+    // [2] the largest per-atom force spread and [3] the energy standard deviation of the
+    //     committee at the last spread step (on rank 0; 0 on the other ranks).
+    nextra = 3;
     pvector = new double[nextra];
-    pvector[0] = 0.0;
+    for (int k = 0; k < nextra; ++k) pvector[k] = 0.0;
+    force_spread_.assign(1, 0.0);  // extract_peratom() never returns null
 }
 
 PairBPFast::~PairBPFast() {
+    close_spread_file();
     delete[] pvector;
     pvector = nullptr;
     if (allocated) {
@@ -64,19 +107,26 @@ void PairBPFast::allocate() {
 }
 
 /* ----------------------------------------------------------------------
-   pair_style bpfast DIR [length_unit NAME | cflength X] [energy_unit NAME | cfenergy Y]
-                         [threads N]
+   pair_style bpfast DIR [DIR ...] [length_unit NAME | cflength X]
+                     [energy_unit NAME | cfenergy Y] [threads N]
+                     [spread_file FILE] [spread_every K]
 ------------------------------------------------------------------------- */
 
 void PairBPFast::settings(int narg, char** arg) {
-    if (narg < 1) {
-        error->all(FLERR, "Illegal pair_style bpfast command: expected pair_style bpfast DIR "
-                          "[length_unit NAME] [energy_unit NAME] [threads N]");
+    int ndirectories = 0;
+    while (ndirectories < narg && !is_keyword(arg[ndirectories])) ++ndirectories;
+    if (ndirectories == 0) {
+        error->all(FLERR,
+                   "Illegal pair_style bpfast command: expected pair_style bpfast DIR [DIR ...] "
+                   "[keyword value ...] (keywords: {})",
+                   keyword_list());
     }
-    std::string length_name, energy_name;
+    const std::vector<std::string> directories(arg, arg + ndirectories);
+    std::string length_name, energy_name, spread_path;
     double cflength = 0.0, cfenergy = 0.0;  // 0: not given
     int threads = 0;
-    for (int k = 1; k < narg; k += 2) {
+    bigint spread_every = 1;
+    for (int k = ndirectories; k < narg; k += 2) {
         const std::string key = arg[k];
         if (k + 1 >= narg) {
             error->all(FLERR, "Illegal pair_style bpfast command: keyword {} needs a value", key);
@@ -98,17 +148,27 @@ void PairBPFast::settings(int narg, char** arg) {
                 error->all(FLERR, "pair_style bpfast: threads must be from 1 to {}, got {}",
                            bpfast::kMaxThreads, arg[k + 1]);
             }
+        } else if (key == "spread_file") {
+            spread_path = arg[k + 1];
+        } else if (key == "spread_every") {
+            spread_every = utils::bnumeric(FLERR, arg[k + 1], false, lmp);
+            if (spread_every < 1) {
+                error->all(FLERR, "pair_style bpfast: spread_every must be a positive number "
+                                  "of steps, got {}",
+                           arg[k + 1]);
+            }
         } else {
-            error->all(FLERR,
-                       "Illegal pair_style bpfast command: unknown keyword '{}' (expected "
-                       "length_unit, energy_unit, cflength, cfenergy or threads)",
-                       key);
+            error->all(FLERR, "Illegal pair_style bpfast command: unknown keyword '{}' (expected {})",
+                       key, keyword_list());
         }
     }
+    check_directories(directories);
     length_unit_ = unit_factor("length", length_name, cflength);
     energy_unit_ = unit_factor("energy", energy_name, cfenergy);
     threads_ = threads;
-    load_potential(arg[0]);
+    load_members(directories);
+    spread_every_ = spread_every;
+    open_spread_file(spread_path);
     if (comm->me == 0) {
         const auto* style = bpfast_lammps::find_lammps_unit_style(update->unit_style);
         utils::logmesg(lmp,
@@ -126,6 +186,30 @@ void PairBPFast::settings(int narg, char** arg) {
         }
         type_number_.assign(n + 1, 0);
     }
+}
+
+// After the first directory, an argument that is neither a keyword nor an existing path is
+// most likely a misspelt keyword: say both (rank 0 looks, every rank stops).
+void PairBPFast::check_directories(const std::vector<std::string>& directories) {
+    int missing = -1;
+    if (comm->me == 0) {
+        for (size_t k = 1; k < directories.size() && missing < 0; ++k) {
+            std::error_code ec;
+            if (!std::filesystem::exists(directories[k], ec)) missing = static_cast<int>(k);
+        }
+    }
+    MPI_Bcast(&missing, 1, MPI_INT, 0, world);
+    if (missing < 0) return;
+    const std::string& word = directories[missing];
+    if (word.find('/') != std::string::npos) {
+        error->all(FLERR, "pair_style bpfast: cannot load the potential in '{}': no such "
+                          "directory",
+                   word);
+    }
+    error->all(FLERR,
+               "Illegal pair_style bpfast command: unknown keyword '{}' (expected {}), and no "
+               "potential directory '{}' exists",
+               word, keyword_list(), word);
 }
 
 // Potential units per LAMMPS unit of `kind` ("length" or "energy"): from the potential's
@@ -172,12 +256,12 @@ double PairBPFast::unit_factor(const std::string& kind, const std::string& name,
     return (length ? lammps_units->length : lammps_units->energy) / potential_unit;
 }
 
-void PairBPFast::load_potential(const std::string& directory) {
+std::shared_ptr<const bpfast::Potential> PairBPFast::load_potential(const std::string& directory) {
+    std::shared_ptr<const bpfast::Potential> potential;
     std::string message;
     try {
-        potential_ = std::make_unique<bpfast::Potential>(bpfast::read_n2p2_potential(directory));
+        potential = std::make_shared<const bpfast::Potential>(bpfast::read_n2p2_potential(directory));
     } catch (const std::exception& e) {
-        potential_.reset();
         message = e.what();
     }
     // Every rank reads the files. A failure on some ranks only must not leave the others
@@ -196,17 +280,52 @@ void PairBPFast::load_potential(const std::string& directory) {
         error->all(FLERR, "pair_style bpfast: cannot load the potential in '{}' on {} of {} ranks",
                    directory, nfailed, comm->nprocs);
     }
-    directory_ = directory;
-    element_list_.clear();
-    for (const auto& symbol : potential_->spec().elements) {
-        element_list_ += (element_list_.empty() ? "" : ", ") + symbol;
+    return potential;
+}
+
+// Loads the committee (one member: a single potential). Members must describe the same
+// elements; their cutoffs may differ (each skips the neighbours beyond its own).
+void PairBPFast::load_members(const std::vector<std::string>& directories) {
+    std::vector<std::shared_ptr<const bpfast::Potential>> members;
+    for (const auto& directory : directories) members.push_back(load_potential(directory));
+    const auto& elements = members[0]->spec().elements;
+    double cutoff = 0.0;
+    for (size_t m = 0; m < members.size(); ++m) {
+        const auto& other = members[m]->spec().elements;
+        if (other != elements) {
+            error->all(FLERR,
+                       "pair_style bpfast: the potentials of a committee must describe the same "
+                       "elements: '{}' describes {}, but '{}' describes {}",
+                       directories[0], join(elements), directories[m], join(other));
+        }
+        cutoff = std::max(cutoff, members[m]->cutoff());
     }
-    cutoff_ = potential_->cutoff() / length_unit_;
-    if (comm->me == 0) {
+    try {
+        committee_ = std::make_unique<bpfast::Committee>(members);
+    } catch (const std::exception& e) {
+        error->all(FLERR, "pair_style bpfast: cannot form a committee of {}: {}",
+                   join(directories), e.what());
+    }
+    members_ = std::move(members);
+    directories_ = directories;
+    element_list_ = join(elements);
+    cutoff_ = cutoff / length_unit_;
+    // Per-atom member forces of ghost atoms go back to their owners for the spread.
+    comm_reverse = members_.size() > 1 ? 3 * static_cast<int>(members_.size()) : 0;
+    if (comm->me != 0) return;
+    for (size_t m = 0; m < members_.size(); ++m) {
         utils::logmesg(lmp,
                        "pair_style bpfast: potential '{}': elements {}, cutoff {} (potential "
                        "units) = {} (LAMMPS units)\n",
-                       directory_, element_list_, potential_->cutoff(), cutoff_);
+                       directories_[m], element_list_, members_[m]->cutoff(),
+                       members_[m]->cutoff() / length_unit_);
+    }
+    if (members_.size() > 1) {
+        utils::logmesg(lmp,
+                       "pair_style bpfast: committee of {} potentials: their mean energy, forces "
+                       "and virial drive the dynamics; cutoff {} (LAMMPS units); {} group(s) of "
+                       "members that share symmetry functions and scaling\n",
+                       members_.size(), cutoff_, committee_->groups().size());
     }
 }
 
@@ -215,7 +334,7 @@ void PairBPFast::load_potential(const std::string& directory) {
 ------------------------------------------------------------------------- */
 
 void PairBPFast::coeff(int narg, char** arg) {
-    if (!potential_) error->all(FLERR, "pair_coeff bpfast: no potential loaded (pair_style)");
+    if (members_.empty()) error->all(FLERR, "pair_coeff bpfast: no potential loaded (pair_style)");
     if (!allocated) allocate();
     const int ntypes = atom->ntypes;
     if (narg != 2 + ntypes || std::strcmp(arg[0], "*") != 0 || std::strcmp(arg[1], "*") != 0) {
@@ -231,13 +350,13 @@ void PairBPFast::coeff(int narg, char** arg) {
             error->all(FLERR,
                        "pair_coeff bpfast: '{}' (atom type {}) is not an element symbol; the "
                        "potential '{}' describes {}",
-                       symbol, t, directory_, element_list_);
+                       symbol, t, directories_[0], element_list_);
         }
-        if (potential_->element_index(z) < 0) {
+        if (members_[0]->element_index(z) < 0) {
             error->all(FLERR,
                        "pair_coeff bpfast: element {} (atom type {}) is not in the potential "
                        "'{}', which describes {}",
-                       symbol, t, directory_, element_list_);
+                       symbol, t, directories_[0], element_list_);
         }
         type_number_[t] = z;
     }
@@ -247,7 +366,7 @@ void PairBPFast::coeff(int narg, char** arg) {
 }
 
 void PairBPFast::init_style() {
-    if (!potential_) error->all(FLERR, "Pair style bpfast: no potential loaded");
+    if (members_.empty()) error->all(FLERR, "Pair style bpfast: no potential loaded");
     if (force->newton_pair == 0) {
         error->all(FLERR, "Pair style bpfast requires newton pair on (forces on ghost atoms "
                           "are returned to their owners by reverse communication)");
@@ -284,7 +403,6 @@ void PairBPFast::compute(int eflag, int vflag) {
 
     const int nall = atom->nlocal + atom->nghost;
     double** x = atom->x;
-    double** f = atom->f;
     const int* type = atom->type;
 
     positions_.resize(3 * static_cast<size_t>(nall));
@@ -312,33 +430,82 @@ void PairBPFast::compute(int eflag, int vflag) {
     options.stress = vflag_global != 0;
     options.threads = threads_ > 0 ? threads_ : comm->nthreads;
 
-    bpfast::Result res;
+    // Each member's forces only where the spread needs them; at other steps the forces
+    // and virial of the members' mean energy come from one force sweep.
+    const bigint step = update->ntimestep;
+    const bool spread_step = step % spread_every_ == 0;
+    const bool spread = spread_step || force_spread_flag_ != 0;
+    const bool member_forces = spread || members_.size() == 1;
+    const bpfast::CommitteeResult committee = evaluate_members(host, options, member_forces);
+    tally_mean(committee, member_forces, nall);
+    const std::vector<double> member_energies = member_totals(committee.members);
+    if (spread) {
+        compute_spread(committee.members, member_energies, nall,
+                       spread_step && step != last_written_step_);
+    } else if (force_spread_.size() < static_cast<size_t>(atom->nlocal)) {
+        force_spread_.resize(atom->nlocal, 0.0);  // extract_peratom() covers every local atom
+    }
+}
+
+// Every member on the same host list: bpfast::Committee shares the symmetry functions
+// and the force sweep among members with the same inputs.
+bpfast::CommitteeResult PairBPFast::evaluate_members(const bpfast::HostNeighbors& host,
+                                                     const bpfast::ComputeOptions& options,
+                                                     bool member_forces) const {
     try {
-        res = potential_->compute(host, options);
+        return committee_->compute(host, options, member_forces);
     } catch (const std::exception& e) {
         error->one(FLERR, "pair_style bpfast: evaluation failed: {}", e.what());
     }
+    return {};
+}
 
-    // Potential units -> LAMMPS units.
+// The committee mean (sum over members / their number; a single potential's own values):
+// forces on local and ghost atoms, energy, per-atom energies, virial, in LAMMPS units.
+// Without member forces, the core's forces and virial of the mean energy.
+void PairBPFast::tally_mean(const bpfast::CommitteeResult& committee, bool member_forces,
+                            int nall) {
+    const std::vector<bpfast::Result>& results = committee.members;
+    const size_t members = results.size();
+    const double count = static_cast<double>(members);
     const double to_energy = 1.0 / energy_unit_;
     const double to_force = length_unit_ / energy_unit_;
-    const double* fr = res.forces.data();
+    double** f = atom->f;
     for (int i = 0; i < nall; ++i) {
-        f[i][0] += fr[3 * i] * to_force;
-        f[i][1] += fr[3 * i + 1] * to_force;
-        f[i][2] += fr[3 * i + 2] * to_force;
+        for (int c = 0; c < 3; ++c) {
+            if (!member_forces) {
+                f[i][c] += committee.mean.forces[3 * i + c] * to_force;
+                continue;
+            }
+            double sum = results[0].forces[3 * i + c];
+            for (size_t m = 1; m < members; ++m) sum += results[m].forces[3 * i + c];
+            f[i][c] += sum / count * to_force;
+        }
     }
-    if (eflag_global) eng_vdwl += res.energy * to_energy;
+    if (eflag_global) {
+        double sum = results[0].energy;
+        for (size_t m = 1; m < members; ++m) sum += results[m].energy;
+        eng_vdwl += sum / count * to_energy;
+    }
     if (eflag_atom) {
         for (int ii = 0; ii < list->inum; ++ii) {
             const int i = list->ilist[ii];
-            eatom[i] += res.energies[i] * to_energy;
+            double sum = results[0].energies[i];
+            for (size_t m = 1; m < members; ++m) sum += results[m].energies[i];
+            eatom[i] += sum / count * to_energy;
         }
     }
     if (vflag_global) {
+        std::array<double, 9> w = committee.mean.virial;
+        if (member_forces) {
+            w = results[0].virial;
+            for (size_t m = 1; m < members; ++m) {
+                for (int k = 0; k < 9; ++k) w[k] += results[m].virial[k];
+            }
+            for (double& value : w) value /= count;
+        }
         // LAMMPS' virial is sum_i r_i . f_i = -sum_pairs (dE/dd) (x) d (d = r_j - r_i);
         // the core's virial is +sum_pairs (dE/dd) (x) d. Order: xx, yy, zz, xy, xz, yz.
-        const auto& w = res.virial;
         virial[0] -= w[0] * to_energy;
         virial[1] -= w[4] * to_energy;
         virial[2] -= w[8] * to_energy;
@@ -346,19 +513,19 @@ void PairBPFast::compute(int eflag, int vflag) {
         virial[4] -= 0.5 * (w[2] + w[6]) * to_energy;
         virial[5] -= 0.5 * (w[5] + w[7]) * to_energy;
     }
-    int64_t outside = 0;
-    for (const auto& per_element : res.extrapolations) {
-        for (const int64_t count : per_element) outside += count;
-    }
-    pvector[0] = static_cast<double>(outside);
 }
 
 // extract_pair("cflength") / ("cfenergy"): the factors in use, potential units per LAMMPS
-// unit (whether given by name or as numbers).
+// unit (whether given by name or as numbers); ("max_force_spread") / ("energy_std"): the
+// committee's spread at the last spread step (LAMMPS units, the same on every rank);
+// ("force_spread_flag"): `fix pair`'s request for the per-atom spread at this step.
 void* PairBPFast::extract(const char* name, int& dim) {
     dim = 0;
     if (std::strcmp(name, "cflength") == 0) return &length_unit_;
     if (std::strcmp(name, "cfenergy") == 0) return &energy_unit_;
+    if (std::strcmp(name, "max_force_spread") == 0) return &max_force_spread_;
+    if (std::strcmp(name, "energy_std") == 0) return &energy_std_;
+    if (std::strcmp(name, "force_spread_flag") == 0) return &force_spread_flag_;
     return nullptr;
 }
 
@@ -366,5 +533,7 @@ double PairBPFast::memory_usage() {
     double bytes = Pair::memory_usage();
     bytes += static_cast<double>(positions_.capacity() * sizeof(double));
     bytes += static_cast<double>(numbers_.capacity() * sizeof(int32_t));
+    bytes += static_cast<double>(member_forces_.capacity() * sizeof(double));
+    bytes += static_cast<double>(force_spread_.capacity() * sizeof(double));
     return bytes;
 }

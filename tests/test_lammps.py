@@ -201,10 +201,14 @@ class Case:
         path.write_text("\n".join(lines) + "\n")
         return species
 
-    def setup_commands(self, data: Path, plugin=PLUGIN, extra_pair_args=""):
+    def setup_commands(self, data: Path, plugin=PLUGIN, extra_pair_args="", directories=None):
+        """LAMMPS commands up to pair_coeff; `directories` (a committee) replace the
+        potential's directory in pair_style."""
         atoms, _ = self.atoms()
         species = sorted(set(atoms.get_chemical_symbols()), key=atoms.get_chemical_symbols().index)
         boundary = " ".join("p" if p else "f" for p in atoms.pbc)
+        if directories is None:
+            directories = [POTENTIALS / self.potential]
         units_args = ""
         if self.cf:
             units_args = f" cflength {self.length_unit!r} cfenergy {self.energy_unit!r}"
@@ -214,7 +218,8 @@ class Case:
         return ([f"units {self.units}", "atom_style atomic", f"boundary {boundary}",
                  f"read_data {data}"] + self.extra
                 + [f"plugin load {plugin}",
-                   f"pair_style bpfast {POTENTIALS / self.potential}{units_args}{extra_pair_args}",
+                   f"pair_style bpfast {' '.join(str(d) for d in directories)}{units_args}"
+                   f"{extra_pair_args}",
                    f"pair_coeff * * {' '.join(species)}"])
 
 
@@ -242,9 +247,10 @@ CASES = {
 }
 
 
-def potential_compute(case: Case, positions, cell, pbc):
-    """Potential.compute in LAMMPS units: energy, forces, per-atom energies, stress."""
-    pot = bpfast.load(POTENTIALS / case.potential)
+def potential_compute(case: Case, positions, cell, pbc, directory=None):
+    """Potential.compute in LAMMPS units: energy, forces, per-atom energies, stress; of the
+    case's potential or of the one in `directory`."""
+    pot = bpfast.load(POTENTIALS / case.potential if directory is None else directory)
     atoms, _ = case.atoms()
     periodic = bool(np.any(pbc))
     with warnings.catch_warnings():
@@ -588,3 +594,253 @@ def test_unit_names_follow_the_lammps_unit_style(tmp_path):
         assert "cflength" in message or "cfenergy" in message, message
     assert results["lj: cflength 2.0 cfenergy 0.5"]["pair"] == {"cflength": 2.0, "cfenergy": 0.5}
     assert results["lj: threads 1"]["pair"] == {"cflength": 1.0, "cfenergy": 1.0}
+
+
+# --------------------------------------------------------------------------- committees
+
+def perturbed_copy(source: Path, target: Path, seed: int, scale: float = 0.02) -> Path:
+    """A copy of the potential in `source` whose weights and biases are multiplied by
+    1 + scale * N(0, 1), one draw per value."""
+    shutil.copytree(source, target)
+    rng = np.random.default_rng(seed)
+    for path in sorted(target.glob("weights.*.data")):
+        lines = []
+        for line in path.read_text().splitlines():
+            fields = line.split()
+            if fields and not line.lstrip().startswith("#"):
+                value = float(fields[0]) * (1.0 + scale * rng.standard_normal())
+                line = " ".join([repr(value)] + fields[1:])
+            lines.append(line)
+        path.write_text("\n".join(lines) + "\n")
+    return target
+
+
+def shorter_cutoff_copy(source: Path, target: Path, cutoff: float) -> Path:
+    """A copy of the potential in `source` with every symmetry function cut off at `cutoff`
+    (its scaling.data no longer fits, which does not matter here)."""
+    shutil.copytree(source, target)
+    nn = target / "input.nn"
+    lines = []
+    for line in nn.read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == "symfunction_short":
+            line = " ".join(fields[:-1] + [repr(cutoff)])
+        lines.append(line)
+    nn.write_text("\n".join(lines) + "\n")
+    return target
+
+
+def member_values(case: Case, out, directories):
+    """Potential.compute of every member on the positions LAMMPS ended with: energies (M),
+    forces (M, n, 3), per-atom energies (M, n), stress (M, 3, 3), in LAMMPS units."""
+    atoms, _ = case.atoms()
+    values = [potential_compute(case, np.array(out["positions"]), np.array(out["box"]),
+                                atoms.pbc, directory=d) for d in directories]
+    return (np.array([v[0] for v in values]), np.array([v[1] for v in values]),
+            np.array([v[2] for v in values]), np.array([v[3] for v in values]))
+
+
+def numpy_spread(member_forces, member_energies):
+    """Per-atom force spread (the norm of numpy.std over members), and numpy.std of the
+    energies (ddof = 0)."""
+    per_atom = np.linalg.norm(np.std(member_forces, axis=0), axis=1)
+    return per_atom, float(np.std(member_energies))
+
+
+def read_spread_file(path: Path):
+    """{step: (max force spread, energy std)} from a spread file."""
+    rows = [line.split() for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert all(len(row) == 3 for row in rows), rows
+    return {int(step): (float(spread), float(energy_std)) for step, spread, energy_std in rows}
+
+
+@pytest.fixture(scope="module")
+def committee(tmp_path_factory):
+    """run 0 of liquid water (192 atoms) with committees on 1 and 2 ranks, and 10 NVE steps
+    writing the spread every 5 steps.
+
+    Members: a copy of the water potential with all symmetry functions cut at 6 Bohr
+    instead of 12 (first in the list: with its cutoff, 3.2 Å, plus LAMMPS' skin of 2 Å, the
+    neighbour lists would miss the other members' neighbours); the water potential; a copy
+    with perturbed weights (shares the others' inputs); H2O_BLYP-D3 (other scaling.data)."""
+    work = tmp_path_factory.mktemp("lammps_committee")
+    water = POTENTIALS / "H2O_RPBE-D3"
+    perturbed = perturbed_copy(water, work / "perturbed", seed=3)
+    short = shorter_cutoff_copy(water, work / "short", cutoff=6.0)
+    members = [short, water, perturbed, POTENTIALS / "H2O_BLYP-D3"]
+    case = CASES["water192"]
+    data = work / "water.data"
+    case.write_data(data)
+    extract = ["max_force_spread", "energy_std"]
+
+    def run0(name, directories, ranks, keywords="", force_spread=True, after=()):
+        return {"name": name, "kind": "run0", "force_spread": force_spread, "extract": extract,
+                "commands": case.setup_commands(
+                    data, directories=directories,
+                    extra_pair_args=f" spread_file {work / f'{name}{ranks}.txt'}{keywords}")
+                + list(after)}
+
+    def md(ranks):
+        name = f"md{ranks}"
+        commands = case.setup_commands(
+            data, directories=[water, perturbed],
+            extra_pair_args=f" spread_file {work / f'{name}.txt'} spread_every 5") + [
+            "velocity all create 300.0 4928459 mom yes rot yes dist gaussian loop geom",
+            "timestep 0.0005", "fix integrate all nve"]
+        return {"name": name, "kind": "md", "commands": commands, "steps": 10, "every": 5,
+                "positions_at": [0, 5, 10]}
+
+    results = {}
+    for ranks in (1, 2):
+        jobs = [run0("single", [water], ranks), run0("identical", [water] * 3, ranks),
+                run0("committee", members, ranks), md(ranks),
+                # Step 1 is no spread step: forces and virial of the mean energy.
+                run0("mean_only", members, ranks, keywords=" spread_every 1000",
+                     force_spread=False, after=["reset_timestep 1"])]
+        results[ranks] = run_lammps(jobs, work, ranks=ranks)
+    return {"work": work, "members": members, "water": water, "perturbed": perturbed,
+            "case": case, "results": results}
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_committee_of_identical_members_has_zero_spread(committee, ranks):
+    case, out = committee["case"], committee["results"][ranks]
+    single, identical = out["single"], out["identical"]
+    assert identical["energy"] == pytest.approx(single["energy"], rel=1e-12)
+    assert relative_error(identical["forces"], single["forces"], case.force_floor) < 1e-12
+    assert relative_error(identical["energies"], single["energies"]) < 1e-12
+    assert relative_error(identical["pressure"], single["pressure"]) < 1e-12
+    force_scale = np.max(np.abs(single["forces"]))
+    assert np.max(identical["force_spread"]) < 1e-13 * force_scale
+    spread, energy_std = read_spread_file(committee["work"] / f"identical{ranks}.txt")[0]
+    assert spread < 1e-13 * force_scale
+    assert energy_std < 1e-13 * abs(single["energy"])
+    # A single potential: extrapolation count as before, spread 0.
+    assert single["pair_vector"][1:] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_committee_drives_with_the_members_mean(committee, ranks):
+    """Energy, forces, per-atom energies and pressure are the mean of the members'
+    Potential.compute values on the same positions."""
+    case, out = committee["case"], committee["results"][ranks]["committee"]
+    energies, forces, per_atom, stress = member_values(case, out, committee["members"])
+    assert np.ptp(energies) > 1e-2  # eV: the members differ
+    assert out["energy"] == pytest.approx(np.mean(energies), rel=1e-10)
+    assert relative_error(out["forces"], np.mean(forces, axis=0), case.force_floor) < 1e-10
+    assert relative_error(out["energies"], np.mean(per_atom, axis=0)) < 1e-10
+    sigma = np.mean(stress, axis=0)  # LAMMPS' pressure (no velocities) is -stress
+    p = np.array(out["pressure"]) / out["nktv2p"]
+    assert relative_error(-p, sigma[[0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]]) < 1e-10
+    # One of the members alone gives other forces: the mean is not a member's.
+    for member in forces:
+        assert relative_error(out["forces"], member, case.force_floor) > 1e-4
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_committee_spread_equals_numpy(committee, ranks):
+    """The spread file, compute pair bpfast, extract_pair and fix pair's per-atom
+    force_spread against numpy.std over the members' Potential.compute forces."""
+    case, out = committee["case"], committee["results"][ranks]["committee"]
+    energies, forces, _, _ = member_values(case, out, committee["members"])
+    per_atom, energy_std = numpy_spread(forces, energies)
+    assert relative_error(out["force_spread"], per_atom) < 1e-10
+    rows = read_spread_file(committee["work"] / f"committee{ranks}.txt")
+    assert list(rows) == [0]
+    spread, written_energy_std = rows[0]
+    assert spread == pytest.approx(np.max(per_atom), rel=1e-10)
+    assert written_energy_std == pytest.approx(energy_std, rel=1e-9)
+    assert out["pair_vector"][1:] == [spread, written_energy_std]
+    assert out["pair"] == {"max_force_spread": spread, "energy_std": written_energy_std}
+    assert energy_std > 0.0 and spread > 0.0
+
+
+def test_committee_on_two_ranks_equals_one_rank(committee):
+    one, two = committee["results"][1], committee["results"][2]
+    case = committee["case"]
+    for name in ("committee", "identical"):
+        assert two[name]["energy"] == pytest.approx(one[name]["energy"], rel=1e-10)
+        assert relative_error(two[name]["forces"], one[name]["forces"], case.force_floor) < 1e-10
+        assert relative_error(two[name]["force_spread"], one[name]["force_spread"],
+                              case.force_floor) < 1e-10
+    rows1 = read_spread_file(committee["work"] / "committee1.txt")
+    rows2 = read_spread_file(committee["work"] / "committee2.txt")
+    np.testing.assert_allclose(rows2[0], rows1[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_spread_file_during_md(committee, ranks):
+    """spread_every 5 over 10 NVE steps: one line each for steps 0, 5 and 10 (runs that
+    re-evaluate a step do not repeat it), each equal to numpy's spread of the members at
+    that step's positions."""
+    case = committee["case"]
+    out = committee["results"][ranks][f"md{ranks}"]
+    path = committee["work"] / f"md{ranks}.txt"
+    header = [line for line in path.read_text().splitlines() if line.startswith("#")]
+    assert header[:3] == ["# pair_style bpfast: committee of 2 potentials",
+                          f"# member 1: {committee['water']}",
+                          f"# member 2: {committee['perturbed']}"]
+    rows = np.loadtxt(path, ndmin=2)
+    assert rows[:, 0].tolist() == [0, 5, 10]
+    directories = [committee["water"], committee["perturbed"]]
+    for step, spread, energy_std in rows:
+        at_step = {"positions": out["positions"][str(int(step))], "box": out["box"]}
+        energies, forces, _, _ = member_values(case, at_step, directories)
+        per_atom, expected_std = numpy_spread(forces, energies)
+        assert spread == pytest.approx(np.max(per_atom), rel=1e-9), step
+        assert energy_std == pytest.approx(expected_std, rel=1e-8), step
+
+
+def test_committee_bad_input_gives_lammps_errors(tmp_path):
+    case = CASES["water192"]
+    data = tmp_path / "water.data"
+    case.write_data(data)
+    base = case.setup_commands(data)[:5]  # up to and including plugin load
+    water, cu2s = POTENTIALS / "H2O_RPBE-D3", POTENTIALS / "Cu2S_PBE"
+    jobs = {
+        "missing_member": [f"pair_style bpfast {water} {tmp_path / 'nowhere'}"],
+        "misspelt_keyword": [f"pair_style bpfast {water} {water} spread_evry 5"],
+        "other_elements": [f"pair_style bpfast {water} {cu2s}"],
+        "no_directory": ["pair_style bpfast spread_file x.txt"],
+        "bad_every": [f"pair_style bpfast {water} {water} spread_every 0"],
+        "bad_file": [f"pair_style bpfast {water} {water} "
+                     f"spread_file {tmp_path / 'no' / 'such' / 'spread.txt'}"],
+        "fine": [f"pair_style bpfast {water} {water} spread_file {tmp_path / 'spread.txt'} "
+                 "spread_every 2 threads 1", "pair_coeff * * O H", "run 0"],
+    }
+    results = run_lammps([{"name": k, "kind": "error", "commands": base + v}
+                          for k, v in jobs.items()], tmp_path)
+    messages = {k: v["error"] for k, v in results.items()}
+    assert messages["fine"] is None
+    expected = {
+        "missing_member": ["cannot load the potential", "nowhere", "no such directory"],
+        "misspelt_keyword": ["unknown keyword 'spread_evry'", "spread_every",
+                             "no potential directory 'spread_evry' exists"],
+        "other_elements": ["must describe the same elements", f"'{water}' describes H, O",
+                           f"'{cu2s}' describes S, Cu"],
+        "no_directory": ["expected pair_style bpfast DIR [DIR ...]"],
+        "bad_every": ["spread_every must be a positive number of steps, got 0"],
+        "bad_file": ["cannot open spread_file", "spread.txt", "No such file or directory"],
+    }
+    for name, parts in expected.items():
+        assert messages[name] is not None, name
+        for part in parts:
+            assert part in messages[name], (name, messages[name])
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_steps_without_spread_take_the_forces_of_the_mean_energy(committee, ranks):
+    """At a step that computes no spread the core returns the forces and virial of the
+    members' mean energy from one force sweep: the same mean, and nothing written."""
+    case, out = committee["case"], committee["results"][ranks]
+    mean_only, full = out["mean_only"], out["committee"]
+    energies, forces, per_atom, stress = member_values(case, mean_only, committee["members"])
+    assert mean_only["energy"] == pytest.approx(np.mean(energies), rel=1e-10)
+    assert relative_error(mean_only["forces"], np.mean(forces, axis=0), case.force_floor) < 1e-10
+    assert relative_error(mean_only["energies"], np.mean(per_atom, axis=0)) < 1e-10
+    p = np.array(mean_only["pressure"]) / mean_only["nktv2p"]
+    sigma = np.mean(stress, axis=0)
+    assert relative_error(-p, sigma[[0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]]) < 1e-10
+    assert relative_error(mean_only["forces"], full["forces"], case.force_floor) < 1e-10
+    assert mean_only["pair_vector"][1:] == [0.0, 0.0]
+    assert read_spread_file(committee["work"] / f"mean_only{ranks}.txt") == {}

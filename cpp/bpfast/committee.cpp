@@ -123,6 +123,21 @@ Committee::Committee(std::vector<std::shared_ptr<const Potential>> members)
     }
 }
 
+std::unique_ptr<NeighborList> Committee::take_list() const {
+    std::lock_guard<std::mutex> guard(spare_mutex_);
+    if (spare_list_) return std::move(spare_list_);
+    return std::make_unique<NeighborList>();
+}
+
+void Committee::return_list(std::unique_ptr<NeighborList> list) const {
+    if (!list) return;
+    size_t capacity = 0;  // kept only if not far larger than what it held
+    for (const auto& b : list->blocks) capacity += b.index.capacity();
+    if (capacity > 2 * list->pairs() + (size_t{1} << 20)) return;
+    std::lock_guard<std::mutex> guard(spare_mutex_);
+    if (!spare_list_) spare_list_ = std::move(list);
+}
+
 CommitteeResult Committee::compute(const double* positions, const int32_t* numbers, int64_t n,
                                    const Cell* cell, const std::array<bool, 3>& pbc,
                                    const ComputeOptions& options, NeighborCache* cache,
@@ -133,8 +148,13 @@ CommitteeResult Committee::compute(const double* positions, const int32_t* numbe
     check_kernel_options(options.kernels);
     CommitteeResult res;
     const int nt = resolve_threads(options.threads, n, 32);
-    NeighborList own;
-    const NeighborList* list = &own;
+    // Own list (unless the cache's is used): on loan from the spare, returned at the end.
+    struct Lease {
+        const Committee* owner;
+        std::unique_ptr<NeighborList> list;
+        ~Lease() { owner->return_list(std::move(list)); }
+    } own{this, cache != nullptr && n > 0 ? nullptr : take_list()};
+    const NeighborList* list = own.list.get();
     std::unique_lock<std::mutex> lock;
     std::vector<double> wrapped;
     if (n > 0) {
@@ -143,7 +163,7 @@ CommitteeResult Committee::compute(const double* positions, const int32_t* numbe
             lock = std::unique_lock<std::mutex>(cache->mutex());
             list = &cache->update(positions, n, cell, pbc, cutoff_, nt, options.kernels);
         } else {
-            build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, own, options.kernels);
+            build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, *own.list, options.kernels);
         }
         wrapped_positions(*list, positions, n, wrapped);
         res.neighbor_pairs = static_cast<int64_t>(list->pairs());

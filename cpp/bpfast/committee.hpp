@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "bpfast/potential.hpp"
@@ -67,9 +68,15 @@ class Committee {
                              bool member_gradients, const Environments& environments,
                              CommitteeResult res) const;
 
+    /// A neighbour list whose memory the next compute() reuses (as Potential's), and back.
+    std::unique_ptr<NeighborList> take_list() const;
+    void return_list(std::unique_ptr<NeighborList> list) const;
+
     std::vector<std::shared_ptr<const Potential>> members_;
     std::vector<std::vector<int>> groups_;
     double cutoff_ = 0.0;
+    mutable std::mutex spare_mutex_;
+    mutable std::unique_ptr<NeighborList> spare_list_;
 };
 
 /// True if two potentials compute the same network inputs: same elements, symmetry
