@@ -119,3 +119,26 @@ def test_train_command_converts_ase_files_to_the_potentials_units(files, tmp_pat
         with open(out / "learning_curve.csv") as f:
             curves.append([float(r["force_rmse_test"]) for r in csv.DictReader(f)])
     np.testing.assert_allclose(curves[1], curves[0], rtol=1e-6)
+
+
+def test_train_command_passes_the_update_options(files, tmp_path, monkeypatch):
+    import bpfast.training as training
+
+    seen = {}
+
+    def fake_train(*args, **kwargs):
+        seen.update(kwargs)
+        raise KeyboardInterrupt  # stops right after the options arrived
+
+    monkeypatch.setattr(training, "train", fake_train)
+    settings, train_data, _ = files
+    status = main(["train", str(settings), str(train_data), "-o", str(tmp_path / "out"),
+                   "--energy-batch", "8", "--force-fraction", "0.03", "--no-energy-offset",
+                   "--force-batch", "64", "--no-progress"])
+    assert status == 130
+    assert seen["energy_batch"] == 8 and seen["force_batch"] == 64
+    assert seen["force_fraction"] == pytest.approx(0.03)
+    assert seen["energy_offset"] is False
+    assert main(["train", str(settings), str(train_data), "-o", str(tmp_path / "out"),
+                 "--energy-batch", "8", "--no-progress"]) == 130
+    assert seen["energy_offset"] is True and seen["force_fraction"] is None

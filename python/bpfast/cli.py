@@ -313,6 +313,14 @@ def _add_train(sub) -> None:
                    help="structures per Adam step (default 32)")
     p.add_argument("--force-batch", type=_positive_int, default=32, metavar="M",
                    help="force components of one structure per Kalman update (default 32)")
+    p.add_argument("--energy-batch", type=_positive_int, default=1, metavar="B",
+                   help="structures per Kalman energy update (default 1)")
+    p.add_argument("--force-fraction", type=_positive_float, default=None, metavar="F",
+                   help="fraction of all force components used for force updates per epoch "
+                        "(default: 'short_force_fraction' of input.nn)")
+    p.add_argument("--no-energy-offset", action="store_true",
+                   help="keep the output biases as initialised (default: they start at the "
+                        "training set's mean energy per atom)")
     p.add_argument("--decoupled", action="store_true",
                    help="Kalman filter with one covariance matrix per element")
     p.add_argument("--seed", type=_nonnegative_int, default=None, metavar="S",
@@ -854,6 +862,8 @@ def cmd_train(args) -> int:
                            force_weight=args.force_weight, batch_size=args.batch_size,
                            patience=args.patience, resume=args.resume,
                            decoupled=args.decoupled, force_batch=args.force_batch,
+                           energy_batch=args.energy_batch, force_fraction=args.force_fraction,
+                           energy_offset=not args.no_energy_offset,
                            length_unit=args.length_unit or "angstrom",
                            energy_unit=args.energy_unit or "ev",
                            progress=not args.no_progress)

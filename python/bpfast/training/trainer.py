@@ -10,6 +10,7 @@ written to the output directory, so that an interruption leaves them on disk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -466,13 +467,25 @@ def train(
     checkpoint = out / CHECKPOINT
     log = TrainingLog(out / "train.log", append=resume and checkpoint.exists())
     try:
-        return _train(settings, units, train_set, test_set, out, optimizer, seed, n_threads,
-                      batch_size, epochs, time_limit, patience, resume, progress, log,
-                      dict(decoupled=decoupled, force_batch=force_batch,
-                           force_sample=force_sample, energy_batch=energy_batch,
-                           energy_offset=energy_offset))
+        with _one_blas_thread():
+            return _train(settings, units, train_set, test_set, out, optimizer, seed, n_threads,
+                          batch_size, epochs, time_limit, patience, resume, progress, log,
+                          dict(decoupled=decoupled, force_batch=force_batch,
+                               force_sample=force_sample, energy_batch=energy_batch,
+                               energy_offset=energy_offset))
     finally:
         log.close()
+
+
+def _one_blas_thread():
+    """One BLAS thread during training (threadpoolctl, when installed): the Kalman update
+    (BLAS) and the core (OpenMP) run one after the other, and their idle thread pools
+    would otherwise spin against each other on few cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):
