@@ -318,6 +318,10 @@ def _add_train(sub) -> None:
     p.add_argument("--force-fraction", type=_positive_float, default=None, metavar="F",
                    help="fraction of all force components used for force updates per epoch "
                         "(default: 'short_force_fraction' of input.nn)")
+    p.add_argument("--committee", type=_positive_int, default=None, metavar="M",
+                   help="train a committee of M >= 2 members (seeds S, S+1, ...) into "
+                        "OUTDIR/member_0 ... member_M-1, sharing the split, the symmetry "
+                        "functions and the scaling; --time-limit applies to each member")
     p.add_argument("--no-energy-offset", action="store_true",
                    help="keep the output biases as initialised (default: they start at the "
                         "training set's mean energy per atom)")
@@ -863,7 +867,7 @@ def cmd_train(args) -> int:
                            patience=args.patience, resume=args.resume,
                            decoupled=args.decoupled, force_batch=args.force_batch,
                            energy_batch=args.energy_batch, force_fraction=args.force_fraction,
-                           energy_offset=not args.no_energy_offset,
+                           energy_offset=not args.no_energy_offset, committee=args.committee,
                            length_unit=args.length_unit or "angstrom",
                            energy_unit=args.energy_unit or "ev",
                            progress=not args.no_progress)
@@ -871,11 +875,15 @@ def cmd_train(args) -> int:
         print(f"{PROG} train: interrupted; the best weights so far are in {args.output}",
               file=sys.stderr)
         return 130
-    best = history.rows[history.best_epoch] if history.rows else {}
-    text = ", ".join(f"{k} {v:.4g}" for k, v in best.items() if "rmse" in k)
-    print(f"best epoch {history.best_epoch}: {text}" + (f" ({history.stopped})"
-                                                        if history.stopped else ""))
-    print(f"potential written to {args.output}")
+    histories = history if isinstance(history, list) else [history]
+    for m, h in enumerate(histories):
+        best = h.rows[h.best_epoch] if h.rows else {}
+        text = ", ".join(f"{k} {v:.4g}" for k, v in best.items() if "rmse" in k)
+        name = f"member {m}: " if len(histories) > 1 else ""
+        print(f"{name}best epoch {h.best_epoch}: {text}" + (f" ({h.stopped})"
+                                                            if h.stopped else ""))
+    where = "committee members written to" if len(histories) > 1 else "potential written to"
+    print(f"{where} {args.output}")
     return 0
 
 

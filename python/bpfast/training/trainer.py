@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from .potential_files import write_potential
 from .scaling import compute_scaling
 from .settings import Settings
 from .weights import initialize_weights
+
+if TYPE_CHECKING:
+    from ..committee import Committee
 
 __all__ = ["train"]
 
@@ -119,21 +122,31 @@ def _make_tangents(potential: Potential, model: EnergyModel, threads: int):
     return core_tangents(potential, model, threads)
 
 
+class _Prepared:
+    """What the members of a committee share: the raw symmetry functions of the training
+    and test sets and the scaling computed from the training set."""
+
+    def __init__(self, settings, train_set, test_set, threads):
+        self.calc = DescriptorCalculator(settings)
+        self.g_train = self.calc.compute(train_set, threads=threads)
+        self.g_test = self.calc.compute(test_set, threads=threads)
+        self.scaling = compute_scaling(self.g_train) if settings.scaling != "none" else None
+
+
 class _Run:
     """State of one training run (weights, optimiser, history) and its outputs."""
 
     def __init__(self, settings, units, train_set, test_set, outdir, optimizer, seed, threads,
                  batch_size, log, decoupled=False, force_batch=32, force_sample=None,
-                 energy_batch=1, energy_offset=True):
+                 energy_batch=1, energy_offset=True, prepared=None):
         self.force_batch, self.force_sample = force_batch, force_sample
         self.energy_batch = energy_batch
         self.settings, self.units, self.outdir, self.log = settings, units, outdir, log
         self.threads = threads
         self.cpu_start = time.process_time()
-        calc = DescriptorCalculator(settings)
-        g_train = calc.compute(train_set, threads=threads)
-        g_test = calc.compute(test_set, threads=threads)
-        self.scaling = compute_scaling(g_train) if settings.scaling != "none" else None
+        prepared = prepared or _Prepared(settings, train_set, test_set, threads)
+        calc, g_train, g_test = prepared.calc, prepared.g_train, prepared.g_test
+        self.scaling = prepared.scaling
         n_inputs = {e: v.shape[1] for e, v in g_train.values.items()}
         self.model = EnergyModel(settings, self.scaling, g_train, train_set, threads)
         test_model = EnergyModel(settings, self.scaling, g_test, test_set, threads)
@@ -375,7 +388,8 @@ def train(
     force_fraction: Optional[float] = None,
     length_unit: Union[str, float] = "angstrom",
     energy_unit: Union[str, float] = "ev",
-) -> Tuple[Potential, History]:
+    committee: Optional[int] = None,
+) -> Tuple[Union[Potential, "Committee"], Union[History, List[History]]]:
     """Train the networks of ``settings`` on ``data``; returns (potential, history).
 
     Parameters
@@ -431,6 +445,15 @@ def train(
         data files that ASE reads (Å, eV) are converted to them; n2p2 ``input.data``
         files are read as they are.
 
+    committee : int, optional
+        Train a committee of this many members (at least 2) in one call: member m is
+        trained with seed ``seed + m`` into ``outdir/member_m`` (each a potential
+        directory with its own learning curve, log and checkpoint). The members share
+        the train/test split (drawn with ``seed``), the symmetry functions and the
+        scaling, so that :func:`bpfast.load_committee` evaluates them together;
+        ``time_limit`` applies to each member. Returns ``(Committee, [History, ...])``.
+        Member 0 is the potential a single run with ``seed`` trains.
+
     The result is reproducible for the same inputs, seed and thread count. On
     KeyboardInterrupt the best weights so far are already in ``outdir``.
     """
@@ -449,6 +472,9 @@ def train(
         raise ValueError(f"energy_batch must be >= 1, got {energy_batch}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if committee is not None and (isinstance(committee, bool) or int(committee) != committee
+                                  or committee < 2):
+        raise ValueError(f"committee must be a number of members >= 2, got {committee!r}")
     if force_weight is not None:
         settings = replace(settings, training=replace(options, force_weight=float(force_weight)))
     if force_fraction is not None:
@@ -464,17 +490,43 @@ def train(
         train_set.check_test_set(test_set)
     out = _output_directory(outdir)
     n_threads = check_threads(threads) or _core.default_threads()
-    checkpoint = out / CHECKPOINT
-    log = TrainingLog(out / "train.log", append=resume and checkpoint.exists())
+    options = dict(decoupled=decoupled, force_batch=force_batch, force_sample=force_sample,
+                   energy_batch=energy_batch, energy_offset=energy_offset)
+    run = dict(units=units, train_set=train_set, test_set=test_set, optimizer=optimizer,
+               threads=n_threads, batch_size=batch_size, epochs=epochs, time_limit=time_limit,
+               patience=patience, resume=resume, progress=progress)
+    with _one_blas_thread():
+        if committee is None:
+            return _train_logged(settings, out, seed, run, options)
+        return _train_committee(settings, out, seed, int(committee), run, options)
+
+
+def _train_logged(settings, out: Path, seed: int, run: dict, options: dict):
+    """One training run into ``out``, with its log."""
+    log = TrainingLog(out / "train.log", append=run["resume"] and (out / CHECKPOINT).exists())
     try:
-        with _one_blas_thread():
-            return _train(settings, units, train_set, test_set, out, optimizer, seed, n_threads,
-                          batch_size, epochs, time_limit, patience, resume, progress, log,
-                          dict(decoupled=decoupled, force_batch=force_batch,
-                               force_sample=force_sample, energy_batch=energy_batch,
-                               energy_offset=energy_offset))
+        return _train(settings, run["units"], run["train_set"], run["test_set"], out,
+                      run["optimizer"], seed, run["threads"], run["batch_size"], run["epochs"],
+                      run["time_limit"], run["patience"], run["resume"], run["progress"], log,
+                      options)
     finally:
         log.close()
+
+
+def _train_committee(settings, out: Path, seed: int, members: int, run: dict, options: dict):
+    """``members`` runs with seeds seed, seed + 1, ... into out/member_m, sharing the
+    symmetry functions and the scaling."""
+    from ..committee import Committee
+
+    prepared = _Prepared(settings, run["train_set"], run["test_set"], run["threads"])
+    potentials, histories = [], []
+    for m in range(members):
+        directory = _output_directory(out / f"member_{m}")
+        potential, history = _train_logged(settings, directory, seed + m, run,
+                                           dict(options, prepared=prepared))
+        potentials.append(potential)
+        histories.append(history)
+    return Committee(potentials), histories
 
 
 def _one_blas_thread():
