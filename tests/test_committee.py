@@ -102,6 +102,17 @@ def test_committee_equals_members_one_by_one(committee, cell, threads):
     assert len(r.member_energy) == len(committee) == 4
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_energies_alone_equal_the_members(committee, threads):
+    s = structure(15, n_atoms=40)
+    r = quietly(committee.compute, *s, forces=False, energies=True, members=True,
+                threads=threads)
+    each = member_results(committee, s, forces=False, energies=True, threads=threads)
+    close(r.member_energy, np.array([m.energy for m in each]))
+    close(r.member_energies, np.stack([m.energies for m in each]))
+    close(r.energies_std, np.stack([m.energies for m in each]).std(axis=0))
+
+
 def test_members_with_the_same_inputs_share_them(committee):
     assert committee.cutoff == 5.0
     assert committee._core.groups == [[0, 1, 2], [3]]

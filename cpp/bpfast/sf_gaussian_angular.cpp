@@ -90,7 +90,25 @@ class GaussianAngularKernel {
                 any = any || weight[k] != 0.0;
             }
         }
+        if (members > 1) member_key_weights(members, nsf);
         return any;
+    }
+
+    /// A committee's weights of each SF's term in the sums over keys: U_s eta_k (S1) and
+    /// U_s eta_k r_s,k (S3), per member.
+    void member_key_weights(int members, int nsf) {
+        s_.sf_weight_eta.resize(static_cast<size_t>(nsf) * members);
+        s_.sf_weight_rs.resize(static_cast<size_t>(nsf) * members);
+        s_.sf_terms.resize(2 * W * static_cast<size_t>(nsf));
+        for (int m = 0; m < members; ++m) {
+            for (size_t k = 0; k < g_.keys.size(); ++k) {
+                for (int s = g_.key_start[k]; s < g_.key_start[k + 1]; ++s) {
+                    const double u = s_.sf_weight[m * nsf + s];
+                    s_.sf_weight_eta[m * nsf + s] = g_.keys[k].eta * u;
+                    s_.sf_weight_rs[m * nsf + s] = g_.keys[k].rs * (g_.keys[k].eta * u);
+                }
+            }
+        }
     }
 
     /// The listed neighbours' data, W entries of padding, and (without r_jk) the Gaussian
@@ -429,7 +447,6 @@ class GaussianAngularKernel {
         const double* FW = s_.wfc.data();
         const double* DFW = s_.wdfc.data();
         const int* key_start = g_.key_start.data();
-        const sf::Key* keys = g_.keys.data();
         const int* sf_angle = g_.sf_angle.data();
         const int nk = static_cast<int>(g_.keys.size());
         const int na = static_cast<int>(g_.angle_keys.size());
@@ -467,23 +484,29 @@ class GaussianAngularKernel {
             const vd cos_rj = cos_t * (inv_rj * inv_rj), cos_rk = cos_t * inv_rk * inv_rk;
             const vd inv_rjk = UsesJk ? simd::select(r_jk > 0.0, 1.0 / r_jk, vd{}) : vd{};
             const int lanes = std::min(W, mc - c);
+            // The members' sums over keys are sums over the SFs of the shared terms
+            // E_k P^zeta (S0, S1, S3) and E_k P^(zeta-1) (S2) with per-member weights.
+            double* terms = s_.sf_terms.data();
+            for (int k = 0; k < nk; ++k) {
+                const vd E = simd::load<vd>(ek + W * k);
+                for (int s = key_start[k]; s < key_start[k + 1]; ++s) {
+                    const int a = sf_angle[s];
+                    simd::store(terms + 2 * W * s, E * simd::load<vd>(pw + W * a));
+                    simd::store(terms + 2 * W * s + W, E * simd::load<vd>(pw + W * (na + a)));
+                }
+            }
             for (int m = 0; m < members; ++m) {
                 const double* weight = s_.sf_weight.data() + m * nsf;
                 const double* weight_dcos = s_.sf_weight_dcos.data() + m * nsf;
+                const double* weight_eta = s_.sf_weight_eta.data() + m * nsf;
+                const double* weight_rs = s_.sf_weight_rs.data() + m * nsf;
                 vd S0{}, S1{}, S2{}, S3{};
-                for (int k = 0; k < nk; ++k) {
-                    vd A{}, B{};
-                    for (int s = key_start[k]; s < key_start[k + 1]; ++s) {
-                        const int a = sf_angle[s];
-                        A += weight[s] * simd::load<vd>(pw + W * a);
-                        B += weight_dcos[s] * simd::load<vd>(pw + W * (na + a));
-                    }
-                    const vd E = simd::load<vd>(ek + W * k);
-                    const vd AE = A * E, etaAE = keys[k].eta * AE;
-                    S0 += AE;
-                    S1 += etaAE;
-                    S3 += keys[k].rs * etaAE;
-                    S2 += B * E;
+                for (int s = 0; s < nsf; ++s) {
+                    const vd t = simd::load<vd>(terms + 2 * W * s);
+                    S0 += weight[s] * t;
+                    S1 += weight_eta[s] * t;
+                    S3 += weight_rs[s] * t;
+                    S2 += weight_dcos[s] * simd::load<vd>(terms + 2 * W * s + W);
                 }
                 const vd dE_dcos = F * S2;
                 const vd dE_drij = S0 * fc_ij + minus_2F * (r_ij * S1 - S3);

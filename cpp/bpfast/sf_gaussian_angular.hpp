@@ -27,6 +27,9 @@ struct GaussianAngularScratch {
     // A committee's gradient: dE/dd per member and listed neighbour (rows of nl + W), and
     // per member the W-lane sums of the current j's dE/dd_j.
     simd::aligned_vector<double> member_gx, member_gy, member_gz, member_j;
+    // A committee's gradient, per member and SF: U_s eta_k and U_s eta_k r_s,k (k: the
+    // SF's key); per block of pairs and SF, E_k P^zeta and E_k P^(zeta-1) (W lanes each).
+    simd::aligned_vector<double> sf_weight_eta, sf_weight_rs, sf_terms;
     // Groups with r_jk: list indices of one j's partners inside r_c.
     std::vector<int> partners;
     // Per-pair blocks (see the kernel) that are not on the pair tape.
