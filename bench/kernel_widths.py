@@ -80,7 +80,8 @@ def measure(potential: str, atoms_wanted: int, rounds: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--potentials", nargs="+", default=list(REPEATS))
-    ap.add_argument("--atoms", type=int, help="about this many atoms in every supercell (default: the repetitions above)")
+    ap.add_argument("--atoms", type=int,
+                    help="about this many atoms in every supercell (default: the repetitions above)")
     ap.add_argument("--rounds", type=int, default=7, help="timed rounds (default 7)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)

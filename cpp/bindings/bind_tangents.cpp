@@ -24,13 +24,7 @@ py::dict tangents(const bpfast::Potential& pot, py::array_t<double, py::array::c
                   py::array_t<int32_t, py::array::c_style> numbers, py::object cell,
                   std::array<bool, 3> pbc, py::array_t<double, py::array::c_style> directions,
                   int threads, const bpfast::KernelOptions& kernels) {
-    if (positions.ndim() != 2 || positions.shape(1) != 3) {
-        throw bpfast::InputError("positions must have shape (n, 3)");
-    }
-    const int64_t n = positions.shape(0);
-    if (numbers.ndim() != 1 || numbers.shape(0) != n) {
-        throw bpfast::InputError("numbers must have shape (n,)");
-    }
+    const int64_t n = bpfast_bindings::check_structure(positions, numbers);
     if (directions.ndim() != 3 || directions.shape(0) < 1 || directions.shape(1) != n ||
         directions.shape(2) != 3) {
         std::string got;

@@ -4,6 +4,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+
 #include "bpfast/errors.hpp"
 #include "bpfast/neighbors.hpp"
 
@@ -22,6 +24,21 @@ inline bool read_cell(const pybind11::object& cell, bpfast::Cell& c) {
         for (int b = 0; b < 3; ++b) c[a][b] = arr.at(a, b);
     }
     return true;
+}
+
+/// Checks the shapes of a structure's positions (n, 3) and atomic numbers (n,);
+/// returns n.
+inline int64_t check_structure(
+        const pybind11::array_t<double, pybind11::array::c_style>& positions,
+        const pybind11::array_t<int32_t, pybind11::array::c_style>& numbers) {
+    if (positions.ndim() != 2 || positions.shape(1) != 3) {
+        throw bpfast::InputError("positions must have shape (n, 3)");
+    }
+    const int64_t n = positions.shape(0);
+    if (numbers.ndim() != 1 || numbers.shape(0) != n) {
+        throw bpfast::InputError("numbers must have shape (n,)");
+    }
+    return n;
 }
 
 }  // namespace bpfast_bindings

@@ -45,13 +45,7 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
                  std::array<bool, 3> pbc, bool forces, bool stress, bool energies, int threads,
                  bool descriptors_only, bpfast::NeighborCache* cache,
                  const bpfast::KernelOptions& kernels) {
-    if (positions.ndim() != 2 || positions.shape(1) != 3) {
-        throw bpfast::InputError("positions must have shape (n, 3)");
-    }
-    const int64_t n = positions.shape(0);
-    if (numbers.ndim() != 1 || numbers.shape(0) != n) {
-        throw bpfast::InputError("numbers must have shape (n,)");
-    }
+    const int64_t n = bpfast_bindings::check_structure(positions, numbers);
     bpfast::Cell c{};
     const bool have_cell = bpfast_bindings::read_cell(cell, c);
     bpfast::ComputeOptions opt;

@@ -20,6 +20,35 @@
 namespace bpfast {
 namespace {
 
+// The neighbours of a radial group (its element, inside its r_c) listed in s.list, with
+// their r, weighted f_c and weighted f_c' gathered into s.r, s.wfc, s.wdfc (sized to a
+// whole number of SIMD widths); returns their number.
+int gather_listed(const sf::RadialGroup& rg, const sf::KernelIO& io, RadialScratch& s) {
+    const NeighborEnv& env = io.env;
+    const int m = env.count;
+    std::vector<int>& list = s.list;
+    list.resize(m);
+    int nl = 0;
+    for (int n = 0; n < m; ++n) {
+        list[nl] = n;
+        nl += (env.r[n] < rg.rc) & ((rg.element < 0) | (env.element[n] == rg.element));
+    }
+    const int stride = (nl + simd::kWidth - 1) / simd::kWidth * simd::kWidth;
+    for (auto* v : {&s.r, &s.wfc, &s.wdfc}) {
+        if (static_cast<int>(v->size()) < stride) v->resize(stride);
+    }
+    const double* fc = io.fc + rg.slot * m;
+    const double* dfc = io.dfc + rg.slot * m;
+    for (int p = 0; p < nl; ++p) {
+        const int n = list[p];
+        const double w = rg.element < 0 ? env.weight[n] : 1.0;
+        s.r[p] = env.r[n];
+        s.wfc[p] = w * fc[n];
+        s.wdfc[p] = w * dfc[n];
+    }
+    return nl;
+}
+
 // Gaussian radial group: the neighbours of the group's element inside r_c, then one row
 // of Gaussians exp(-eta (r - r_s)^2) per key (an exp, or a power of an earlier row).
 // Gradient: dE/dr added to dE_dr (per environment neighbour).
@@ -41,31 +70,14 @@ void gaussian_radial_group(const sf::RadialGroup& rg, const sf::KernelIO& io, do
         }
         if (!any) return;
     }
-    const int m = env.count;
-    std::vector<int>& list = s.list;
-    list.resize(m);
-    int nl = 0;
-    for (int n = 0; n < m; ++n) {
-        list[nl] = n;
-        nl += (env.r[n] < rg.rc) & ((rg.element < 0) | (env.element[n] == rg.element));
-    }
+    const int nl = gather_listed(rg, io, s);
+    const std::vector<int>& list = s.list;
     const int stride = (nl + simd::kWidth - 1) / simd::kWidth * simd::kWidth;  // of the rows
-    for (auto* v : {&s.r, &s.wfc, &s.wdfc, &s.dE_dr_listed}) {
-        if (static_cast<int>(v->size()) < stride) v->resize(stride);
-    }
+    if (static_cast<int>(s.dE_dr_listed.size()) < stride) s.dE_dr_listed.resize(stride);
     if (s.gauss.size() < static_cast<size_t>(nk) * stride) s.gauss.resize(static_cast<size_t>(nk) * stride);
-    const double* fc = io.fc + rg.slot * m;
-    const double* dfc = io.dfc + rg.slot * m;
-    double* r = s.r.data();
-    double* f = s.wfc.data();
-    double* df = s.wdfc.data();
-    for (int p = 0; p < nl; ++p) {
-        const int n = list[p];
-        const double w = rg.element < 0 ? env.weight[n] : 1.0;
-        r[p] = env.r[n];
-        f[p] = w * fc[n];
-        df[p] = w * dfc[n];
-    }
+    const double* r = s.r.data();
+    const double* f = s.wfc.data();
+    const double* df = s.wdfc.data();
     double* acc = s.dE_dr_listed.data();
     if (Gradient) std::fill(acc, acc + nl, 0.0);
     for (int k = 0; k < nk; ++k) {
@@ -153,33 +165,15 @@ void gaussian_radial_group_members(const sf::RadialGroup& rg, const sf::KernelIO
         }
     }
     if (!any) return;
-    const int m = env.count;
-    std::vector<int>& list = s.list;
-    list.resize(m);
-    int nl = 0;
-    for (int n = 0; n < m; ++n) {
-        list[nl] = n;
-        nl += (env.r[n] < rg.rc) & ((rg.element < 0) | (env.element[n] == rg.element));
-    }
+    const int nl = gather_listed(rg, io, s);
+    const std::vector<int>& list = s.list;
     const int stride = (nl + simd::kWidth - 1) / simd::kWidth * simd::kWidth;
-    for (auto* v : {&s.r, &s.wfc, &s.wdfc}) {
-        if (static_cast<int>(v->size()) < stride) v->resize(stride);
-    }
     if (s.dE_dr_listed.size() < static_cast<size_t>(stride) * members) {
         s.dE_dr_listed.resize(static_cast<size_t>(stride) * members);
     }
-    const double* fc = io.fc + rg.slot * m;
-    const double* dfc = io.dfc + rg.slot * m;
-    double* r = s.r.data();
-    double* f = s.wfc.data();
-    double* df = s.wdfc.data();
-    for (int p = 0; p < nl; ++p) {
-        const int n = list[p];
-        const double w = rg.element < 0 ? env.weight[n] : 1.0;
-        r[p] = env.r[n];
-        f[p] = w * fc[n];
-        df[p] = w * dfc[n];
-    }
+    const double* r = s.r.data();
+    const double* f = s.wfc.data();
+    const double* df = s.wdfc.data();
     double* acc = s.dE_dr_listed.data();
     std::fill(acc, acc + static_cast<size_t>(stride) * members, 0.0);
     // A row per key of Gaussians (later keys may be powers of earlier ones), and one

@@ -108,3 +108,20 @@ def prepare(positions, species, cell, pbc):
     if any(periodic) and c is None:
         raise ValueError("pbc is set but no cell was given")
     return pos, numbers, c, periodic
+
+
+def prepare_compute(positions, species, cell, pbc, stress: bool, cache):
+    """:func:`prepare` plus the checks of a compute call: a cell of non-zero volume for
+    the stress, the type of the neighbour cache. Returns (pos, numbers, cell, pbc,
+    volume); the volume is 0 without stress."""
+    pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
+    volume = 0.0
+    if stress:
+        if c is None:
+            raise ValueError("stress needs a cell")
+        volume = abs(float(np.linalg.det(c)))
+        if not volume > 0.0:
+            raise ValueError("stress needs a cell with non-zero volume")
+    if cache is not None and not isinstance(cache, _core.NeighborCache):
+        raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
+    return pos, numbers, c, periodic, volume

@@ -17,7 +17,7 @@ import numpy as np
 from . import _core
 from ._caller import user_stacklevel
 from ._overlap import check_closest_pair
-from ._validation import check_threads, prepare
+from ._validation import check_threads, prepare_compute
 from .potential import Potential, load
 
 __all__ = ["Committee", "CommitteeResult", "load_committee"]
@@ -203,16 +203,8 @@ class Committee:
         ``forces_std``, ``stress_std``, ``member_forces`` and ``member_stress`` are then
         None; the energies' spreads are there as always.
         """
-        pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
-        volume = 0.0
-        if stress:
-            if c is None:
-                raise ValueError("stress needs a cell")
-            volume = abs(float(np.linalg.det(c)))
-            if not volume > 0.0:
-                raise ValueError("stress needs a cell with non-zero volume")
-        if cache is not None and not isinstance(cache, _core.NeighborCache):
-            raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
+        pos, numbers, c, periodic, volume = prepare_compute(positions, species, cell, pbc,
+                                                            stress, cache)
         out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
                                  bool(energies), check_threads(threads), cache,
                                  _kernels or _core.KernelOptions(), bool(forces_std))

@@ -17,7 +17,7 @@ from . import _core
 from ._caller import user_stacklevel
 from ._extrapolation import UNITS_HINT_FRACTION, extrapolation_warning, function_listing
 from ._overlap import check_closest_pair
-from ._validation import check_threads, prepare
+from ._validation import check_threads, prepare, prepare_compute
 from .errors import ExtrapolationWarning
 
 __all__ = ["NeighborCache", "Potential", "Result", "load"]
@@ -218,16 +218,8 @@ class Potential:
         _kernels : bpfast._core.KernelOptions, optional
             Internal: the kernels' code paths for this call (tests run each of them).
         """
-        pos, numbers, c, periodic = prepare(positions, species, cell, pbc)
-        volume = 0.0
-        if stress:
-            if c is None:
-                raise ValueError("stress needs a cell")
-            volume = abs(float(np.linalg.det(c)))
-            if not volume > 0.0:
-                raise ValueError("stress needs a cell with non-zero volume")
-        if cache is not None and not isinstance(cache, _core.NeighborCache):
-            raise TypeError(f"cache must be a bpfast.NeighborCache, got {type(cache).__name__}")
+        pos, numbers, c, periodic, volume = prepare_compute(positions, species, cell, pbc,
+                                                            stress, cache)
         out = self._core.compute(pos, numbers, c, periodic, bool(forces), bool(stress),
                                  bool(energies), check_threads(threads), False, cache,
                                  _kernels or _core.KernelOptions())
