@@ -9,9 +9,9 @@ build, with symbols) into --build unless it is there; (2) writes two variants of
 potential into a temporary directory, one with only its radial functions (type 2) and one
 with only its Gaussian angular functions (type 3), unscaled and with random weights (the
 network does not enter the count; non-zero dE/dG makes the gradient pass run); (3) runs
-one compute() with forces of the base frame under callgrind for each, collecting only inside Descriptor::values* and
-Descriptor::gradient*, and (4) divides each pass's instructions by the number of
-(pair, radial function) or (triplet, angular function) terms. Valgrind knows no AVX-512:
+one compute() with forces of the base frame under callgrind for each, collecting only
+inside Descriptor::values* and Descriptor::gradient*, and (4) divides each pass's
+instructions by the number of (pair, radial function) or (triplet, angular function) terms. Valgrind knows no AVX-512:
 under it the CPU looks like x86-64-v3, so these are the 4-lane (AVX2) kernels' counts.
 Needs valgrind, CMake, Ninja, pybind11 and cmeel-eigen, and the n2p2 potentials in ../shared
 (or $BPFAST_SHARED).
@@ -101,8 +101,8 @@ def write_variant(source: Path, directory: Path, sf_type: int) -> list:
 
 def term_counts(atoms, sfs: list) -> tuple:
     """Terms of the functions `sfs` in `atoms` (in the potential's units): pairs for
-    radial functions, triplets (unordered neighbour pairs within the cutoff of the centre) for angular ones, and of those the triplets whose
-    third side is within the cutoff too."""
+    radial functions, triplets (unordered neighbour pairs within the cutoff of the centre)
+    for angular ones, and of those the triplets whose third side is within the cutoff too."""
     from collections import Counter
 
     from bpfast import neighbor_list
