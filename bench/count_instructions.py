@@ -11,10 +11,10 @@ with only its Gaussian angular functions (type 3), unscaled and with random weig
 network does not enter the count; non-zero dE/dG makes the gradient pass run); (3) runs
 one compute() with forces of the base frame under callgrind for each, collecting only
 inside Descriptor::values* and Descriptor::gradient*, and (4) divides each pass's
-instructions by the number of (pair, radial function) or (triplet, angular function) terms. Valgrind knows no AVX-512:
-under it the CPU looks like x86-64-v3, so these are the 4-lane (AVX2) kernels' counts.
-Needs valgrind, CMake, Ninja, pybind11 and cmeel-eigen, and the n2p2 potentials in ../shared
-(or $BPFAST_SHARED).
+instructions by the number of (pair, radial function) or (triplet, angular function)
+terms. Valgrind knows no AVX-512: under it the CPU looks like x86-64-v3, so these are the
+4-lane (AVX2) kernels' counts. Needs valgrind, CMake, Ninja, pybind11 and cmeel-eigen, and
+the n2p2 potentials in ../shared (or $BPFAST_SHARED).
 """
 
 from __future__ import annotations
