@@ -112,8 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     md = MD_DEFAULTS
 
     parser = _Parser(prog=PROG, description=(
-        "Evaluate Behler-Parrinello neural-network potentials (n2p2/RuNNer format): "
-        "predictions, molecular dynamics, committee selection of frames, benchmarks."))
+        "Evaluate and train Behler-Parrinello neural-network potentials (n2p2/RuNNer "
+        "format): predictions, molecular dynamics, training, committee selection of "
+        "frames, benchmarks."))
     parser.add_argument("--version", action="version", version=f"bpfast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
