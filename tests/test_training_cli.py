@@ -4,6 +4,7 @@ line naming the file."""
 from __future__ import annotations
 
 import csv
+import warnings
 
 import numpy as np
 import pytest
@@ -142,3 +143,26 @@ def test_train_command_passes_the_update_options(files, tmp_path, monkeypatch):
     assert main(["train", str(settings), str(train_data), "-o", str(tmp_path / "out"),
                  "--energy-batch", "8", "--no-progress"]) == 130
     assert seen["energy_offset"] is True and seen["force_fraction"] is None
+
+
+@pytest.mark.filterwarnings("error::bpfast.ExtrapolationWarning")
+def test_test_set_outside_the_training_range_is_logged_once_not_warned(files, tmp_path):
+    settings, train_data, _ = files
+    teacher = bpfast.load(settings.parent)
+    rng = np.random.default_rng(11)
+    dense = []
+    for k in range(4):  # four times the training density: outside the training range
+        pos, num, cell, _ = random_structure(rng, ("H", "O"), 8, cell="cubic", density=0.2)
+        with warnings.catch_warnings():  # the teacher's own ranges do not matter here
+            warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
+            r = teacher.compute(pos, num, cell)
+        symbols = [bpfast._core.element_symbol(int(z)) for z in num]
+        dense.append(N2p2Structure(positions=pos, symbols=symbols, cell=cell, energy=r.energy,
+                                   forces=r.forces))
+    write_input_data(tmp_path / "dense.data", dense)
+    out = tmp_path / "out"
+    bpfast.train(settings, train_data, out, test=tmp_path / "dense.data", epochs=2, seed=1,
+                 threads=2, progress=False)
+    log = (out / "train.log").read_text()
+    assert log.count("values outside the training set's range") == 1
+    assert "test set: " in log.split("values outside")[0].splitlines()[-1]

@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 
 from .. import _core
 from .._validation import check_threads
+from ..errors import ExtrapolationWarning
 from ..potential import Potential, load
 from ..units import guess_units
 from .data import DataError, TrainingSet, read_training_data
@@ -94,6 +96,7 @@ class _Evaluator:
             picks = np.unique(np.linspace(0, len(with_forces) - 1, force_sample).round())
             with_forces = [with_forces[int(k)] for k in picks]
         self.force_structures = with_forces
+        self.extrapolations = 0  # of the last force measurement
 
     def __call__(self, w: np.ndarray, potential: Optional[Potential]):
         e = self.model.energies(w)
@@ -102,17 +105,22 @@ class _Evaluator:
             return energy, None
         def squared_error(k: int):
             s = self.data[k]
-            f = potential.compute(s.positions, s.numbers, s.cell, s.pbc, threads=1).forces
-            return float(((f - s.forces) ** 2).sum()), s.forces.size
+            r = potential.compute(s.positions, s.numbers, s.cell, s.pbc, threads=1)
+            return float(((r.forces - s.forces) ** 2).sum()), s.forces.size, r.extrapolations
 
         # One structure per worker thread (the core releases the GIL); the sum in order.
-        if self.threads > 1 and len(self.force_structures) > 1:
-            with ThreadPoolExecutor(max_workers=self.threads) as pool:
-                parts = list(pool.map(squared_error, self.force_structures))
-        else:
-            parts = [squared_error(k) for k in self.force_structures]
+        # Values outside the training range are counted (the run logs them once), not
+        # warned about at every epoch.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            if self.threads > 1 and len(self.force_structures) > 1:
+                with ThreadPoolExecutor(max_workers=self.threads) as pool:
+                    parts = list(pool.map(squared_error, self.force_structures))
+            else:
+                parts = [squared_error(k) for k in self.force_structures]
         sq = sum(p[0] for p in parts)
         n = sum(p[1] for p in parts)
+        self.extrapolations = sum(p[2] for p in parts)
         return energy, float(np.sqrt(sq / n))
 
 
@@ -316,6 +324,9 @@ class _Run:
             row[f"energy_rmse_{split}"] = energy
             if force is not None:
                 row[f"force_rmse_{split}"] = force
+            if self.epoch == 0 and evaluate.extrapolations:
+                self.log(f"{split} set: {evaluate.extrapolations} (atom, symmetry function) "
+                         "values outside the training set's range (scaling.data)")
         return row
 
     def metric(self, row: dict) -> float:
