@@ -151,7 +151,7 @@ def test_test_set_outside_the_training_range_is_logged_once_not_warned(files, tm
     teacher = bpfast.load(settings.parent)
     rng = np.random.default_rng(11)
     dense = []
-    for k in range(4):  # four times the training density: outside the training range
+    for _ in range(4):  # four times the training density: outside the training range
         pos, num, cell, _ = random_structure(rng, ("H", "O"), 8, cell="cubic", density=0.2)
         with warnings.catch_warnings():  # the teacher's own ranges do not matter here
             warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
