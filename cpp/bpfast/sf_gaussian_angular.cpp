@@ -61,6 +61,7 @@ class GaussianAngularKernel {
             return;
         }
         if (Gradient) {
+            if (kPartnerRows) unpack_gradient_rows();
             sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
             return;
         }
@@ -169,6 +170,17 @@ class GaussianAngularKernel {
             row[5] = s_.wfc[p];
             row[6] = s_.wdfc[p];
             row[7] = 0.0;
+        }
+        if (io_.members == 1) s_.gradient_rows.assign(4 * static_cast<size_t>(n), 0.0);
+    }
+
+    /// s_.gradient_rows into the neighbours' gradient nb.g{x,y,z}.
+    void unpack_gradient_rows() {
+        const double* row = s_.gradient_rows.data();
+        for (int p = 0; p < nl_; ++p, row += 4) {
+            s_.nb.gx[p] = row[0];
+            s_.nb.gy[p] = row[1];
+            s_.nb.gz[p] = row[2];
         }
     }
 
@@ -489,16 +501,35 @@ class GaussianAngularKernel {
             // Only the lanes that hold a partner (padded lanes repeat one index, whose
             // updates would form a chain through memory).
             const int lanes = std::min(W, mc - c);
-            for (int l = 0; l < lanes; ++l) {
-                const int o = UsesJk ? sel[c + l] : q0 + c + l;
-                GX[o] += gkx[l];
-                GY[o] += gky[l];
-                GZ[o] += gkz[l];
+            if constexpr (kPartnerRows) {
+                // per lane a row (x, y, z, 0) added to the partner's gradient row
+                vd lane_rows[4];
+                transpose4(gkx, gky, gkz, vd{}, lane_rows[0], lane_rows[1], lane_rows[2],
+                           lane_rows[3]);
+                double* rows = s_.gradient_rows.data();
+                for (int l = 0; l < lanes; ++l) {
+                    double* o = rows + 4 * sel[c + l];
+                    simd::store(o, simd::load<vd>(o) + lane_rows[l]);
+                }
+            } else {
+                for (int l = 0; l < lanes; ++l) {
+                    const int o = UsesJk ? sel[c + l] : q0 + c + l;
+                    GX[o] += gkx[l];
+                    GY[o] += gky[l];
+                    GZ[o] += gkz[l];
+                }
             }
         }
-        GX[p] += simd::sum(sx);
-        GY[p] += simd::sum(sy);
-        GZ[p] += simd::sum(sz);
+        if constexpr (kPartnerRows) {
+            double* o = s_.gradient_rows.data() + 4 * p;
+            o[0] += simd::sum(sx);
+            o[1] += simd::sum(sy);
+            o[2] += simd::sum(sz);
+        } else {
+            GX[p] += simd::sum(sx);
+            GY[p] += simd::sum(sy);
+            GZ[p] += simd::sum(sz);
+        }
     }
 
     /// gradient_of for the io_.members members of a committee at once: per block of
