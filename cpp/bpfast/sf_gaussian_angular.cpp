@@ -61,6 +61,7 @@ class GaussianAngularKernel {
             return;
         }
         if (Gradient) {
+            if (kPartnerRows) unpack_gradient_rows();
             sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
             return;
         }
@@ -142,6 +143,7 @@ class GaussianAngularKernel {
             nb.x[p] = nb.y[p] = nb.z[p] = 3.0 * g_.rc + 1.0;
             s_.wfc[p] = s_.wdfc[p] = nb.r[p] = nb.inv_r[p] = 0.0;
         }
+        if (kPartnerRows) fill_partner_rows();
         for (int k = 0; k < nk && !UsesJk; ++k) {
             if (g_.keys[k].base != k) continue;
             const double eta = g_.keys[k].eta, rs = g_.keys[k].rs;
@@ -150,6 +152,35 @@ class GaussianAngularKernel {
                 const double t = nb.r[p] - rs;
                 h[p] = vexp(-eta * t * t);
             }
+        }
+    }
+
+    /// s_.partner_rows of the listed neighbours and the padding.
+    void fill_partner_rows() {
+        const int n = nl_ + W;
+        if (static_cast<int>(s_.partner_rows.size()) < 8 * n) s_.partner_rows.resize(8 * n);
+        const sf::GroupNeighbors& nb = s_.nb;
+        double* row = s_.partner_rows.data();
+        for (int p = 0; p < n; ++p, row += 8) {
+            row[0] = nb.x[p];
+            row[1] = nb.y[p];
+            row[2] = nb.z[p];
+            row[3] = nb.inv_r[p];
+            row[4] = nb.r[p];
+            row[5] = s_.wfc[p];
+            row[6] = s_.wdfc[p];
+            row[7] = 0.0;
+        }
+        if (io_.members == 1) s_.gradient_rows.assign(4 * static_cast<size_t>(n), 0.0);
+    }
+
+    /// s_.gradient_rows into the neighbours' gradient nb.g{x,y,z}.
+    void unpack_gradient_rows() {
+        const double* row = s_.gradient_rows.data();
+        for (int p = 0; p < nl_; ++p, row += 4) {
+            s_.nb.gx[p] = row[0];
+            s_.nb.gy[p] = row[1];
+            s_.nb.gz[p] = row[2];
         }
     }
 
@@ -255,6 +286,55 @@ class GaussianAngularKernel {
     /// Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
     static vd fetch(const double* a, int q0, const int* sel, int c) {
         return UsesJk ? simd::gather<vd>(a, sel + c) : simd::load<vd>(a + q0 + c);
+    }
+
+    /// The gradient pass reads the selected partners as rows (two loads per lane and a
+    /// 4 x 4 transpose each) rather than one gather per quantity: with r_jk at 4 lanes.
+    static constexpr bool kPartnerRows = Gradient && UsesJk && W == 4;
+
+    struct PartnerLanes {
+        vd x, y, z, inv_r, r, fw, dfw;
+    };
+
+    /// The partner data of lanes c ... c + W - 1.
+    PartnerLanes partners_at(int q0, const int* sel, int c) const {
+        PartnerLanes k;
+        if constexpr (kPartnerRows) {
+            const double* rows = s_.partner_rows.data();
+            const double* r0 = rows + 8 * sel[c];
+            const double* r1 = rows + 8 * sel[c + 1];
+            const double* r2 = rows + 8 * sel[c + 2];
+            const double* r3 = rows + 8 * sel[c + 3];
+            vd unused;
+            transpose4(simd::load<vd>(r0), simd::load<vd>(r1), simd::load<vd>(r2),
+                       simd::load<vd>(r3), k.x, k.y, k.z, k.inv_r);
+            transpose4(simd::load<vd>(r0 + 4), simd::load<vd>(r1 + 4), simd::load<vd>(r2 + 4),
+                       simd::load<vd>(r3 + 4), k.r, k.fw, k.dfw, unused);
+        } else {
+            const sf::GroupNeighbors& nb = s_.nb;
+            k.x = fetch(nb.x.data(), q0, sel, c);
+            k.y = fetch(nb.y.data(), q0, sel, c);
+            k.z = fetch(nb.z.data(), q0, sel, c);
+            k.inv_r = fetch(nb.inv_r.data(), q0, sel, c);
+            k.r = fetch(nb.r.data(), q0, sel, c);
+            k.fw = fetch(s_.wfc.data(), q0, sel, c);
+            k.dfw = fetch(s_.wdfc.data(), q0, sel, c);
+        }
+        return k;
+    }
+
+    /// Rows a0 ... a3 of a 4 x 4 matrix to its columns c0 ... c3.
+    template <class V>
+    static void transpose4(V a0, V a1, V a2, V a3, V& c0, V& c1, V& c2, V& c3) {
+        using VL = typename simd::Lanes<4>::vl;
+        const V t0 = __builtin_shuffle(a0, a1, VL{0, 4, 2, 6});
+        const V t1 = __builtin_shuffle(a0, a1, VL{1, 5, 3, 7});
+        const V t2 = __builtin_shuffle(a2, a3, VL{0, 4, 2, 6});
+        const V t3 = __builtin_shuffle(a2, a3, VL{1, 5, 3, 7});
+        c0 = __builtin_shuffle(t0, t2, VL{0, 1, 4, 5});
+        c1 = __builtin_shuffle(t1, t3, VL{0, 1, 4, 5});
+        c2 = __builtin_shuffle(t0, t2, VL{2, 3, 6, 7});
+        c3 = __builtin_shuffle(t1, t3, VL{2, 3, 6, 7});
     }
 
     /// Fills j's blocks: geometry, cutoff of r_jk, angular powers and the Gaussians of
@@ -382,9 +462,9 @@ class GaussianAngularKernel {
                 S3 += keys[k].rs * etaAE;
                 S2 += B * E;
             }
-            const vd xk = fetch(X, q0, sel, c), yk = fetch(Y, q0, sel, c), zk = fetch(Z, q0, sel, c);
-            const vd inv_rk = fetch(IR, q0, sel, c), r_ik = fetch(R, q0, sel, c);
-            const vd f_ik = fetch(FW, q0, sel, c), df_ik = fetch(DFW, q0, sel, c);
+            const PartnerLanes pk = partners_at(q0, sel, c);
+            const vd xk = pk.x, yk = pk.y, zk = pk.z, inv_rk = pk.inv_r, r_ik = pk.r;
+            const vd f_ik = pk.fw, df_ik = pk.dfw;
             const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
             vd f_jk, r_jk{}, df_jk{};
             if (UsesJk) {
@@ -421,16 +501,35 @@ class GaussianAngularKernel {
             // Only the lanes that hold a partner (padded lanes repeat one index, whose
             // updates would form a chain through memory).
             const int lanes = std::min(W, mc - c);
-            for (int l = 0; l < lanes; ++l) {
-                const int o = UsesJk ? sel[c + l] : q0 + c + l;
-                GX[o] += gkx[l];
-                GY[o] += gky[l];
-                GZ[o] += gkz[l];
+            if constexpr (kPartnerRows) {
+                // per lane a row (x, y, z, 0) added to the partner's gradient row
+                vd lane_rows[4];
+                transpose4(gkx, gky, gkz, vd{}, lane_rows[0], lane_rows[1], lane_rows[2],
+                           lane_rows[3]);
+                double* rows = s_.gradient_rows.data();
+                for (int l = 0; l < lanes; ++l) {
+                    double* o = rows + 4 * sel[c + l];
+                    simd::store(o, simd::load<vd>(o) + lane_rows[l]);
+                }
+            } else {
+                for (int l = 0; l < lanes; ++l) {
+                    const int o = UsesJk ? sel[c + l] : q0 + c + l;
+                    GX[o] += gkx[l];
+                    GY[o] += gky[l];
+                    GZ[o] += gkz[l];
+                }
             }
         }
-        GX[p] += simd::sum(sx);
-        GY[p] += simd::sum(sy);
-        GZ[p] += simd::sum(sz);
+        if constexpr (kPartnerRows) {
+            double* o = s_.gradient_rows.data() + 4 * p;
+            o[0] += simd::sum(sx);
+            o[1] += simd::sum(sy);
+            o[2] += simd::sum(sz);
+        } else {
+            GX[p] += simd::sum(sx);
+            GY[p] += simd::sum(sy);
+            GZ[p] += simd::sum(sz);
+        }
     }
 
     /// gradient_of for the io_.members members of a committee at once: per block of
@@ -463,9 +562,9 @@ class GaussianAngularKernel {
             const double* pw = slot + pw_at;
             const double* ek = slot + ek_at;
             const vd F = simd::load<vd>(slot + F_at);
-            const vd xk = fetch(X, q0, sel, c), yk = fetch(Y, q0, sel, c), zk = fetch(Z, q0, sel, c);
-            const vd inv_rk = fetch(IR, q0, sel, c), r_ik = fetch(R, q0, sel, c);
-            const vd f_ik = fetch(FW, q0, sel, c), df_ik = fetch(DFW, q0, sel, c);
+            const PartnerLanes pk = partners_at(q0, sel, c);
+            const vd xk = pk.x, yk = pk.y, zk = pk.z, inv_rk = pk.inv_r, r_ik = pk.r;
+            const vd f_ik = pk.fw, df_ik = pk.dfw;
             const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
             vd f_jk, r_jk{}, df_jk{}, jx{}, jy{}, jz{};
             if (UsesJk) {

@@ -19,6 +19,11 @@ struct GaussianAngularScratch {
     sf::GroupNeighbors nb;
     // Per listed neighbour (and W entries of padding): w f_c(r), w f_c'(r).
     simd::aligned_vector<double> wfc, wdfc;
+    // Gradient of groups with r_jk, 4 lanes: per listed neighbour (and W entries of
+    // padding) a row x, y, z, 1/r, r, w f_c(r), w f_c'(r), 0 (a lane's data in two loads).
+    simd::aligned_vector<double> partner_rows;
+    // The same groups, one member: dE/dd per listed neighbour as rows x, y, z, 0.
+    simd::aligned_vector<double> gradient_rows;
     // Groups without r_jk: per key, a row of exp(-eta (r - r_s)^2) per listed neighbour.
     simd::aligned_vector<double> gauss;
     // Gradient, per SF of the group: U_s = dE/dG_s 2^(1-zeta) and U_s zeta lambda
