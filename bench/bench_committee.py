@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -38,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, SHARED, base_frame, cpu_model  # noqa: E402
 
 POTENTIAL = "H2O_RPBE-D3"
-WEIGHT_LINE = re.compile(r"^(\s*)(\S+)(\s+[ab]\s.*)$")
 
 #: name -> (committee?, compute keywords)
 CASES = {
@@ -58,22 +55,10 @@ RATIOS = {
 
 def perturbed_members(source: Path, root: Path, count: int, relative: float = 0.02) -> list:
     """`count` copies of the potential in `source`, weights times 1 + relative N(0, 1)."""
-    dirs = []
-    for k in range(count):
-        rng = np.random.default_rng(k)
-        target = root / f"member{k}"
-        shutil.copytree(source, target)
-        for path in target.glob("weights.*.data"):
-            lines = []
-            for line in path.read_text().splitlines():
-                m = WEIGHT_LINE.match(line)
-                if m and not line.lstrip().startswith("#"):
-                    value = float(m.group(2)) * (1.0 + relative * rng.standard_normal())
-                    line = f"{m.group(1)}{value:.17e}{m.group(3)}"
-                lines.append(line)
-            path.write_text("\n".join(lines) + "\n")
-        dirs.append(str(target))
-    return dirs
+    from bpfast.testing import perturbed_copy
+
+    return [str(perturbed_copy(source, root / f"member{k}", seed=k, scale=relative))
+            for k in range(count)]
 
 
 def water(path: Path) -> None:

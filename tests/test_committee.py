@@ -4,37 +4,16 @@ grows away from the training data, finite differences of the mean force, bad inp
 from __future__ import annotations
 
 import pickle
-import re
-import shutil
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import bpfast
-from bpfast.testing import numerical_forces
+from bpfast.testing import numerical_forces, perturbed_copy
 from conftest import POTENTIALS, REFERENCE, copy_stating_units, require_shared
 from synthetic import SF_TYPES, random_structure, write_potential
 
-WEIGHT_LINE = re.compile(r"^(\s*)(\S+)(\s+[ab]\s.*)$")
-
-
-def perturbed_copy(source, directory, seed: int, relative: float = 0.05) -> Path:
-    """A copy of a potential whose weights are multiplied by 1 + relative * N(0, 1) (same
-    symmetry functions and scaling: a committee member as training another seed gives)."""
-    rng = np.random.default_rng(seed)
-    shutil.copytree(source, directory)
-    for path in Path(directory).glob("weights.*.data"):
-        lines = []
-        for line in path.read_text().splitlines():
-            m = WEIGHT_LINE.match(line)
-            if m and not line.lstrip().startswith("#"):
-                value = float(m.group(2)) * (1.0 + relative * rng.standard_normal())
-                line = f"{m.group(1)}{value:.17e}{m.group(3)}"
-            lines.append(line)
-        path.write_text("\n".join(lines) + "\n")
-    return Path(directory)
 
 
 @pytest.fixture(scope="module")

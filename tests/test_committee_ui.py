@@ -21,6 +21,7 @@ from ase import Atoms  # noqa: E402
 from ase.calculators.calculator import PropertyNotImplementedError  # noqa: E402
 
 import bpfast  # noqa: E402
+from bpfast.testing import perturbed_copy  # noqa: E402
 from bpfast import n2p2_io  # noqa: E402
 from bpfast.ase import COMMITTEE_PROPERTIES, BPCalculator, voigt_6  # noqa: E402
 from bpfast.md import ForceSpreadWarning, run  # noqa: E402
@@ -30,23 +31,6 @@ from test_cli import bpfast_cmd, one_line_error  # noqa: E402
 
 BOHR = 0.529177210903
 HARTREE = 27.211386245988
-
-
-def perturbed_copy(source, target, seed: int, scale: float = 0.03):
-    """A copy of a potential directory with every weight and bias w -> w (1 + scale x),
-    x standard normal (seeded)."""
-    shutil.copytree(source, target)
-    rng = np.random.default_rng(seed)
-    for path in sorted(target.glob("weights.*.data")):
-        lines = []
-        for line in path.read_text().splitlines():
-            tokens = line.split()
-            if tokens and not line.startswith("#"):
-                value = float(tokens[0]) * (1.0 + scale * rng.standard_normal())
-                line = f"{value:24.16E} " + " ".join(tokens[1:])
-            lines.append(line)
-        path.write_text("\n".join(lines) + "\n")
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ import numpy as np
 import pytest
 
 import bpfast
+from bpfast.testing import perturbed_copy
 from bpfast.units import ENERGY_UNITS, LENGTH_UNITS, energy_factor, length_factor
 from conftest import POTENTIALS, REFERENCE, REPO, shared_available
 
@@ -597,23 +598,6 @@ def test_unit_names_follow_the_lammps_unit_style(tmp_path):
 
 
 # --------------------------------------------------------------------------- committees
-
-def perturbed_copy(source: Path, target: Path, seed: int, scale: float = 0.02) -> Path:
-    """A copy of the potential in `source` whose weights and biases are multiplied by
-    1 + scale * N(0, 1), one draw per value."""
-    shutil.copytree(source, target)
-    rng = np.random.default_rng(seed)
-    for path in sorted(target.glob("weights.*.data")):
-        lines = []
-        for line in path.read_text().splitlines():
-            fields = line.split()
-            if fields and not line.lstrip().startswith("#"):
-                value = float(fields[0]) * (1.0 + scale * rng.standard_normal())
-                line = " ".join([repr(value)] + fields[1:])
-            lines.append(line)
-        path.write_text("\n".join(lines) + "\n")
-    return target
-
 
 def shorter_cutoff_copy(source: Path, target: Path, cutoff: float) -> Path:
     """A copy of the potential in `source` with every symmetry function cut off at `cutoff`

@@ -1,4 +1,5 @@
-"""Finite-difference checks of forces and stress, for tests and for users.
+"""Finite-difference checks of forces and stress, for tests and for users; committee
+members made by perturbing a potential's weights.
 
 A central difference with step h has an error of order h^2 times the third
 derivative; round-off grows like eps * E / h. Steps of 1e-4 to 1e-3 of the length
@@ -8,14 +9,17 @@ compare against a tolerance that is small next to the forces themselves.
 
 from __future__ import annotations
 
+import os
+import shutil
 import warnings
-from typing import Optional
+from pathlib import Path
+from typing import Optional, Union
 
 import numpy as np
 
 from .errors import ExtrapolationWarning
 
-__all__ = ["numerical_forces", "numerical_stress"]
+__all__ = ["numerical_forces", "numerical_stress", "perturbed_copy"]
 
 
 def _energy(potential, positions, species, cell, pbc) -> float:
@@ -92,3 +96,25 @@ def numerical_stress(potential, positions, species, cell, pbc=None, *,
                 energies.append(_energy(potential, pos @ deform.T, species, c @ deform.T, pbc))
             out[a, b] = (energies[0] - energies[1]) / (2 * step) / volume
     return out
+
+
+def perturbed_copy(source: Union[str, os.PathLike], target: Union[str, os.PathLike],
+                   seed: int, scale: float = 0.03) -> Path:
+    """Copies the potential directory ``source`` to ``target`` (which must not exist) with
+    every weight and bias w of its ``weights.ZZZ.data`` files replaced by
+    w (1 + scale x), x standard normal from ``numpy.random.default_rng(seed)``: a
+    committee member with the same symmetry functions and scaling, for tests and
+    benchmarks. Returns ``target``."""
+    target = Path(target)
+    shutil.copytree(source, target)
+    rng = np.random.default_rng(seed)
+    for path in sorted(target.glob("weights.*.data")):
+        lines = []
+        for line in path.read_text().splitlines():
+            fields = line.split()
+            if fields and not line.lstrip().startswith("#"):
+                value = float(fields[0]) * (1.0 + scale * rng.standard_normal())
+                line = " ".join([repr(value)] + fields[1:])
+            lines.append(line)
+        path.write_text("\n".join(lines) + "\n")
+    return target
