@@ -112,20 +112,9 @@ class CompactAngularKernel {
 
     /// Adds every member's gradient per listed neighbour to its rows of io_.g{x,y,z}.
     void scatter_member_gradients() {
-        for (int m = 0; m < io_.members; ++m) {
-            const double* gx = s_.member_gx.data() + m * stride_;
-            const double* gy = s_.member_gy.data() + m * stride_;
-            const double* gz = s_.member_gz.data() + m * stride_;
-            double* ox = io_.gx + m * io_.g_stride;
-            double* oy = io_.gy + m * io_.g_stride;
-            double* oz = io_.gz + m * io_.g_stride;
-            for (int p = 0; p < nl_; ++p) {
-                const int n = s_.nb.list[p];
-                ox[n] += gx[p];
-                oy[n] += gy[p];
-                oz[n] += gz[p];
-            }
-        }
+        sf::scatter_member_gradients(io_, s_.nb.list, nl_, s_.member_gx.data(),
+                                     s_.member_gy.data(), s_.member_gz.data(),
+                                     stride_);
     }
 
   private:

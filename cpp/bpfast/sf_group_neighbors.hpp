@@ -77,4 +77,25 @@ inline void scatter_group_gradient(const GroupNeighbors& nb, double* gx, double*
     }
 }
 
+/// Adds each committee member's gradient per listed neighbour (member m's rows at
+/// gx + m * row, ...) to its rows of io.g{x,y,z} (member m's at io.gx + m * io.g_stride).
+inline void scatter_member_gradients(const KernelIO& io, const std::vector<int>& list, int nl,
+                                     const double* gx, const double* gy, const double* gz,
+                                     size_t row) {
+    for (int m = 0; m < io.members; ++m) {
+        const double* mx = gx + m * row;
+        const double* my = gy + m * row;
+        const double* mz = gz + m * row;
+        double* ox = io.gx + m * io.g_stride;
+        double* oy = io.gy + m * io.g_stride;
+        double* oz = io.gz + m * io.g_stride;
+        for (int p = 0; p < nl; ++p) {
+            const int n = list[p];
+            ox[n] += mx[p];
+            oy[n] += my[p];
+            oz[n] += mz[p];
+        }
+    }
+}
+
 }  // namespace bpfast::sf

@@ -49,6 +49,28 @@ int gather_listed(const sf::RadialGroup& rg, const sf::KernelIO& io, RadialScrat
     return nl;
 }
 
+// Row k of a Gaussian radial group's Gaussians exp(-eta (r - r_s)^2) over its nl listed
+// neighbours (s.r), stored at s.gauss + k * stride: an exp, or a power of the row of an
+// earlier key with the same r_s. Returns the row.
+const double* gaussian_row(const sf::RadialGroup& rg, int k, int nl, int stride,
+                           RadialScratch& s) {
+    const sf::Key& key = rg.keys[k];
+    const double* r = s.r.data();
+    double* h = s.gauss.data() + static_cast<size_t>(k) * stride;
+    const double eta = key.eta, rs = key.rs;
+    if (key.base == k) {
+#pragma omp simd
+        for (int p = 0; p < nl; ++p) h[p] = vexp(-eta * (r[p] - rs) * (r[p] - rs));
+    } else {
+        const double* hb = s.gauss.data() + static_cast<size_t>(key.base) * stride;
+        const int power = key.power;
+        for (int p = 0; p < nl; p += simd::kWidth) {
+            simd::store(h + p, simd::ipow(simd::load(hb + p), power));
+        }
+    }
+    return h;
+}
+
 // Gaussian radial group: the neighbours of the group's element inside r_c, then one row
 // of Gaussians exp(-eta (r - r_s)^2) per key (an exp, or a power of an earlier row).
 // Gradient: dE/dr added to dE_dr (per environment neighbour).
@@ -82,18 +104,8 @@ void gaussian_radial_group(const sf::RadialGroup& rg, const sf::KernelIO& io, do
     if (Gradient) std::fill(acc, acc + nl, 0.0);
     for (int k = 0; k < nk; ++k) {
         const sf::Key& key = rg.keys[k];
-        double* h = s.gauss.data() + static_cast<size_t>(k) * stride;
+        const double* h = gaussian_row(rg, k, nl, stride, s);
         const double eta = key.eta, rs = key.rs;
-        if (key.base == k) {
-#pragma omp simd
-            for (int p = 0; p < nl; ++p) h[p] = vexp(-eta * (r[p] - rs) * (r[p] - rs));
-        } else {
-            const double* hb = s.gauss.data() + static_cast<size_t>(key.base) * stride;
-            const int power = key.power;
-            for (int p = 0; p < nl; p += simd::kWidth) {
-                simd::store(h + p, simd::ipow(simd::load(hb + p), power));
-            }
-        }
         if (Gradient) {
             const double u = U[k];
             if (u == 0.0) continue;
@@ -184,18 +196,8 @@ void gaussian_radial_group_members(const sf::RadialGroup& rg, const sf::KernelIO
     double* dterm = s.gauss.data() + static_cast<size_t>(nk) * stride;
     for (int k = 0; k < nk; ++k) {
         const sf::Key& key = rg.keys[k];
-        double* h = s.gauss.data() + static_cast<size_t>(k) * stride;
+        const double* h = gaussian_row(rg, k, nl, stride, s);
         const double eta = key.eta, rs = key.rs;
-        if (key.base == k) {
-#pragma omp simd
-            for (int p = 0; p < nl; ++p) h[p] = vexp(-eta * (r[p] - rs) * (r[p] - rs));
-        } else {
-            const double* hb = s.gauss.data() + static_cast<size_t>(key.base) * stride;
-            const int power = key.power;
-            for (int p = 0; p < nl; p += simd::kWidth) {
-                simd::store(h + p, simd::ipow(simd::load(hb + p), power));
-            }
-        }
 #pragma omp simd
         for (int p = 0; p < nl; ++p) dterm[p] = df[p] - 2.0 * eta * (r[p] - rs) * f[p];
         for (int mem = 0; mem < members; ++mem) {
