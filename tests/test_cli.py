@@ -265,6 +265,19 @@ def test_help_of_every_command():
     assert "in the units of the structures read" in " ".join(proc.stdout.split())
 
 
+def test_help_explains_velocities_keep_and_the_bench_size(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["md", "--help"])
+    md_help = " ".join(capsys.readouterr().out.split())
+    assert ("keep: never draw them (a structure without velocities starts at rest, even with "
+            "--temperature)") in md_help
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--help"])
+    bench_help = " ".join(capsys.readouterr().out.split())
+    assert "Build a supercell of at least --atoms atoms" in bench_help
+    assert "about" not in bench_help
+
+
 def test_version_is_that_of_the_installed_distribution(capsys):
     """pyproject.toml reads the version from bpfast/__init__.py: one place to change it."""
     from importlib.metadata import version
