@@ -363,6 +363,9 @@ def test_host_neighbors_valid_call(pot):
         ({"neighbors": (1, 2, 1, 2)}, r"centre 1 lists itself as a neighbour"),
     ],
 )
-def test_host_neighbors_bad_arrays(pot, change, message):
+@pytest.mark.parametrize("kind", ["potential", "committee"])
+def test_host_neighbors_bad_arrays(pot, potdir, kind, change, message):
+    # a committee's host entry point (the LAMMPS pair style's) checks the same way
+    host = pot if kind == "potential" else bpfast.load_committee([potdir, potdir])
     with pytest.raises(ValueError, match=message):
-        _host_call(pot, **change)
+        _host_call(host, **change)

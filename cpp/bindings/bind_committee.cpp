@@ -99,12 +99,8 @@ py::dict compute(const Committee& committee, py::array_t<double, py::array::c_st
     const int64_t n = bpfast_bindings::check_structure(positions, numbers);
     bpfast::Cell c{};
     const bool have_cell = bpfast_bindings::read_cell(cell, c);
-    bpfast::ComputeOptions opt;
-    opt.forces = forces;
-    opt.stress = stress;
-    opt.energies = energies;
-    opt.threads = threads;
-    opt.kernels = kernels;
+    const bpfast::ComputeOptions opt =
+        bpfast_bindings::compute_options(forces, stress, energies, threads, kernels);
     bpfast::CommitteeResult res;
     {
         py::gil_scoped_release release;
@@ -120,19 +116,10 @@ py::dict compute_host(const Committee& committee, py::array_t<double, py::array:
                       py::array_t<int64_t, py::array::c_style> offsets,
                       py::array_t<int32_t, py::array::c_style> neighbors, bool energies,
                       int threads, bool member_gradients) {
-    if (positions.ndim() != 2 || positions.shape(1) != 3 || numbers.ndim() != 1 ||
-        numbers.shape(0) != positions.shape(0) || centers.ndim() != 1 || offsets.ndim() != 1 ||
-        offsets.shape(0) != centers.shape(0) + 1 || neighbors.ndim() != 1) {
-        throw bpfast::InputError(
-            "compute_host: positions (n, 3), numbers (n,), centers (c,), offsets (c + 1,) and "
-            "neighbors (1-D) expected");
-    }
-    const int64_t n_total = positions.shape(0);
-    bpfast::ComputeOptions opt;
-    opt.forces = true;
-    opt.stress = true;
-    opt.energies = energies;
-    opt.threads = threads;
+    const int64_t n_total =
+        bpfast_bindings::check_host_arrays(positions, numbers, centers, offsets, neighbors);
+    const bpfast::ComputeOptions opt =
+        bpfast_bindings::compute_options(true, true, energies, threads);
     bpfast::CommitteeResult res;
     {
         py::gil_scoped_release release;

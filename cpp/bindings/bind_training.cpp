@@ -12,6 +12,7 @@
 #include "bpfast/errors.hpp"
 #include "bpfast/network_gradients.hpp"
 #include "bpfast/potential.hpp"
+#include "convert.hpp"
 
 namespace py = pybind11;
 
@@ -19,16 +20,9 @@ namespace {
 
 using bpfast::InputError;
 using bpfast::NetworkGradients;
+using bpfast_bindings::shape_text;
 using Doubles = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using Indices = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
-
-std::string shape_text(const py::array& a) {
-    std::string s = "(";
-    for (py::ssize_t k = 0; k < a.ndim(); ++k) {
-        s += (k ? ", " : "") + std::to_string(a.shape(k));
-    }
-    return s + (a.ndim() == 1 ? ",)" : ")");
-}
 
 /// `obj` as a C-contiguous float64 array of `ndim` dimensions whose last has `cols`
 /// entries (-1: any), or an InputError naming the argument.

@@ -5,9 +5,11 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <string>
 
 #include "bpfast/errors.hpp"
 #include "bpfast/neighbors.hpp"
+#include "bpfast/potential.hpp"
 
 namespace bpfast_bindings {
 
@@ -38,6 +40,56 @@ inline int64_t check_structure(
     if (numbers.ndim() != 1 || numbers.shape(0) != n) {
         throw bpfast::InputError("numbers must have shape (n,)");
     }
+    return n;
+}
+
+/// The core's options of one compute call.
+inline bpfast::ComputeOptions compute_options(bool forces, bool stress, bool energies,
+                                              int threads,
+                                              const bpfast::KernelOptions& kernels = {}) {
+    bpfast::ComputeOptions opt;
+    opt.forces = forces;
+    opt.stress = stress;
+    opt.energies = energies;
+    opt.threads = threads;
+    opt.kernels = kernels;
+    return opt;
+}
+
+/// "(n, 3)"-style text of an array's shape.
+inline std::string shape_text(const pybind11::array& a) {
+    std::string s = "(";
+    for (pybind11::ssize_t d = 0; d < a.ndim(); ++d) {
+        s += (d ? ", " : "") + std::to_string(a.shape(d));
+    }
+    return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+/// Throws InputError unless `a` is 1-D with `expected` entries (any length if < 0).
+inline void check_host_vector(const char* name, const pybind11::array& a, int64_t expected,
+                              const char* why) {
+    if (a.ndim() == 1 && (expected < 0 || a.shape(0) == expected)) return;
+    const std::string want =
+        expected < 0 ? "a 1-D array" : "shape (" + std::to_string(expected) + ",)";
+    throw bpfast::InputError(std::string("compute_host: ") + name + " must have " + want + why +
+                             ", got shape " + shape_text(a));
+}
+
+/// Checks the shapes of the arrays of a host-neighbour call (compute_host of a potential
+/// or a committee): positions (n, 3), numbers (n,), centers (c,), offsets (c + 1,),
+/// neighbors 1-D; the core checks their values. Returns n.
+inline int64_t check_host_arrays(const pybind11::array& positions, const pybind11::array& numbers,
+                                 const pybind11::array& centers, const pybind11::array& offsets,
+                                 const pybind11::array& neighbors) {
+    if (positions.ndim() != 2 || positions.shape(1) != 3) {
+        throw bpfast::InputError("compute_host: positions must have shape (n, 3), got shape " +
+                                 shape_text(positions));
+    }
+    const int64_t n = positions.shape(0);
+    check_host_vector("numbers", numbers, n, " (one atomic number per row of positions)");
+    check_host_vector("centers", centers, -1, "");
+    check_host_vector("offsets", offsets, centers.shape(0) + 1, " (len(centers) + 1)");
+    check_host_vector("neighbors", neighbors, -1, "");
     return n;
 }
 

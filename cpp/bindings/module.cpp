@@ -48,13 +48,9 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
     const int64_t n = bpfast_bindings::check_structure(positions, numbers);
     bpfast::Cell c{};
     const bool have_cell = bpfast_bindings::read_cell(cell, c);
-    bpfast::ComputeOptions opt;
-    opt.forces = forces;
-    opt.stress = stress;
-    opt.energies = energies;
-    opt.threads = threads;
+    bpfast::ComputeOptions opt =
+        bpfast_bindings::compute_options(forces, stress, energies, threads, kernels);
     opt.descriptors_only = descriptors_only;
-    opt.kernels = kernels;
     if (descriptors_only) opt.forces = opt.stress = opt.energies = false;
     bpfast::Result res;
     {
@@ -110,24 +106,6 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
     return out;
 }
 
-/// "(n, 3)"-style text of an array's shape.
-std::string shape_text(const py::array& a) {
-    std::string s = "(";
-    for (py::ssize_t d = 0; d < a.ndim(); ++d) {
-        s += (d ? ", " : "") + std::to_string(a.shape(d));
-    }
-    return s + (a.ndim() == 1 ? ",)" : ")");
-}
-
-/// Throws InputError unless `a` is 1-D with `expected` entries (any length if < 0).
-void check_vector(const char* name, const py::array& a, int64_t expected, const char* why) {
-    if (a.ndim() == 1 && (expected < 0 || a.shape(0) == expected)) return;
-    const std::string want =
-        expected < 0 ? "a 1-D array" : "shape (" + std::to_string(expected) + ",)";
-    throw bpfast::InputError(std::string("compute_host: ") + name + " must have " + want + why +
-                             ", got shape " + shape_text(a));
-}
-
 /// Host-neighbour entry point (as used by the LAMMPS pair style), with the neighbour
 /// lists of the centres in compressed-row form: neighbours of centres[c] are
 /// neighbors[offsets[c] .. offsets[c+1]-1]. The core checks the lists.
@@ -137,21 +115,11 @@ py::dict compute_host(const Potential& pot, py::array_t<double, py::array::c_sty
                       py::array_t<int64_t, py::array::c_style> offsets,
                       py::array_t<int32_t, py::array::c_style> neighbors, bool energies,
                       int threads) {
-    if (positions.ndim() != 2 || positions.shape(1) != 3) {
-        throw bpfast::InputError("compute_host: positions must have shape (n, 3), got shape " +
-                                 shape_text(positions));
-    }
-    const int64_t n_total = positions.shape(0);
-    check_vector("numbers", numbers, n_total, " (one atomic number per row of positions)");
-    check_vector("centers", centers, -1, "");
+    const int64_t n_total =
+        bpfast_bindings::check_host_arrays(positions, numbers, centers, offsets, neighbors);
     const int64_t n_centers = centers.shape(0);
-    check_vector("offsets", offsets, n_centers + 1, " (len(centers) + 1)");
-    check_vector("neighbors", neighbors, -1, "");
-    bpfast::ComputeOptions opt;
-    opt.forces = true;
-    opt.stress = true;
-    opt.energies = energies;
-    opt.threads = threads;
+    const bpfast::ComputeOptions opt =
+        bpfast_bindings::compute_options(true, true, energies, threads);
     bpfast::Result res;
     {
         py::gil_scoped_release release;
