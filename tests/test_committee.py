@@ -197,6 +197,9 @@ def test_identical_members_have_zero_spread(potdir):
     assert np.all(r.energies_std <= tiny * np.abs(one.energies).max())
     assert r.max_force_spread <= 2 * tiny * np.abs(one.forces).max()
     close(r.forces, one.forces)
+    assert set(r.timings) == set(one.timings) == {"neighbors", "symmetry_functions", "network",
+                                                   "forces"}
+    assert all(t >= 0.0 for t in r.timings.values())
 
 
 def test_spread_is_the_population_std(member_dirs):

@@ -82,12 +82,7 @@ py::dict to_dict(const bpfast::CommitteeResult& res, int64_t n, bool forces, boo
     out["excursions"] = excursions;
     out["extrapolating_atoms"] = atoms;
     out["neighbor_pairs"] = res.neighbor_pairs;
-    py::dict timings;
-    timings["neighbors"] = res.timings.neighbors;
-    timings["symmetry_functions"] = res.timings.symmetry_functions;
-    timings["network"] = res.timings.network;
-    timings["forces"] = res.timings.forces;
-    out["timings"] = timings;
+    out["timings"] = bpfast_bindings::timings_dict(res.timings);
     return out;
 }
 

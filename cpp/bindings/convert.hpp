@@ -56,6 +56,16 @@ inline bpfast::ComputeOptions compute_options(bool forces, bool stress, bool ene
     return opt;
 }
 
+/// Seconds per phase of a call, as the dict Result.timings holds.
+inline pybind11::dict timings_dict(const bpfast::PhaseTimings& t) {
+    pybind11::dict d;
+    d["neighbors"] = t.neighbors;
+    d["symmetry_functions"] = t.symmetry_functions;
+    d["network"] = t.network;
+    d["forces"] = t.forces;
+    return d;
+}
+
 /// "(n, 3)"-style text of an array's shape.
 inline std::string shape_text(const pybind11::array& a) {
     std::string s = "(";

@@ -97,12 +97,7 @@ py::dict compute(const Potential& pot, py::array_t<double, py::array::c_style> p
     out["excursions"] = excursions;
     out["extrapolating_atoms"] = res.extrapolating_atoms;
     out["neighbor_pairs"] = res.neighbor_pairs;
-    py::dict timings;
-    timings["neighbors"] = res.timings.neighbors;
-    timings["symmetry_functions"] = res.timings.symmetry_functions;
-    timings["network"] = res.timings.network;
-    timings["forces"] = res.timings.forces;
-    out["timings"] = timings;
+    out["timings"] = bpfast_bindings::timings_dict(res.timings);
     return out;
 }
 
