@@ -1,5 +1,5 @@
 // Gaussian angular symmetry functions (types 3, 9, 13) of one central atom; the formulas
-// are in sf_gaussian_angular.cpp.
+// are in sf_gaussian_angular_kernel.hpp, the gradient's in sf_gaussian_angular_gradient.hpp.
 #pragma once
 
 #include <cstddef>

@@ -13,9 +13,9 @@
 //   12    Gaussian radial, weight Z_j            sf_radial.cpp
 //   20    compact radial, element filter         sf_radial.cpp
 //   23    compact radial, weight Z_j             sf_radial.cpp
-//   3     Gaussian angular with r_jk ("narrow")  sf_gaussian_angular.cpp
-//   9     Gaussian angular without r_jk ("wide") sf_gaussian_angular.cpp
-//   13    as 3 with weight Z_j Z_k               sf_gaussian_angular.cpp
+//   3     Gaussian angular with r_jk ("narrow")  sf_gaussian_angular_kernel.hpp
+//   9     Gaussian angular without r_jk ("wide") sf_gaussian_angular_kernel.hpp
+//   13    as 3 with weight Z_j Z_k               sf_gaussian_angular_kernel.hpp
 //   21    compact angular with r_jk              sf_compact_angular.cpp
 //   22    compact angular without r_jk           sf_compact_angular.cpp
 //   24    as 21 with weight Z_j Z_k              sf_compact_angular.cpp

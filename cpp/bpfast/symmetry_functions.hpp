@@ -1,7 +1,7 @@
 // Atom-centred symmetry functions (SFs) of n2p2 for one element: values and gradients of
 // one central atom. The types and their notation are in sf_types.hpp, the grouping in
 // sf_groups.hpp, and each kernel family with its formulas in sf_radial.cpp,
-// sf_gaussian_angular.cpp and sf_compact_angular.cpp.
+// sf_gaussian_angular_kernel.hpp and sf_compact_angular.cpp.
 #pragma once
 
 #include <vector>

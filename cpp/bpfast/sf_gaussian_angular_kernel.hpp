@@ -1,0 +1,459 @@
+// Gaussian angular symmetry functions of one central atom i (Behler's G^4 and G^5):
+//
+//   type 3    G = 2^(1-zeta) sum_{j<k} (1 + lambda cos theta_ijk)^zeta
+//                 exp(-eta [(r_ij - r_s)^2 + (r_ik - r_s)^2 + (r_jk - r_s)^2])
+//                 f_c(r_ij) f_c(r_ik) f_c(r_jk),         requiring r_ij, r_ik, r_jk < r_c
+//   type 9    as 3 without any r_jk factor or condition
+//   type 13   as 3 with the weight Z_j Z_k and no element filter
+//
+// over the neighbours j, k of the elements (e1, e2) in either order. A term with
+// 1 + lambda cos theta <= 0 contributes 0.
+//
+// The SFs of a group (type, element pair, r_c) share the work: a term factorises into
+//   (1 + lambda cos)^zeta * E_key * F,  E_key = exp(-eta [t_ij^2 + t_ik^2 (+ t_jk^2)]),
+//   t = r - r_s,  F = w_j f_c(r_ij) w_k f_c(r_ik) (f_c(r_jk)),
+// so E_key is one exp of a sum per pair (or a power of another key's E, or, without r_jk,
+// a product of per-neighbour Gaussians). The pairs (j, k) that count are listed per j
+// (packed indices), then processed W at a time with every per-pair quantity in vector
+// registers. The gradient pass is in sf_gaussian_angular_gradient.hpp.
+//
+// Included only by sf_gaussian_angular.cpp, whose entry points compile the kernel for
+// their instruction sets.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#include "bpfast/fastmath.hpp"
+#include "bpfast/sf_gaussian_angular.hpp"
+
+namespace bpfast::gaussian_kernel {
+
+template <bool Gradient, bool UsesJk, int W>
+class GaussianAngularKernel {
+  public:
+    using vd = typename simd::Lanes<W>::vd;
+
+    GaussianAngularKernel(const sf::AngularGroup& g, size_t group, const CutoffFunction& cutoff,
+                          const sf::KernelIO& io, GaussianAngularScratch& s, PairTape& tape,
+                          const KernelOptions& kernels)
+        : g_(g), group_(group), cutoff_(cutoff), io_(io), s_(s), tape_(tape), kernels_(kernels) {}
+
+    void run() {
+        if (!set_sf_weights()) return;
+        const int n_first = sf::collect_group_neighbors(io_.env, 0.0, g_.rc, g_.weighted, g_.e1,
+                                                        g_.e2, s_.nb.list);
+        const bool distinct = !g_.weighted && g_.e1 != g_.e2;
+        nl_ = static_cast<int>(s_.nb.list.size());
+        if (nl_ < 2) return;
+        prepare_neighbors();
+        const int j_end = distinct ? n_first : nl_ - 1;
+        open_tape(distinct, n_first, j_end);
+        for (int p = 0; p < j_end; ++p) {
+            const int q0 = distinct ? n_first : p + 1;
+            if (nl_ - q0 <= 0) continue;
+            pairs_of(p, q0);
+        }
+        if (Gradient && io_.members > 1) {
+            scatter_member_gradients();
+            return;
+        }
+        if (Gradient) {
+            if (kPartnerRows) unpack_gradient_rows();
+            sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
+            return;
+        }
+        if (group_blocks_ > summed_) sum_blocks(group_blocks_);
+    }
+
+  private:
+    /// U_s = dE/dG_s * 2^(1-zeta) and U_s zeta lambda per SF (gradient); false when every
+    /// dE/dG of the group is zero (nothing to do).
+    bool set_sf_weights() {
+        const int nsf = static_cast<int>(g_.sfs.size());
+        s_.sf_weight.resize(nsf);
+        s_.sf_weight_dcos.resize(nsf);
+        if (!Gradient) return true;
+        const int members = io_.members;
+        s_.sf_weight.resize(static_cast<size_t>(nsf) * members);
+        s_.sf_weight_dcos.resize(static_cast<size_t>(nsf) * members);
+        bool any = false;
+        for (int m = 0; m < members; ++m) {
+            const double* dEdG = io_.dEdG + m * io_.dEdG_stride;
+            double* weight = s_.sf_weight.data() + m * nsf;
+            double* weight_dcos = s_.sf_weight_dcos.data() + m * nsf;
+            for (int k = 0; k < nsf; ++k) {
+                const sf::AngularSF& sf = g_.sfs[k];
+                weight[k] = dEdG[sf.index] * sf.prefactor;
+                weight_dcos[k] = weight[k] * sf.zeta * sf.lambda;
+                any = any || weight[k] != 0.0;
+            }
+        }
+        if (members > 1) member_key_weights(members, nsf);
+        return any;
+    }
+
+    /// A committee's weights U_s eta_k and U_s eta_k r_s,k (gradient pass).
+    void member_key_weights(int members, int nsf);
+
+    /// The listed neighbours' data, W entries of padding, and (without r_jk) the Gaussian
+    /// exp(-eta (r - r_s)^2) of every key that is not a power of another.
+    void prepare_neighbors() {
+        const int nk = static_cast<int>(g_.keys.size());
+        const int n = nl_ + W;
+        s_.nb.reserve(n);
+        for (auto* v : {&s_.wfc, &s_.wdfc}) {
+            if (static_cast<int>(v->size()) < n) v->resize(n);
+        }
+        if (static_cast<int>(s_.partners.size()) < n) s_.partners.resize(n);
+        if (s_.gauss.size() < static_cast<size_t>(nk) * n) s_.gauss.resize(static_cast<size_t>(nk) * n);
+        sf::gather_group_neighbors(io_.env, g_.weighted, Gradient, s_.nb);
+        if (Gradient && io_.members > 1) {
+            const size_t rows = static_cast<size_t>(n) * io_.members;
+            for (auto* v : {&s_.member_gx, &s_.member_gy, &s_.member_gz}) v->assign(rows, 0.0);
+            s_.member_j.resize(3 * W * static_cast<size_t>(io_.members));
+        }
+        sf::GroupNeighbors& nb = s_.nb;
+        const int m = io_.env.count;
+        const double* fc = io_.fc + g_.slot * m;
+        const double* dfc = io_.dfc + g_.slot * m;
+        for (int p = 0; p < nl_; ++p) {
+            s_.wfc[p] = nb.weight[p] * fc[nb.list[p]];
+            s_.wdfc[p] = nb.weight[p] * dfc[nb.list[p]];
+        }
+        // W entries of padding: far away (outside every r_jk cutoff), cos theta = 0 and no
+        // weight, so that whole vectors can be read past the end of the list.
+        for (int p = nl_; p < nl_ + W; ++p) {
+            nb.x[p] = nb.y[p] = nb.z[p] = 3.0 * g_.rc + 1.0;
+            s_.wfc[p] = s_.wdfc[p] = nb.r[p] = nb.inv_r[p] = 0.0;
+        }
+        if (kPartnerRows) fill_partner_rows();
+        for (int k = 0; k < nk && !UsesJk; ++k) {
+            if (g_.keys[k].base != k) continue;
+            const double eta = g_.keys[k].eta, rs = g_.keys[k].rs;
+            double* h = s_.gauss.data() + k * nl_;
+            for (int p = 0; p < nl_; ++p) {
+                const double t = nb.r[p] - rs;
+                h[p] = vexp(-eta * t * t);
+            }
+        }
+    }
+
+    /// s_.partner_rows of the listed neighbours and the padding.
+    void fill_partner_rows() {
+        const int n = nl_ + W;
+        if (static_cast<int>(s_.partner_rows.size()) < 8 * n) s_.partner_rows.resize(8 * n);
+        const sf::GroupNeighbors& nb = s_.nb;
+        double* row = s_.partner_rows.data();
+        for (int p = 0; p < n; ++p, row += 8) {
+            row[0] = nb.x[p];
+            row[1] = nb.y[p];
+            row[2] = nb.z[p];
+            row[3] = nb.inv_r[p];
+            row[4] = nb.r[p];
+            row[5] = s_.wfc[p];
+            row[6] = s_.wdfc[p];
+            row[7] = 0.0;
+        }
+        if (io_.members == 1) s_.gradient_rows.assign(4 * static_cast<size_t>(n), 0.0);
+    }
+
+    /// s_.gradient_rows into the neighbours' gradient nb.g{x,y,z}.
+    void unpack_gradient_rows() {
+        const double* row = s_.gradient_rows.data();
+        for (int p = 0; p < nl_; ++p, row += 4) {
+            s_.nb.gx[p] = row[0];
+            s_.nb.gy[p] = row[1];
+            s_.nb.gz[p] = row[2];
+        }
+    }
+
+    /// Recording (values pass) or replay (gradient pass of the same atom) of the per-pair
+    /// data that cost most: the partner lists, r_jk, f_c(r_jk) and its derivative, the
+    /// angular powers and the Gaussians per key. Block of W pairs:
+    /// [r_jk, f_jk, df_jk,] F, P^zeta[na], P^(zeta-1)[na], E[nk], W doubles each.
+    void open_tape(bool distinct, int n_first, int j_end) {
+        const int nk = static_cast<int>(g_.keys.size());
+        const int na = static_cast<int>(g_.angle_keys.size());
+        block_doubles_ = W * (1 + 2 * na + nk + (UsesJk ? 3 : 0));
+        F_at_ = UsesJk ? 3 * W : 0;
+        pw_at_ = F_at_ + W;
+        ek_at_ = pw_at_ + 2 * na * W;
+        size_t bound = 0;  // blocks of all pairs (j, k) before the r_jk test (values pass)
+        for (int p = 0; p < j_end && !Gradient; ++p) {
+            bound += (nl_ - (distinct ? n_first : p + 1) + W - 1) / W;
+        }
+        cursor_ = tape_.open(group_, Gradient, bound * block_doubles_, kernels_.pair_tape_limit);
+        group_start_ = cursor_.record ? tape_.size() : 0;
+    }
+
+    /// Partners k of j = p that count: without an r_jk factor all of [q0, nl) (contiguous,
+    /// `sel` unused); otherwise list indices in sel[0, mc), padded to a multiple of W with
+    /// a valid index (padded lanes get a zero factor). Returns mc.
+    int select_partners(int p, int q0, const int*& sel) {
+        const int mk = nl_ - q0;
+        if (!UsesJk) return mk;
+        if (cursor_.replay) {
+            const int mc = *tape_.indices(cursor_.ipos++);
+            if (mc == 0) return 0;
+            sel = tape_.indices(cursor_.ipos);
+            cursor_.ipos += (mc + W - 1) / W * W;
+            return mc;
+        }
+        // Vector compare, then the indices of the lanes inside r_c appended in order (the
+        // padding past nl is outside r_c); when recording, straight onto the tape after
+        // their count (each compress may write W entries).
+        const double* X = s_.nb.x.data();
+        const double* Y = s_.nb.y.data();
+        const double* Z = s_.nb.z.data();
+        const double xj = X[p], yj = Y[p], zj = Z[p];
+        const double rc2 = g_.rc * g_.rc;
+        int* out = s_.partners.data();
+        if (cursor_.record) out = tape_.grow_indices(1 + static_cast<size_t>(mk) + W) + 1;
+        int mc = 0;
+        for (int q = 0; q < mk; q += W) {
+            const vd ax = simd::load<vd>(X + q0 + q) - xj, ay = simd::load<vd>(Y + q0 + q) - yj,
+                     az = simd::load<vd>(Z + q0 + q) - zj;
+            mc += simd::compress_indices(out + mc, q0 + q, ax * ax + ay * ay + az * az < rc2);
+        }
+        const int mpad = (mc + W - 1) / W * W;
+        if (cursor_.record) {
+            out[-1] = mc;
+            tape_.commit_indices(1 + static_cast<size_t>(mpad));
+        }
+        if (mc == 0) return 0;
+        for (int c = mc; c < mpad; ++c) out[c] = out[0];
+        sel = out;
+        return mc;
+    }
+
+    /// The blocks of j's pairs: on the tape (recording or replaying) or in scratch memory,
+    /// after the previous j's not yet summed (values pass) or alone (gradient pass). The
+    /// values pass first sums what is pending when this j's blocks would take the run
+    /// past kernels.angular_sum_run doubles (the same runs recorded or not).
+    double* blocks_of(int mpad) {
+        const size_t j_doubles = static_cast<size_t>(mpad / W) * block_doubles_;
+        if (!Gradient && group_blocks_ > summed_ &&
+            size_t(group_blocks_ - summed_ + mpad / W) * block_doubles_ > kernels_.angular_sum_run) {
+            sum_blocks(group_blocks_);
+        }
+        double* blocks;
+        if (cursor_.record) {
+            blocks = tape_.append(j_doubles);
+        } else if (cursor_.replay) {
+            blocks = tape_.numbers(cursor_.tpos);
+            cursor_.tpos += j_doubles;
+        } else {
+            const size_t used = Gradient ? 0 : size_t(group_blocks_ - summed_) * block_doubles_;
+            if (s_.blocks.size() < used + j_doubles) s_.blocks.resize(2 * (used + j_doubles));
+            blocks = s_.blocks.data() + used;
+        }
+        group_blocks_ += mpad / W;
+        return blocks;
+    }
+
+    /// All pairs (j = p, k), k from q0 on: their blocks, and (gradient) their derivatives.
+    void pairs_of(int p, int q0) {
+        const int* sel = nullptr;
+        const int mc = select_partners(p, q0, sel);
+        if (mc == 0) return;
+        const int mpad = (mc + W - 1) / W * W;
+        double* blocks = blocks_of(mpad);
+        if (!cursor_.replay) fill_blocks(p, q0, mc, mpad, sel, blocks);
+        if (Gradient && io_.members > 1) {
+            member_gradients_of(p, q0, mc, mpad, sel, blocks);
+        } else if (Gradient) {
+            gradient_of(p, q0, mc, mpad, sel, blocks);
+        }
+    }
+
+    /// Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
+    static vd fetch(const double* a, int q0, const int* sel, int c) {
+        return UsesJk ? simd::gather<vd>(a, sel + c) : simd::load<vd>(a + q0 + c);
+    }
+
+    /// The gradient pass reads the selected partners as rows (two loads per lane and a
+    /// 4 x 4 transpose each) rather than one gather per quantity: with r_jk at 4 lanes.
+    static constexpr bool kPartnerRows = Gradient && UsesJk && W == 4;
+
+    struct PartnerLanes {
+        vd x, y, z, inv_r, r, fw, dfw;
+    };
+
+    /// The partner data of lanes c ... c + W - 1.
+    PartnerLanes partners_at(int q0, const int* sel, int c) const {
+        PartnerLanes k;
+        if constexpr (kPartnerRows) {
+            const double* rows = s_.partner_rows.data();
+            const double* r0 = rows + 8 * sel[c];
+            const double* r1 = rows + 8 * sel[c + 1];
+            const double* r2 = rows + 8 * sel[c + 2];
+            const double* r3 = rows + 8 * sel[c + 3];
+            vd unused;
+            transpose4(simd::load<vd>(r0), simd::load<vd>(r1), simd::load<vd>(r2),
+                       simd::load<vd>(r3), k.x, k.y, k.z, k.inv_r);
+            transpose4(simd::load<vd>(r0 + 4), simd::load<vd>(r1 + 4), simd::load<vd>(r2 + 4),
+                       simd::load<vd>(r3 + 4), k.r, k.fw, k.dfw, unused);
+        } else {
+            const sf::GroupNeighbors& nb = s_.nb;
+            k.x = fetch(nb.x.data(), q0, sel, c);
+            k.y = fetch(nb.y.data(), q0, sel, c);
+            k.z = fetch(nb.z.data(), q0, sel, c);
+            k.inv_r = fetch(nb.inv_r.data(), q0, sel, c);
+            k.r = fetch(nb.r.data(), q0, sel, c);
+            k.fw = fetch(s_.wfc.data(), q0, sel, c);
+            k.dfw = fetch(s_.wdfc.data(), q0, sel, c);
+        }
+        return k;
+    }
+
+    /// Rows a0 ... a3 of a 4 x 4 matrix to its columns c0 ... c3.
+    template <class V>
+    static void transpose4(V a0, V a1, V a2, V a3, V& c0, V& c1, V& c2, V& c3) {
+        using VL = typename simd::Lanes<4>::vl;
+        const V t0 = __builtin_shuffle(a0, a1, VL{0, 4, 2, 6});
+        const V t1 = __builtin_shuffle(a0, a1, VL{1, 5, 3, 7});
+        const V t2 = __builtin_shuffle(a2, a3, VL{0, 4, 2, 6});
+        const V t3 = __builtin_shuffle(a2, a3, VL{1, 5, 3, 7});
+        c0 = __builtin_shuffle(t0, t2, VL{0, 1, 4, 5});
+        c1 = __builtin_shuffle(t1, t3, VL{0, 1, 4, 5});
+        c2 = __builtin_shuffle(t0, t2, VL{2, 3, 6, 7});
+        c3 = __builtin_shuffle(t1, t3, VL{2, 3, 6, 7});
+    }
+
+    /// Fills j's blocks: geometry, cutoff of r_jk, angular powers and the Gaussians of
+    /// every key. One loop over the blocks: its inner loops over the keys have the same
+    /// trip counts for every block, so only its exit is unpredictable.
+    void fill_blocks(int p, int q0, int mc, int mpad, const int* sel, double* blocks) {
+        const sf::GroupNeighbors& nb = s_.nb;
+        const double* X = nb.x.data();
+        const double* Y = nb.y.data();
+        const double* Z = nb.z.data();
+        const double* IR = nb.inv_r.data();
+        const double* R = nb.r.data();
+        const double* FW = s_.wfc.data();
+        const double* hrows = s_.gauss.data();
+        const sf::Key* keys = g_.keys.data();
+        const sf::AngleKey* angle_keys = g_.angle_keys.data();
+        const int nk = static_cast<int>(g_.keys.size());
+        const int na = static_cast<int>(g_.angle_keys.size());
+        const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
+        const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p], r_ij = R[p];
+        const double f_ij = FW[p];
+        for (int c = 0; c < mpad; c += W) {
+            double* slot = blocks + (c / W) * block_doubles;
+            const vd xk = fetch(X, q0, sel, c), yk = fetch(Y, q0, sel, c), zk = fetch(Z, q0, sel, c);
+            const vd inv_rk = fetch(IR, q0, sel, c), r_ik = fetch(R, q0, sel, c);
+            const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
+            const auto valid = simd::iota<vd>() < static_cast<double>(mc - c);
+            vd f_jk = simd::select(valid, simd::splat<vd>(1.0), vd{}), r_jk{};
+            if (UsesJk) {
+                const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
+                r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
+                vd df_jk;
+                cutoff_.evaluate(r_jk, f_jk, df_jk);
+                f_jk = simd::select(valid, f_jk, vd{});
+                simd::store(slot, r_jk);
+                simd::store(slot + W, f_jk);
+                simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
+            }
+            simd::store(slot + F_at, f_ij * fetch(FW, q0, sel, c) * f_jk);
+            // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
+            double* pw = slot + pw_at;
+            for (int a = 0; a < na; ++a) {
+                const sf::AngleKey& ak = angle_keys[a];
+                const vd P = 1.0 + ak.lambda * cos_t;
+                vd P1;
+                if (ak.int_zeta > 0) {
+                    P1 = simd::ipow(P, ak.int_zeta - 1);
+                } else {
+                    for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
+                }
+                P1 = simd::select(P > 0.0, P1, vd{});
+                simd::store(pw + W * a, P1 * P);
+                simd::store(pw + W * (na + a), P1);
+            }
+            // Gaussians per key: exp(-eta sum t^2) (keys sorted by r_s: one sum of squares
+            // per r_s), a power of an earlier key's, or (no r_jk) the product of
+            // per-neighbour Gaussians.
+            double* ek = slot + ek_at;
+            double rs_done = 0.0;
+            vd sum_t2{};
+            for (int k = 0; k < nk; ++k) {
+                const sf::Key& key = keys[k];
+                vd e;
+                if (key.base != k) {
+                    e = simd::ipow(simd::load<vd>(ek + W * key.base), key.power);
+                } else if (UsesJk) {
+                    if (k == 0 || key.rs != rs_done) {
+                        const double rs = key.rs;
+                        const vd t_ik = r_ik - rs, t_jk = r_jk - rs;
+                        sum_t2 = (r_ij - rs) * (r_ij - rs) + t_ik * t_ik + t_jk * t_jk;
+                        rs_done = rs;
+                    }
+                    e = simd::vexp(-key.eta * sum_t2);
+                } else {
+                    const double* h = hrows + k * nl_;
+                    e = h[p] * fetch(h, q0, sel, c);
+                }
+                simd::store(ek + W * k, e);
+            }
+        }
+    }
+
+    // The gradient pass (sf_gaussian_angular_gradient.hpp): one member's derivatives
+    // of j's pairs, or every member's of a committee, then the committee's scatter.
+    void gradient_of(int p, int q0, int mc, int mpad, const int* sel, const double* blocks);
+    void member_gradients_of(int p, int q0, int mc, int mpad, const int* sel,
+                             const double* blocks);
+    void scatter_member_gradients();
+
+    /// G_s += prefactor_s * sum over blocks [summed, end) of P^zeta E_key F, per key with
+    /// up to 4 SF sums in registers.
+    void sum_blocks(int end) {
+        const double* first = cursor_.record
+                                  ? tape_.numbers(group_start_) + size_t(summed_) * block_doubles_
+                                  : s_.blocks.data();
+        const int* key_start = g_.key_start.data();
+        const int* sf_angle = g_.sf_angle.data();
+        const int nk = static_cast<int>(g_.keys.size());
+        const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
+        const int summed = summed_;
+        for (int k = 0; k < nk; ++k) {
+            for (int s0 = key_start[k]; s0 < key_start[k + 1]; s0 += 4) {
+                simd::with_count<4>(key_start[k + 1] - s0, [&](auto count) {
+                    constexpr int NS = decltype(count)::value;
+                    vd acc[NS] = {};
+                    int at[NS];
+                    for (int i = 0; i < NS; ++i) at[i] = pw_at + W * sf_angle[s0 + i];
+                    const double* b = first;
+                    for (int blk = summed; blk < end; ++blk, b += block_doubles) {
+                        const vd EF = simd::load<vd>(b + ek_at + W * k) * simd::load<vd>(b + F_at);
+                        for (int i = 0; i < NS; ++i) acc[i] += simd::load<vd>(b + at[i]) * EF;
+                    }
+                    for (int i = 0; i < NS; ++i) {
+                        const sf::AngularSF& sf = g_.sfs[s0 + i];
+                        io_.G[sf.index] += sf.prefactor * simd::sum(acc[i]);
+                    }
+                });
+            }
+        }
+        summed_ = end;
+    }
+
+    const sf::AngularGroup& g_;
+    size_t group_;  // index among the angular groups (the tape's key)
+    const CutoffFunction& cutoff_;
+    const sf::KernelIO& io_;
+    GaussianAngularScratch& s_;
+    PairTape& tape_;
+    const KernelOptions& kernels_;
+    int nl_ = 0;  // listed neighbours
+    int block_doubles_ = 0, F_at_ = 0, pw_at_ = 0, ek_at_ = 0;  // block layout
+    PairTape::Cursor cursor_;
+    size_t group_start_ = 0;  // recording: where this group's blocks begin on the tape
+    int group_blocks_ = 0;    // blocks of W pairs so far, over all j
+    int summed_ = 0;          // values pass: blocks already summed into G
+};
+
+}  // namespace bpfast::gaussian_kernel
