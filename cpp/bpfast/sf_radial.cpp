@@ -63,10 +63,11 @@ const double* gaussian_row(const sf::RadialGroup& rg, int k, int nl, int stride,
         for (int p = 0; p < nl; ++p) h[p] = vexp(-eta * (r[p] - rs) * (r[p] - rs));
     } else {
         const double* hb = s.gauss.data() + static_cast<size_t>(key.base) * stride;
-        const int power = key.power;
-        for (int p = 0; p < nl; p += simd::kWidth) {
-            simd::store(h + p, simd::ipow(simd::load(hb + p), power));
-        }
+        simd::with_exponent<64>(key.power, [&](auto power) {  // no dispatch per vector
+            for (int p = 0; p < nl; p += simd::kWidth) {
+                simd::store(h + p, simd::ipow(simd::load(hb + p), power));
+            }
+        });
     }
     return h;
 }

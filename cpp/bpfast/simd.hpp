@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <new>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "bpfast/fastmath.hpp"
@@ -266,6 +267,48 @@ inline __attribute__((always_inline)) V ipow(V b, int n) {
         if (n > 0) b *= b;
     }
     return result;
+}
+
+namespace powers {
+/// The steps of ipow's binary powering for the bits of N, unrolled.
+template <int N, class V>
+inline __attribute__((always_inline)) void power_steps(V& result, V& b) {
+    if constexpr ((N & 1) != 0) result *= b;
+    if constexpr ((N >> 1) > 0) {
+        b *= b;
+        power_steps<(N >> 1)>(result, b);
+    }
+}
+}  // namespace powers
+
+/// ipow(b, N) for an exponent known at compile time: the same multiplications in the same
+/// order (so the same result, bit for bit), without the dispatch on n.
+template <class V, int N>
+inline __attribute__((always_inline)) V ipow(V b, std::integral_constant<int, N>) {
+    static_assert(N >= 0, "ipow takes n >= 0");
+    if constexpr (N <= 8) {
+        return ipow(b, N);
+    } else {
+        V result = splat<V>(1.0);
+        powers::power_steps<N>(result, b);
+        return result;
+    }
+}
+
+namespace powers {
+template <class Body, int... I>
+inline void with_exponent(int n, Body& body, std::integer_sequence<int, I...>) {
+    const bool known = ((n == I ? (body(std::integral_constant<int, I>{}), true) : false) || ...);
+    if (!known) body(n);
+}
+}  // namespace powers
+
+/// Calls body(std::integral_constant<int, n>{}) for 0 <= n <= Max, else body(n): a loop
+/// over many values that all take the same integer power (ipow(b, n) in the body) then
+/// does no dispatch on n per value.
+template <int Max, class Body>
+inline void with_exponent(int n, Body&& body) {
+    powers::with_exponent(n, body, std::make_integer_sequence<int, Max + 1>{});
 }
 
 }  // namespace bpfast::simd
