@@ -19,7 +19,7 @@ struct GaussianAngularScratch {
     sf::GroupNeighbors nb;
     // Per listed neighbour (and W entries of padding): w f_c(r), w f_c'(r).
     simd::aligned_vector<double> wfc, wdfc;
-    // Gradient of groups with r_jk, 4 lanes: per listed neighbour (and W entries of
+    // Groups with r_jk, 4 lanes: per listed neighbour (and W entries of
     // padding) a row x, y, z, 1/r, r, w f_c(r), w f_c'(r), 0 (a lane's data in two loads).
     simd::aligned_vector<double> partner_rows;
     // The same groups, one member: dE/dd per listed neighbour as rows x, y, z, 0.

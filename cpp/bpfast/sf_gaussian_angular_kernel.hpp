@@ -155,7 +155,7 @@ class GaussianAngularKernel {
             row[6] = s_.wdfc[p];
             row[7] = 0.0;
         }
-        if (io_.members == 1) s_.gradient_rows.assign(4 * static_cast<size_t>(n), 0.0);
+        if (Gradient && io_.members == 1) s_.gradient_rows.assign(4 * static_cast<size_t>(n), 0.0);
     }
 
     /// s_.gradient_rows into the neighbours' gradient nb.g{x,y,z}.
@@ -272,9 +272,9 @@ class GaussianAngularKernel {
         return UsesJk ? simd::gather<vd>(a, sel + c) : simd::load<vd>(a + q0 + c);
     }
 
-    /// The gradient pass reads the selected partners as rows (two loads per lane and a
-    /// 4 x 4 transpose each) rather than one gather per quantity: with r_jk at 4 lanes.
-    static constexpr bool kPartnerRows = Gradient && UsesJk && W == 4;
+    /// Both passes read the selected partners as rows (two loads per lane and a 4 x 4
+    /// transpose each) rather than one gather per quantity: with r_jk at 4 lanes.
+    static constexpr bool kPartnerRows = UsesJk && W == 4;
 
     struct PartnerLanes {
         vd x, y, z, inv_r, r, fw, dfw;
@@ -342,8 +342,8 @@ class GaussianAngularKernel {
         const double f_ij = FW[p];
         for (int c = 0; c < mpad; c += W) {
             double* slot = blocks + (c / W) * block_doubles;
-            const vd xk = fetch(X, q0, sel, c), yk = fetch(Y, q0, sel, c), zk = fetch(Z, q0, sel, c);
-            const vd inv_rk = fetch(IR, q0, sel, c), r_ik = fetch(R, q0, sel, c);
+            const PartnerLanes pk = partners_at(q0, sel, c);
+            const vd xk = pk.x, yk = pk.y, zk = pk.z, inv_rk = pk.inv_r, r_ik = pk.r;
             const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
             const auto valid = simd::iota<vd>() < static_cast<double>(mc - c);
             vd f_jk = simd::select(valid, simd::splat<vd>(1.0), vd{}), r_jk{};
@@ -357,7 +357,7 @@ class GaussianAngularKernel {
                 simd::store(slot + W, f_jk);
                 simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
             }
-            simd::store(slot + F_at, f_ij * fetch(FW, q0, sel, c) * f_jk);
+            simd::store(slot + F_at, f_ij * pk.fw * f_jk);
             // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
             double* pw = slot + pw_at;
             for (int a = 0; a < na; ++a) {
