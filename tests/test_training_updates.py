@@ -72,6 +72,32 @@ def test_errors_are_n2p2s_in_the_networks_units(labelled, tmp_path):
     assert jac.shape == (run.model.parameter_count, len(comps))
 
 
+def test_selected_force_components_are_those_of_the_full_jacobian(labelled, tmp_path):
+    # The selection sees the errors of all candidates (from the networks' dE/dx) and
+    # the Jacobian is formed for the kept components only: the same numbers as the
+    # full pass restricted to them.
+    settings, data, test = labelled
+    run = _run(settings, data, test, tmp_path, force_batch=4)
+    run.w += np.random.default_rng(2).normal(scale=0.1, size=run.w.shape)
+    s = data[3]
+    comps = np.arange(3 * len(s))
+    errors, jac = run.force_errors(3, comps)
+    seen = []
+
+    def select(candidate_errors):
+        seen.append(candidate_errors)
+        return run.select_force_candidates(candidate_errors)
+
+    kept_errors, kept_jac = run.force_errors(3, comps, select=select)
+    keep = run.select_force_candidates(errors)
+    assert len(keep) == 4
+    assert np.allclose(seen[0], errors, rtol=1e-10, atol=1e-12 * np.abs(errors).max())
+    assert np.allclose(kept_errors, errors[keep], rtol=1e-10,
+                       atol=1e-12 * np.abs(errors).max())
+    assert kept_jac.shape == (run.model.parameter_count, 4)
+    assert np.allclose(kept_jac, jac[:, keep], rtol=1e-10, atol=1e-12 * np.abs(jac).max())
+
+
 def test_output_bias_starts_at_the_mean_atomic_energy(labelled, tmp_path):
     settings, data, test = labelled
     plain = _run(settings, data, test, tmp_path / "a", energy_offset=False)

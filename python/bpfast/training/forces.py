@@ -58,20 +58,49 @@ class ForceModel:
     def __init__(self, model: EnergyModel, data, tangents: Tangents):
         self.model, self.data, self.tangents = model, data, tangents
 
-    def components(self, w: np.ndarray, index: int, directions: np.ndarray):
+    def components(self, w: np.ndarray, index: int, directions: np.ndarray,
+                   select: Optional[Callable[[np.ndarray], np.ndarray]] = None):
         """Predicted F.d (m,) and d(F.d)/dw (m, P) for ``directions`` (m, n, 3) of
-        structure ``index``."""
-        m_dirs = len(directions)
+        structure ``index``.
+
+        With ``select`` (predictions (m,) -> indices of the components to keep), the
+        Jacobian has rows only for the kept components, (k, P): the predictions of all
+        m come from one pass of the structure's atoms through the networks (dE/dx
+        contracted with the tangents), and only the kept directions go through the
+        forward-over-reverse pass. Without it, all m are kept."""
         model = self.model
         raw = self.tangents(index, self.data[index], directions)
-        pred = np.zeros(m_dirs)
-        jac = np.zeros((m_dirs, model.parameter_count))
+        inputs = {}
         for e in model.elements:
             start, stop = model.row_start[e][index], model.row_start[e][index + 1]
-            if stop == start:
-                continue
-            x = model.inputs[e][start:stop]
-            u = np.asarray(raw[e], dtype=np.float64) * model.factors[e]  # (m, rows, n_sf)
+            if stop > start:
+                inputs[e] = (model.inputs[e][start:stop],
+                             np.asarray(raw[e], dtype=np.float64) * model.factors[e])
+        if select is None:
+            pred, jac = self._jacobian(w, inputs, len(directions))
+            return pred, jac
+        pred = self._predictions(w, inputs, len(directions))
+        keep = np.asarray(select(pred), dtype=np.int64)
+        _, jac = self._jacobian(w, {e: (x, u[keep]) for e, (x, u) in inputs.items()},
+                                len(keep))
+        return pred, jac, keep
+
+    def _predictions(self, w: np.ndarray, inputs, m_dirs: int) -> np.ndarray:
+        """F.d of all directions from dE/dx of the structure's rows: (m,)."""
+        model = self.model
+        pred = np.zeros(m_dirs)
+        for e, (x, u) in inputs.items():
+            r = model.networks[e].compute(w[model.blocks[e]], x, input_gradient=True,
+                                          energy_gradient=False, threads=model.threads)
+            pred -= np.einsum("mrk,rk->m", u, r["input_gradient"])
+        return pred / model.conv_energy
+
+    def _jacobian(self, w: np.ndarray, inputs, m_dirs: int):
+        """F.d (m,) and d(F.d)/dw (m, P) from the forward-over-reverse pass."""
+        model = self.model
+        pred = np.zeros(m_dirs)
+        jac = np.zeros((m_dirs, model.parameter_count))
+        for e, (x, u) in inputs.items():
             # Only the rows a direction moves (atoms within the cutoff of a displaced
             # atom) contribute: the others have u = 0.
             groups, rows = np.nonzero(np.any(u != 0.0, axis=2))

@@ -202,14 +202,22 @@ class _Run:
         e, jac = m.energy_jacobian(self.w, chosen)
         return (m.reference[chosen] - e) * m.conv_energy, (jac * m.conv_energy).T
 
-    def force_errors(self, index: int, components: np.ndarray):
+    def force_errors(self, index: int, components: np.ndarray, select=None):
         """Errors (reference - prediction) of force components of structure ``index`` in
-        the networks' units, F' = F conv_energy / conv_length, and their Jacobian (P, m)."""
+        the networks' units, F' = F conv_energy / conv_length, and their Jacobian (P, m).
+
+        With ``select`` (errors (m,) -> indices), only the selected components: their
+        errors and Jacobian (P, k) (the Jacobian is computed for those only)."""
         fm = self.force_model
         d = unit_directions(len(fm.data[index]), components)
-        pred, jac = fm.components(self.w, index, d)
         scale = self.model.conv_energy / self.model.conv_length
-        return (fm.reference(index, d) - pred) * scale, jac.T * scale
+        reference = fm.reference(index, d)
+        if select is None:
+            pred, jac = fm.components(self.w, index, d)
+            return (reference - pred) * scale, jac.T * scale
+        pred, jac, keep = fm.components(
+            self.w, index, d, select=lambda p: select((reference - p) * scale))
+        return ((reference - pred) * scale)[keep], jac.T * scale
 
     def force_threshold(self) -> float:
         """The error (networks' units) above which a force component is an update
@@ -299,10 +307,10 @@ class _Run:
             if step[0] == "energy":
                 errors, jac = self.energy_errors(step[1])
             else:
-                errors, jac = self.force_errors(step[1], step[2])
-                keep = self.select_force_candidates(errors)
+                errors, jac = self.force_errors(step[1], step[2],
+                                                select=self.select_force_candidates)
                 weight = self.settings.training.force_weight  # n2p2: error and H times it
-                errors, jac = errors[keep] * weight, jac[:, keep] * weight
+                errors, jac = errors * weight, jac * weight
             self.optimizer.update(self.w, errors, jac)
         return True
 
