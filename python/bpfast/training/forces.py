@@ -46,7 +46,9 @@ def core_tangents(potential: Potential, model: EnergyModel, threads: int) -> Opt
             want = model.atom[e][rows]
             where = np.empty(len(s), dtype=np.int64)
             where[np.asarray(a, dtype=np.int64)] = np.arange(len(a))
-            out[e] = np.asarray(v)[:, where[want], :]
+            order = where[want]
+            same = len(order) == len(a) and np.array_equal(order, np.arange(len(a)))
+            out[e] = np.asarray(v) if same else np.asarray(v)[:, order, :]
         return out
 
     return tangents
@@ -92,7 +94,7 @@ class ForceModel:
         for e, (x, u) in inputs.items():
             r = model.networks[e].compute(w[model.blocks[e]], x, input_gradient=True,
                                           energy_gradient=False, threads=model.threads)
-            pred -= np.einsum("mrk,rk->m", u, r["input_gradient"])
+            pred -= u.reshape(len(u), -1) @ r["input_gradient"].ravel()
         return pred / model.conv_energy
 
     def _jacobian(self, w: np.ndarray, inputs, m_dirs: int):
