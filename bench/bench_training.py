@@ -45,8 +45,8 @@ def main(argv=None) -> int:
     p.add_argument("--decoupled", action="store_true", help="per-element Kalman filter")
     p.add_argument("--force-batch", type=int, default=64,
                    help="force components per Kalman update (default 64)")
-    p.add_argument("--energy-batch", type=int, default=8,
-                   help="structures per Kalman energy update (default 8)")
+    p.add_argument("--energy-batch", type=int, default=4,
+                   help="structures per Kalman energy update (default 4)")
     p.add_argument("--force-fraction", type=float, default=0.0328,
                    help="fraction of the force components per epoch (default 0.0328, "
                         "8 times input.nn's 0.0041)")
