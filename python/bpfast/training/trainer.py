@@ -428,7 +428,8 @@ def train(
         Validation set; default: ``test_fraction`` of ``data`` drawn with the seed.
     epochs, seed, force_weight : default from the settings' training keywords.
     time_limit : seconds, optional
-        Training stops at the first update after this time (the epoch is measured).
+        Training stops at the first update after this time (the epoch is measured);
+        no epoch starts after it.
     optimizer : "kalman" or "adam"
         n2p2's extended Kalman filter, one update per structure, or Adam on
         mini-batches of ``batch_size`` structures (loss: mean squared error of the
@@ -588,6 +589,9 @@ def _train(settings, units, train_set, test_set, out, optimizer, seed, threads, 
     history = run.history
     try:
         while run.epoch < epochs:
+            if time.perf_counter() > deadline:  # no epoch without updates
+                history.stopped = f"time limit of {time_limit} s"
+                break
             finished = run.run_epoch(deadline)
             run.epoch += 1
             row = run.measure(start)
