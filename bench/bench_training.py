@@ -47,9 +47,11 @@ def main(argv=None) -> int:
                    help="force components per Kalman update (default 64)")
     p.add_argument("--energy-batch", type=int, default=4,
                    help="structures per Kalman energy update (default 4)")
-    p.add_argument("--force-fraction", type=float, default=0.0328,
-                   help="fraction of the force components per epoch (default 0.0328, "
-                        "8 times input.nn's 0.0041)")
+    p.add_argument("--force-fraction", type=float, default=0.0164,
+                   help="fraction of the force components per epoch (default 0.0164, "
+                        "4 times input.nn's 0.0041)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed (default: random_seed of input.nn)")
     p.add_argument("--no-energy-offset", action="store_true",
                    help="keep the output biases as drawn (no mean-energy start)")
     p.add_argument("--force-sample", type=int, default=100,
@@ -70,7 +72,7 @@ def main(argv=None) -> int:
           f"{time.perf_counter() - start:.1f} s; {platform.processor() or platform.machine()}, "
           f"{args.threads} thread(s), {os.cpu_count()} cores")
     _, history = train(d / "input.nn", data, args.output, test=test, epochs=args.epochs,
-                       time_limit=args.time_limit, optimizer=args.optimizer,
+                       time_limit=args.time_limit, optimizer=args.optimizer, seed=args.seed,
                        threads=args.threads, decoupled=args.decoupled,
                        force_batch=args.force_batch, force_sample=args.force_sample,
                        energy_batch=args.energy_batch, force_fraction=args.force_fraction,
