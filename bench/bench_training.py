@@ -33,6 +33,8 @@ from _common import shared_dir  # noqa: E402
 
 N2P2_FINAL_FORCE = 16.2  # meV/Å on test.data
 N2P2_FINAL_ENERGY = 0.131  # meV/atom
+N2P2_SETUP, N2P2_EPOCH = 35.0, 59.0  # s, nnp-train with 2 MPI ranks on AMD EPYC Zen 4
+N2P2_FORCE_BY_EPOCH = {1: 120.0, 3: 33.0, 5: 24.7, 10: 19.8, 20: 17.0, 30: 15.7}  # own split
 
 
 def main(argv=None) -> int:
@@ -58,7 +60,15 @@ def main(argv=None) -> int:
                    help="training frames whose force RMSE is measured per epoch (default 100)")
     p.add_argument("--train-frames", type=int, default=None,
                    help="use only the first N training frames")
+    p.add_argument("--plot", metavar="PNG", default=None,
+                   help="also plot the test errors against time beside n2p2's (matplotlib)")
+    p.add_argument("--plot-only", action="store_true",
+                   help="no training: plot OUTPUT/learning_curve.csv of an earlier run")
     args = p.parse_args(argv)
+    curve = Path(args.output) / "learning_curve.csv"
+    if args.plot_only:
+        plot_against_n2p2(curve, Path(args.plot or "training_vs_n2p2.png"))
+        return 0
 
     from bpfast.training import read_training_data, train
 
@@ -96,7 +106,44 @@ def main(argv=None) -> int:
     print("n2p2's final accuracy " + (f"reached after {reached:.0f} s" if reached is not None
                                       else "not reached") + (f"; {history.stopped}"
                                                              if history.stopped else ""))
+    if args.plot:
+        plot_against_n2p2(curve, Path(args.plot))
     return 0
+
+
+def plot_against_n2p2(curve: Path, png: Path) -> None:
+    """Test force and energy RMSE against wall time: bpfast's learning curve (CSV written
+    by train) and nnp-train's figures of the same CPU model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    rows = np.genfromtxt(curve, delimiter=",", names=True)[1:]  # epoch 0: random weights
+    n2p2_t = [N2P2_SETUP + N2P2_EPOCH * e for e in N2P2_FORCE_BY_EPOCH]
+    fig, (ax_f, ax_e) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    ax_f.plot(rows["time"], rows["force_rmse_test_meV_A"], "o-", ms=3, label="bpfast")
+    ax_f.plot(n2p2_t, list(N2P2_FORCE_BY_EPOCH.values()), "s--", ms=4,
+              label="n2p2 nnp-train (own split)")
+    ax_e.plot(rows["time"], rows["energy_rmse_test_meV_atom"], "o-", ms=3, label="bpfast")
+    for ax, final, unit, y_ticks in ((ax_f, N2P2_FINAL_FORCE, "meV/Å", (10, 20, 50, 100)),
+                                     (ax_e, N2P2_FINAL_ENERGY, "meV/atom", (0.1, 0.2, 0.5, 1))):
+        ax.axhline(final, color="grey", lw=0.8, ls=":", label="n2p2 final (1,813 s)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        for axis, ticks in ((ax.xaxis, (20, 50, 100, 200, 500, 1000, 2000)), (ax.yaxis, y_ticks)):
+            axis.set_major_locator(FixedLocator(ticks))
+            axis.set_major_formatter(ScalarFormatter())
+            axis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("wall time (s)")
+        ax.legend(fontsize=8)
+        ax.set_ylabel(f"test RMSE ({unit})")
+    ax_f.set_title("forces")
+    ax_e.set_title("energies")
+    fig.savefig(png, dpi=110)
+    print(f"plot: {png}")
 
 
 if __name__ == "__main__":
