@@ -60,16 +60,29 @@ class ForceModel:
     def __init__(self, model: EnergyModel, data, tangents: Tangents):
         self.model, self.data, self.tangents = model, data, tangents
 
-    def components(self, w: np.ndarray, index: int, directions: np.ndarray,
-                   select: Optional[Callable[[np.ndarray], np.ndarray]] = None):
+    def components(self, w: np.ndarray, index: int, directions: np.ndarray):
         """Predicted F.d (m,) and d(F.d)/dw (m, P) for ``directions`` (m, n, 3) of
-        structure ``index``.
+        structure ``index``."""
+        return self._jacobian(w, self._inputs(index, directions), len(directions))
 
-        With ``select`` (predictions (m,) -> indices of the components to keep), the
-        Jacobian has rows only for the kept components, (k, P): the predictions of all
-        m come from one pass of the structure's atoms through the networks (dE/dx
-        contracted with the tangents), and only the kept directions go through the
-        forward-over-reverse pass. Without it, all m are kept."""
+    def selected_components(self, w: np.ndarray, index: int, directions: np.ndarray,
+                            select: Callable[[np.ndarray], np.ndarray]):
+        """Predicted F.d of all m ``directions`` (m,), the indices ``select`` keeps
+        (predictions (m,) -> indices, k of them) and d(F.d)/dw of the kept ones (k, P).
+
+        The predictions come from one pass of the structure's atoms through the networks
+        (dE/dx contracted with the tangents); only the kept directions go through the
+        forward-over-reverse pass."""
+        inputs = self._inputs(index, directions)
+        pred = self._predictions(w, inputs, len(directions))
+        keep = np.asarray(select(pred), dtype=np.int64)
+        _, jac = self._jacobian(w, {e: (x, u[keep]) for e, (x, u) in inputs.items()},
+                                len(keep))
+        return pred, keep, jac
+
+    def _inputs(self, index: int, directions: np.ndarray) -> dict:
+        """Per element of structure ``index``: its rows' network inputs and their tangents
+        along ``directions`` (m, rows, n_sf), scaled as the inputs."""
         model = self.model
         raw = self.tangents(index, self.data[index], directions)
         inputs = {}
@@ -78,14 +91,7 @@ class ForceModel:
             if stop > start:
                 inputs[e] = (model.inputs[e][start:stop],
                              np.asarray(raw[e], dtype=np.float64) * model.factors[e])
-        if select is None:
-            pred, jac = self._jacobian(w, inputs, len(directions))
-            return pred, jac
-        pred = self._predictions(w, inputs, len(directions))
-        keep = np.asarray(select(pred), dtype=np.int64)
-        _, jac = self._jacobian(w, {e: (x, u[keep]) for e, (x, u) in inputs.items()},
-                                len(keep))
-        return pred, jac, keep
+        return inputs
 
     def _predictions(self, w: np.ndarray, inputs, m_dirs: int) -> np.ndarray:
         """F.d of all directions from dE/dx of the structure's rows: (m,)."""

@@ -215,8 +215,8 @@ class _Run:
         if select is None:
             pred, jac = fm.components(self.w, index, d)
             return (reference - pred) * scale, jac.T * scale
-        pred, jac, keep = fm.components(
-            self.w, index, d, select=lambda p: select((reference - p) * scale))
+        pred, keep, jac = fm.selected_components(
+            self.w, index, d, lambda p: select((reference - p) * scale))
         return ((reference - pred) * scale)[keep], jac.T * scale
 
     def force_threshold(self) -> float:
