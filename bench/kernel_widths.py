@@ -86,12 +86,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
     from bpfast import _core
+    from bpfast._kernels import kernel_summary
 
-    choice = _core.kernel_choice() if hasattr(_core, "kernel_choice") else {}
+    choice = _core.kernel_choice()
     print(f"CPU: {cpu_model()}")
-    if choice:
-        print(f"automatic kernels: angular {choice['width']} lanes, neighbour scan "
-              f"{choice.get('scan_width', choice['width'])} lanes ({choice['reason']})")
+    print(f"automatic {kernel_summary(choice)} ({choice['reason']})")
     rows = []
     for potential in args.potentials:
         r = measure(potential, args.atoms, args.rounds)

@@ -219,6 +219,7 @@ def main(argv=None) -> int:
 
     import bpfast
     from bpfast import _core
+    from bpfast._kernels import kernel_summary
 
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -227,8 +228,7 @@ def main(argv=None) -> int:
             "command": " ".join([Path(sys.executable).name, *sys.argv])}
     print(f"# {meta['date']}  {meta['machine']}  {meta['cpu']}  {meta['command']}")
     k = meta["kernels"]
-    print(f"# kernels: angular {k['width']} lanes, neighbour scan {k['scan_width']} lanes "
-          f"({k['reason']})")
+    print(f"# {kernel_summary(k)} ({k['reason']})")
     results, peer_results = [], []
     header = (f"{'potential':<14}{'atoms':>9}{'thr':>4}{'µs/atom':>9}{'neigh':>7}{'SF':>7}"
               f"{'NN':>6}{'forces':>7}{'first':>7}{'atom·steps/s':>14}{'peak MB':>9}{'B/atom':>8}"

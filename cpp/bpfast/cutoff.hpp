@@ -88,6 +88,8 @@ class CutoffFunction {
             const double t1 = std::tanh(1.0);
             tanh_norm_ = t1 * t1 * t1;
         }
+        inv_rc_ = 1.0 / rc_;
+        inv_tanh_norm_ = 1.0 / tanh_norm_;
     }
 
     double rc() const { return rc_; }
@@ -137,7 +139,7 @@ class CutoffFunction {
         switch (type_) {
             case CutoffType::TanhU:
             case CutoffType::Tanh: {
-                const double inv_rc = 1.0 / rc_, inv_norm = 1.0 / tanh_norm_;
+                const double inv_rc = inv_rc_, inv_norm = inv_tanh_norm_;
 #pragma omp simd
                 for (int i = 0; i < m; ++i) {
                     const double x = 1.0 - r[i] * inv_rc;
@@ -187,7 +189,9 @@ class CutoffFunction {
                 return;
             case CutoffType::TanhU:
             case CutoffType::Tanh: {
-                const double inv_rc = 1.0 / rc_, inv_norm = 1.0 / tanh_norm_;
+                // the reciprocals are members: the kernels' stores through double* could
+                // alias rc_, so 1 / rc_ here would be divided anew for every vector
+                const double inv_rc = inv_rc_, inv_norm = inv_tanh_norm_;
                 const vd t = tanh_unit(1.0 - r * inv_rc);  // 0 <= r < r_c here
                 f = t * t * t * inv_norm;
                 df = -3.0 * t * t * (1.0 - t * t) * inv_rc * inv_norm;
@@ -227,6 +231,7 @@ class CutoffFunction {
     double ri_ = 0.0;
     double inv_width_ = 0.0;
     double tanh_norm_ = 1.0;  // tanh^3(1) for TANH, 1 otherwise
+    double inv_rc_ = 0.0, inv_tanh_norm_ = 1.0;
 };
 
 }  // namespace bpfast

@@ -19,8 +19,8 @@ struct GaussianAngularScratch {
     sf::GroupNeighbors nb;
     // Per listed neighbour (and W entries of padding): w f_c(r), w f_c'(r).
     simd::aligned_vector<double> wfc, wdfc;
-    // Groups with r_jk, 4 lanes: per listed neighbour (and W entries of
-    // padding) a row x, y, z, 1/r, r, w f_c(r), w f_c'(r), 0 (a lane's data in two loads).
+    // Groups with r_jk: per listed neighbour (and W entries of padding) a row x, y, z,
+    // 1/r, r, w f_c(r), w f_c'(r), 0 (a lane's data in two loads).
     simd::aligned_vector<double> partner_rows;
     // The same groups, one member: dE/dd per listed neighbour as rows x, y, z, 0.
     simd::aligned_vector<double> gradient_rows;
@@ -35,8 +35,16 @@ struct GaussianAngularScratch {
     // A committee's gradient, per member and SF: U_s eta_k and U_s eta_k r_s,k (k: the
     // SF's key); per block of pairs and SF, E_k P^zeta and E_k P^(zeta-1) (W lanes each).
     simd::aligned_vector<double> sf_weight_eta, sf_weight_rs, sf_terms;
-    // Groups with r_jk: list indices of one j's partners inside r_c.
+    // Groups with r_jk: list indices of the partners inside r_c of the j whose blocks are
+    // queued (values pass) or of one j (gradient pass).
     std::vector<int> partners;
+    // Groups with r_jk: the blocks of pairs whose data are still to be computed, in order.
+    struct QueuedBlock {
+        int j;      // list index of j
+        int first;  // where the block's W partner indices begin (tape or `partners`)
+        int lanes;  // partners in the block (the rest is padding)
+    };
+    std::vector<QueuedBlock> queued;
     // Per-pair blocks (see the kernel) that are not on the pair tape.
     simd::aligned_vector<double> blocks;
 };

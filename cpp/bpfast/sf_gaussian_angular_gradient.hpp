@@ -109,9 +109,18 @@ inline void GaussianAngularKernel<Gradient, UsesJk, W>::gradient_of(int p, int q
             transpose4(gkx, gky, gkz, vd{}, lane_rows[0], lane_rows[1], lane_rows[2],
                        lane_rows[3]);
             double* rows = s_.gradient_rows.data();
-            for (int l = 0; l < lanes; ++l) {
-                double* o = rows + 4 * sel[c + l];
-                simd::store(o, simd::load<vd>(o) + lane_rows[l]);
+            if constexpr (W == 4) {
+                for (int l = 0; l < lanes; ++l) {
+                    double* o = rows + 4 * sel[c + l];
+                    simd::store(o, simd::load<vd>(o) + lane_rows[l]);
+                }
+            } else {  // lane_rows[l]: lane l's row, then lane l + 4's
+                for (int l = 0; l < std::min(lanes, 4); ++l) {
+                    simd::add_half<0>(rows + 4 * sel[c + l], lane_rows[l]);
+                }
+                for (int l = 0; l < lanes - 4; ++l) {
+                    simd::add_half<1>(rows + 4 * sel[c + 4 + l], lane_rows[l]);
+                }
             }
         } else {
             for (int l = 0; l < lanes; ++l) {

@@ -40,6 +40,7 @@ class GaussianAngularKernel {
         : g_(g), group_(group), cutoff_(cutoff), io_(io), s_(s), tape_(tape), kernels_(kernels) {}
 
     void run() {
+        s_.queued.clear();  // the scratch memory is shared by all groups
         if (!set_sf_weights()) return;
         const int n_first = sf::collect_group_neighbors(io_.env, 0.0, g_.rc, g_.weighted, g_.e1,
                                                         g_.e2, s_.nb.list);
@@ -63,7 +64,7 @@ class GaussianAngularKernel {
             sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
             return;
         }
-        if (group_blocks_ > summed_) sum_blocks(group_blocks_);
+        flush();
     }
 
   private:
@@ -208,8 +209,14 @@ class GaussianAngularKernel {
         const double* Z = s_.nb.z.data();
         const double xj = X[p], yj = Y[p], zj = Z[p];
         const double rc2 = g_.rc * g_.rc;
-        int* out = s_.partners.data();
-        if (cursor_.record) out = tape_.grow_indices(1 + static_cast<size_t>(mk) + W) + 1;
+        int* out;
+        if (cursor_.record) {
+            out = tape_.grow_indices(1 + static_cast<size_t>(mk) + W) + 1;
+        } else {
+            const size_t need = static_cast<size_t>(partners_used_) + mk + W;
+            if (s_.partners.size() < need) s_.partners.resize(2 * need);
+            out = s_.partners.data() + partners_used_;
+        }
         int mc = 0;
         for (int q = 0; q < mk; q += W) {
             const vd ax = simd::load<vd>(X + q0 + q) - xj, ay = simd::load<vd>(Y + q0 + q) - yj,
@@ -233,10 +240,7 @@ class GaussianAngularKernel {
     /// past kernels.angular_sum_run doubles (the same runs recorded or not).
     double* blocks_of(int mpad) {
         const size_t j_doubles = static_cast<size_t>(mpad / W) * block_doubles_;
-        if (!Gradient && group_blocks_ > summed_ &&
-            size_t(group_blocks_ - summed_ + mpad / W) * block_doubles_ > kernels_.angular_sum_run) {
-            sum_blocks(group_blocks_);
-        }
+        if (!Gradient && !UsesJk) flush_before(mpad);
         double* blocks;
         if (cursor_.record) {
             blocks = tape_.append(j_doubles);
@@ -252,14 +256,55 @@ class GaussianAngularKernel {
         return blocks;
     }
 
+    /// Values pass: sums what is pending (flush) when j's blocks, `pad` pairs, would take
+    /// the run past kernels.angular_sum_run doubles (the same runs recorded or not).
+    void flush_before(int pad) {
+        const int pending = group_blocks_ - summed_;
+        if (pending > 0 && size_t(pending + (pad + W - 1) / W) * block_doubles_ > kernels_.angular_sum_run) {
+            flush();
+        }
+    }
+
+    /// Values pass: computes the queued blocks and adds all blocks not yet summed into G.
+    void flush() {
+        if (UsesJk && !s_.queued.empty()) {
+            double* first = cursor_.record ? tape_.numbers(group_start_) + size_t(summed_) * block_doubles_
+                                           : s_.blocks.data();
+            fill_queued(cursor_.record ? tape_.indices(0) : s_.partners.data(), first);
+            s_.queued.clear();
+            partners_used_ = 0;
+        }
+        if (group_blocks_ > summed_) sum_blocks(group_blocks_);
+    }
+
+    /// Queues j's blocks (partner indices sel[0, mc), padded) to be computed later.
+    void queue_blocks(int p, int mc, const int* sel, const int* index) {
+        const int first = static_cast<int>(sel - index);
+        for (int c = 0; c < mc; c += W) s_.queued.push_back({p, first + c, std::min(W, mc - c)});
+    }
+
     /// All pairs (j = p, k), k from q0 on: their blocks, and (gradient) their derivatives.
+    /// The values pass with r_jk queues the blocks and computes them in runs (flush).
     void pairs_of(int p, int q0) {
+        if (!Gradient && UsesJk) flush_before(nl_ - q0);
         const int* sel = nullptr;
         const int mc = select_partners(p, q0, sel);
         if (mc == 0) return;
         const int mpad = (mc + W - 1) / W * W;
         double* blocks = blocks_of(mpad);
-        if (!cursor_.replay) fill_blocks(p, q0, mc, mpad, sel, blocks);
+        if (!Gradient && UsesJk) {
+            const int* index = cursor_.record ? tape_.indices(0) : s_.partners.data();
+            queue_blocks(p, mc, sel, index);
+            if (!cursor_.record) partners_used_ += mpad;
+            return;
+        }
+        if (!cursor_.replay && UsesJk) {
+            queue_blocks(p, mc, sel, sel);
+            fill_queued(sel, blocks);
+            s_.queued.clear();
+        } else if (!cursor_.replay) {
+            fill_blocks(p, q0, mc, mpad, blocks);
+        }
         if (Gradient && io_.members > 1) {
             member_gradients_of(p, q0, mc, mpad, sel, blocks);
         } else if (Gradient) {
@@ -273,8 +318,8 @@ class GaussianAngularKernel {
     }
 
     /// Both passes read the selected partners as rows (two loads per lane and a 4 x 4
-    /// transpose each) rather than one gather per quantity: with r_jk at 4 lanes.
-    static constexpr bool kPartnerRows = UsesJk && W == 4;
+    /// transpose per half of 4 lanes) rather than one gather per quantity: with r_jk.
+    static constexpr bool kPartnerRows = UsesJk;
 
     struct PartnerLanes {
         vd x, y, z, inv_r, r, fw, dfw;
@@ -285,15 +330,16 @@ class GaussianAngularKernel {
         PartnerLanes k;
         if constexpr (kPartnerRows) {
             const double* rows = s_.partner_rows.data();
-            const double* r0 = rows + 8 * sel[c];
-            const double* r1 = rows + 8 * sel[c + 1];
-            const double* r2 = rows + 8 * sel[c + 2];
-            const double* r3 = rows + 8 * sel[c + 3];
+            vd a[4], b[4];
+            for (int l = 0; l < 4; ++l) {
+                const double* lo = rows + 8 * sel[c + l];
+                const double* hi = W == 8 ? rows + 8 * sel[c + 4 + l] : lo;
+                a[l] = simd::load_halves<vd>(lo, hi);
+                b[l] = simd::load_halves<vd>(lo + 4, hi + 4);
+            }
             vd unused;
-            transpose4(simd::load<vd>(r0), simd::load<vd>(r1), simd::load<vd>(r2),
-                       simd::load<vd>(r3), k.x, k.y, k.z, k.inv_r);
-            transpose4(simd::load<vd>(r0 + 4), simd::load<vd>(r1 + 4), simd::load<vd>(r2 + 4),
-                       simd::load<vd>(r3 + 4), k.r, k.fw, k.dfw, unused);
+            transpose4(a[0], a[1], a[2], a[3], k.x, k.y, k.z, k.inv_r);
+            transpose4(b[0], b[1], b[2], b[3], k.r, k.fw, k.dfw, unused);
         } else {
             const sf::GroupNeighbors& nb = s_.nb;
             k.x = fetch(nb.x.data(), q0, sel, c);
@@ -307,75 +353,87 @@ class GaussianAngularKernel {
         return k;
     }
 
-    /// Rows a0 ... a3 of a 4 x 4 matrix to its columns c0 ... c3.
+    /// Rows a0 ... a3 of a 4 x 4 matrix to its columns c0 ... c3; with 8 lanes, each half
+    /// of 4 lanes on its own.
     template <class V>
     static void transpose4(V a0, V a1, V a2, V a3, V& c0, V& c1, V& c2, V& c3) {
-        using VL = typename simd::Lanes<4>::vl;
-        const V t0 = __builtin_shuffle(a0, a1, VL{0, 4, 2, 6});
-        const V t1 = __builtin_shuffle(a0, a1, VL{1, 5, 3, 7});
-        const V t2 = __builtin_shuffle(a2, a3, VL{0, 4, 2, 6});
-        const V t3 = __builtin_shuffle(a2, a3, VL{1, 5, 3, 7});
-        c0 = __builtin_shuffle(t0, t2, VL{0, 1, 4, 5});
-        c1 = __builtin_shuffle(t1, t3, VL{0, 1, 4, 5});
-        c2 = __builtin_shuffle(t0, t2, VL{2, 3, 6, 7});
-        c3 = __builtin_shuffle(t1, t3, VL{2, 3, 6, 7});
+        using VL = typename simd::Lanes<simd::width_of<V>>::vl;
+        if constexpr (simd::width_of<V> == 4) {
+            const V t0 = __builtin_shuffle(a0, a1, VL{0, 4, 2, 6});
+            const V t1 = __builtin_shuffle(a0, a1, VL{1, 5, 3, 7});
+            const V t2 = __builtin_shuffle(a2, a3, VL{0, 4, 2, 6});
+            const V t3 = __builtin_shuffle(a2, a3, VL{1, 5, 3, 7});
+            c0 = __builtin_shuffle(t0, t2, VL{0, 1, 4, 5});
+            c1 = __builtin_shuffle(t1, t3, VL{0, 1, 4, 5});
+            c2 = __builtin_shuffle(t0, t2, VL{2, 3, 6, 7});
+            c3 = __builtin_shuffle(t1, t3, VL{2, 3, 6, 7});
+        } else {
+            const V t0 = __builtin_shuffle(a0, a1, VL{0, 8, 2, 10, 4, 12, 6, 14});
+            const V t1 = __builtin_shuffle(a0, a1, VL{1, 9, 3, 11, 5, 13, 7, 15});
+            const V t2 = __builtin_shuffle(a2, a3, VL{0, 8, 2, 10, 4, 12, 6, 14});
+            const V t3 = __builtin_shuffle(a2, a3, VL{1, 9, 3, 11, 5, 13, 7, 15});
+            c0 = __builtin_shuffle(t0, t2, VL{0, 1, 8, 9, 4, 5, 12, 13});
+            c1 = __builtin_shuffle(t1, t3, VL{0, 1, 8, 9, 4, 5, 12, 13});
+            c2 = __builtin_shuffle(t0, t2, VL{2, 3, 10, 11, 6, 7, 14, 15});
+            c3 = __builtin_shuffle(t1, t3, VL{2, 3, 10, 11, 6, 7, 14, 15});
+        }
     }
 
-    /// Fills j's blocks: geometry, cutoff of r_jk, angular powers and the Gaussians of
-    /// every key. One loop over the blocks: its inner loops over the keys have the same
-    /// trip counts for every block, so only its exit is unpredictable.
-    void fill_blocks(int p, int q0, int mc, int mpad, const int* sel, double* blocks) {
-        const sf::GroupNeighbors& nb = s_.nb;
-        const double* X = nb.x.data();
-        const double* Y = nb.y.data();
-        const double* Z = nb.z.data();
-        const double* IR = nb.inv_r.data();
-        const double* R = nb.r.data();
-        const double* FW = s_.wfc.data();
-        const double* hrows = s_.gauss.data();
-        const sf::Key* keys = g_.keys.data();
-        const sf::AngleKey* angle_keys = g_.angle_keys.data();
-        const int nk = static_cast<int>(g_.keys.size());
+    /// Angular factors per angle key of one block: pw[a] = P^zeta, pw[na + a] = P^(zeta-1).
+    void angle_powers(vd cos_t, double* pw) const {
         const int na = static_cast<int>(g_.angle_keys.size());
+        for (int a = 0; a < na; ++a) {
+            const sf::AngleKey& ak = g_.angle_keys[a];
+            const vd P = 1.0 + ak.lambda * cos_t;
+            vd P1;
+            if (ak.int_zeta > 0) {
+                P1 = simd::ipow(P, ak.int_zeta - 1);
+            } else {
+                for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
+            }
+            P1 = simd::select(P > 0.0, P1, vd{});
+            simd::store(pw + W * a, P1 * P);
+            simd::store(pw + W * (na + a), P1);
+        }
+    }
+
+    /// Computes the queued blocks (groups with r_jk), the first at `blocks`, their partner
+    /// indices in `index`: first the geometry of every block, then per block the cutoff
+    /// of r_jk, the angular powers and the Gaussian of every key (exp(-eta sum t^2), keys
+    /// sorted by r_s: one sum of squares per r_s; or a power of an earlier key's). Short
+    /// independent iterations over many blocks, not one long chain of dependent steps
+    /// per block: the processor overlaps the blocks.
+    void fill_queued(const int* index, double* blocks) {
+        const sf::GroupNeighbors& nb = s_.nb;
         const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
-        const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p], r_ij = R[p];
-        const double f_ij = FW[p];
-        for (int c = 0; c < mpad; c += W) {
-            double* slot = blocks + (c / W) * block_doubles;
-            const PartnerLanes pk = partners_at(q0, sel, c);
-            const vd xk = pk.x, yk = pk.y, zk = pk.z, inv_rk = pk.inv_r, r_ik = pk.r;
-            const vd cos_t = (xj * xk + yj * yk + zj * zk) * inv_rj * inv_rk;
-            const auto valid = simd::iota<vd>() < static_cast<double>(mc - c);
-            vd f_jk = simd::select(valid, simd::splat<vd>(1.0), vd{}), r_jk{};
-            if (UsesJk) {
-                const vd jx = xk - xj, jy = yk - yj, jz = zk - zj;
-                r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
-                vd df_jk;
-                cutoff_.evaluate(r_jk, f_jk, df_jk);
-                f_jk = simd::select(valid, f_jk, vd{});
-                simd::store(slot, r_jk);
-                simd::store(slot + W, f_jk);
-                simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
-            }
-            simd::store(slot + F_at, f_ij * pk.fw * f_jk);
-            // Angular factors per angle key: pw[a] = P^zeta, pw[na + a] = P^(zeta - 1).
-            double* pw = slot + pw_at;
-            for (int a = 0; a < na; ++a) {
-                const sf::AngleKey& ak = angle_keys[a];
-                const vd P = 1.0 + ak.lambda * cos_t;
-                vd P1;
-                if (ak.int_zeta > 0) {
-                    P1 = simd::ipow(P, ak.int_zeta - 1);
-                } else {
-                    for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
-                }
-                P1 = simd::select(P > 0.0, P1, vd{});
-                simd::store(pw + W * a, P1 * P);
-                simd::store(pw + W * (na + a), P1);
-            }
-            // Gaussians per key: exp(-eta sum t^2) (keys sorted by r_s: one sum of squares
-            // per r_s), a power of an earlier key's, or (no r_jk) the product of
-            // per-neighbour Gaussians.
+        const int n = static_cast<int>(s_.queued.size());
+        const typename GaussianAngularScratch::QueuedBlock* queued = s_.queued.data();
+        for (int b = 0; b < n; ++b) {  // r_jk, f_ij w_k f_c(r_ik), cos theta, r_ik
+            double* slot = blocks + size_t(b) * block_doubles;
+            const int j = queued[b].j;
+            const double xj = nb.x[j], yj = nb.y[j], zj = nb.z[j];
+            const PartnerLanes pk = partners_at(0, index + queued[b].first, 0);
+            const vd cos_t = (xj * pk.x + yj * pk.y + zj * pk.z) * nb.inv_r[j] * pk.inv_r;
+            const vd jx = pk.x - xj, jy = pk.y - yj, jz = pk.z - zj;
+            simd::store(slot, simd::sqrt(jx * jx + jy * jy + jz * jz));
+            simd::store(slot + F_at, s_.wfc[j] * pk.fw);
+            simd::store(slot + pw_at, cos_t);  // until angle_powers
+            simd::store(slot + ek_at, pk.r);   // until the first key's Gaussian
+        }
+        const sf::Key* keys = g_.keys.data();
+        const int nk = static_cast<int>(g_.keys.size());
+        for (int b = 0; b < n; ++b) {
+            double* slot = blocks + size_t(b) * block_doubles;
+            const vd r_jk = simd::load<vd>(slot), r_ik = simd::load<vd>(slot + ek_at);
+            const double r_ij = nb.r[queued[b].j];
+            const auto valid = simd::iota<vd>() < static_cast<double>(queued[b].lanes);
+            vd f_jk, df_jk;
+            cutoff_.evaluate(r_jk, f_jk, df_jk);
+            f_jk = simd::select(valid, f_jk, vd{});
+            simd::store(slot + W, f_jk);
+            simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
+            simd::store(slot + F_at, simd::load<vd>(slot + F_at) * f_jk);
+            angle_powers(simd::load<vd>(slot + pw_at), slot + pw_at);
             double* ek = slot + ek_at;
             double rs_done = 0.0;
             vd sum_t2{};
@@ -384,7 +442,7 @@ class GaussianAngularKernel {
                 vd e;
                 if (key.base != k) {
                     e = simd::ipow(simd::load<vd>(ek + W * key.base), key.power);
-                } else if (UsesJk) {
+                } else {
                     if (k == 0 || key.rs != rs_done) {
                         const double rs = key.rs;
                         const vd t_ik = r_ik - rs, t_jk = r_jk - rs;
@@ -392,9 +450,37 @@ class GaussianAngularKernel {
                         rs_done = rs;
                     }
                     e = simd::vexp(-key.eta * sum_t2);
+                }
+                simd::store(ek + W * k, e);
+            }
+        }
+    }
+
+    /// Fills j's blocks (groups without r_jk; partners q0 + c): angular powers and the
+    /// Gaussians of every key, the product of per-neighbour Gaussians.
+    void fill_blocks(int p, int q0, int mc, int mpad, double* blocks) {
+        const sf::GroupNeighbors& nb = s_.nb;
+        const int nk = static_cast<int>(g_.keys.size());
+        const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
+        const double xj = nb.x[p], yj = nb.y[p], zj = nb.z[p], inv_rj = nb.inv_r[p];
+        const double f_ij = s_.wfc[p];
+        for (int c = 0; c < mpad; c += W) {
+            double* slot = blocks + (c / W) * block_doubles;
+            const PartnerLanes pk = partners_at(q0, nullptr, c);
+            const vd cos_t = (xj * pk.x + yj * pk.y + zj * pk.z) * inv_rj * pk.inv_r;
+            const auto valid = simd::iota<vd>() < static_cast<double>(mc - c);
+            const vd f_jk = simd::select(valid, simd::splat<vd>(1.0), vd{});
+            simd::store(slot + F_at, f_ij * pk.fw * f_jk);
+            angle_powers(cos_t, slot + pw_at);
+            double* ek = slot + ek_at;
+            for (int k = 0; k < nk; ++k) {
+                const sf::Key& key = g_.keys[k];
+                vd e;
+                if (key.base != k) {
+                    e = simd::ipow(simd::load<vd>(ek + W * key.base), key.power);
                 } else {
-                    const double* h = hrows + k * nl_;
-                    e = h[p] * fetch(h, q0, sel, c);
+                    const double* h = s_.gauss.data() + k * nl_;
+                    e = h[p] * fetch(h, q0, nullptr, c);
                 }
                 simd::store(ek + W * k, e);
             }
@@ -454,6 +540,7 @@ class GaussianAngularKernel {
     size_t group_start_ = 0;  // recording: where this group's blocks begin on the tape
     int group_blocks_ = 0;    // blocks of W pairs so far, over all j
     int summed_ = 0;          // values pass: blocks already summed into G
+    int partners_used_ = 0;   // values pass, not recording: entries of s_.partners queued
 };
 
 }  // namespace bpfast::gaussian_kernel

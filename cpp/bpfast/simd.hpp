@@ -142,6 +142,41 @@ template <class V>
 inline void store(double* a, V v) {
     *reinterpret_cast<typename Lanes<width_of<V>>::unaligned*>(a) = v;
 }
+/// Lanes 0-3 from lo[0 ... 3] and, with 8 lanes, lanes 4-7 from hi[0 ... 3]: rows of two
+/// partners side by side, each half then transposed on its own.
+template <class V>
+inline V load_halves(const double* lo, const double* hi) {
+    if constexpr (width_of<V> == 4) {
+        return load<V>(lo);
+    } else {
+        V v;
+        for (int l = 0; l < 4; ++l) {
+            v[l] = lo[l];
+            v[4 + l] = hi[l];
+        }
+        return v;
+    }
+}
+/// Adds lanes 4h ... 4h + 3 of v to a[0 ... 3].
+template <int H, class V>
+inline void add_half(double* a, V v) {
+    for (int l = 0; l < 4; ++l) a[l] += v[4 * H + l];
+}
+#if BPFAST_WIDE_KERNELS
+template <>
+BPFAST_V4 inline Lanes<8>::vd load_halves<Lanes<8>::vd>(const double* lo, const double* hi) {
+    return reinterpret_cast<Lanes<8>::vd>(
+        _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(lo)), _mm256_loadu_pd(hi), 1));
+}
+template <>
+BPFAST_V4 inline void add_half<0, Lanes<8>::vd>(double* a, Lanes<8>::vd v) {
+    _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), _mm512_castpd512_pd256(reinterpret_cast<__m512d>(v))));
+}
+template <>
+BPFAST_V4 inline void add_half<1, Lanes<8>::vd>(double* a, Lanes<8>::vd v) {
+    _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), _mm512_extractf64x4_pd(reinterpret_cast<__m512d>(v), 1)));
+}
+#endif
 /// 0, 1, ..., W - 1.
 template <class V = vd>
 inline V iota() {

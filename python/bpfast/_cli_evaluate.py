@@ -21,6 +21,7 @@ from ._cli_common import (
     _WarningPrinter,
 )
 from ._extxyz import write_extxyz
+from ._kernels import kernel_summary
 from ._supercell import supercell_repeats
 
 
@@ -251,8 +252,8 @@ def cmd_bench(args, printer: _WarningPrinter) -> int:
     print(f"threads: {threads}; skin {args.skin:g} Å; dt {args.dt:g} fs; first evaluation "
           f"{first:.3g} s", file=out)
     choice = _core.kernel_choice()
-    print(f"CPU: {choice['cpu'] or 'unknown'}; kernels: angular {choice['width']} lanes, "
-          f"neighbour scan {choice['scan_width']} lanes ({choice['reason']})", file=out)
+    print(f"CPU: {choice['cpu'] or 'unknown'}; {kernel_summary(choice)} ({choice['reason']})",
+          file=out)
     print(f"speed: {n * steps / wall:.4g} atom·steps/s ({steps} NVE steps in {wall:.3g} s, "
           f"{wall / steps:.4g} s/step, {wall / (n * steps) * 1e6:.4g} µs per atom-step)",
           file=out)
@@ -298,5 +299,4 @@ def _calibrate(pot, atoms, length: float, threads: int, out, rounds: int = 5) ->
     faster = min(best, key=best.get)
     print(f"calibration (forces, best of {rounds} interleaved calls): 4 lanes "
           f"{best[4] / n * 1e6:.4g} µs/atom, 8 lanes {best[8] / n * 1e6:.4g} µs/atom; faster "
-          f"here: {faster} lanes; automatic choice: angular {choice['width']} lanes, neighbour "
-          f"scan {choice['scan_width']} lanes", file=out)
+          f"here: {faster} lanes; automatic choice: {kernel_summary(choice)}", file=out)
