@@ -58,6 +58,24 @@ struct Partners {
     const double* theta = nullptr;
 };
 
+/// Positions d and 1/r of the packed partners (indexed from 0).
+struct PartnerRows {
+    const double* x;
+    const double* y;
+    const double* z;
+    const double* inv_r;
+};
+
+/// One window's share of a j's triplets in the gradient pass: packed partners [c0, c1),
+/// C(r_ij), C'(r_ij), the radial factor and dR/dr_ik, committee member m.
+struct WindowTerms {
+    int c0, c1;
+    double cij, dcij;
+    const double* R;
+    const double* dR_ik;
+    int m;
+};
+
 template <bool Gradient, int W>
 class CompactAngularKernel {
   public:
@@ -68,17 +86,10 @@ class CompactAngularKernel {
         : g_(g), group_(group), io_(io), s_(s), tape_(tape), kernels_(kernels) {}
 
     void run() {
-        if (Gradient) {
-            bool any = false;
-            for (int m = 0; m < io_.members; ++m) {
-                for (const sf::AngularSF& sf : g_.sfs) {
-                    any = any || io_.dEdG[m * io_.dEdG_stride + sf.index] != 0.0;
-                }
-            }
-            if (!any) return;
-        }
+        if (Gradient && !gather_dEdG()) return;
         const int n_first = collect_sorted_neighbors();
         const bool distinct = !g_.weighted && g_.e1 != g_.e2;
+        k_begin_ = distinct ? n_first : 0;
         nl_ = static_cast<int>(s_.nb.list.size());
         if (nl_ < 2) return;
         stride_ = nl_ + W;  // of the per-partner rows (room for whole vectors)
@@ -91,9 +102,9 @@ class CompactAngularKernel {
         // Recording (values pass) or replay (gradient pass of the same atom) of each j's
         // partner list, cos theta, r_jk and theta.
         const int j_end = distinct ? n_first : nl_ - 1;
-        size_t bound = 0;  // cos theta, r_jk, theta of all pairs (j, k) (values pass)
+        size_t bound = 0;  // cos theta, [r_jk,] theta of all pairs (j, k) (values pass)
         for (int p = 0; p < j_end && !Gradient; ++p) {
-            bound += 3 * static_cast<size_t>(nl_ - (distinct ? n_first : p + 1));
+            bound += pair_numbers() * static_cast<size_t>(nl_ - (distinct ? n_first : p + 1));
         }
         cursor_ = tape_.open(group_, Gradient, bound, kernels_.pair_tape_limit);
         derivatives_ = Gradient || cursor_.record;  // both passes then pick the same j
@@ -118,6 +129,31 @@ class CompactAngularKernel {
     }
 
   private:
+    /// Numbers recorded per partner: cos theta, r_jk (types with an r_jk factor), theta.
+    size_t pair_numbers() const { return g_.uses_jk ? 3 : 2; }
+
+    /// Gradient pass: every member's dE/dG of the group's SFs and which windows have a
+    /// nonzero one into the scratch; whether any has.
+    bool gather_dEdG() {
+        const int ns = static_cast<int>(g_.sfs.size());
+        const int nw = static_cast<int>(g_.windows.size());
+        s_.sf_dEdG.resize(static_cast<size_t>(ns) * io_.members);
+        s_.window_live.assign(static_cast<size_t>(nw) * io_.members, 0);
+        bool any = false;
+        for (int m = 0; m < io_.members; ++m) {
+            const double* dEdG = io_.dEdG + m * io_.dEdG_stride;
+            double* u = s_.sf_dEdG.data() + static_cast<size_t>(m) * ns;
+            for (int s = 0; s < ns; ++s) u[s] = dEdG[g_.sfs[s].index];
+            for (int w = 0; w < nw; ++w) {
+                bool live = false;
+                for (int s = g_.key_start[w]; s < g_.key_start[w + 1]; ++s) live = live || u[s] != 0.0;
+                s_.window_live[static_cast<size_t>(m) * nw + w] = live;
+                any = any || live;
+            }
+        }
+        return any;
+    }
+
     /// Neighbours in the union of the radial windows, each part sorted by distance: the
     /// partners inside one window are then a contiguous range. Returns the size of the
     /// first part (as collect_group_neighbors).
@@ -144,6 +180,7 @@ class CompactAngularKernel {
             if (static_cast<int>(v->size()) < n) v->resize(n);
         }
         if (static_cast<int>(s_.partners.size()) < n) s_.partners.resize(n);
+        for (auto* v : {&s_.active, &s_.window_lo, &s_.window_hi}) v->resize(g_.windows.size());
         const size_t member_rows = static_cast<size_t>(n) * (Gradient ? io_.members : 1);
         for (auto* v : {&s_.dE_dtheta, &s_.dE_drij, &s_.dE_drik, &s_.dE_drjk}) {
             if (v->size() < member_rows) v->resize(member_rows);
@@ -158,10 +195,15 @@ class CompactAngularKernel {
         }
     }
 
-    /// w_p C_w(r_p) and w_p C_w'(r_p) per window w and listed neighbour p (rows of nl).
+    /// w_p C_w(r_p) and w_p C_w'(r_p) per window w and listed neighbour p (rows of nl);
+    /// the list indices [lo, hi) of the k candidates inside each window.
     void window_rows() {
         const int nw = static_cast<int>(g_.windows.size());
+        const double* r = s_.nb.r.data();
         for (int w = 0; w < nw; ++w) {
+            const sf::CompactWindow& win = g_.windows[w];
+            s_.window_lo[w] = static_cast<int>(std::upper_bound(r + k_begin_, r + nl_, win.rl) - r);
+            s_.window_hi[w] = static_cast<int>(std::lower_bound(r + k_begin_, r + nl_, win.rc) - r);
             double* c = s_.window.data() + w * nl_;
             double* dc = s_.dwindow.data() + w * nl_;
             g_.windows[w].radial.evaluate_batch(s_.nb.r.data(), nl_, c, derivatives_ ? dc : nullptr);
@@ -172,8 +214,9 @@ class CompactAngularKernel {
         }
     }
 
-    /// For j = p and its candidates k = q0 ... nl - 1: cos(theta_jk) and r_jk into
-    /// s.cos_t and s.r_jk (indexed from 0).
+    /// For j = p and its candidates k = q0 ... nl - 1: cos(theta_jk) and (types with an
+    /// r_jk factor) r_jk into s.cos_t and s.r_jk (indexed from 0).
+    template <bool UsesJk>
     void pair_geometry(int p, int q0, int mk) {
         const sf::GroupNeighbors& nb = s_.nb;
         const double xj = nb.x[p], yj = nb.y[p], zj = nb.z[p], inv_rj = nb.inv_r[p];
@@ -185,9 +228,11 @@ class CompactAngularKernel {
         double* rjk = s_.r_jk.data();
 #pragma omp simd
         for (int q = 0; q < mk; ++q) {
-            const double jx = xk[q] - xj, jy = yk[q] - yj, jz = zk[q] - zj;
             cos_t[q] = (xj * xk[q] + yj * yk[q] + zj * zk[q]) * inv_rj * inv_rk[q];
-            rjk[q] = std::sqrt(jx * jx + jy * jy + jz * jz);
+            if (UsesJk) {
+                const double jx = xk[q] - xj, jy = yk[q] - yj, jz = zk[q] - zj;
+                rjk[q] = std::sqrt(jx * jx + jy * jy + jz * jz);
+            }
         }
     }
 
@@ -203,12 +248,16 @@ class CompactAngularKernel {
             out.sel = tape_.indices(cursor_.ipos);
             cursor_.ipos += mc;
             out.cos_t = tape_.numbers(cursor_.tpos);
-            out.r_jk = out.cos_t + mc;
-            out.theta = out.r_jk + mc;
-            cursor_.tpos += 3 * static_cast<size_t>(mc);
+            out.r_jk = g_.uses_jk ? out.cos_t + mc : nullptr;
+            out.theta = out.cos_t + (pair_numbers() - 1) * mc;
+            cursor_.tpos += pair_numbers() * static_cast<size_t>(mc);
             return out;
         }
-        pair_geometry(p, q0, mk);
+        if (g_.uses_jk) {
+            pair_geometry<true>(p, q0, mk);
+        } else {
+            pair_geometry<false>(p, q0, mk);
+        }
         const double jk_lo = std::max(g_.rl, 0.0), jk_hi = g_.rc;
         double* cos_t = s_.cos_t.data();
         double* rjk = s_.r_jk.data();
@@ -224,22 +273,24 @@ class CompactAngularKernel {
         if (cursor_.record) tape_.append_indices(&mc, 1);
         out.count = mc;
         if (mc == 0) return out;
-        for (int c = 0; c < mc; ++c) {
-            cos_t[c] = cos_t[packed[c]];
-            rjk[c] = rjk[packed[c]];
+        if (mc < mk) {
+            for (int c = 0; c < mc; ++c) cos_t[c] = cos_t[packed[c]];
+            if (g_.uses_jk) {
+                for (int c = 0; c < mc; ++c) rjk[c] = rjk[packed[c]];
+            }
         }
 #pragma omp simd
         for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
         if (cursor_.record) {
             tape_.append_indices(packed, static_cast<size_t>(mc));
-            double* t = tape_.append(3 * static_cast<size_t>(mc));
+            double* t = tape_.append(pair_numbers() * static_cast<size_t>(mc));
             std::copy(cos_t, cos_t + mc, t);
-            std::copy(rjk, rjk + mc, t + mc);
-            std::copy(theta, theta + mc, t + 2 * mc);
+            if (g_.uses_jk) std::copy(rjk, rjk + mc, t + mc);
+            std::copy(theta, theta + mc, t + (pair_numbers() - 1) * mc);
         }
         out.sel = packed;
         out.cos_t = cos_t;
-        out.r_jk = rjk;
+        out.r_jk = g_.uses_jk ? rjk : nullptr;
         out.theta = theta;
         return out;
     }
@@ -251,23 +302,34 @@ class CompactAngularKernel {
         const double* cw = s_.window.data();
         const double* dcw = s_.dwindow.data();
         // Windows that contain j.
-        std::vector<int>& active = s_.active;
-        active.clear();
+        int* active = s_.active.data();
+        int n_active = 0;
         for (int w = 0; w < nw; ++w) {
-            if (cw[w * nl_ + p] != 0.0 || (derivatives_ && dcw[w * nl_ + p] != 0.0)) active.push_back(w);
+            active[n_active] = w;
+            n_active += cw[w * nl_ + p] != 0.0 || (derivatives_ && dcw[w * nl_ + p] != 0.0);
         }
-        if (active.empty()) return;
+        if (n_active == 0) return;
         const Partners k = select_partners(p, q0, mk);
         const int mc = k.count;
         if (mc == 0) return;
+        // With no partner left out, packed partner c is list entry q0 + c: the list's rows
+        // and window bounds serve directly; otherwise the partners' own copies.
+        const bool all = mc == mk;
         const sf::GroupNeighbors& nb = s_.nb;
-        for (int c = 0; c < mc; ++c) {
-            const int o = q0 + k.sel[c];
-            s_.px[c] = nb.x[o];
-            s_.py[c] = nb.y[o];
-            s_.pz[c] = nb.z[o];
-            s_.p_inv_r[c] = nb.inv_r[o];
-            s_.p_r[c] = nb.r[o];
+        PartnerRows rows{nb.x.data() + q0, nb.y.data() + q0, nb.z.data() + q0,
+                         nb.inv_r.data() + q0};
+        if (!all) {
+            for (int c = 0; c < mc; ++c) s_.p_r[c] = nb.r[q0 + k.sel[c]];
+        }
+        if (!all && Gradient) {
+            for (int c = 0; c < mc; ++c) {
+                const int o = q0 + k.sel[c];
+                s_.px[c] = nb.x[o];
+                s_.py[c] = nb.y[o];
+                s_.pz[c] = nb.z[o];
+                s_.p_inv_r[c] = nb.inv_r[o];
+            }
+            rows = PartnerRows{s_.px.data(), s_.py.data(), s_.pz.data(), s_.p_inv_r.data()};
         }
         // Every angle function once for all windows.
         for (size_t a = 0; a < g_.angles.size(); ++a) {
@@ -276,17 +338,25 @@ class CompactAngularKernel {
         }
         if (Gradient) {
             for (auto* v : {&s_.dE_dtheta, &s_.dE_drij, &s_.dE_drik, &s_.dE_drjk}) {
+                if (v == &s_.dE_drjk && !g_.uses_jk) continue;
                 for (int m = 0; m < io_.members; ++m) {
                     std::fill(v->begin() + m * stride_, v->begin() + m * stride_ + mc, 0.0);
                 }
             }
         }
         const double* pr = s_.p_r.data();
-        for (const int w : active) {
-            const sf::CompactWindow& win = g_.windows[w];
+        for (int a = 0; a < n_active; ++a) {
+            const int w = active[a];
             // Partners with r_l < r_ik < r_c: [c0, c1) of the packed, sorted partners.
-            const int c0 = static_cast<int>(std::upper_bound(pr, pr + mc, win.rl) - pr);
-            const int c1 = static_cast<int>(std::lower_bound(pr, pr + mc, win.rc) - pr);
+            int c0, c1;
+            if (all) {
+                c0 = std::max(s_.window_lo[w], q0) - q0;
+                c1 = std::max(s_.window_hi[w], q0) - q0;
+            } else {
+                const sf::CompactWindow& win = g_.windows[w];
+                c0 = static_cast<int>(std::upper_bound(pr, pr + mc, win.rl) - pr);
+                c1 = static_cast<int>(std::lower_bound(pr, pr + mc, win.rc) - pr);
+            }
             if (c1 - c0 <= 0) continue;
             const double cij = cw[w * nl_ + p], dcij = dcw[w * nl_ + p];
             const double* R = nullptr;
@@ -299,10 +369,15 @@ class CompactAngularKernel {
             }
         }
         if (Gradient) {
-            for (int m = 0; m < io_.members; ++m) chain_rule(p, q0, k, m);
+            for (int m = 0; m < io_.members; ++m) {
+                if (g_.uses_jk) {
+                    chain_rule<true>(p, q0, k, all, rows, m);
+                } else {
+                    chain_rule<false>(p, q0, k, all, rows, m);
+                }
+            }
         }
     }
-
     /// The window's radial factor of partners [c0, c1): R = w_k C_w(r_ik) [C_w(r_jk)] and
     /// dR/dr_ik (and dR/dr_jk in s.dradial_jk). Without an r_jk factor and with no
     /// partner left out (packed partner c is list entry q0 + c) the window's rows
@@ -377,25 +452,57 @@ class CompactAngularKernel {
     /// its rows of the partial derivatives.
     void window_gradient(int w, int c0, int c1, double cij, double dcij, const double* R,
                          const double* dR_ik, int m) {
-        const int s_begin = g_.key_start[w], s_end = g_.key_start[w + 1];
-        const double* dEdG = io_.dEdG + m * io_.dEdG_stride;
-        bool any = false;
-        for (int s = s_begin; s < s_end; ++s) any = any || dEdG[g_.sfs[s].index] != 0.0;
-        if (!any) return;
+        const int nw = static_cast<int>(g_.windows.size());
+        if (!s_.window_live[static_cast<size_t>(m) * nw + w]) return;
+        const int s_begin = g_.key_start[w], ns = g_.key_start[w + 1] - s_begin;
+        const double* u = s_.sf_dEdG.data() + static_cast<size_t>(m) * g_.sfs.size() + s_begin;
+        const int* angle = g_.sf_angle.data() + s_begin;
+        const WindowTerms t{c0, c1, cij, dcij, R, dR_ik, m};
+        if (ns > 8) {
+            window_gradient_n<0>(ns, u, angle, t);
+        } else {
+            simd::with_count<8>(ns, [&](auto n) { window_gradient_n<decltype(n)::value>(ns, u, angle, t); });
+        }
+    }
+
+    /// window_gradient's loop for NS SFs (0: ns, a runtime count), their u_s and row
+    /// offsets held in registers.
+    template <int NS>
+    void window_gradient_n(int ns, const double* u_in, const int* angle, const WindowTerms& t) {
+        constexpr int kMax = NS > 0 ? NS : 1;
+        const int n = NS > 0 ? NS : ns;
+        double u[kMax];
+        int row[kMax];
+        for (int s = 0; s < (NS > 0 ? NS : 0); ++s) {
+            u[s] = u_in[s];
+            row[s] = angle[s] * stride_;
+        }
         const double* A = s_.angle.data();
         const double* dA = s_.dangle.data();
+        const double* R = t.R;
+        const double* dR_ik = t.dR_ik;
         const double* dRjk = s_.dradial_jk.data();
-        double* dE_dtheta = s_.dE_dtheta.data() + m * stride_;
-        double* dE_drij = s_.dE_drij.data() + m * stride_;
-        double* dE_drik = s_.dE_drik.data() + m * stride_;
-        double* dE_drjk = s_.dE_drjk.data() + m * stride_;
-        for (int c = c0; c < c1; c += W) {
+        const double cij = t.cij, dcij = t.dcij;
+        double* dE_dtheta = s_.dE_dtheta.data() + t.m * stride_;
+        double* dE_drij = s_.dE_drij.data() + t.m * stride_;
+        double* dE_drik = s_.dE_drik.data() + t.m * stride_;
+        double* dE_drjk = s_.dE_drjk.data() + t.m * stride_;
+        const bool jk = g_.uses_jk;
+        const int c1 = t.c1;
+        for (int c = t.c0; c < c1; c += W) {
             vd v{}, d{};
-            for (int s = s_begin; s < s_end; ++s) {
-                const double u = dEdG[g_.sfs[s].index];
-                const int row = g_.sf_angle[s] * stride_ + c;
-                v += u * simd::load<vd>(A + row);
-                d += u * simd::load<vd>(dA + row);
+            if (NS > 0) {
+#pragma GCC unroll 8
+                for (int s = 0; s < kMax; ++s) {
+                    v += u[s] * simd::load<vd>(A + row[s] + c);
+                    d += u[s] * simd::load<vd>(dA + row[s] + c);
+                }
+            } else {
+                for (int s = 0; s < n; ++s) {
+                    const int r_s = angle[s] * stride_ + c;
+                    v += u_in[s] * simd::load<vd>(A + r_s);
+                    d += u_in[s] * simd::load<vd>(dA + r_s);
+                }
             }
             const auto inside = simd::iota<vd>() < static_cast<double>(c1 - c);
             v = simd::select(inside, v, vd{});
@@ -404,17 +511,19 @@ class CompactAngularKernel {
             simd::store(dE_dtheta + c, simd::load<vd>(dE_dtheta + c) + cij * r * d);
             simd::store(dE_drij + c, simd::load<vd>(dE_drij + c) + dcij * r * v);
             simd::store(dE_drik + c, simd::load<vd>(dE_drik + c) + cij * simd::load<vd>(dR_ik + c) * v);
-            if (g_.uses_jk) {
+            if (jk) {
                 simd::store(dE_drjk + c, simd::load<vd>(dE_drjk + c) + cij * simd::load<vd>(dRjk + c) * v);
             }
         }
     }
 
     /// Chain rule for the packed partners of j = p: dE/dcos = -dE/dtheta / sin(theta),
-    /// then the partial derivatives (cos theta and the three distances) turned into
-    /// gradients with respect to d_j and d_k, added to the listed neighbours' (those of
-    /// committee member m when there are several).
-    void chain_rule(int p, int q0, const Partners& k, int m) {
+    /// then the partial derivatives (cos theta and the three distances; r_jk only for
+    /// types with an r_jk factor) turned into gradients with respect to d_j and d_k, added
+    /// to the listed neighbours' (those of committee member m when there are several).
+    /// `all`: no partner left out (packed partner c is list entry q0 + c).
+    template <bool UsesJk>
+    void chain_rule(int p, int q0, const Partners& k, bool all, const PartnerRows& rows, int m) {
         const int mc = k.count;
         const double* cos_t = k.cos_t;
         const double* rjk = k.r_jk;
@@ -427,10 +536,10 @@ class CompactAngularKernel {
         }
         sf::GroupNeighbors& nb = s_.nb;
         const double xj = nb.x[p], yj = nb.y[p], zj = nb.z[p], inv_rj = nb.inv_r[p];
-        const double* xk = s_.px.data();
-        const double* yk = s_.py.data();
-        const double* zk = s_.pz.data();
-        const double* inv_rk = s_.p_inv_r.data();
+        const double* xk = rows.x;
+        const double* yk = rows.y;
+        const double* zk = rows.z;
+        const double* inv_rk = rows.inv_r;
         const double* dE_drij = s_.dE_drij.data() + m * stride_;
         const double* dE_drik = s_.dE_drik.data() + m * stride_;
         const double* dE_drjk = s_.dE_drjk.data() + m * stride_;
@@ -440,18 +549,27 @@ class CompactAngularKernel {
         double sx = 0.0, sy = 0.0, sz = 0.0;
 #pragma omp simd reduction(+ : sx, sy, sz)
         for (int c = 0; c < mc; ++c) {
-            const double jx = xk[c] - xj, jy = yk[c] - yj, jz = zk[c] - zj;
             const double inv_rk2 = inv_rk[c] * inv_rk[c];
             const double cc = dE_dcos[c] * inv_rj * inv_rk[c];
             const double ca = dE_drij[c] * inv_rj - dE_dcos[c] * cos_t[c] * inv_rj * inv_rj;
             const double cb = dE_drik[c] * inv_rk[c] - dE_dcos[c] * cos_t[c] * inv_rk2;
-            const double cj = rjk[c] > 0.0 ? dE_drjk[c] / rjk[c] : 0.0;
-            sx += ca * xj + cc * xk[c] - cj * jx;
-            sy += ca * yj + cc * yk[c] - cj * jy;
-            sz += ca * zj + cc * zk[c] - cj * jz;
-            gxk[c] = cb * xk[c] + cc * xj + cj * jx;
-            gyk[c] = cb * yk[c] + cc * yj + cj * jy;
-            gzk[c] = cb * zk[c] + cc * zj + cj * jz;
+            if (UsesJk) {
+                const double jx = xk[c] - xj, jy = yk[c] - yj, jz = zk[c] - zj;
+                const double cj = rjk[c] > 0.0 ? dE_drjk[c] / rjk[c] : 0.0;
+                sx += ca * xj + cc * xk[c] - cj * jx;
+                sy += ca * yj + cc * yk[c] - cj * jy;
+                sz += ca * zj + cc * zk[c] - cj * jz;
+                gxk[c] = cb * xk[c] + cc * xj + cj * jx;
+                gyk[c] = cb * yk[c] + cc * yj + cj * jy;
+                gzk[c] = cb * zk[c] + cc * zj + cj * jz;
+            } else {
+                sx += ca * xj + cc * xk[c];
+                sy += ca * yj + cc * yk[c];
+                sz += ca * zj + cc * zk[c];
+                gxk[c] = cb * xk[c] + cc * xj;
+                gyk[c] = cb * yk[c] + cc * yj;
+                gzk[c] = cb * zk[c] + cc * zj;
+            }
         }
         const bool own = io_.members > 1;
         double* GX = own ? s_.member_gx.data() + m * stride_ : nb.gx.data();
@@ -460,6 +578,18 @@ class CompactAngularKernel {
         GX[p] += sx;
         GY[p] += sy;
         GZ[p] += sz;
+        if (all) {
+            GX += q0;
+            GY += q0;
+            GZ += q0;
+#pragma omp simd
+            for (int c = 0; c < mc; ++c) {
+                GX[c] += gxk[c];
+                GY[c] += gyk[c];
+                GZ[c] += gzk[c];
+            }
+            return;
+        }
         for (int c = 0; c < mc; ++c) {
             const int o = q0 + k.sel[c];
             GX[o] += gxk[c];
@@ -475,6 +605,7 @@ class CompactAngularKernel {
     PairTape& tape_;
     const KernelOptions& kernels_;
     int nl_ = 0;       // listed neighbours
+    int k_begin_ = 0;  // first list entry of the k candidates' part
     int stride_ = 0;   // of the per-partner rows
     bool derivatives_ = false;  // window rows with derivatives (gradient or recording)
     PairTape::Cursor cursor_;

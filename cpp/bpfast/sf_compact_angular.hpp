@@ -19,7 +19,14 @@ struct CompactAngularScratch {
     // Per radial window w, a row of w_n C_w(r_n) and one of w_n C_w'(r_n) per listed
     // neighbour n (w_n = Z_n or 1).
     simd::aligned_vector<double> window, dwindow;
-    std::vector<int> active;  // the windows that contain the current j
+    std::vector<int> active;  // the windows that contain the current j (first entries)
+    // Per radial window, the list indices [lo, hi) of the neighbours inside it among the
+    // k candidates' part of the list (sorted by distance).
+    std::vector<int> window_lo, window_hi;
+    // Gradient pass, per committee member: dE/dG of the group's SFs (in the group's
+    // order) and, per window, whether any of its SFs has a nonzero dE/dG.
+    std::vector<double> sf_dEdG;
+    std::vector<char> window_live;
     // Partners k of the current j: offsets from the first candidate (packed), and per
     // packed partner cos theta, r_jk, theta, d_k, 1/r_ik, r_ik.
     std::vector<int> partners;
