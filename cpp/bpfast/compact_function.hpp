@@ -10,6 +10,7 @@
 
 #include "bpfast/cutoff.hpp"
 #include "bpfast/fastmath.hpp"
+#include "bpfast/simd.hpp"
 
 namespace bpfast {
 
@@ -22,10 +23,17 @@ class CompactFunction {
     /// f, df for m arguments at once (vectorisable); 0 outside (lo, hi). df may be null
     /// when only values are needed.
     void evaluate_batch(const double* x, int m, double* f, double* df) const;
+    /// As evaluate_batch (the same numbers), W arguments at a time in whole vectors: f
+    /// and df (when not null) have room for m rounded up to a multiple of W, and the
+    /// entries past m get values of no meaning (finite). x is read up to m only.
+    template <int W>
+    void evaluate_lanes(const double* x, int m, double* f, double* df) const;
 
   private:
     template <int Order, bool Asymmetric, bool Derivative>
     void batch(const double* x, int m, double* f, double* df) const;
+    template <int Order, bool Asymmetric, bool Derivative, int W>
+    void lanes(const double* x, int m, double* f, double* df) const;
     double centre_ = 0.0, inv_half_width_ = 0.0;
     int order_ = 2;  ///< 1..4 polynomial, 0 exponential
     bool asymmetric_ = false;
@@ -54,6 +62,59 @@ inline void CompactFunction::batch(const double* x, int m, double* f, double* df
         f[i] = inside ? g : 0.0;
         if (Derivative) df[i] = inside ? dg * du : 0.0;
     }
+}
+
+template <int Order, bool Asymmetric, bool Derivative, int W>
+inline void CompactFunction::lanes(const double* x, int m, double* f, double* df) const {
+    using vd = typename simd::Lanes<W>::vd;
+    const double centre = centre_, inv_w = inv_half_width_;
+    const auto at = [&](int i, vd xi) {
+        const vd t = xi - centre;
+        const auto negative = t < 0.0;
+        vd u = simd::select(negative, -t, t) * inv_w;
+        const auto inside = u < 1.0;
+        u = simd::select(inside, u, vd{});
+        vd du = simd::select(negative, simd::splat<vd>(-inv_w), simd::splat<vd>(inv_w));
+        if (Asymmetric) {
+            du *= 2.0 - 2.0 * u;
+            u = (2.0 - u) * u;
+        }
+        vd g, dg;
+        polynomial_core_n<Order>(u, g, dg);
+        simd::store(f + i, simd::select(inside, g, vd{}));
+        if (Derivative) simd::store(df + i, simd::select(inside, dg * du, vd{}));
+    };
+    const int whole = m - m % W;
+    for (int i = 0; i < whole; i += W) at(i, simd::load<vd>(x + i));
+    if (whole < m) {
+        vd tail{};
+        for (int i = whole; i < m; ++i) tail[i - whole] = x[i];
+        at(whole, tail);
+    }
+}
+
+template <int W>
+inline void CompactFunction::evaluate_lanes(const double* x, int m, double* f, double* df) const {
+    // The exponential core keeps the loop of evaluate_batch (its exp per lane).
+#define BPFAST_COMPACT_CASE(order, asym)                       \
+    if (order_ == order && asymmetric_ == asym) {              \
+        if (df) {                                              \
+            lanes<order, asym, true, W>(x, m, f, df);          \
+        } else {                                               \
+            lanes<order, asym, false, W>(x, m, f, df);         \
+        }                                                      \
+        return;                                                \
+    }
+    BPFAST_COMPACT_CASE(1, false)
+    BPFAST_COMPACT_CASE(1, true)
+    BPFAST_COMPACT_CASE(2, false)
+    BPFAST_COMPACT_CASE(2, true)
+    BPFAST_COMPACT_CASE(3, false)
+    BPFAST_COMPACT_CASE(3, true)
+    BPFAST_COMPACT_CASE(4, false)
+    BPFAST_COMPACT_CASE(4, true)
+#undef BPFAST_COMPACT_CASE
+    evaluate_batch(x, m, f, df);
 }
 
 inline void CompactFunction::evaluate_batch(const double* x, int m, double* f, double* df) const {

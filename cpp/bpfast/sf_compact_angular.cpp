@@ -333,8 +333,8 @@ class CompactAngularKernel {
         }
         // Every angle function once for all windows.
         for (size_t a = 0; a < g_.angles.size(); ++a) {
-            g_.angles[a].fn.evaluate_batch(k.theta, mc, s_.angle.data() + a * stride_,
-                                           Gradient ? s_.dangle.data() + a * stride_ : nullptr);
+            g_.angles[a].fn.evaluate_lanes<W>(k.theta, mc, s_.angle.data() + a * stride_,
+                                              Gradient ? s_.dangle.data() + a * stride_ : nullptr);
         }
         if (Gradient) {
             for (auto* v : {&s_.dE_dtheta, &s_.dE_drij, &s_.dE_drik, &s_.dE_drjk}) {
