@@ -25,7 +25,7 @@ class CompactFunction {
     void evaluate_batch(const double* x, int m, double* f, double* df) const;
     /// As evaluate_batch (the same numbers), W arguments at a time in whole vectors: f
     /// and df (when not null) have room for m rounded up to a multiple of W, and the
-    /// entries past m get values of no meaning (finite). x is read up to m only.
+    /// entries past m may get values of no meaning (finite). x is read up to m only.
     template <int W>
     void evaluate_lanes(const double* x, int m, double* f, double* df) const;
 
@@ -86,11 +86,14 @@ inline void CompactFunction::lanes(const double* x, int m, double* f, double* df
     };
     const int whole = m - m % W;
     for (int i = 0; i < whole; i += W) at(i, simd::load<vd>(x + i));
-    if (whole < m) {
-        vd tail{};
-        for (int i = whole; i < m; ++i) tail[i - whole] = x[i];
-        at(whole, tail);
+    if (whole == m) return;
+    if (m >= W) {  // the last W arguments again (the same numbers where they overlap)
+        at(m - W, simd::load<vd>(x + m - W));
+        return;
     }
+    vd tail{};
+    for (int i = 0; i < m; ++i) tail[i] = x[i];
+    at(0, tail);
 }
 
 template <int W>

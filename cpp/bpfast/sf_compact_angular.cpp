@@ -48,8 +48,9 @@ void window_sums(const double* A, int stride, const int* angle, const double* R,
     for (int s = 0; s < NS; ++s) out[s] = simd::sum(acc[s]);
 }
 
-/// The partners k of one j that count, in distance order: list index q0 + sel[c],
-/// cos theta, r_jk and theta of packed partner c < count.
+/// The partners k of one j that count, in distance order: list index q0 + sel[c] (sel
+/// null when all candidates count: q0 + c), cos theta, r_jk (types with an r_jk factor)
+/// and theta of packed partner c < count.
 struct Partners {
     int count = 0;
     const int* sel = nullptr;
@@ -87,7 +88,10 @@ class CompactAngularKernel {
 
     void run() {
         if (Gradient && !gather_dEdG()) return;
-        const int n_first = collect_sorted_neighbors();
+        // Recording (values pass) or replay (gradient pass of the same atom) of the
+        // sorted neighbour list and of each j's partner list, cos theta, r_jk and theta.
+        if (Gradient) cursor_ = tape_.open(group_, true, 0, kernels_.pair_tape_limit);
+        const int n_first = cursor_.replay ? replay_sorted_neighbors() : collect_sorted_neighbors();
         const bool distinct = !g_.weighted && g_.e1 != g_.e2;
         k_begin_ = distinct ? n_first : 0;
         nl_ = static_cast<int>(s_.nb.list.size());
@@ -99,14 +103,19 @@ class CompactAngularKernel {
             const size_t rows = static_cast<size_t>(stride_) * io_.members;
             for (auto* v : {&s_.member_gx, &s_.member_gy, &s_.member_gz}) v->assign(rows, 0.0);
         }
-        // Recording (values pass) or replay (gradient pass of the same atom) of each j's
-        // partner list, cos theta, r_jk and theta.
         const int j_end = distinct ? n_first : nl_ - 1;
-        size_t bound = 0;  // cos theta, [r_jk,] theta of all pairs (j, k) (values pass)
-        for (int p = 0; p < j_end && !Gradient; ++p) {
-            bound += pair_numbers() * static_cast<size_t>(nl_ - (distinct ? n_first : p + 1));
+        if (!Gradient) {
+            size_t bound = 0;  // cos theta, [r_jk,] theta of all pairs (j, k)
+            for (int p = 0; p < j_end; ++p) {
+                bound += pair_numbers() * static_cast<size_t>(nl_ - (distinct ? n_first : p + 1));
+            }
+            cursor_ = tape_.open(group_, false, bound, kernels_.pair_tape_limit);
+            if (cursor_.record) {
+                const int head[2] = {n_first, nl_};
+                tape_.append_indices(head, 2);
+                tape_.append_indices(s_.nb.list.data(), s_.nb.list.size());
+            }
         }
-        cursor_ = tape_.open(group_, Gradient, bound, kernels_.pair_tape_limit);
         derivatives_ = Gradient || cursor_.record;  // both passes then pick the same j
         window_rows();
         for (int p = 0; p < j_end; ++p) {
@@ -162,11 +171,22 @@ class CompactAngularKernel {
         std::vector<int>& list = s_.nb.list;
         const int n_first = sf::collect_group_neighbors(env, g_.rl, g_.rc, g_.weighted, g_.e1,
                                                         g_.e2, list);
-        const auto closer = [&env](int a, int b) {
-            return env.r[a] < env.r[b] || (env.r[a] == env.r[b] && a < b);
-        };
-        std::sort(list.begin(), list.begin() + n_first, closer);
-        std::sort(list.begin() + n_first, list.end(), closer);
+        // By (r, index): the closer neighbour first, the lower index on a tie.
+        std::vector<std::pair<double, int>>& keyed = s_.by_distance;
+        keyed.resize(list.size());
+        for (size_t i = 0; i < list.size(); ++i) keyed[i] = {env.r[list[i]], list[i]};
+        std::sort(keyed.begin(), keyed.begin() + n_first);
+        std::sort(keyed.begin() + n_first, keyed.end());
+        for (size_t i = 0; i < list.size(); ++i) list[i] = keyed[i].second;
+        return n_first;
+    }
+
+    /// The sorted list as the values pass recorded it; returns the first part's size.
+    int replay_sorted_neighbors() {
+        const int* head = tape_.indices(cursor_.ipos);
+        const int n_first = head[0], nl = head[1];
+        s_.nb.list.assign(head + 2, head + 2 + nl);
+        cursor_.ipos += 2 + static_cast<size_t>(nl);
         return n_first;
     }
 
@@ -245,8 +265,10 @@ class CompactAngularKernel {
             const int mc = *tape_.indices(cursor_.ipos++);
             out.count = mc;
             if (mc == 0) return out;
-            out.sel = tape_.indices(cursor_.ipos);
-            cursor_.ipos += mc;
+            if (mc < mk) {
+                out.sel = tape_.indices(cursor_.ipos);
+                cursor_.ipos += mc;
+            }
             out.cos_t = tape_.numbers(cursor_.tpos);
             out.r_jk = g_.uses_jk ? out.cos_t + mc : nullptr;
             out.theta = out.cos_t + (pair_numbers() - 1) * mc;
@@ -263,12 +285,20 @@ class CompactAngularKernel {
         double* rjk = s_.r_jk.data();
         double* theta = s_.theta.data();
         int* packed = s_.partners.data();
-        int mc = 0;
-        for (int q = 0; q < mk; ++q) {
-            packed[mc] = q;
-            const bool ok = cos_t[q] > -1.0 && cos_t[q] < 1.0 &&
-                            (!g_.uses_jk || (rjk[q] > jk_lo && rjk[q] < jk_hi));
-            mc += ok;
+        const auto counts = [&](int q) {
+            return cos_t[q] > -1.0 && cos_t[q] < 1.0 &&
+                   (!g_.uses_jk || (rjk[q] > jk_lo && rjk[q] < jk_hi));
+        };
+        int dropped = 0;
+#pragma omp simd reduction(+ : dropped)
+        for (int q = 0; q < mk; ++q) dropped += !counts(q);
+        int mc = mk;
+        if (dropped > 0) {
+            mc = 0;
+            for (int q = 0; q < mk; ++q) {
+                packed[mc] = q;
+                mc += counts(q);
+            }
         }
         if (cursor_.record) tape_.append_indices(&mc, 1);
         out.count = mc;
@@ -282,13 +312,13 @@ class CompactAngularKernel {
 #pragma omp simd
         for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
         if (cursor_.record) {
-            tape_.append_indices(packed, static_cast<size_t>(mc));
+            if (mc < mk) tape_.append_indices(packed, static_cast<size_t>(mc));
             double* t = tape_.append(pair_numbers() * static_cast<size_t>(mc));
             std::copy(cos_t, cos_t + mc, t);
             if (g_.uses_jk) std::copy(rjk, rjk + mc, t + mc);
             std::copy(theta, theta + mc, t + (pair_numbers() - 1) * mc);
         }
-        out.sel = packed;
+        out.sel = mc < mk ? packed : nullptr;
         out.cos_t = cos_t;
         out.r_jk = g_.uses_jk ? rjk : nullptr;
         out.theta = theta;
@@ -392,8 +422,9 @@ class CompactAngularKernel {
         double* R = s_.radial.data();
         double* dRik = s_.dradial_ik.data();
         for (int c = c0; c < c1; ++c) {
-            R[c] = ck[k.sel[c]];
-            if (Gradient) dRik[c] = dck[k.sel[c]];
+            const int q = k.sel ? k.sel[c] : c;
+            R[c] = ck[q];
+            if (Gradient) dRik[c] = dck[q];
         }
         R_out = R;
         dR_ik_out = dRik;

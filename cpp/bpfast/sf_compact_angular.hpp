@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "bpfast/kernel_options.hpp"
@@ -16,6 +17,7 @@ namespace bpfast {
 /// Scratch memory of the compact angular kernel (one thread; keeps capacity).
 struct CompactAngularScratch {
     sf::GroupNeighbors nb;
+    std::vector<std::pair<double, int>> by_distance;  // (r, index) of the listed neighbours
     // Per radial window w, a row of w_n C_w(r_n) and one of w_n C_w'(r_n) per listed
     // neighbour n (w_n = Z_n or 1).
     simd::aligned_vector<double> window, dwindow;
