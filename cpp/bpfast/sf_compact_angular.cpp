@@ -118,10 +118,18 @@ class CompactAngularKernel {
         }
         derivatives_ = Gradient || cursor_.record;  // both passes then pick the same j
         window_rows();
+        const int ns = static_cast<int>(g_.sfs.size());
+        if (!Gradient) {  // the group's G, in its order, while the triplets add to them
+            s_.sf_G.resize(ns);
+            for (int s = 0; s < ns; ++s) s_.sf_G[s] = io_.G[g_.sfs[s].index];
+        }
         for (int p = 0; p < j_end; ++p) {
             const int q0 = distinct ? n_first : p + 1;
             if (nl_ - q0 <= 0) continue;
             triplets_of(p, q0);
+        }
+        if (!Gradient) {
+            for (int s = 0; s < ns; ++s) io_.G[g_.sfs[s].index] = s_.sf_G[s];
         }
         if (Gradient && io_.members > 1) {
             scatter_member_gradients();
@@ -309,8 +317,13 @@ class CompactAngularKernel {
                 for (int c = 0; c < mc; ++c) rjk[c] = rjk[packed[c]];
             }
         }
+        // Whole vectors, the last W partners again for the rest (the same numbers).
+        const int whole = mc - mc % W;
+        const int rest = mc >= W && whole < mc ? mc - W : whole;
 #pragma omp simd
-        for (int c = 0; c < mc; ++c) theta[c] = vacos(cos_t[c]);
+        for (int c = 0; c < whole; ++c) theta[c] = vacos(cos_t[c]);
+#pragma omp simd
+        for (int c = rest; c < mc; ++c) theta[c] = vacos(cos_t[c]);
         if (cursor_.record) {
             if (mc < mk) tape_.append_indices(packed, static_cast<size_t>(mc));
             double* t = tape_.append(pair_numbers() * static_cast<size_t>(mc));
@@ -470,11 +483,11 @@ class CompactAngularKernel {
                     double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
                     for (int c = c0; c < c1; ++c) sum += As[c] * R[c];
-                    io_.G[g_.sfs[s].index] += cij * sum;
+                    s_.sf_G[s] += cij * sum;
                 }
                 return;
         }
-        for (int s = s_begin; s < s_end; ++s) io_.G[g_.sfs[s].index] += cij * sums[s - s_begin];
+        for (int s = s_begin; s < s_end; ++s) s_.sf_G[s] += cij * sums[s - s_begin];
     }
 
     /// Gradient pass: V = sum_s u_s A_s and D = sum_s u_s dA_s / dtheta over the window's

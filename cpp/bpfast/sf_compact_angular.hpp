@@ -28,6 +28,8 @@ struct CompactAngularScratch {
     // Gradient pass, per committee member: dE/dG of the group's SFs (in the group's
     // order) and, per window, whether any of its SFs has a nonzero dE/dG.
     std::vector<double> sf_dEdG;
+    // Values pass: the group's G (in the group's order) while the triplets add to them.
+    std::vector<double> sf_G;
     std::vector<char> window_live;
     // Partners k of the current j: offsets from the first candidate (packed), and per
     // packed partner cos theta, r_jk, theta, d_k, 1/r_ik, r_ik.
