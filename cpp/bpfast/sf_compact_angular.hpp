@@ -32,7 +32,8 @@ struct CompactAngularScratch {
     std::vector<double> sf_G;
     std::vector<char> window_live;
     // Partners k of the current j: offsets from the first candidate (packed), and per
-    // packed partner cos theta, r_jk, theta, d_k, 1/r_ik, r_ik.
+    // packed partner cos theta, r_jk, theta, and (only when some candidate is left out:
+    // otherwise the neighbour rows serve) d_k, 1/r_ik, r_ik.
     std::vector<int> partners;
     simd::aligned_vector<double> cos_t, r_jk, theta, px, py, pz, p_inv_r, p_r;
     // Per angle function a, a row of A_a(theta) and one of A_a'(theta) per packed partner.
