@@ -197,7 +197,6 @@ py::tuple neighbor_list(py::array_t<double, py::array::c_style> positions, py::o
 py::dict kernel_choice_dict(const bpfast::KernelChoice& k) {
     py::dict d;
     d["width"] = k.width;
-    d["compact_width"] = k.compact_width;
     d["scan_width"] = k.scan_width;
     d["widest"] = k.widest;
     d["reason"] = k.reason;
@@ -356,11 +355,10 @@ trajectory); calls that share a cache are serialised.)doc")
     m.def("_best_simd_width", &bpfast::best_simd_width,
           "Lanes of the two-width kernels on this CPU by default: 4 or 8 (kernel_choice).");
     m.def("kernel_choice", [] { return kernel_choice_dict(bpfast::kernel_choice()); },
-          R"doc(The automatic SIMD width of the two-width kernels (symmetry functions,
-neighbour scan) in this process, and why: a dict with width (radial and Gaussian angular
-kernels: 4 or 8), compact_width (compact angular kernels), scan_width (neighbour candidate
-scan), widest (lanes the CPU and build can run), reason, the CPU's cpuid vendor, family
-and model, and cpu (its brand string, the "model name" of /proc/cpuinfo).
+          R"doc(The automatic SIMD width of the two-width kernels (angular symmetry functions,
+neighbour scan) in this process, and why: a dict with width (angular kernels: 4 or 8),
+scan_width (neighbour candidate scan), widest (lanes the CPU and build can run), reason, the CPU's cpuid vendor, family and model, and cpu (its
+brand string, the "model name" of /proc/cpuinfo).
 BPFAST_SIMD_WIDTH=4|8 in the environment when bpfast is imported forces a width.)doc");
     m.def("_choose_kernel_width",
           [](const std::string& vendor, int family, int model, int widest, const std::string& env) {

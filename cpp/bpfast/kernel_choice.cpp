@@ -15,8 +15,6 @@ namespace bpfast {
 
 namespace {
 
-constexpr int kZen4Family = 0x19;  // AMD Zen 3 (no AVX-512) and Zen 4
-
 std::string describe(const CpuId& cpu) {
     if (cpu.vendor.empty()) return "CPU not identified";
     char text[96];
@@ -73,7 +71,7 @@ KernelChoice choose_kernel_width(const CpuId& cpu, int widest, const char* force
     k.widest = widest == 8 ? 8 : 4;
     const std::string env = forced ? forced : "";
     if (env == "4" || env == "8") {
-        k.width = k.compact_width = k.scan_width = env == "8" ? k.widest : 4;
+        k.width = k.scan_width = env == "8" ? k.widest : 4;
         k.reason = "BPFAST_SIMD_WIDTH=" + env;
         if (env == "8" && k.widest < 8) k.reason += ", but this CPU or build has no 8-lane kernels";
         return k;
@@ -82,15 +80,13 @@ KernelChoice choose_kernel_width(const CpuId& cpu, int widest, const char* force
         k.env_error = "BPFAST_SIMD_WIDTH must be 4 or 8 (or unset for the automatic choice), not '" +
                       env + "'";
     }
-    k.width = k.compact_width = k.scan_width = k.widest;
+    k.scan_width = k.widest;
     if (k.widest < 8) {
+        k.width = 4;
         k.reason = "no 8-lane kernels: the CPU (" + describe(cpu) +
                    ") or the build lacks AVX-512 (x86-64-v4)";
-    } else if (cpu.vendor == "AuthenticAMD" && cpu.family == kZen4Family) {
-        k.compact_width = 4;
-        k.reason = describe(cpu) + " (Zen 4) runs 512-bit operations as two 256-bit halves: "
-                   "compact angular kernels 4 lanes (measured faster there), the others 8";
     } else {
+        k.width = 8;
         k.reason = describe(cpu) + " has AVX-512 (x86-64-v4): 8 lanes";
     }
     return k;

@@ -17,9 +17,7 @@ struct CpuId {
 };
 
 struct KernelChoice {
-    int width = 4;          ///< lanes of the automatic choice for the Gaussian angular and
-                            ///< radial kernels: 4 or 8
-    int compact_width = 4;  ///< lanes of the automatic choice for the compact angular kernels
+    int width = 4;        ///< lanes of the automatic choice for the angular kernels: 4 or 8
     int scan_width = 4;   ///< lanes of the automatic choice for the neighbour scan: 4 or 8
     int widest = 4;       ///< widest lanes this CPU and build can run: 4 or 8
     std::string reason;   ///< why `width`, in one line
@@ -32,12 +30,10 @@ struct KernelChoice {
 /// The CPU this process runs on.
 CpuId cpu_id();
 /// The rule: `widest` lanes available (4 or 8), `forced` the value of BPFAST_SIMD_WIDTH
-/// (nullptr or empty: unset), which sets every width. Gaussian angular and radial kernels,
-/// and the neighbour scan: the widest (8 lanes measured faster on Intel and on Zen 4; the
-/// scan keeps the same pairs in the same order at either width). Compact (polynomial)
-/// angular kernels: 4 lanes where 8 are missing or measured slower (AMD family 0x19,
-/// Zen 4: 512-bit operations run as two 256-bit halves, and the short partner ranges of
-/// the radial windows leave more of 8 lanes empty), else the widest.
+/// (nullptr or empty: unset), which sets both widths. Otherwise both are the widest: 8
+/// lanes were measured faster or as fast on Intel and on AMD Zen 4 (which runs 512-bit
+/// operations as two 256-bit halves); the scan keeps the same pairs in the same order at
+/// either width.
 KernelChoice choose_kernel_width(const CpuId& cpu, int widest, const char* forced);
 /// choose_kernel_width for this CPU, this build and BPFAST_SIMD_WIDTH as it was when
 /// first called (the bindings call it when the module loads); decided once per process.

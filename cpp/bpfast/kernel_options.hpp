@@ -8,12 +8,11 @@
 namespace bpfast {
 
 struct KernelOptions {
-    /// Lanes (doubles per vector) of the kernels that come in two widths (symmetry
-    /// functions, neighbour scan): 0 = the automatic choice for this CPU, per kernel
-    /// (kernel_choice.hpp: 8 where the CPU is x86-64-v4 and the build has the wide
-    /// kernels, except the compact angular kernels on AMD Zen 4; BPFAST_SIMD_WIDTH
-    /// overrides), 4 forces four lanes, 8 asks for eight (four where the CPU or the build
-    /// lacks them).
+    /// Lanes (doubles per vector) of the kernels that come in two widths (angular
+    /// symmetry functions, neighbour scan): 0 = the automatic choice for this CPU, per
+    /// kernel (kernel_choice.hpp: 8 where the CPU is x86-64-v4 and the build has the wide
+    /// kernels; BPFAST_SIMD_WIDTH overrides),
+    /// 4 forces four lanes, 8 asks for eight (four where the CPU or the build lacks them).
     int simd_width = 0;
     /// Doubles per thread of per-pair data that the values pass of the angular symmetry
     /// functions records for the gradient pass of the same atom (default 2^21, 16 MB);
@@ -30,14 +29,11 @@ struct KernelOptions {
 
 /// Throws InputError unless simd_width is 0, 4 or 8. (simd.cpp)
 void check_kernel_options(const KernelOptions& options);
-/// Lanes that the radial and Gaussian angular kernels run with these options: 4 or 8 (the
-/// neighbour scan's: scan_lanes in kernel_choice.hpp). (simd.cpp)
+/// Lanes that the angular kernels run with these options: 4 or 8 (the neighbour scan's:
+/// scan_lanes in kernel_choice.hpp). (simd.cpp)
 int kernel_lanes(const KernelOptions& options);
-/// Lanes of the compact angular kernels with these options: 4 or 8; they run with 8 only
-/// where kernel_lanes is 8 as well. (simd.cpp)
-int compact_lanes(const KernelOptions& options);
-/// The lanes of the automatic choice for the radial and Gaussian angular kernels on this
-/// CPU: kernel_choice().width. (simd.cpp)
+/// The lanes of the automatic choice for the angular kernels on this CPU:
+/// kernel_choice().width. (simd.cpp)
 int best_simd_width();
 
 }  // namespace bpfast

@@ -23,12 +23,4 @@ int kernel_lanes(const KernelOptions& options) {
     }
 }
 
-int compact_lanes(const KernelOptions& options) {
-    switch (options.simd_width) {
-        case 4: return 4;
-        case 8: return kernel_choice().widest;
-        default: return kernel_choice().compact_width;
-    }
-}
-
 }  // namespace bpfast

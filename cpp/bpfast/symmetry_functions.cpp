@@ -86,11 +86,9 @@ void Descriptor::run(bool gradient, const sf::KernelIO& io, DescriptorWorkspace&
     } else {
         radial_sfs_narrow(gradient, groups_, io, ws.radial);
     }
-    // The compact kernels record the same pair data at either width.
-    const bool compact_wide = W == 8 && compact_lanes(kernels) == 8;
     for (size_t a = 0; a < groups_.angular.size(); ++a) {
         const sf::AngularGroup& g = groups_.angular[a];
-        if (g.compact && compact_wide) {
+        if (g.compact && W == 8) {
             compact_angular_wide(gradient, g, a, io, ws.compact, ws.tape, kernels);
         } else if (g.compact) {
             compact_angular_narrow(gradient, g, a, io, ws.compact, ws.tape, kernels);
