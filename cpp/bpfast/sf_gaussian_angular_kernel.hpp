@@ -14,8 +14,9 @@
 //   t = r - r_s,  F = w_j f_c(r_ij) w_k f_c(r_ik) (f_c(r_jk)),
 // so E_key is one exp of a sum per pair (or a power of another key's E, or, without r_jk,
 // a product of per-neighbour Gaussians). The pairs (j, k) that count are listed per j
-// (packed indices), then processed W at a time with every per-pair quantity in vector
-// registers. The gradient pass is in sf_gaussian_angular_gradient.hpp.
+// (packed indices), then processed in blocks of W pairs with every per-pair quantity in
+// vector registers; with r_jk, the values pass queues a group's blocks and computes them
+// together (fill_queued). The gradient pass is in sf_gaussian_angular_gradient.hpp.
 //
 // Included only by sf_gaussian_angular.cpp, whose entry points compile the kernel for
 // their instruction sets.
