@@ -41,8 +41,12 @@ inline void GaussianAngularKernel<Gradient, UsesJk, W>::gradient_of(int p, int q
     const int nk = static_cast<int>(g_.keys.size());
     const int na = static_cast<int>(g_.angle_keys.size());
     const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
-    const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p], r_ij = R[p];
-    const double f_ij = FW[p], df_ij = DFW[p];
+    // j's data: its partner row where the rows exist (they may be replayed from the tape)
+    const double* jrow = kPartnerRows ? rows_ + 8 * p : nullptr;
+    const double xj = kPartnerRows ? jrow[0] : X[p], yj = kPartnerRows ? jrow[1] : Y[p];
+    const double zj = kPartnerRows ? jrow[2] : Z[p], inv_rj = kPartnerRows ? jrow[3] : IR[p];
+    const double r_ij = kPartnerRows ? jrow[4] : R[p], f_ij = kPartnerRows ? jrow[5] : FW[p];
+    const double df_ij = kPartnerRows ? jrow[6] : DFW[p];
     vd sx{}, sy{}, sz{};  // gradient with respect to d_j
     for (int c = 0; c < mpad; c += W) {
         const double* slot = blocks + (c / W) * block_doubles;

@@ -43,6 +43,21 @@ class GaussianAngularKernel {
     void run() {
         s_.queued.clear();  // the scratch memory is shared by all groups
         if (!set_sf_weights()) return;
+        if (Gradient && kPartnerRows && io_.members == 1 && replay_neighbors()) {
+            for (int p = 0; p < j_end_; ++p) {
+                const int q0 = distinct_ ? n_first_ : p + 1;
+                if (nl_ - q0 <= 0) continue;
+                pairs_of(p, q0);
+            }
+            const double* row = s_.gradient_rows.data();
+            for (int p = 0; p < nl_; ++p, row += 4) {
+                const int n = replayed_list_[p];
+                io_.gx[n] += row[0];
+                io_.gy[n] += row[1];
+                io_.gz[n] += row[2];
+            }
+            return;
+        }
         const int n_first = sf::collect_group_neighbors(io_.env, 0.0, g_.rc, g_.weighted, g_.e1,
                                                         g_.e2, s_.nb.list);
         const bool distinct = !g_.weighted && g_.e1 != g_.e2;
@@ -147,6 +162,7 @@ class GaussianAngularKernel {
         if (static_cast<int>(s_.partner_rows.size()) < 8 * n) s_.partner_rows.resize(8 * n);
         const sf::GroupNeighbors& nb = s_.nb;
         double* row = s_.partner_rows.data();
+        rows_ = row;
         for (int p = 0; p < n; ++p, row += 8) {
             row[0] = nb.x[p];
             row[1] = nb.y[p];
@@ -175,18 +191,54 @@ class GaussianAngularKernel {
     /// angular powers and the Gaussians per key. Block of W pairs:
     /// [r_jk, f_jk, df_jk,] F, P^zeta[na], P^(zeta-1)[na], E[nk], W doubles each.
     void open_tape(bool distinct, int n_first, int j_end) {
+        set_layout();
+        size_t bound = 0;  // blocks of all pairs (j, k) before the r_jk test (values pass)
+        for (int p = 0; p < j_end && !Gradient; ++p) {
+            bound += (nl_ - (distinct ? n_first : p + 1) + W - 1) / W;
+        }
+        const size_t rows = kPartnerRows ? 8 * static_cast<size_t>(nl_ + W) : 0;
+        cursor_ = tape_.open(group_, Gradient, rows + bound * block_doubles_, kernels_.pair_tape_limit);
+        if (cursor_.record && kPartnerRows) {  // for replay_neighbors
+            const int header[3] = {nl_, n_first, j_end};
+            tape_.append_indices(header, 3);
+            tape_.append_indices(s_.nb.list.data(), static_cast<size_t>(nl_));
+            std::copy(rows_, rows_ + rows, tape_.append(rows));
+        }
+        if (cursor_.replay && kPartnerRows) {  // a committee: past what replay_neighbors reads
+            cursor_.ipos += 3 + static_cast<size_t>(nl_);
+            cursor_.tpos += rows;
+        }
+        group_start_ = cursor_.record ? tape_.size() : 0;
+    }
+
+    /// Gradient pass, one member, r_jk: when the values pass recorded the group, its
+    /// neighbour list and partner rows come from the tape instead of being collected
+    /// again (the same numbers). False when it did not.
+    bool replay_neighbors() {
+        cursor_ = tape_.open(group_, true, 0, kernels_.pair_tape_limit);
+        if (!cursor_.replay) return false;
+        const int* header = tape_.indices(cursor_.ipos);
+        nl_ = header[0];
+        n_first_ = header[1];
+        j_end_ = header[2];
+        distinct_ = !g_.weighted && g_.e1 != g_.e2;
+        replayed_list_ = header + 3;
+        cursor_.ipos += 3 + static_cast<size_t>(nl_);
+        rows_ = tape_.numbers(cursor_.tpos);
+        cursor_.tpos += 8 * static_cast<size_t>(nl_ + W);
+        s_.gradient_rows.assign(4 * static_cast<size_t>(nl_ + W), 0.0);
+        set_layout();
+        return true;
+    }
+
+    /// The layout of a block of W pairs (see open_tape).
+    void set_layout() {
         const int nk = static_cast<int>(g_.keys.size());
         const int na = static_cast<int>(g_.angle_keys.size());
         block_doubles_ = W * (1 + 2 * na + nk + (UsesJk ? 3 : 0));
         F_at_ = UsesJk ? 3 * W : 0;
         pw_at_ = F_at_ + W;
         ek_at_ = pw_at_ + 2 * na * W;
-        size_t bound = 0;  // blocks of all pairs (j, k) before the r_jk test (values pass)
-        for (int p = 0; p < j_end && !Gradient; ++p) {
-            bound += (nl_ - (distinct ? n_first : p + 1) + W - 1) / W;
-        }
-        cursor_ = tape_.open(group_, Gradient, bound * block_doubles_, kernels_.pair_tape_limit);
-        group_start_ = cursor_.record ? tape_.size() : 0;
     }
 
     /// Partners k of j = p that count: without an r_jk factor all of [q0, nl) (contiguous,
@@ -330,7 +382,7 @@ class GaussianAngularKernel {
     PartnerLanes partners_at(int q0, const int* sel, int c) const {
         PartnerLanes k;
         if constexpr (kPartnerRows) {
-            const double* rows = s_.partner_rows.data();
+            const double* rows = rows_;
             vd a[4], b[4];
             for (int l = 0; l < 4; ++l) {
                 const double* lo = rows + 8 * sel[c + l];
@@ -542,6 +594,11 @@ class GaussianAngularKernel {
     int group_blocks_ = 0;    // blocks of W pairs so far, over all j
     int summed_ = 0;          // values pass: blocks already summed into G
     int partners_used_ = 0;   // values pass, not recording: entries of s_.partners queued
+    const double* rows_ = nullptr;  // partner rows: s_.partner_rows, or replayed from the tape
+    // replay_neighbors: the recorded list and its parts
+    const int* replayed_list_ = nullptr;
+    int n_first_ = 0, j_end_ = 0;
+    bool distinct_ = false;
 };
 
 }  // namespace bpfast::gaussian_kernel
