@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 
 #include "bpfast/cutoff.hpp"
 #include "bpfast/fastmath.hpp"
@@ -30,6 +31,11 @@ class CompactFunction {
     void evaluate_lanes(const double* x, int m, double* f, double* df) const;
 
   private:
+    /// Calls body(order, asymmetric, derivative) with this function's core as
+    /// compile-time constants (std::integral_constant, std::bool_constant), orders 1-4
+    /// and, if `exponential`, 0 (the exponential core); false when none matched.
+    template <class Body>
+    bool dispatch(bool derivative, bool exponential, Body&& body) const;
     template <int Order, bool Asymmetric, bool Derivative>
     void batch(const double* x, int m, double* f, double* df) const;
     template <int Order, bool Asymmetric, bool Derivative, int W>
@@ -96,52 +102,48 @@ inline void CompactFunction::lanes(const double* x, int m, double* f, double* df
     at(0, tail);
 }
 
+template <class Body>
+inline bool CompactFunction::dispatch(bool derivative, bool exponential, Body&& body) const {
+    bool done = false;
+    const auto core = [&](auto order, auto asymmetric) {
+        constexpr int kOrder = decltype(order)::value;
+        if (done || order_ != kOrder || asymmetric_ != decltype(asymmetric)::value) return;
+        if (kOrder == 0 && !exponential) return;
+        done = true;
+        if (derivative) {
+            body(order, asymmetric, std::true_type{});
+        } else {
+            body(order, asymmetric, std::false_type{});
+        }
+    };
+    const auto both = [&](auto order) {
+        core(order, std::false_type{});
+        core(order, std::true_type{});
+    };
+    both(std::integral_constant<int, 0>{});
+    both(std::integral_constant<int, 1>{});
+    both(std::integral_constant<int, 2>{});
+    both(std::integral_constant<int, 3>{});
+    both(std::integral_constant<int, 4>{});
+    return done;
+}
+
 template <int W>
 inline void CompactFunction::evaluate_lanes(const double* x, int m, double* f, double* df) const {
     // The exponential core keeps the loop of evaluate_batch (its exp per lane).
-#define BPFAST_COMPACT_CASE(order, asym)                       \
-    if (order_ == order && asymmetric_ == asym) {              \
-        if (df) {                                              \
-            lanes<order, asym, true, W>(x, m, f, df);          \
-        } else {                                               \
-            lanes<order, asym, false, W>(x, m, f, df);         \
-        }                                                      \
-        return;                                                \
-    }
-    BPFAST_COMPACT_CASE(1, false)
-    BPFAST_COMPACT_CASE(1, true)
-    BPFAST_COMPACT_CASE(2, false)
-    BPFAST_COMPACT_CASE(2, true)
-    BPFAST_COMPACT_CASE(3, false)
-    BPFAST_COMPACT_CASE(3, true)
-    BPFAST_COMPACT_CASE(4, false)
-    BPFAST_COMPACT_CASE(4, true)
-#undef BPFAST_COMPACT_CASE
-    evaluate_batch(x, m, f, df);
+    const bool done = dispatch(df != nullptr, false, [&](auto order, auto asymmetric, auto derivative) {
+        lanes<decltype(order)::value, decltype(asymmetric)::value, decltype(derivative)::value, W>(
+            x, m, f, df);
+    });
+    if (!done) evaluate_batch(x, m, f, df);
 }
 
 inline void CompactFunction::evaluate_batch(const double* x, int m, double* f, double* df) const {
     // One instantiation per (core, asymmetry, derivative wanted): the loops stay simple.
-#define BPFAST_COMPACT_CASE(order, asym)                       \
-    if (order_ == order && asymmetric_ == asym) {              \
-        if (df) {                                              \
-            batch<order, asym, true>(x, m, f, df);             \
-        } else {                                               \
-            batch<order, asym, false>(x, m, f, df);            \
-        }                                                      \
-        return;                                                \
-    }
-    BPFAST_COMPACT_CASE(0, false)
-    BPFAST_COMPACT_CASE(0, true)
-    BPFAST_COMPACT_CASE(1, false)
-    BPFAST_COMPACT_CASE(1, true)
-    BPFAST_COMPACT_CASE(2, false)
-    BPFAST_COMPACT_CASE(2, true)
-    BPFAST_COMPACT_CASE(3, false)
-    BPFAST_COMPACT_CASE(3, true)
-    BPFAST_COMPACT_CASE(4, false)
-    BPFAST_COMPACT_CASE(4, true)
-#undef BPFAST_COMPACT_CASE
+    dispatch(df != nullptr, true, [&](auto order, auto asymmetric, auto derivative) {
+        batch<decltype(order)::value, decltype(asymmetric)::value, decltype(derivative)::value>(
+            x, m, f, df);
+    });
 }
 
 }  // namespace bpfast
