@@ -43,44 +43,22 @@ class GaussianAngularKernel {
     void run() {
         s_.queued.clear();  // the scratch memory is shared by all groups
         if (!set_sf_weights()) return;
-        if (Gradient && kPartnerRows && io_.members == 1 && replay_neighbors()) {
-            for (int p = 0; p < j_end_; ++p) {
-                const int q0 = distinct_ ? n_first_ : p + 1;
-                if (nl_ - q0 <= 0) continue;
-                pairs_of(p, q0);
-            }
-            const double* row = s_.gradient_rows.data();
-            for (int p = 0; p < nl_; ++p, row += 4) {
-                const int n = replayed_list_[p];
-                io_.gx[n] += row[0];
-                io_.gy[n] += row[1];
-                io_.gz[n] += row[2];
-            }
-            return;
-        }
-        const int n_first = sf::collect_group_neighbors(io_.env, 0.0, g_.rc, g_.weighted, g_.e1,
-                                                        g_.e2, s_.nb.list);
-        const bool distinct = !g_.weighted && g_.e1 != g_.e2;
-        nl_ = static_cast<int>(s_.nb.list.size());
-        if (nl_ < 2) return;
-        prepare_neighbors();
-        const int j_end = distinct ? n_first : nl_ - 1;
-        open_tape(distinct, n_first, j_end);
-        for (int p = 0; p < j_end; ++p) {
-            const int q0 = distinct ? n_first : p + 1;
+        const bool replayed = Gradient && kPartnerRows && io_.members == 1 && replay_neighbors();
+        if (!replayed && !collect_neighbors()) return;
+        for (int p = 0; p < j_end_; ++p) {
+            const int q0 = distinct_ ? n_first_ : p + 1;
             if (nl_ - q0 <= 0) continue;
             pairs_of(p, q0);
         }
-        if (Gradient && io_.members > 1) {
+        if (!Gradient) {
+            flush();
+        } else if (io_.members > 1) {
             scatter_member_gradients();
-            return;
-        }
-        if (Gradient) {
-            if (kPartnerRows) unpack_gradient_rows();
+        } else if (kPartnerRows) {
+            scatter_gradient_rows(replayed ? replayed_list_ : s_.nb.list.data());
+        } else {
             sf::scatter_group_gradient(s_.nb, io_.gx, io_.gy, io_.gz);
-            return;
         }
-        flush();
     }
 
   private:
@@ -176,30 +154,45 @@ class GaussianAngularKernel {
         if (Gradient && io_.members == 1) s_.gradient_rows.assign(4 * static_cast<size_t>(n), 0.0);
     }
 
-    /// s_.gradient_rows into the neighbours' gradient nb.g{x,y,z}.
-    void unpack_gradient_rows() {
+    /// Adds s_.gradient_rows to the gradient of the environment's neighbours list[p].
+    void scatter_gradient_rows(const int* list) {
         const double* row = s_.gradient_rows.data();
         for (int p = 0; p < nl_; ++p, row += 4) {
-            s_.nb.gx[p] = row[0];
-            s_.nb.gy[p] = row[1];
-            s_.nb.gz[p] = row[2];
+            io_.gx[list[p]] += row[0];
+            io_.gy[list[p]] += row[1];
+            io_.gz[list[p]] += row[2];
         }
+    }
+
+    /// The group's neighbours from the environment (listed, gathered and laid out) and
+    /// its tape; false when there are fewer than two.
+    bool collect_neighbors() {
+        n_first_ = sf::collect_group_neighbors(io_.env, 0.0, g_.rc, g_.weighted, g_.e1, g_.e2,
+                                               s_.nb.list);
+        distinct_ = !g_.weighted && g_.e1 != g_.e2;
+        nl_ = static_cast<int>(s_.nb.list.size());
+        if (nl_ < 2) return false;
+        prepare_neighbors();
+        j_end_ = distinct_ ? n_first_ : nl_ - 1;
+        open_tape();
+        return true;
     }
 
     /// Recording (values pass) or replay (gradient pass of the same atom) of the per-pair
     /// data that cost most: the partner lists, r_jk, f_c(r_jk) and its derivative, the
     /// angular powers and the Gaussians per key. Block of W pairs:
-    /// [r_jk, f_jk, df_jk,] F, P^zeta[na], P^(zeta-1)[na], E[nk], W doubles each.
-    void open_tape(bool distinct, int n_first, int j_end) {
+    /// [r_jk, f_jk, df_jk,] F, P^zeta[na], P^(zeta-1)[na], E[nk], W doubles each. With
+    /// r_jk, the group's list and partner rows come first (replay_neighbors).
+    void open_tape() {
         set_layout();
         size_t bound = 0;  // blocks of all pairs (j, k) before the r_jk test (values pass)
-        for (int p = 0; p < j_end && !Gradient; ++p) {
-            bound += (nl_ - (distinct ? n_first : p + 1) + W - 1) / W;
+        for (int p = 0; p < j_end_ && !Gradient; ++p) {
+            bound += (nl_ - (distinct_ ? n_first_ : p + 1) + W - 1) / W;
         }
         const size_t rows = kPartnerRows ? 8 * static_cast<size_t>(nl_ + W) : 0;
         cursor_ = tape_.open(group_, Gradient, rows + bound * block_doubles_, kernels_.pair_tape_limit);
         if (cursor_.record && kPartnerRows) {  // for replay_neighbors
-            const int header[3] = {nl_, n_first, j_end};
+            const int header[3] = {nl_, n_first_, j_end_};
             tape_.append_indices(header, 3);
             tape_.append_indices(s_.nb.list.data(), static_cast<size_t>(nl_));
             std::copy(rows_, rows_ + rows, tape_.append(rows));
@@ -595,10 +588,11 @@ class GaussianAngularKernel {
     int summed_ = 0;          // values pass: blocks already summed into G
     int partners_used_ = 0;   // values pass, not recording: entries of s_.partners queued
     const double* rows_ = nullptr;  // partner rows: s_.partner_rows, or replayed from the tape
-    // replay_neighbors: the recorded list and its parts
-    const int* replayed_list_ = nullptr;
+    // the listed neighbours: the first part's size (two elements), where j ends, whether
+    // j and k come from different parts; replay_neighbors: the list from the tape
     int n_first_ = 0, j_end_ = 0;
     bool distinct_ = false;
+    const int* replayed_list_ = nullptr;
 };
 
 }  // namespace bpfast::gaussian_kernel
