@@ -23,13 +23,6 @@ inline void GaussianAngularKernel<Gradient, UsesJk, W>::gradient_of(int p, int q
                                                                     int mpad, const int* sel,
                                                                     const double* blocks) {
     sf::GroupNeighbors& nb = s_.nb;
-    const double* X = nb.x.data();
-    const double* Y = nb.y.data();
-    const double* Z = nb.z.data();
-    const double* IR = nb.inv_r.data();
-    const double* R = nb.r.data();
-    const double* FW = s_.wfc.data();
-    const double* DFW = s_.wdfc.data();
     const double* weight = s_.sf_weight.data();
     const double* weight_dcos = s_.sf_weight_dcos.data();
     double* GX = nb.gx.data();
@@ -41,12 +34,9 @@ inline void GaussianAngularKernel<Gradient, UsesJk, W>::gradient_of(int p, int q
     const int nk = static_cast<int>(g_.keys.size());
     const int na = static_cast<int>(g_.angle_keys.size());
     const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
-    // j's data: its partner row where the rows exist (they may be replayed from the tape)
-    const double* jrow = kPartnerRows ? rows_ + 8 * p : nullptr;
-    const double xj = kPartnerRows ? jrow[0] : X[p], yj = kPartnerRows ? jrow[1] : Y[p];
-    const double zj = kPartnerRows ? jrow[2] : Z[p], inv_rj = kPartnerRows ? jrow[3] : IR[p];
-    const double r_ij = kPartnerRows ? jrow[4] : R[p], f_ij = kPartnerRows ? jrow[5] : FW[p];
-    const double df_ij = kPartnerRows ? jrow[6] : DFW[p];
+    const Listed j = listed(p);
+    const double xj = j.x, yj = j.y, zj = j.z, inv_rj = j.inv_r, r_ij = j.r;
+    const double f_ij = j.fw, df_ij = j.dfw;
     vd sx{}, sy{}, sz{};  // gradient with respect to d_j
     for (int c = 0; c < mpad; c += W) {
         const double* slot = blocks + (c / W) * block_doubles;
@@ -172,14 +162,6 @@ inline void GaussianAngularKernel<Gradient, UsesJk, W>::member_key_weights(int m
 template <bool Gradient, bool UsesJk, int W>
 inline void GaussianAngularKernel<Gradient, UsesJk, W>::member_gradients_of(
     int p, int q0, int mc, int mpad, const int* sel, const double* blocks) {
-    const sf::GroupNeighbors& nb = s_.nb;
-    const double* X = nb.x.data();
-    const double* Y = nb.y.data();
-    const double* Z = nb.z.data();
-    const double* IR = nb.inv_r.data();
-    const double* R = nb.r.data();
-    const double* FW = s_.wfc.data();
-    const double* DFW = s_.wdfc.data();
     const int* key_start = g_.key_start.data();
     const int* sf_angle = g_.sf_angle.data();
     const int nk = static_cast<int>(g_.keys.size());
@@ -188,8 +170,9 @@ inline void GaussianAngularKernel<Gradient, UsesJk, W>::member_gradients_of(
     const int members = io_.members;
     const size_t row = static_cast<size_t>(nl_ + W);  // of a member's gradient rows
     const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
-    const double xj = X[p], yj = Y[p], zj = Z[p], inv_rj = IR[p], r_ij = R[p];
-    const double f_ij = FW[p], df_ij = DFW[p];
+    const Listed j = listed(p);
+    const double xj = j.x, yj = j.y, zj = j.z, inv_rj = j.inv_r, r_ij = j.r;
+    const double f_ij = j.fw, df_ij = j.dfw;
     double* acc_j = s_.member_j.data();  // per member: W lanes of x, y, z
     std::fill(acc_j, acc_j + 3 * W * members, 0.0);
     for (int c = 0; c < mpad; c += W) {

@@ -190,7 +190,8 @@ class GaussianAngularKernel {
             bound += (nl_ - (distinct_ ? n_first_ : p + 1) + W - 1) / W;
         }
         const size_t rows = kPartnerRows ? 8 * static_cast<size_t>(nl_ + W) : 0;
-        cursor_ = tape_.open(group_, Gradient, rows + bound * block_doubles_, kernels_.pair_tape_limit);
+        cursor_ = tape_.open(group_, Gradient, rows + bound * block_doubles_,
+                             kernels_.pair_tape_limit);
         if (cursor_.record && kPartnerRows) {  // for replay_neighbors
             const int header[3] = {nl_, n_first_, j_end_};
             tape_.append_indices(header, 3);
@@ -306,7 +307,8 @@ class GaussianAngularKernel {
     /// the run past kernels.angular_sum_run doubles (the same runs recorded or not).
     void flush_before(int pad) {
         const int pending = group_blocks_ - summed_;
-        if (pending > 0 && size_t(pending + (pad + W - 1) / W) * block_doubles_ > kernels_.angular_sum_run) {
+        const size_t doubles = size_t(pending + (pad + W - 1) / W) * block_doubles_;
+        if (pending > 0 && doubles > kernels_.angular_sum_run) {
             flush();
         }
     }
@@ -314,8 +316,9 @@ class GaussianAngularKernel {
     /// Values pass: computes the queued blocks and adds all blocks not yet summed into G.
     void flush() {
         if (UsesJk && !s_.queued.empty()) {
-            double* first = cursor_.record ? tape_.numbers(group_start_) + size_t(summed_) * block_doubles_
-                                           : s_.blocks.data();
+            double* first = cursor_.record
+                                ? tape_.numbers(group_start_) + size_t(summed_) * block_doubles_
+                                : s_.blocks.data();
             fill_queued(cursor_.record ? tape_.indices(0) : s_.partners.data(), first);
             s_.queued.clear();
             partners_used_ = 0;
@@ -358,10 +361,9 @@ class GaussianAngularKernel {
         }
     }
 
-    /// Partner data of lanes c ... c + W - 1 (arrays hold W spare entries past nl).
-    static vd fetch(const double* a, int q0, const int* sel, int c) {
-        return UsesJk ? simd::gather<vd>(a, sel + c) : simd::load<vd>(a + q0 + c);
-    }
+    /// Partner data of lanes c ... c + W - 1 without r_jk (partners q0 + c ...,
+    /// contiguous; the arrays hold W spare entries past nl).
+    static vd fetch(const double* a, int q0, int c) { return simd::load<vd>(a + q0 + c); }
 
     /// Both passes read the selected partners as rows (two loads per lane and a 4 x 4
     /// transpose per half of 4 lanes) rather than one gather per quantity: with r_jk.
@@ -370,6 +372,21 @@ class GaussianAngularKernel {
     struct PartnerLanes {
         vd x, y, z, inv_r, r, fw, dfw;
     };
+    struct Listed {
+        double x, y, z, inv_r, r, fw, dfw;
+    };
+
+    /// Listed neighbour p's data (as j): its partner row where the rows exist (they may
+    /// be replayed from the tape), else the neighbour arrays.
+    Listed listed(int p) const {
+        if constexpr (kPartnerRows) {
+            const double* row = rows_ + 8 * p;
+            return {row[0], row[1], row[2], row[3], row[4], row[5], row[6]};
+        } else {
+            const sf::GroupNeighbors& nb = s_.nb;
+            return {nb.x[p], nb.y[p], nb.z[p], nb.inv_r[p], nb.r[p], s_.wfc[p], s_.wdfc[p]};
+        }
+    }
 
     /// The partner data of lanes c ... c + W - 1.
     PartnerLanes partners_at(int q0, const int* sel, int c) const {
@@ -388,13 +405,13 @@ class GaussianAngularKernel {
             transpose4(b[0], b[1], b[2], b[3], k.r, k.fw, k.dfw, unused);
         } else {
             const sf::GroupNeighbors& nb = s_.nb;
-            k.x = fetch(nb.x.data(), q0, sel, c);
-            k.y = fetch(nb.y.data(), q0, sel, c);
-            k.z = fetch(nb.z.data(), q0, sel, c);
-            k.inv_r = fetch(nb.inv_r.data(), q0, sel, c);
-            k.r = fetch(nb.r.data(), q0, sel, c);
-            k.fw = fetch(s_.wfc.data(), q0, sel, c);
-            k.dfw = fetch(s_.wdfc.data(), q0, sel, c);
+            k.x = fetch(nb.x.data(), q0, c);
+            k.y = fetch(nb.y.data(), q0, c);
+            k.z = fetch(nb.z.data(), q0, c);
+            k.inv_r = fetch(nb.inv_r.data(), q0, c);
+            k.r = fetch(nb.r.data(), q0, c);
+            k.fw = fetch(s_.wfc.data(), q0, c);
+            k.dfw = fetch(s_.wdfc.data(), q0, c);
         }
         return k;
     }
@@ -450,19 +467,17 @@ class GaussianAngularKernel {
     /// independent iterations over many blocks, not one long chain of dependent steps
     /// per block: the processor overlaps the blocks.
     void fill_queued(const int* index, double* blocks) {
-        const sf::GroupNeighbors& nb = s_.nb;
         const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
         const int n = static_cast<int>(s_.queued.size());
         const typename GaussianAngularScratch::QueuedBlock* queued = s_.queued.data();
         for (int b = 0; b < n; ++b) {  // r_jk, f_ij w_k f_c(r_ik), cos theta, r_ik
             double* slot = blocks + size_t(b) * block_doubles;
-            const int j = queued[b].j;
-            const double xj = nb.x[j], yj = nb.y[j], zj = nb.z[j];
+            const Listed j = listed(queued[b].j);
             const PartnerLanes pk = partners_at(0, index + queued[b].first, 0);
-            const vd cos_t = (xj * pk.x + yj * pk.y + zj * pk.z) * nb.inv_r[j] * pk.inv_r;
-            const vd jx = pk.x - xj, jy = pk.y - yj, jz = pk.z - zj;
+            const vd cos_t = (j.x * pk.x + j.y * pk.y + j.z * pk.z) * j.inv_r * pk.inv_r;
+            const vd jx = pk.x - j.x, jy = pk.y - j.y, jz = pk.z - j.z;
             simd::store(slot, simd::sqrt(jx * jx + jy * jy + jz * jz));
-            simd::store(slot + F_at, s_.wfc[j] * pk.fw);
+            simd::store(slot + F_at, j.fw * pk.fw);
             simd::store(slot + pw_at, cos_t);  // until angle_powers
             simd::store(slot + ek_at, pk.r);   // until the first key's Gaussian
         }
@@ -471,7 +486,7 @@ class GaussianAngularKernel {
         for (int b = 0; b < n; ++b) {
             double* slot = blocks + size_t(b) * block_doubles;
             const vd r_jk = simd::load<vd>(slot), r_ik = simd::load<vd>(slot + ek_at);
-            const double r_ij = nb.r[queued[b].j];
+            const double r_ij = listed(queued[b].j).r;
             const auto valid = simd::iota<vd>() < static_cast<double>(queued[b].lanes);
             vd f_jk, df_jk;
             cutoff_.evaluate(r_jk, f_jk, df_jk);
@@ -505,11 +520,10 @@ class GaussianAngularKernel {
     /// Fills j's blocks (groups without r_jk; partners q0 + c): angular powers and the
     /// Gaussians of every key, the product of per-neighbour Gaussians.
     void fill_blocks(int p, int q0, int mc, int mpad, double* blocks) {
-        const sf::GroupNeighbors& nb = s_.nb;
         const int nk = static_cast<int>(g_.keys.size());
         const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
-        const double xj = nb.x[p], yj = nb.y[p], zj = nb.z[p], inv_rj = nb.inv_r[p];
-        const double f_ij = s_.wfc[p];
+        const Listed j = listed(p);
+        const double xj = j.x, yj = j.y, zj = j.z, inv_rj = j.inv_r, f_ij = j.fw;
         for (int c = 0; c < mpad; c += W) {
             double* slot = blocks + (c / W) * block_doubles;
             const PartnerLanes pk = partners_at(q0, nullptr, c);
@@ -526,7 +540,7 @@ class GaussianAngularKernel {
                     e = simd::ipow(simd::load<vd>(ek + W * key.base), key.power);
                 } else {
                     const double* h = s_.gauss.data() + k * nl_;
-                    e = h[p] * fetch(h, q0, nullptr, c);
+                    e = h[p] * fetch(h, q0, c);
                 }
                 simd::store(ek + W * k, e);
             }

@@ -115,23 +115,6 @@ inline V splat(double a) { return V{} + a; }
 /// m ? a : b per lane (m from a comparison: all bits set or none).
 template <class M, class V>
 inline V select(M m, V a, V b) { return m ? a : b; }
-/// a[i[0]], ..., a[i[W - 1]].
-template <class V = vd>
-inline V gather(const double* a, const int* i) {
-    V v{};
-    for (int l = 0; l < width_of<V>; ++l) v[l] = a[i[l]];
-    return v;
-}
-#if BPFAST_WIDE_KERNELS
-template <>
-BPFAST_V4 inline Lanes<8>::vd gather<Lanes<8>::vd>(const double* a, const int* i) {
-    // The masked form with a zero source: the plain one reads an undefined register
-    // (GCC warns that it may be uninitialised).
-    const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(i));
-    return reinterpret_cast<Lanes<8>::vd>(
-        _mm512_mask_i32gather_pd(_mm512_setzero_pd(), 0xFF, index, a, 8));
-}
-#endif
 /// Unaligned load and store of W consecutive doubles (typed as doubles, so that the
 /// compiler knows they alias nothing else).
 template <class V = vd>
@@ -170,11 +153,13 @@ BPFAST_V4 inline Lanes<8>::vd load_halves<Lanes<8>::vd>(const double* lo, const 
 }
 template <>
 BPFAST_V4 inline void add_half<0, Lanes<8>::vd>(double* a, Lanes<8>::vd v) {
-    _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), _mm512_castpd512_pd256(reinterpret_cast<__m512d>(v))));
+    const __m256d low = _mm512_castpd512_pd256(reinterpret_cast<__m512d>(v));
+    _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), low));
 }
 template <>
 BPFAST_V4 inline void add_half<1, Lanes<8>::vd>(double* a, Lanes<8>::vd v) {
-    _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), _mm512_extractf64x4_pd(reinterpret_cast<__m512d>(v), 1)));
+    const __m256d high = _mm512_extractf64x4_pd(reinterpret_cast<__m512d>(v), 1);
+    _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), high));
 }
 #endif
 /// 0, 1, ..., W - 1.
