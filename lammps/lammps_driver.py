@@ -13,10 +13,13 @@ that set up the system, including ``plugin load`` and the pair style). Kinds:
 * ``run0``: ``run 0``; returns ``energy`` (pe), ``pressure`` (pxx, pyy, pzz, pxy, pxz,
   pyz), ``nktv2p``, per-atom ``forces``, ``energies`` (compute pe/atom) and ``positions``
   ordered by atom ID, ``box`` (the 3x3 LAMMPS cell, rows a, b, c), ``extrapolations``
-  (compute pair bpfast, value 1) and ``pair_vector`` (its values 1-3: extrapolations,
-  largest force spread, energy std); ``pair``: the pair style's ``extract_pair`` values
-  for the names listed in ``extract``; with ``force_spread`` true also the per-atom
-  ``force_spread`` (``fix pair 1 bpfast force_spread 1``, ordered by atom ID).
+  (compute pair bpfast, value 1), ``pair_vector`` (its values 1-3: extrapolations,
+  largest force spread, energy std) and ``bpfast_energy`` (its scalar: the energy of
+  the bpfast style alone, under pair_style hybrid); ``pair``: the pair style's
+  ``extract_pair`` values for the names listed in ``extract``; with ``force_spread`` true
+  also the per-atom ``force_spread`` (``fix pair 1 bpfast force_spread 1``, ordered by
+  atom ID). With ``"bpfast": false`` (a run with other pair styles only) the values of
+  compute pair bpfast are left out.
 * ``md``: runs ``steps`` steps in chunks of ``every``; returns ``thermo`` rows
   (step, pe, ke, etotal) after every chunk and ``positions`` at the steps listed in
   ``positions_at`` (wrapped into the box, ordered by atom ID).
@@ -70,29 +73,32 @@ def _per_atom(lmp, name, count):
 
 
 def _run0(lmp, job):
-    commands = [
-        "compute bpfast_pea all pe/atom",
-        "compute bpfast_sumpea all reduce sum c_bpfast_pea",
-        "compute bpfast_pair all pair bpfast",
-        "thermo_style custom step pe press pxx pyy pzz pxy pxz pyz c_bpfast_sumpea c_bpfast_pair[1]",
-    ]
+    bpfast = job.get("bpfast", True)
+    thermo = "thermo_style custom step pe press pxx pyy pzz pxy pxz pyz c_bpfast_sumpea"
+    commands = ["compute bpfast_pea all pe/atom", "compute bpfast_sumpea all reduce sum c_bpfast_pea"]
+    if bpfast:
+        commands.append("compute bpfast_pair all pair bpfast")
+        thermo += " c_bpfast_pair[1]"
+    commands.append(thermo)
     if job.get("force_spread"):
         commands.append("fix bpfast_spread all pair 1 bpfast force_spread 1")
     lmp.commands_list(commands + ["run 0"])
-    pair_vector = lmp.extract_compute("bpfast_pair", 0, 1)
     result = {
-        "pair_vector": [pair_vector[k] for k in range(3)],
         "pair": {k: lmp.extract_pair(k) for k in job.get("extract", [])},
         "energy": lmp.get_thermo("pe"),
         "pressure": [lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pxy", "pxz", "pyz")],
         "nktv2p": lmp.extract_global("nktv2p"),
         "sum_energies": lmp.extract_compute("bpfast_sumpea", 0, 0),
-        "extrapolations": lmp.extract_compute("bpfast_pair", 0, 1)[0],
         "forces": _per_atom(lmp, "f", 3),
         "energies": _per_atom(lmp, "c_bpfast_pea", 1),
         "positions": _per_atom(lmp, "x", 3),
         "box": _box(lmp),
     }
+    if bpfast:
+        pair_vector = lmp.extract_compute("bpfast_pair", 0, 1)
+        result["pair_vector"] = [pair_vector[k] for k in range(3)]
+        result["extrapolations"] = pair_vector[0]
+        result["bpfast_energy"] = lmp.extract_compute("bpfast_pair", 0, 0)
     if job.get("force_spread"):
         result["force_spread"] = _per_atom(lmp, "f_bpfast_spread", 1)
     return result

@@ -330,7 +330,8 @@ void PairBPFast::load_members(const std::vector<std::string>& directories) {
 }
 
 /* ----------------------------------------------------------------------
-   pair_coeff * * El_1 ... El_ntypes   (element symbol of each atom type)
+   pair_coeff * * El_1 ... El_ntypes   (element symbol of each atom type, or NULL
+   for a type that pair_style hybrid gives to other styles only)
 ------------------------------------------------------------------------- */
 
 void PairBPFast::coeff(int narg, char** arg) {
@@ -340,11 +341,24 @@ void PairBPFast::coeff(int narg, char** arg) {
     if (narg != 2 + ntypes || std::strcmp(arg[0], "*") != 0 || std::strcmp(arg[1], "*") != 0) {
         error->all(FLERR,
                    "Incorrect args for pair coefficients: expected pair_coeff * * followed by "
-                   "one element symbol for each of the {} atom types, got {} arguments",
+                   "one element symbol (or NULL) for each of the {} atom types, got {} "
+                   "arguments",
                    ntypes, narg);
     }
     for (int t = 1; t <= ntypes; ++t) {
         const std::string symbol = arg[1 + t];
+        if (symbol == "NULL") {
+            // Not this style's atoms: pair_style hybrid leaves them out of this style's
+            // neighbour lists (no centres, no neighbours).
+            if (force->pair == this) {
+                error->all(FLERR,
+                           "pair_coeff bpfast: NULL (atom type {}) needs pair_style hybrid or "
+                           "hybrid/overlay, with another style for the pairs of that type",
+                           t);
+            }
+            type_number_[t] = 0;
+            continue;
+        }
         const int z = bpfast::atomic_number(symbol);
         if (z == 0) {
             error->all(FLERR,
@@ -361,7 +375,9 @@ void PairBPFast::coeff(int narg, char** arg) {
         type_number_[t] = z;
     }
     for (int i = 1; i <= ntypes; ++i) {
-        for (int j = i; j <= ntypes; ++j) setflag[i][j] = 1;
+        for (int j = i; j <= ntypes; ++j) {
+            setflag[i][j] = type_number_[i] > 0 && type_number_[j] > 0;
+        }
     }
 }
 
@@ -411,7 +427,7 @@ void PairBPFast::compute(int eflag, int vflag) {
         positions_[3 * i] = x[i][0] * length_unit_;
         positions_[3 * i + 1] = x[i][1] * length_unit_;
         positions_[3 * i + 2] = x[i][2] * length_unit_;
-        numbers_[i] = type_number_[type[i]];
+        numbers_[i] = type_number_[type[i]];  // 0 for NULL types
     }
 
     bpfast::HostNeighbors host;

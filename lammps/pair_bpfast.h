@@ -5,7 +5,7 @@
 //   pair_style bpfast DIR [DIR ...] [length_unit NAME | cflength X]
 //                     [energy_unit NAME | cfenergy Y] [threads N]
 //                     [spread_file FILE] [spread_every K]
-//   pair_coeff * * El_1 El_2 ... El_ntypes
+//   pair_coeff * * El_1 El_2 ... El_ntypes     (El: an element symbol, or NULL)
 //
 // DIR holds input.nn, scaling.data and weights.ZZZ.data. length_unit / energy_unit name the
 // potential's units as bpfast.units does (bohr, angstrom, nm, pm; hartree, ev, rydberg,
@@ -26,6 +26,10 @@
 // extract("max_force_spread") / ("energy_std"), and per atom extract_peratom("force_spread")
 // for `fix pair N bpfast force_spread 1`. Other steps need no member forces: the core
 // returns the forces of the mean energy from one force sweep.
+//
+// NULL in pair_coeff leaves a type out (pair_style hybrid or hybrid/overlay gives it other
+// styles): its atoms are no centres and, in the neighbour lists that hybrid builds for this
+// style, no neighbours.
 //
 // Requires `newton_pair on`: forces on ghost atoms are returned to their owners by LAMMPS'
 // reverse communication. Computes energy, per-atom energy, forces and the global virial;
@@ -100,7 +104,8 @@ class PairBPFast : public Pair {
     double energy_unit_ = 1.0;  // potential energy units per LAMMPS energy unit
     int threads_ = 0;           // 0: comm->nthreads
     double cutoff_ = 0.0;       // the largest member cutoff, in LAMMPS length units
-    std::vector<int32_t> type_number_;  // atomic number of each LAMMPS type (index 1..ntypes)
+    // atomic number of each LAMMPS type (index 1..ntypes); 0 for NULL and before pair_coeff
+    std::vector<int32_t> type_number_;
 
     // Committee spread: computed at steps that are multiples of spread_every_ and when
     // `fix pair` asks for force_spread (force_spread_flag_).

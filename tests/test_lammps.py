@@ -52,7 +52,7 @@ LAMMPS_UNITS = {"metal": ("angstrom", "ev"), "real": ("angstrom", "kcal/mol"),
                 "cgs": (1e8, 1e-7 / 1.602176634e-19), "micro": (1e4, 1e-15 / 1.602176634e-19),
                 "nano": ("nm", 1e-21 / 1.602176634e-19)}
 MASSES = {"H": 1.008, "O": 15.999, "Cu": 63.546, "S": 32.06, "C": 12.011, "N": 14.007,
-          "Ne": 1.0}
+          "Ne": 1.0, "Ar": 39.948}
 
 
 def _lammps_missing_reason():
@@ -509,7 +509,7 @@ def test_bad_input_gives_lammps_errors(tmp_path):
                                      "describes H, O"],
         "missing_directory": ["cannot load the potential", "nowhere", "not found"],
         "missing_weights_file": ["cannot load the potential", "weights.008.data"],
-        "too_few_elements": ["one element symbol for each of the 2 atom types"],
+        "too_few_elements": ["one element symbol (or NULL) for each of the 2 atom types"],
         "unknown_keyword": ["unknown keyword 'cutoff'"],
         "bad_factor": ["cflength must be a positive number, got -1"],
         "unknown_unit": ["unknown energy unit 'furlong'; use one of ev, mev, hartree"],

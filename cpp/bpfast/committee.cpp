@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bpfast/atom_elements.hpp"
 #include "bpfast/descriptors.hpp"
-#include "bpfast/elements.hpp"
 #include "bpfast/energies.hpp"
 #include "bpfast/errors.hpp"
 #include "bpfast/evaluation.hpp"
@@ -43,25 +43,6 @@ void check_finite(const double* positions, int64_t n) {
             throw InputError("position of atom " + std::to_string(k / 3) + " is not finite");
         }
     }
-}
-
-/// Element index of every atom (the members share the elements); throws
-/// UnknownElementError naming the first atom of another element.
-std::vector<int> element_indices(const Potential& pot, const int32_t* numbers, int64_t n) {
-    std::vector<int> element(n);
-    for (int64_t i = 0; i < n; ++i) {
-        element[i] = pot.element_index(numbers[i]);
-        if (element[i] >= 0) continue;
-        std::string known;
-        for (const auto& s : pot.spec().elements) known += (known.empty() ? "" : ", ") + s;
-        const std::string name =
-            numbers[i] >= 1 && numbers[i] <= kMaxAtomicNumber ? element_symbol(numbers[i]) : "?";
-        throw UnknownElementError("atom " + std::to_string(i) + " is " + name + " (Z=" +
-                                  std::to_string(numbers[i]) +
-                                  "), which the committee does not describe (elements: " +
-                                  known + ")");
-    }
-    return element;
 }
 
 /// Every member's network energy of every centre (nn[m * n_total + i]) from the scaled
@@ -212,8 +193,8 @@ CommitteeResult Committee::compute(const double* positions, const int32_t* numbe
         res.timings.neighbors = seconds_since(t0);
     }
     const ListEnvironments environments(*list, wrapped, numbers);
-    return evaluate(n, numbers, n, nullptr, nt, options, member_gradients, environments,
-                    std::move(res));
+    return evaluate(atom_elements(*members_[0], numbers, n, nullptr, "the committee"), n,
+                    nullptr, nt, options, member_gradients, environments, std::move(res));
 }
 
 CommitteeResult Committee::compute(const HostNeighbors& host, const ComputeOptions& options,
@@ -229,15 +210,17 @@ CommitteeResult Committee::compute(const HostNeighbors& host, const ComputeOptio
     for (int64_t c = 0; c < host.n_centers; ++c) res.neighbor_pairs += host.counts[host.centers[c]];
     const HostEnvironments environments(host.positions, host.numbers, host.counts, host.neighbors,
                                         host.index_mask);
-    return evaluate(host.n_total, host.numbers, host.n_centers, host.centers, nt, options,
-                    member_gradients, environments, std::move(res));
+    return evaluate(atom_elements(*members_[0], host.numbers, host.n_total, &host,
+                                  "the committee"),
+                    host.n_centers, host.centers, nt, options, member_gradients, environments,
+                    std::move(res));
 }
 
-CommitteeResult Committee::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
+CommitteeResult Committee::evaluate(std::vector<int> element, int64_t n_centers,
                                     const int32_t* centers, int nt, const ComputeOptions& options,
                                     bool member_gradients, const Environments& environments,
                                     CommitteeResult res) const {
-    const std::vector<int> element = element_indices(*members_[0], numbers, n_total);
+    const auto n_total = static_cast<int64_t>(element.size());
     const bool gradient = options.forces || options.stress;
     const bool mean_only = gradient && !member_gradients;
     const double weight = 1.0 / static_cast<double>(members_.size());

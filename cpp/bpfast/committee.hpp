@@ -63,7 +63,8 @@ class Committee {
                             bool member_gradients = true) const;
 
   private:
-    CommitteeResult evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
+    /// Every member's evaluation of the centres; `element` per atom (atom_elements).
+    CommitteeResult evaluate(std::vector<int> element, int64_t n_centers,
                              const int32_t* centers, int threads, const ComputeOptions& options,
                              bool member_gradients, const Environments& environments,
                              CommitteeResult res) const;

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
+#include "bpfast/atom_elements.hpp"
 #include "bpfast/descriptors.hpp"
-#include "bpfast/elements.hpp"
 #include "bpfast/energies.hpp"
 #include "bpfast/errors.hpp"
 #include "bpfast/evaluation.hpp"
@@ -37,19 +37,6 @@ int Potential::element_index(int z) const {
         if (spec_.atomic_numbers[e] == z) return static_cast<int>(e);
     }
     return -1;
-}
-
-int Potential::element_of_atom(const int32_t* numbers, int64_t i) const {
-    const int e = element_index(numbers[i]);
-    if (e >= 0) return e;
-    std::string known;
-    for (const auto& s : spec_.elements) known += (known.empty() ? "" : ", ") + s;
-    const std::string name =
-        numbers[i] >= 1 && numbers[i] <= kMaxAtomicNumber ? element_symbol(numbers[i]) : "?";
-    throw UnknownElementError("atom " + std::to_string(i) + " is " + name + " (Z=" +
-                              std::to_string(numbers[i]) +
-                              "), which the potential does not describe (elements: " + known +
-                              ")");
 }
 
 namespace {
@@ -97,7 +84,8 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
         res.timings.neighbors = seconds_since(t0);
     }
     const ListEnvironments environments(*list, wrapped, numbers);
-    return evaluate(n, numbers, n, nullptr, nt, options, environments, std::move(res));
+    return evaluate(atom_elements(*this, numbers, n, nullptr), n, nullptr, nt, options,
+                    environments, std::move(res));
 }
 
 Result Potential::compute(const HostNeighbors& host, const ComputeOptions& options) const {
@@ -113,19 +101,18 @@ Result Potential::compute(const HostNeighbors& host, const ComputeOptions& optio
     }
     const HostEnvironments environments(host.positions, host.numbers, host.counts,
                                         host.neighbors, host.index_mask);
-    return evaluate(host.n_total, host.numbers, host.n_centers, host.centers, nt, options,
-                    environments, std::move(res));
+    return evaluate(atom_elements(*this, host.numbers, host.n_total, &host), host.n_centers,
+                    host.centers, nt, options, environments, std::move(res));
 }
 
-Result Potential::evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
+Result Potential::evaluate(std::vector<int> element, int64_t n_centers,
                            const int32_t* centers, int nt, const ComputeOptions& options,
                            const Environments& environments, Result res) const {
+    const auto n_total = static_cast<int64_t>(element.size());
     ExtrapolationCounts counts(model_);
     if (options.forces) res.forces.assign(3 * n_total, 0.0);
     if (options.energies) res.energies.assign(n_total, 0.0);
     res.has_virial = options.stress;
-    std::vector<int> element(n_total);
-    for (int64_t i = 0; i < n_total; ++i) element[i] = element_of_atom(numbers, i);
 
     const Evaluation ev{model_, Centres{n_total, element.data(), n_centers, centers},
                         environments, options.kernels, nt};

@@ -112,11 +112,10 @@ class Potential {
     Result compute(const HostNeighbors& host, const ComputeOptions& options) const;
 
   private:
-    /// Element index of atom i; throws UnknownElementError naming the atom.
-    int element_of_atom(const int32_t* numbers, int64_t i) const;
     /// The centres' energies (and what `options` asks for) from their environments;
-    /// `res` holds what the caller measured (neighbour timing and pairs).
-    Result evaluate(int64_t n_total, const int32_t* numbers, int64_t n_centers,
+    /// `element` per atom (atom_elements), `res` what the caller measured (neighbour
+    /// timing and pairs).
+    Result evaluate(std::vector<int> element, int64_t n_centers,
                     const int32_t* centers, int threads, const ComputeOptions& options,
                     const Environments& environments, Result res) const;
 

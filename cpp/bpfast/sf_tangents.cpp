@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "bpfast/atom_elements.hpp"
 #include "bpfast/errors.hpp"
 #include "bpfast/evaluation.hpp"
 #include "bpfast/threading.hpp"
@@ -33,19 +34,6 @@ void check_finite(const double* values, int64_t count, const char* what) {
                              std::to_string(k) + ")");
         }
     }
-}
-
-std::vector<int> element_indices(const Potential& potential, const int32_t* numbers, int64_t n) {
-    std::vector<int> element(n);
-    for (int64_t i = 0; i < n; ++i) {
-        element[i] = potential.element_index(numbers[i]);
-        if (element[i] < 0) {
-            throw UnknownElementError("atom " + std::to_string(i) + " (Z=" +
-                                      std::to_string(numbers[i]) +
-                                      ") is an element the potential does not describe");
-        }
-    }
-    return element;
 }
 
 /// Every SF of every element as a Descriptor of its own: its gradient pass then runs
@@ -127,7 +115,7 @@ TangentTable symmetry_function_tangents(const Potential& potential, const double
     check_finite(directions, 3 * n * m, "tangents");
     check_kernel_options(kernels);
     const Model& model = potential.model();
-    const std::vector<int> element = element_indices(potential, numbers, n);
+    const std::vector<int> element = atom_elements(potential, numbers, n, nullptr);
     const int nel = model.element_count();
     TangentTable table;
     table.atoms.resize(nel);
