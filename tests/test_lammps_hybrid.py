@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import bpfast
+from bpfast.testing import perturbed_copy
 from conftest import POTENTIALS
 from test_lammps import Case, relative_error, run_lammps
 
@@ -47,9 +48,11 @@ PAIR_STYLE = f"bpfast {WATER} length_unit bohr energy_unit hartree"
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """run 0 with hybrid/overlay, with hybrid and with lj/cut alone (1 rank), and with
-    hybrid/overlay on 2 ranks."""
+    """run 0 with hybrid/overlay, with hybrid, with a committee under hybrid/overlay and
+    with lj/cut alone (1 rank), and with hybrid/overlay on 2 ranks."""
     work = tmp_path_factory.mktemp("lammps_hybrid")
+    perturbed = perturbed_copy(WATER, work / "perturbed", seed=3)
+    committee = PAIR_STYLE.replace(f"bpfast {WATER}", f"bpfast {WATER} {perturbed}")
     data = work / "water_argon.data"
     species = CASE.write_data(data)
     assert species == ["O", "H", "Ar"]
@@ -61,23 +64,27 @@ def runs(tmp_path_factory):
         {"name": "hybrid", "kind": "run0", "commands": base + [
             f"pair_style hybrid {PAIR_STYLE} lj/cut 6.0",
             "pair_coeff * * bpfast O H NULL"] + LJ},
+        {"name": "committee", "kind": "run0", "force_spread": True, "commands": base + [
+            f"pair_style hybrid/overlay {committee} lj/cut 6.0",
+            "pair_coeff * * bpfast O H NULL"] + LJ},
         {"name": "lj", "kind": "run0", "bpfast": False, "commands": base + [
             "pair_style lj/cut 6.0", "pair_coeff * * 0.0 1.0",
             LJ[0].replace(" lj/cut", "")]},
     ]
     one = run_lammps(jobs, work, ranks=1)
     two = run_lammps(jobs[:1], work, ranks=2)
-    return {"one": one, "two": two}
+    return {"one": one, "two": two, "perturbed": perturbed}
 
 
-def water_alone(out):
-    """Energy and forces (LAMMPS units) of Potential.compute on the water atoms of `out`."""
+def water_alone(out, directory=WATER):
+    """Energy and forces (LAMMPS units) of Potential.compute on the water atoms of `out`,
+    with the potential in `directory`."""
     positions, cell = np.array(out["positions"]), np.array(out["box"])
     atoms, _ = CASE.atoms()
     water = atoms.numbers != 18
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
-        res = bpfast.load(WATER).compute(positions[water] * CASE.length_unit,
+        res = bpfast.load(directory).compute(positions[water] * CASE.length_unit,
                                          atoms.numbers[water], cell * CASE.length_unit, True)
     e = 1.0 / CASE.energy_unit
     return res.energy * e, res.forces * e * CASE.length_unit, water
@@ -94,6 +101,22 @@ def test_bpfast_takes_the_water_and_leaves_the_argon_to_lj(runs, style):
     assert relative_error(bpfast_forces[water], forces) < 1e-10
     assert np.abs(bpfast_forces[~water]).max() < 1e-10 * np.abs(forces).max()
     assert lj["energy"] != pytest.approx(0.0, abs=1e-3)  # the argon does interact
+
+
+def test_committee_under_hybrid_overlay_drives_with_the_water_members_mean(runs):
+    out, lj = runs["one"]["committee"], runs["one"]["lj"]
+    members = [water_alone(out, d) for d in (WATER, runs["perturbed"])]
+    water = members[0][2]
+    assert out["bpfast_energy"] == pytest.approx(np.mean([m[0] for m in members]), rel=1e-10)
+    mean_forces = np.mean([m[1] for m in members], axis=0)
+    bpfast_forces = np.array(out["forces"]) - np.array(lj["forces"])
+    assert relative_error(bpfast_forces[water], mean_forces) < 1e-10
+    assert np.abs(bpfast_forces[~water]).max() < 1e-10 * np.abs(mean_forces).max()
+    spread = np.array(out["force_spread"])
+    expected = np.linalg.norm(np.std([m[1] for m in members], axis=0), axis=1)
+    assert relative_error(spread[water], expected) < 1e-8
+    assert np.all(spread[~water] == 0.0)
+    assert out["pair_vector"][1] == pytest.approx(expected.max(), rel=1e-8)
 
 
 def test_hybrid_on_two_ranks_equals_one_rank(runs):
