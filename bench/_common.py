@@ -59,3 +59,22 @@ def cpu_model() -> str:
         return "unknown"
     return (f"{fields.get('model name', '?')} ({fields.get('vendor_id', '?')}, family "
             f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')})")
+
+
+# n2p2 (O(N) part: symmetry functions + network + forces, one thread), microseconds per
+# atom, per CPU model (vendor, family, model): water and Cu2S from
+# shared/docs/n2p2-timings.md (the lower end of the measured range, so that the ratio is
+# not flattered), anisole from the same machine and day (2026-12-06). A ratio is printed
+# only where n2p2 was timed on the CPU model this bench runs on.
+N2P2_US_PER_ATOM = {
+    ("AuthenticAMD", "25", "17"): {("H2O_RPBE-D3", 1): 290.0, ("Cu2S_PBE", 1): 363.0,
+                                   ("Anisole_SCAN", 1): 5745.0},
+}
+
+
+def n2p2_reference(cpu: str) -> dict:
+    """n2p2's figures for the CPU described by cpu_model(), or {} if it was not timed there."""
+    for (vendor, family, model), figures in N2P2_US_PER_ATOM.items():
+        if f"({vendor}, family {family}, model {model})" in cpu:
+            return figures
+    return {}

@@ -9,8 +9,9 @@ its best call over the rounds (noise only ever adds time). Prints, per potential
 microseconds per atom of the whole call (wall time, and CPU time of the process, which a
 loaded machine inflates less), of its neighbour-list and symmetry-function phases (wall), and
 the CPU time of bpfast.neighbor_list() alone (the candidate scan is the part of the
-neighbour list that comes in two widths), and whether the widths give bitwise equal
-energies and forces. Needs the n2p2 potentials and example structures in ../shared (or
+neighbour list that comes in two widths), whether the widths give bitwise equal
+energies and forces, and, where n2p2 was timed on this CPU model (N2P2_US_PER_ATOM in
+_common.py), n2p2's one-thread time divided by each width's CPU time. Needs the n2p2 potentials and example structures in ../shared (or
 $BPFAST_SHARED). Where the CPU lacks 8-lane kernels, the "8" row runs 4 lanes.
 """
 
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED, base_frame, cpu_model, supercell  # noqa: E402
+from _common import SHARED, base_frame, cpu_model, n2p2_reference, supercell  # noqa: E402
 
 #: potential -> repetitions of its base frame (water 3,072 atoms, Cu2S 3,456, anisole 2,048)
 REPEATS = {"H2O_RPBE-D3": (2, 2, 4), "Cu2S_PBE": (2, 3, 4), "Anisole_SCAN": (2, 2, 2)}
@@ -98,11 +99,13 @@ def main(argv=None) -> int:
         print(f"\n{potential}, {r['atoms']} atoms, 1 thread, best of {r['rounds']} interleaved "
               f"calls (us/atom)")
         print(f"  {'width':<6}{'lanes':>6}{'wall':>9}{'CPU':>9}{'neighbours':>12}{'SFs':>9}"
-              f"{'neighbor_list() CPU':>21}")
+              f"{'neighbor_list() CPU':>21}{'n2p2 / CPU':>12}")
+        ref = n2p2_reference(cpu_model()).get((potential, 1))
         for w, t in r["us_per_atom"].items():
+            ratio = f"{ref / t['cpu']:.2f}x" if ref else "-"
             print(f"  {w:<6}{r['lanes'][w]:>6}{t['total']:>9.2f}{t['cpu']:>9.2f}"
                   f"{t['neighbors']:>12.3f}{t['symmetry_functions']:>9.2f}"
-                  f"{t['neighbor_list_cpu']:>21.3f}")
+                  f"{t['neighbor_list_cpu']:>21.3f}{ratio:>12}")
         print("  bitwise equal: " + ", ".join(f"{k} {v}" for k, v in r["bitwise_equal"].items()) +
               f"; |E4 - E8| = {r['energy_difference_4_8']:.3g}")
     if args.json:
