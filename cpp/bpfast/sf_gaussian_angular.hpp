@@ -45,6 +45,8 @@ struct GaussianAngularScratch {
         int lanes;  // partners in the block (the rest is padding)
     };
     std::vector<QueuedBlock> queued;
+    // Per queued block: cos theta and r_ik (W lanes each), while it is computed.
+    simd::aligned_vector<double> block_geometry;
     // Per-pair blocks (see the kernel) that are not on the pair tape.
     simd::aligned_vector<double> blocks;
 };

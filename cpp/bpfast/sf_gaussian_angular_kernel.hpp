@@ -461,61 +461,91 @@ class GaussianAngularKernel {
     }
 
     /// Computes the queued blocks (groups with r_jk), the first at `blocks`, their partner
-    /// indices in `index`: first the geometry of every block, then per block the cutoff
-    /// of r_jk, the angular powers and the Gaussian of every key (exp(-eta sum t^2), keys
-    /// sorted by r_s: one sum of squares per r_s; or a power of an earlier key's). Short
-    /// independent iterations over many blocks, not one long chain of dependent steps
-    /// per block: the processor overlaps the blocks.
+    /// indices in `index`: first the geometry of every block, then the cutoff of r_jk,
+    /// then per angle key its powers of every block, then per key the Gaussians of every
+    /// block (exp(-eta sum t^2); or a power of an earlier key's). Short independent
+    /// iterations over many blocks, each loop's parameters (and integer powers) fixed:
+    /// the processor overlaps the blocks.
     void fill_queued(const int* index, double* blocks) {
         const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
         const int n = static_cast<int>(s_.queued.size());
         const typename GaussianAngularScratch::QueuedBlock* queued = s_.queued.data();
-        for (int b = 0; b < n; ++b) {  // r_jk, f_ij w_k f_c(r_ik), cos theta, r_ik
+        // per block: cos theta and r_ik, W lanes each (r_jk is in the block)
+        if (s_.block_geometry.size() < 2 * W * static_cast<size_t>(n)) {
+            s_.block_geometry.resize(2 * W * static_cast<size_t>(n));
+        }
+        double* geometry = s_.block_geometry.data();
+        for (int b = 0; b < n; ++b) {  // r_jk, its cutoff, f_ij w_k f_c(r_ik) f_c(r_jk)
             double* slot = blocks + size_t(b) * block_doubles;
             const Listed j = listed(queued[b].j);
             const PartnerLanes pk = partners_at(0, index + queued[b].first, 0);
-            const vd cos_t = (j.x * pk.x + j.y * pk.y + j.z * pk.z) * j.inv_r * pk.inv_r;
             const vd jx = pk.x - j.x, jy = pk.y - j.y, jz = pk.z - j.z;
-            simd::store(slot, simd::sqrt(jx * jx + jy * jy + jz * jz));
-            simd::store(slot + F_at, j.fw * pk.fw);
-            simd::store(slot + pw_at, cos_t);  // until angle_powers
-            simd::store(slot + ek_at, pk.r);   // until the first key's Gaussian
-        }
-        const sf::Key* keys = g_.keys.data();
-        const int nk = static_cast<int>(g_.keys.size());
-        for (int b = 0; b < n; ++b) {
-            double* slot = blocks + size_t(b) * block_doubles;
-            const vd r_jk = simd::load<vd>(slot), r_ik = simd::load<vd>(slot + ek_at);
-            const double r_ij = listed(queued[b].j).r;
+            const vd r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
             const auto valid = simd::iota<vd>() < static_cast<double>(queued[b].lanes);
             vd f_jk, df_jk;
             cutoff_.evaluate(r_jk, f_jk, df_jk);
             f_jk = simd::select(valid, f_jk, vd{});
+            simd::store(slot, r_jk);
             simd::store(slot + W, f_jk);
             simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
-            simd::store(slot + F_at, simd::load<vd>(slot + F_at) * f_jk);
-            angle_powers(simd::load<vd>(slot + pw_at), slot + pw_at);
-            double* ek = slot + ek_at;
-            double rs_done = 0.0;
-            vd sum_t2{};
-            for (int k = 0; k < nk; ++k) {
-                const sf::Key& key = keys[k];
-                vd e;
-                if (key.base != k) {
-                    e = simd::ipow(simd::load<vd>(ek + W * key.base), key.power);
-                } else {
-                    if (k == 0 || key.rs != rs_done) {
-                        const double rs = key.rs;
-                        const vd t_ik = r_ik - rs, t_jk = r_jk - rs;
-                        sum_t2 = (r_ij - rs) * (r_ij - rs) + t_ik * t_ik + t_jk * t_jk;
-                        rs_done = rs;
-                    }
-                    e = simd::vexp(-key.eta * sum_t2);
+            simd::store(slot + F_at, j.fw * pk.fw * f_jk);
+            simd::store(geometry + 2 * W * b,
+                        (j.x * pk.x + j.y * pk.y + j.z * pk.z) * j.inv_r * pk.inv_r);
+            simd::store(geometry + 2 * W * b + W, pk.r);
+        }
+        const int na = static_cast<int>(g_.angle_keys.size());
+        for (int a = 0; a < na; ++a) {
+            const sf::AngleKey& ak = g_.angle_keys[a];
+            double* pw = blocks + pw_at + W * a;
+            double* pw1 = blocks + pw_at + W * (na + a);
+            if (ak.int_zeta <= 0) {
+                for (int b = 0; b < n; ++b) {
+                    const vd P = 1.0 + ak.lambda * simd::load<vd>(geometry + 2 * W * b);
+                    vd P1;
+                    for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
+                    P1 = simd::select(P > 0.0, P1, vd{});
+                    simd::store(pw + size_t(b) * block_doubles, P1 * P);
+                    simd::store(pw1 + size_t(b) * block_doubles, P1);
                 }
-                simd::store(ek + W * k, e);
+                continue;
+            }
+            simd::with_exponent<kUnrolledPowers>(ak.int_zeta - 1, [&](auto power) {
+                for (int b = 0; b < n; ++b) {
+                    const vd P = 1.0 + ak.lambda * simd::load<vd>(geometry + 2 * W * b);
+                    const vd P1 = simd::select(P > 0.0, simd::ipow(P, power), vd{});
+                    simd::store(pw + size_t(b) * block_doubles, P1 * P);
+                    simd::store(pw1 + size_t(b) * block_doubles, P1);
+                }
+            });
+        }
+        const int nk = static_cast<int>(g_.keys.size());
+        for (int k = 0; k < nk; ++k) {
+            const sf::Key& key = g_.keys[k];
+            double* ek = blocks + ek_at + W * k;
+            if (key.base != k) {
+                const double* base = blocks + ek_at + W * key.base;
+                simd::with_exponent<kUnrolledPowers>(key.power, [&](auto power) {
+                    for (int b = 0; b < n; ++b) {
+                        const size_t o = size_t(b) * block_doubles;
+                        simd::store(ek + o, simd::ipow(simd::load<vd>(base + o), power));
+                    }
+                });
+                continue;
+            }
+            const double rs = key.rs, minus_eta = -key.eta;
+            for (int b = 0; b < n; ++b) {
+                const size_t o = size_t(b) * block_doubles;
+                const double t_ij = listed(queued[b].j).r - rs;
+                const vd t_ik = simd::load<vd>(geometry + 2 * W * b + W) - rs;
+                const vd t_jk = simd::load<vd>(blocks + o) - rs;
+                const vd sum_t2 = t_ij * t_ij + t_ik * t_ik + t_jk * t_jk;
+                simd::store(ek + o, simd::vexp(minus_eta * sum_t2));
             }
         }
     }
+
+    /// Integer powers up to this are unrolled per loop (with_exponent); higher ones loop.
+    static constexpr int kUnrolledPowers = 32;
 
     /// Fills j's blocks (groups without r_jk; partners q0 + c): angular powers and the
     /// Gaussians of every key, the product of per-neighbour Gaussians.
