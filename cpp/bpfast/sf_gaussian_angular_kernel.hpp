@@ -442,22 +442,62 @@ class GaussianAngularKernel {
         }
     }
 
-    /// Angular factors per angle key of one block: pw[a] = P^zeta, pw[na + a] = P^(zeta-1).
-    void angle_powers(vd cos_t, double* pw) const {
+    /// Integer powers up to this are unrolled per loop (with_exponent); higher ones loop.
+    static constexpr int kUnrolledPowers = 32;
+
+    /// Angular factors of n blocks (the first at `blocks`), per angle key a: P^zeta at
+    /// pw_at + W a, P^(zeta-1) at pw_at + W (na + a), P = 1 + lambda cos theta, from the
+    /// blocks' cos theta at cos_t[2 W b]. One loop over the blocks per angle key, its
+    /// integer power fixed.
+    void angle_powers(int n, const double* cos_t, double* blocks) const {
         const int na = static_cast<int>(g_.angle_keys.size());
+        const int block_doubles = block_doubles_;
         for (int a = 0; a < na; ++a) {
             const sf::AngleKey& ak = g_.angle_keys[a];
-            const vd P = 1.0 + ak.lambda * cos_t;
-            vd P1;
-            if (ak.int_zeta > 0) {
-                P1 = simd::ipow(P, ak.int_zeta - 1);
-            } else {
-                for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
+            double* pw = blocks + pw_at_ + W * a;
+            double* pw1 = blocks + pw_at_ + W * (na + a);
+            if (ak.int_zeta <= 0) {
+                for (int b = 0; b < n; ++b) {
+                    const vd P = 1.0 + ak.lambda * simd::load<vd>(cos_t + 2 * W * b);
+                    vd P1;
+                    for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
+                    P1 = simd::select(P > 0.0, P1, vd{});
+                    simd::store(pw + size_t(b) * block_doubles, P1 * P);
+                    simd::store(pw1 + size_t(b) * block_doubles, P1);
+                }
+                continue;
             }
-            P1 = simd::select(P > 0.0, P1, vd{});
-            simd::store(pw + W * a, P1 * P);
-            simd::store(pw + W * (na + a), P1);
+            simd::with_exponent<kUnrolledPowers>(ak.int_zeta - 1, [&](auto power) {
+                for (int b = 0; b < n; ++b) {
+                    const vd P = 1.0 + ak.lambda * simd::load<vd>(cos_t + 2 * W * b);
+                    const vd P1 = simd::select(P > 0.0, simd::ipow(P, power), vd{});
+                    simd::store(pw + size_t(b) * block_doubles, P1 * P);
+                    simd::store(pw1 + size_t(b) * block_doubles, P1);
+                }
+            });
         }
+    }
+
+    /// Key k of n blocks (the first at `blocks`), a power of an earlier key.
+    void key_power(int k, int n, double* blocks) const {
+        const sf::Key& key = g_.keys[k];
+        double* ek = blocks + ek_at_ + W * k;
+        const double* base = blocks + ek_at_ + W * key.base;
+        const int block_doubles = block_doubles_;
+        simd::with_exponent<kUnrolledPowers>(key.power, [&](auto power) {
+            for (int b = 0; b < n; ++b) {
+                const size_t o = size_t(b) * block_doubles;
+                simd::store(ek + o, simd::ipow(simd::load<vd>(base + o), power));
+            }
+        });
+    }
+
+    /// Scratch memory for n blocks' cos theta and r_ik (W lanes each, 2 W per block).
+    double* block_geometry(int n) {
+        if (s_.block_geometry.size() < 2 * W * static_cast<size_t>(n)) {
+            s_.block_geometry.resize(2 * W * static_cast<size_t>(n));
+        }
+        return s_.block_geometry.data();
     }
 
     /// Computes the queued blocks (groups with r_jk), the first at `blocks`, their partner
@@ -467,14 +507,10 @@ class GaussianAngularKernel {
     /// iterations over many blocks, each loop's parameters (and integer powers) fixed:
     /// the processor overlaps the blocks.
     void fill_queued(const int* index, double* blocks) {
-        const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
+        const int block_doubles = block_doubles_, F_at = F_at_, ek_at = ek_at_;
         const int n = static_cast<int>(s_.queued.size());
         const typename GaussianAngularScratch::QueuedBlock* queued = s_.queued.data();
-        // per block: cos theta and r_ik, W lanes each (r_jk is in the block)
-        if (s_.block_geometry.size() < 2 * W * static_cast<size_t>(n)) {
-            s_.block_geometry.resize(2 * W * static_cast<size_t>(n));
-        }
-        double* geometry = s_.block_geometry.data();
+        double* geometry = block_geometry(n);  // cos theta, r_ik (r_jk: in the block)
         for (int b = 0; b < n; ++b) {  // r_jk, its cutoff, f_ij w_k f_c(r_ik) f_c(r_jk)
             double* slot = blocks + size_t(b) * block_doubles;
             const Listed j = listed(queued[b].j);
@@ -493,43 +529,13 @@ class GaussianAngularKernel {
                         (j.x * pk.x + j.y * pk.y + j.z * pk.z) * j.inv_r * pk.inv_r);
             simd::store(geometry + 2 * W * b + W, pk.r);
         }
-        const int na = static_cast<int>(g_.angle_keys.size());
-        for (int a = 0; a < na; ++a) {
-            const sf::AngleKey& ak = g_.angle_keys[a];
-            double* pw = blocks + pw_at + W * a;
-            double* pw1 = blocks + pw_at + W * (na + a);
-            if (ak.int_zeta <= 0) {
-                for (int b = 0; b < n; ++b) {
-                    const vd P = 1.0 + ak.lambda * simd::load<vd>(geometry + 2 * W * b);
-                    vd P1;
-                    for (int l = 0; l < W; ++l) P1[l] = P[l] > 0.0 ? std::pow(P[l], ak.zeta - 1.0) : 0.0;
-                    P1 = simd::select(P > 0.0, P1, vd{});
-                    simd::store(pw + size_t(b) * block_doubles, P1 * P);
-                    simd::store(pw1 + size_t(b) * block_doubles, P1);
-                }
-                continue;
-            }
-            simd::with_exponent<kUnrolledPowers>(ak.int_zeta - 1, [&](auto power) {
-                for (int b = 0; b < n; ++b) {
-                    const vd P = 1.0 + ak.lambda * simd::load<vd>(geometry + 2 * W * b);
-                    const vd P1 = simd::select(P > 0.0, simd::ipow(P, power), vd{});
-                    simd::store(pw + size_t(b) * block_doubles, P1 * P);
-                    simd::store(pw1 + size_t(b) * block_doubles, P1);
-                }
-            });
-        }
+        angle_powers(n, geometry, blocks);
         const int nk = static_cast<int>(g_.keys.size());
         for (int k = 0; k < nk; ++k) {
             const sf::Key& key = g_.keys[k];
             double* ek = blocks + ek_at + W * k;
             if (key.base != k) {
-                const double* base = blocks + ek_at + W * key.base;
-                simd::with_exponent<kUnrolledPowers>(key.power, [&](auto power) {
-                    for (int b = 0; b < n; ++b) {
-                        const size_t o = size_t(b) * block_doubles;
-                        simd::store(ek + o, simd::ipow(simd::load<vd>(base + o), power));
-                    }
-                });
+                key_power(k, n, blocks);
                 continue;
             }
             const double rs = key.rs, minus_eta = -key.eta;
@@ -544,35 +550,34 @@ class GaussianAngularKernel {
         }
     }
 
-    /// Integer powers up to this are unrolled per loop (with_exponent); higher ones loop.
-    static constexpr int kUnrolledPowers = 32;
-
-    /// Fills j's blocks (groups without r_jk; partners q0 + c): angular powers and the
-    /// Gaussians of every key, the product of per-neighbour Gaussians.
+    /// Fills j's blocks (groups without r_jk; partners q0 + c): F, the angular powers and
+    /// the Gaussians of every key, the product of per-neighbour Gaussians; per angle key
+    /// and per key one loop over the blocks (as fill_queued).
     void fill_blocks(int p, int q0, int mc, int mpad, double* blocks) {
-        const int nk = static_cast<int>(g_.keys.size());
-        const int block_doubles = block_doubles_, F_at = F_at_, pw_at = pw_at_, ek_at = ek_at_;
+        const int n = mpad / W;
+        const int block_doubles = block_doubles_, F_at = F_at_, ek_at = ek_at_;
         const Listed j = listed(p);
-        const double xj = j.x, yj = j.y, zj = j.z, inv_rj = j.inv_r, f_ij = j.fw;
-        for (int c = 0; c < mpad; c += W) {
-            double* slot = blocks + (c / W) * block_doubles;
+        double* geometry = block_geometry(n);  // cos theta (r_ik unused)
+        for (int b = 0; b < n; ++b) {
+            const int c = b * W;
             const PartnerLanes pk = partners_at(q0, nullptr, c);
-            const vd cos_t = (xj * pk.x + yj * pk.y + zj * pk.z) * inv_rj * pk.inv_r;
             const auto valid = simd::iota<vd>() < static_cast<double>(mc - c);
             const vd f_jk = simd::select(valid, simd::splat<vd>(1.0), vd{});
-            simd::store(slot + F_at, f_ij * pk.fw * f_jk);
-            angle_powers(cos_t, slot + pw_at);
-            double* ek = slot + ek_at;
-            for (int k = 0; k < nk; ++k) {
-                const sf::Key& key = g_.keys[k];
-                vd e;
-                if (key.base != k) {
-                    e = simd::ipow(simd::load<vd>(ek + W * key.base), key.power);
-                } else {
-                    const double* h = s_.gauss.data() + k * nl_;
-                    e = h[p] * fetch(h, q0, c);
-                }
-                simd::store(ek + W * k, e);
+            simd::store(blocks + size_t(b) * block_doubles + F_at, j.fw * pk.fw * f_jk);
+            simd::store(geometry + 2 * W * b,
+                        (j.x * pk.x + j.y * pk.y + j.z * pk.z) * j.inv_r * pk.inv_r);
+        }
+        angle_powers(n, geometry, blocks);
+        const int nk = static_cast<int>(g_.keys.size());
+        for (int k = 0; k < nk; ++k) {
+            if (g_.keys[k].base != k) {
+                key_power(k, n, blocks);
+                continue;
+            }
+            const double* h = s_.gauss.data() + k * nl_;
+            double* ek = blocks + ek_at + W * k;
+            for (int b = 0; b < n; ++b) {
+                simd::store(ek + size_t(b) * block_doubles, h[p] * fetch(h, q0, b * W));
             }
         }
     }
