@@ -544,8 +544,9 @@ def run(
     first: Dict[str, float] = {}
     last: Dict[str, float] = {}
 
-    def evaluate(fn):
-        """Call fn under a warnings guard: one ExtrapolationWarning per run."""
+    def evaluate(fn, step: int):
+        """Call fn (which evaluates the structure of MD step ``step``) under a warnings
+        guard: one ExtrapolationWarning per run."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExtrapolationWarning)
             result = fn()
@@ -554,7 +555,7 @@ def run(
                 if not warned[0]:
                     warned[0] = True
                     warnings.warn(ExtrapolationWarning(
-                        f"{w.message} (MD step {done}; further extrapolations during this "
+                        f"{w.message} (MD step {step}; further extrapolations during this "
                         f"run are only counted)"), stacklevel=3)
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -575,7 +576,7 @@ def run(
                            f"{what}\n")
             log_file.write(COMMITTEE_LOG_HEADER if committee else LOG_HEADER)
 
-        first = last = evaluate(lambda: _observables(atoms, 0, timestep))
+        first = last = evaluate(lambda: _observables(atoms, 0, timestep), 0)
         logged = 0  # the last step in the log
         if log_file is not None:
             log_file.write(_log_line(first))
@@ -590,13 +591,13 @@ def run(
                 for k in range(1, steps + 1):
                     if stop_now:
                         break
-                    evaluate(dyn.step)
+                    evaluate(dyn.step, k)
                     done = k
                     if committee:
-                        stop_now = watch.check(evaluate(lambda: _max_force_spread(atoms)), k)
+                        stop_now = watch.check(evaluate(lambda: _max_force_spread(atoms), k), k)
                     if k % log_interval == 0 or k == steps or stop_now or (
                             traj is not None and k % trajectory_interval == 0):
-                        last = evaluate(lambda k=k: _observables(atoms, k, timestep))
+                        last = evaluate(lambda k=k: _observables(atoms, k, timestep), k)
                         if log_file is not None and (k % log_interval == 0 or k == steps
                                                      or stop_now):
                             log_file.write(_log_line(last))
@@ -622,7 +623,7 @@ def run(
         if interrupted and not hard and done > 0:
             # graceful stop after a whole step: log the state reached (cached results)
             if int(last.get("step", -1)) != done:
-                last = evaluate(lambda: _observables(atoms, done, timestep))
+                last = evaluate(lambda: _observables(atoms, done, timestep), done)
             if log_file is not None and logged != done:
                 log_file.write(_log_line(last))
     finally:
