@@ -143,15 +143,58 @@ def make_dynamics(
     Langevin noise; it must not also have drawn the initial velocities (:func:`run`
     gives each its own stream).
     """
+    ensemble = _check_dynamics(atoms, timestep=timestep, ensemble=ensemble,
+                               temperature=temperature, thermostat=thermostat,
+                               barostat=barostat, friction=friction, tdamp=tdamp,
+                               pressure=pressure, pdamp=pdamp, compressibility=compressibility)
+    dt = timestep * units.fs
+    if ensemble == "nve":
+        from ase.md.verlet import VelocityVerlet
+        return VelocityVerlet(atoms, timestep=dt)
+    if ensemble == "nvt":
+        if thermostat == "langevin":
+            from ase.md.langevin import Langevin
+            return Langevin(atoms, timestep=dt, temperature_K=temperature,
+                            friction=friction / units.fs, fixcm=False,
+                            rng=np.random.default_rng(seed))
+        NoseHooverChainNVT = _import_ase_md("NoseHooverChainNVT")
+        return NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature,
+                                  tdamp=tdamp * units.fs)
+    if barostat == "berendsen":
+        from ase.md.nptberendsen import NPTBerendsen
+        return NPTBerendsen(atoms, timestep=dt, temperature_K=temperature,
+                            pressure_au=pressure * units.bar, taut=tdamp * units.fs,
+                            taup=pdamp * units.fs,
+                            compressibility_au=compressibility / units.bar)
+    IsotropicMTKNPT = _import_ase_md("IsotropicMTKNPT")
+    return IsotropicMTKNPT(atoms, timestep=dt, temperature_K=temperature,
+                           pressure_au=pressure * units.bar, tdamp=tdamp * units.fs,
+                           pdamp=pdamp * units.fs)
+
+
+def _check_dynamics(
+    atoms,
+    *,
+    timestep: float,
+    ensemble: str = DEFAULTS.ensemble,
+    temperature: Optional[float] = None,
+    thermostat: str = DEFAULTS.thermostat,
+    barostat: str = DEFAULTS.barostat,
+    friction: float = DEFAULTS.friction,
+    tdamp: float = DEFAULTS.tdamp,
+    pressure: float = DEFAULTS.pressure,
+    pdamp: float = DEFAULTS.pdamp,
+    compressibility: float = DEFAULTS.compressibility,
+) -> str:
+    """The ensemble (lower case), once the settings :func:`make_dynamics` uses for it
+    are checked; nothing is changed."""
     ensemble = ensemble.lower()
     if ensemble not in ENSEMBLES:
         raise ValueError(f"ensemble must be one of {', '.join(ENSEMBLES)}, got {ensemble!r}")
     if not (np.isfinite(timestep) and timestep > 0):
         raise ValueError(f"timestep must be a positive number of fs, got {timestep!r}")
-    dt = timestep * units.fs
     if ensemble == "nve":
-        from ase.md.verlet import VelocityVerlet
-        return VelocityVerlet(atoms, timestep=dt)
+        return ensemble
     if temperature is None or not (np.isfinite(temperature) and temperature > 0):
         raise ValueError(f"ensemble {ensemble!r} needs a temperature > 0 K, got {temperature!r}")
     for name, value in (("friction", friction), ("tdamp", tdamp), ("pdamp", pdamp),
@@ -159,33 +202,17 @@ def make_dynamics(
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be positive, got {value!r}")
     if ensemble == "nvt":
-        if thermostat == "langevin":
-            from ase.md.langevin import Langevin
-            return Langevin(atoms, timestep=dt, temperature_K=temperature,
-                            friction=friction / units.fs, fixcm=False,
-                            rng=np.random.default_rng(seed))
-        if thermostat == "nose-hoover":
-            NoseHooverChainNVT = _import_ase_md("NoseHooverChainNVT")
-            return NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature,
-                                      tdamp=tdamp * units.fs)
-        raise ValueError(f"thermostat must be one of {', '.join(THERMOSTATS)}, "
-                         f"got {thermostat!r}")
+        if thermostat not in THERMOSTATS:
+            raise ValueError(f"thermostat must be one of {', '.join(THERMOSTATS)}, "
+                             f"got {thermostat!r}")
+        return ensemble
     if not np.asarray(atoms.pbc).all():
         raise ValueError("npt needs a cell that is periodic in all three directions")
     if not np.isfinite(pressure):
         raise ValueError(f"pressure must be a number of bar, got {pressure!r}")
-    if barostat == "berendsen":
-        from ase.md.nptberendsen import NPTBerendsen
-        return NPTBerendsen(atoms, timestep=dt, temperature_K=temperature,
-                            pressure_au=pressure * units.bar, taut=tdamp * units.fs,
-                            taup=pdamp * units.fs,
-                            compressibility_au=compressibility / units.bar)
-    if barostat == "mtk":
-        IsotropicMTKNPT = _import_ase_md("IsotropicMTKNPT")
-        return IsotropicMTKNPT(atoms, timestep=dt, temperature_K=temperature,
-                               pressure_au=pressure * units.bar, tdamp=tdamp * units.fs,
-                               pdamp=pdamp * units.fs)
-    raise ValueError(f"barostat must be one of {', '.join(BAROSTATS)}, got {barostat!r}")
+    if barostat not in BAROSTATS:
+        raise ValueError(f"barostat must be one of {', '.join(BAROSTATS)}, got {barostat!r}")
+    return ensemble
 
 
 def _import_ase_md(name: str):
@@ -376,18 +403,22 @@ class _StopOnSigint:
             signal.signal(signal.SIGINT, self._previous)
 
 
+def _check_velocities(velocities: str, temperature: Optional[float]) -> None:
+    if velocities not in VELOCITIES:
+        raise ValueError(f"velocities must be 'auto', 'keep' or 'init', got {velocities!r}")
+    if velocities == "init" and (temperature is None or temperature <= 0):
+        raise ValueError("velocities='init' needs a temperature > 0 K")
+
+
 def _initial_velocities(atoms, temperature: Optional[float], velocities: str,
                         seed: SeedLike) -> None:
     """Maxwell-Boltzmann momenta at exactly ``temperature``, zero total momentum
     (and zero angular momentum for isolated structures), unless kept."""
-    if velocities not in VELOCITIES:
-        raise ValueError(f"velocities must be 'auto', 'keep' or 'init', got {velocities!r}")
+    _check_velocities(velocities, temperature)
     have = bool(np.any(atoms.get_momenta()))
     if velocities == "keep" or (velocities == "auto" and have):
         return
     if temperature is None or temperature <= 0:
-        if velocities == "init":
-            raise ValueError("velocities='init' needs a temperature > 0 K")
         return
     if len(atoms) < 2:
         warnings.warn(f"one atom: no motion is left once the centre-of-mass momentum is "
@@ -487,9 +518,12 @@ def run(
     watch = _spread_watch(calc, force_spread_warn, force_spread_stop)
     if len(atoms) == 0:
         raise ValueError("MD needs at least one atom; the structure has none")
-    atoms.calc = calc
     steps = _check_run_options(steps, trajectory_interval, log_interval, seed, trajectory,
                                dynamics)
+    _check_velocities(velocities, temperature)
+    _check_dynamics(atoms, timestep=timestep, ensemble=ensemble, temperature=temperature,
+                    **dynamics)
+    atoms.calc = calc  # nothing has changed before: every argument is checked
     # independent streams: noise that replayed the velocity draw would heat the system
     velocity_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
     _initial_velocities(atoms, temperature, velocities, velocity_seed)
