@@ -483,12 +483,12 @@ def train(
     settings = _with_overrides(settings, force_weight, force_fraction)
     train_set, test_set = _train_and_test_sets(settings, data, test, seed, force_weight,
                                                length_unit, energy_unit)
+    n_threads = check_threads(threads) or _core.default_threads()
     out = _output_directory(outdir)
     plan = _Plan(units=units or stated_units, train_set=train_set, test_set=test_set,
-                 optimizer=optimizer, threads=check_threads(threads) or _core.default_threads(),
-                 batch_size=batch_size, epochs=epochs, time_limit=time_limit,
-                 patience=patience, resume=resume, progress=progress, decoupled=decoupled,
-                 force_batch=force_batch, force_sample=force_sample,
+                 optimizer=optimizer, threads=n_threads, batch_size=batch_size, epochs=epochs,
+                 time_limit=time_limit, patience=patience, resume=resume, progress=progress,
+                 decoupled=decoupled, force_batch=force_batch, force_sample=force_sample,
                  energy_batch=energy_batch, energy_offset=energy_offset)
     with _one_blas_thread():
         if committee is None:
