@@ -58,6 +58,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without ASE
     raise ImportError(
         "bpfast.md needs ASE: pip install 'bpfast[ase]' (or pip install ase tqdm)") from exc
 
+from ._caller import user_stacklevel
 from ._md_defaults import (
     BAROSTATS,
     DEFAULTS,
@@ -142,15 +143,58 @@ def make_dynamics(
     Langevin noise; it must not also have drawn the initial velocities (:func:`run`
     gives each its own stream).
     """
+    ensemble = _check_dynamics(atoms, timestep=timestep, ensemble=ensemble,
+                               temperature=temperature, thermostat=thermostat,
+                               barostat=barostat, friction=friction, tdamp=tdamp,
+                               pressure=pressure, pdamp=pdamp, compressibility=compressibility)
+    dt = timestep * units.fs
+    if ensemble == "nve":
+        from ase.md.verlet import VelocityVerlet
+        return VelocityVerlet(atoms, timestep=dt)
+    if ensemble == "nvt":
+        if thermostat == "langevin":
+            from ase.md.langevin import Langevin
+            return Langevin(atoms, timestep=dt, temperature_K=temperature,
+                            friction=friction / units.fs, fixcm=False,
+                            rng=np.random.default_rng(seed))
+        NoseHooverChainNVT = _import_ase_md("NoseHooverChainNVT")
+        return NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature,
+                                  tdamp=tdamp * units.fs)
+    if barostat == "berendsen":
+        from ase.md.nptberendsen import NPTBerendsen
+        return NPTBerendsen(atoms, timestep=dt, temperature_K=temperature,
+                            pressure_au=pressure * units.bar, taut=tdamp * units.fs,
+                            taup=pdamp * units.fs,
+                            compressibility_au=compressibility / units.bar)
+    IsotropicMTKNPT = _import_ase_md("IsotropicMTKNPT")
+    return IsotropicMTKNPT(atoms, timestep=dt, temperature_K=temperature,
+                           pressure_au=pressure * units.bar, tdamp=tdamp * units.fs,
+                           pdamp=pdamp * units.fs)
+
+
+def _check_dynamics(
+    atoms,
+    *,
+    timestep: float,
+    ensemble: str = DEFAULTS.ensemble,
+    temperature: Optional[float] = None,
+    thermostat: str = DEFAULTS.thermostat,
+    barostat: str = DEFAULTS.barostat,
+    friction: float = DEFAULTS.friction,
+    tdamp: float = DEFAULTS.tdamp,
+    pressure: float = DEFAULTS.pressure,
+    pdamp: float = DEFAULTS.pdamp,
+    compressibility: float = DEFAULTS.compressibility,
+) -> str:
+    """The ensemble (lower case), once the settings :func:`make_dynamics` uses for it
+    are checked; nothing is changed."""
     ensemble = ensemble.lower()
     if ensemble not in ENSEMBLES:
         raise ValueError(f"ensemble must be one of {', '.join(ENSEMBLES)}, got {ensemble!r}")
     if not (np.isfinite(timestep) and timestep > 0):
         raise ValueError(f"timestep must be a positive number of fs, got {timestep!r}")
-    dt = timestep * units.fs
     if ensemble == "nve":
-        from ase.md.verlet import VelocityVerlet
-        return VelocityVerlet(atoms, timestep=dt)
+        return ensemble
     if temperature is None or not (np.isfinite(temperature) and temperature > 0):
         raise ValueError(f"ensemble {ensemble!r} needs a temperature > 0 K, got {temperature!r}")
     for name, value in (("friction", friction), ("tdamp", tdamp), ("pdamp", pdamp),
@@ -158,33 +202,17 @@ def make_dynamics(
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be positive, got {value!r}")
     if ensemble == "nvt":
-        if thermostat == "langevin":
-            from ase.md.langevin import Langevin
-            return Langevin(atoms, timestep=dt, temperature_K=temperature,
-                            friction=friction / units.fs, fixcm=False,
-                            rng=np.random.default_rng(seed))
-        if thermostat == "nose-hoover":
-            NoseHooverChainNVT = _import_ase_md("NoseHooverChainNVT")
-            return NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature,
-                                      tdamp=tdamp * units.fs)
-        raise ValueError(f"thermostat must be one of {', '.join(THERMOSTATS)}, "
-                         f"got {thermostat!r}")
+        if thermostat not in THERMOSTATS:
+            raise ValueError(f"thermostat must be one of {', '.join(THERMOSTATS)}, "
+                             f"got {thermostat!r}")
+        return ensemble
     if not np.asarray(atoms.pbc).all():
         raise ValueError("npt needs a cell that is periodic in all three directions")
     if not np.isfinite(pressure):
         raise ValueError(f"pressure must be a number of bar, got {pressure!r}")
-    if barostat == "berendsen":
-        from ase.md.nptberendsen import NPTBerendsen
-        return NPTBerendsen(atoms, timestep=dt, temperature_K=temperature,
-                            pressure_au=pressure * units.bar, taut=tdamp * units.fs,
-                            taup=pdamp * units.fs,
-                            compressibility_au=compressibility / units.bar)
-    if barostat == "mtk":
-        IsotropicMTKNPT = _import_ase_md("IsotropicMTKNPT")
-        return IsotropicMTKNPT(atoms, timestep=dt, temperature_K=temperature,
-                               pressure_au=pressure * units.bar, tdamp=tdamp * units.fs,
-                               pdamp=pdamp * units.fs)
-    raise ValueError(f"barostat must be one of {', '.join(BAROSTATS)}, got {barostat!r}")
+    if barostat not in BAROSTATS:
+        raise ValueError(f"barostat must be one of {', '.join(BAROSTATS)}, got {barostat!r}")
+    return ensemble
 
 
 def _import_ase_md(name: str):
@@ -262,7 +290,7 @@ class _SpreadWatch:
                 f"MD step {step}: the largest per-atom force spread of the committee, "
                 f"{spread:.4g} eV/Å, exceeds force_spread_stop={self.stop:g} eV/Å; the run "
                 f"stops after this step (written to the trajectory and the log)"),
-                stacklevel=3)
+                stacklevel=user_stacklevel())
             return True
         if self.warn is not None and spread > self.warn and self.warn_step is None:
             self.warn_step = step
@@ -270,7 +298,7 @@ class _SpreadWatch:
                 f"MD step {step}: the largest per-atom force spread of the committee, "
                 f"{spread:.4g} eV/Å, exceeds force_spread_warn={self.warn:g} eV/Å (warned "
                 f"once per run; the log's Fspread column has every logged step)"),
-                stacklevel=3)
+                stacklevel=user_stacklevel())
         return False
 
 
@@ -375,18 +403,22 @@ class _StopOnSigint:
             signal.signal(signal.SIGINT, self._previous)
 
 
+def _check_velocities(velocities: str, temperature: Optional[float]) -> None:
+    if velocities not in VELOCITIES:
+        raise ValueError(f"velocities must be 'auto', 'keep' or 'init', got {velocities!r}")
+    if velocities == "init" and (temperature is None or temperature <= 0):
+        raise ValueError("velocities='init' needs a temperature > 0 K")
+
+
 def _initial_velocities(atoms, temperature: Optional[float], velocities: str,
                         seed: SeedLike) -> None:
     """Maxwell-Boltzmann momenta at exactly ``temperature``, zero total momentum
     (and zero angular momentum for isolated structures), unless kept."""
-    if velocities not in VELOCITIES:
-        raise ValueError(f"velocities must be 'auto', 'keep' or 'init', got {velocities!r}")
+    _check_velocities(velocities, temperature)
     have = bool(np.any(atoms.get_momenta()))
     if velocities == "keep" or (velocities == "auto" and have):
         return
     if temperature is None or temperature <= 0:
-        if velocities == "init":
-            raise ValueError("velocities='init' needs a temperature > 0 K")
         return
     if len(atoms) < 2:
         warnings.warn(f"one atom: no motion is left once the centre-of-mass momentum is "
@@ -482,23 +514,60 @@ def run(
     evaluation issues a :class:`bpfast.ExtrapolationWarning`; the total count is
     in the summary and on the calculator.
     """
+    calc = _md_calculator(atoms, calculator)
+    watch = _spread_watch(calc, force_spread_warn, force_spread_stop)
+    if len(atoms) == 0:
+        raise ValueError("MD needs at least one atom; the structure has none")
+    steps = _check_run_options(steps, trajectory_interval, log_interval, seed, trajectory,
+                               dynamics)
+    _check_velocities(velocities, temperature)
+    _check_dynamics(atoms, timestep=timestep, ensemble=ensemble, temperature=temperature,
+                    **dynamics)
+    atoms.calc = calc  # nothing has changed before: every argument is checked
+    # independent streams: noise that replayed the velocity draw would heat the system
+    velocity_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
+    _initial_velocities(atoms, temperature, velocities, velocity_seed)
+    dyn = make_dynamics(atoms, timestep=timestep, ensemble=ensemble, temperature=temperature,
+                        seed=noise_seed, **dynamics)
+    bar = _progress_bar(steps, progress_file) if progress else None
+    md = _MDRun(atoms, dyn, watch, steps=steps, timestep=timestep, log_interval=log_interval,
+                trajectory_interval=trajectory_interval, bar=bar)
+    try:
+        md.open_outputs(trajectory, log, ensemble)
+        md.run_steps()
+    finally:
+        md.close_outputs()
+    return md.summary()
+
+
+# ---------------------------------------------------------------------- run's parts
+
+
+def _md_calculator(atoms, calculator) -> BPCalculator:
     calc = calculator if calculator is not None else atoms.calc
     if not isinstance(calc, BPCalculator):
         raise TypeError("run needs a bpfast.ase.BPCalculator (pass calculator= or set "
                         "atoms.calc)")
-    watch = _SpreadWatch(_check_threshold("force_spread_warn", force_spread_warn),
-                         _check_threshold("force_spread_stop", force_spread_stop))
-    committee = calc.is_committee
-    if not committee and (watch.warn is not None or watch.stop is not None):
+    return calc
+
+
+def _spread_watch(calc: BPCalculator, warn, stop) -> _SpreadWatch:
+    """The force-spread thresholds of :func:`run`, checked (a committee's only)."""
+    watch = _SpreadWatch(_check_threshold("force_spread_warn", warn),
+                         _check_threshold("force_spread_stop", stop))
+    if not calc.is_committee and (watch.warn is not None or watch.stop is not None):
         raise ValueError("force_spread_warn and force_spread_stop need a committee: a "
                          "BPCalculator of several potential directories or a "
                          "bpfast.Committee")
-    if len(atoms) == 0:
-        raise ValueError("MD needs at least one atom; the structure has none")
-    atoms.calc = calc
+    return watch
+
+
+def _check_run_options(steps, trajectory_interval, log_interval, seed,
+                       trajectory: Optional[PathLike], dynamics: Dict[str, Any]) -> int:
+    """``steps`` as an int, once the counts, the seed, the trajectory's name and the
+    names of the integrator settings are checked (before anything is drawn or opened)."""
     if isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    steps = int(steps)
     for name, value in (("trajectory_interval", trajectory_interval),
                         ("log_interval", log_interval)):
         if isinstance(value, bool) or int(value) != value or value < 1:
@@ -511,149 +580,228 @@ def run(
     if unknown:
         raise TypeError(f"run got unknown keyword argument(s) {', '.join(unknown)}; the "
                         f"integrator takes {', '.join(DYNAMICS_OPTIONS)}")
-    # independent streams: noise that replayed the velocity draw would heat the system
-    velocity_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
-    _initial_velocities(atoms, temperature, velocities, velocity_seed)
-    dyn = make_dynamics(atoms, timestep=timestep, ensemble=ensemble, temperature=temperature,
-                        seed=noise_seed, **dynamics)
-    bar = None
-    if progress:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            raise ImportError("the progress bar needs tqdm: pip install tqdm "
-                              "(or pass progress=False)") from None
-        # one rate: atoms x steps / s since the first step (tqdm's own step/s is not
-        # shown; smoothing 0 makes its time remaining use the same mean rate)
-        bar = tqdm(total=steps, unit="step", file=progress_file or sys.stderr,
-                   dynamic_ncols=True, smoothing=0,
-                   bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}"
-                              "{postfix}]")
+    return int(steps)
 
-    log_file: Optional[IO[str]] = None
-    own_log = False
-    traj: Optional[_Trajectory] = None
-    warned = [False]
-    n = len(atoms)
-    evaluations0, rebuilds0 = calc.evaluations, calc.rebuilds
-    extrap0 = calc.extrapolating_evaluations
-    timings0 = dict(calc.timings)
-    done = 0
-    interrupted = hard = False
-    wall = 0.0
-    first: Dict[str, float] = {}
-    last: Dict[str, float] = {}
 
-    def evaluate(fn):
-        """Call fn under a warnings guard: one ExtrapolationWarning per run."""
+def _progress_bar(steps: int, file: Optional[IO[str]]):
+    """A tqdm bar over ``steps`` on ``file`` (default stderr)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError("the progress bar needs tqdm: pip install tqdm "
+                          "(or pass progress=False)") from None
+    # one rate: atoms x steps / s since the first step (tqdm's own step/s is not
+    # shown; smoothing 0 makes its time remaining use the same mean rate)
+    return tqdm(total=steps, unit="step", file=file or sys.stderr,
+                dynamic_ncols=True, smoothing=0,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}"
+                           "{postfix}]")
+
+
+def _log_title(calc: BPCalculator, n_atoms: int, ensemble: str, timestep: float) -> str:
+    what = (f"committee of {len(calc.directories)}: {', '.join(calc.directories)}"
+            if calc.is_committee else f"potential {calc.directories[0]}")
+    return f"# bpfast MD: {n_atoms} atoms, {ensemble}, dt {timestep:g} fs, {what}\n"
+
+
+class _MDRun:
+    """One run of :func:`run` once its arguments are checked: the outputs, step 0, the
+    step loop with its Ctrl-C handling, and the counts the summary reports.
+
+    The progress bar, the trajectory and the log are closed by :meth:`close_outputs`
+    (a log stream passed by the caller is flushed, not closed)."""
+
+    def __init__(self, atoms, dyn, watch: _SpreadWatch, *, steps: int, timestep: float,
+                 log_interval: int, trajectory_interval: int, bar):
+        self.atoms, self.calc, self.dyn, self.watch = atoms, atoms.calc, dyn, watch
+        self.bar = bar
+        self.steps, self.timestep = steps, timestep
+        self.log_interval, self.trajectory_interval = log_interval, trajectory_interval
+        self.committee = self.calc.is_committee
+        self.calc_counts_before = _CalculatorCounts.of(self.calc)
+        self.traj: Optional[_Trajectory] = None
+        self.log_file: Optional[IO[str]] = None
+        self.own_log = False  # the log was opened here (and is closed here)
+        self.extrapolation_warned = False  # one ExtrapolationWarning per run
+        self.done = 0  # steps completed
+        self.logged = 0  # the last step written to the log
+        self.interrupted = False  # by Ctrl-C, before ``steps``
+        self.hard_interrupt = False  # by a second Ctrl-C, maybe within a step
+        self.steps_start = 0.0  # perf_counter at the first step
+        self.wall = 0.0  # seconds for the steps
+        self.first: Dict[str, float] = {}
+        self.last: Dict[str, float] = {}
+
+    # -------------------------------------------------------------- outputs
+
+    def open_outputs(self, trajectory: Optional[PathLike],
+                     log: Union[PathLike, IO[str], None], ensemble: str) -> None:
+        """Open the trajectory and the log (a path, or a stream kept open) and write the
+        log's header lines."""
+        if trajectory is not None:
+            self.traj = _Trajectory(trajectory, self.atoms)
+        if log is None:
+            return
+        if hasattr(log, "write"):
+            self.log_file = log  # type: ignore[assignment]
+        else:
+            self.log_file = open(log, "w", encoding="utf-8")  # noqa: SIM115
+            self.own_log = True
+        self.log_file.write(_log_title(self.calc, len(self.atoms), ensemble, self.timestep))
+        self.log_file.write(COMMITTEE_LOG_HEADER if self.committee else LOG_HEADER)
+
+    def _write_log(self, observables: Dict[str, float]) -> None:
+        if self.log_file is not None:
+            self.log_file.write(_log_line(observables))
+            self.log_file.flush()
+            self.logged = int(observables["step"])
+
+    def close_outputs(self) -> None:
+        """Close the progress bar and the trajectory; end the log with why the run ended
+        early, if it did."""
+        if self.bar is not None:
+            self.bar.close()
+        if self.traj is not None:
+            self.traj.close()
+        if self.log_file is None:
+            return
+        if self.interrupted:
+            self.log_file.write(f"# interrupted after step {self.done}\n")
+        elif self.watch.stop_step is not None:
+            self.log_file.write(f"# stopped after step {self.watch.stop_step}: the largest "
+                                f"force spread {self.watch.largest:.6g} eV/Å exceeds "
+                                f"force_spread_stop {self.watch.stop:g} eV/Å\n")
+        self.log_file.flush()
+        if self.own_log:
+            self.log_file.close()
+
+    # -------------------------------------------------------------- steps
+
+    def run_steps(self) -> None:
+        """Step 0 (the initial state), then the steps until ``steps``, a force spread
+        above force_spread_stop, or Ctrl-C."""
+        self.first = self.last = self._observe(0)
+        self._write_log(self.first)
+        if self.traj is not None:
+            self.traj.write(self.atoms, 0, 0.0)
+        stop_now = self.committee and self.watch.check(self.first["max_force_spread"], 0)
+        with _StopOnSigint() as sigint:
+            self.steps_start = time.perf_counter()
+            try:
+                if not stop_now:
+                    self._step_loop(sigint)
+            except KeyboardInterrupt:  # second Ctrl-C: the step may be half done
+                self.interrupted = self.hard_interrupt = True
+            self.wall = time.perf_counter() - self.steps_start
+        if self.interrupted and not self.hard_interrupt and self.done > 0:
+            self._log_state_reached()
+
+    def _step_loop(self, sigint: _StopOnSigint) -> None:
+        for k in range(1, self.steps + 1):
+            stop_now = self._step(k)
+            if self.bar is not None:
+                self.bar.update(1)
+            if sigint.requested:
+                self.interrupted = k < self.steps
+                return
+            if stop_now:
+                return
+
+    def _step(self, k: int) -> bool:
+        """MD step ``k`` and what is recorded of it; True if its force spread stops the
+        run."""
+        self._evaluate(self.dyn.step, k)
+        self.done = k
+        stop_now = self.committee and self.watch.check(
+            self._evaluate(lambda: _max_force_spread(self.atoms), k), k)
+        log_step = k % self.log_interval == 0 or k == self.steps or stop_now
+        frame_step = self.traj is not None and (k % self.trajectory_interval == 0 or stop_now)
+        if log_step or frame_step:
+            self.last = self._observe(k)
+            if log_step:
+                self._write_log(self.last)
+            if frame_step:
+                self.traj.write(self.atoms, k, k * self.timestep)
+            if self.bar is not None:
+                self._show_progress(k)
+        return stop_now
+
+    def _show_progress(self, k: int) -> None:
+        rate = len(self.atoms) * k / max(time.perf_counter() - self.steps_start, 1e-12)
+        spread = (f", Fspread={self.last['max_force_spread']:.3g} eV/Å"
+                  if self.committee else "")
+        self.bar.set_postfix_str(
+            f"{rate:.3g} atom·steps/s, T={self.last['temperature']:.1f} K, "
+            f"Etot={self.last['etot']:.6g} eV{spread}", refresh=False)
+
+    def _log_state_reached(self) -> None:
+        """After a graceful stop: the state reached, into the log if it is not there
+        (from the calculator's cached results)."""
+        if int(self.last.get("step", -1)) != self.done:
+            self.last = self._observe(self.done)
+        if self.logged != self.done:
+            self._write_log(self.last)
+
+    # -------------------------------------------------------------- evaluations
+
+    def _observe(self, step: int) -> Dict[str, float]:
+        return self._evaluate(lambda: _observables(self.atoms, step, self.timestep), step)
+
+    def _evaluate(self, fn, step: int):
+        """Call fn (which evaluates the structure of MD step ``step``) under a warnings
+        guard: one ExtrapolationWarning per run."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExtrapolationWarning)
             result = fn()
         for w in caught:
-            if issubclass(w.category, ExtrapolationWarning):
-                if not warned[0]:
-                    warned[0] = True
-                    warnings.warn(ExtrapolationWarning(
-                        f"{w.message} (MD step {done}; further extrapolations during this "
-                        f"run are only counted)"), stacklevel=3)
-            else:
+            if not issubclass(w.category, ExtrapolationWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            elif not self.extrapolation_warned:
+                self.extrapolation_warned = True
+                warnings.warn(ExtrapolationWarning(
+                    f"{w.message} (MD step {step}; further extrapolations during this "
+                    f"run are only counted)"), stacklevel=user_stacklevel())
         return result
 
-    try:
-        if trajectory is not None:
-            traj = _Trajectory(trajectory, atoms)
-        if log is not None:
-            if hasattr(log, "write"):
-                log_file = log  # type: ignore[assignment]
-            else:
-                log_file = open(log, "w", encoding="utf-8")  # noqa: SIM115
-                own_log = True
-            what = (f"committee of {len(calc.directories)}: {', '.join(calc.directories)}"
-                    if committee else f"potential {calc.directories[0]}")
-            log_file.write(f"# bpfast MD: {n} atoms, {ensemble}, dt {timestep:g} fs, "
-                           f"{what}\n")
-            log_file.write(COMMITTEE_LOG_HEADER if committee else LOG_HEADER)
+    # -------------------------------------------------------------- summary
 
-        first = last = evaluate(lambda: _observables(atoms, 0, timestep))
-        logged = 0  # the last step in the log
-        if log_file is not None:
-            log_file.write(_log_line(first))
-            log_file.flush()
-        if traj is not None:
-            traj.write(atoms, 0, 0.0)
-        stop_now = committee and watch.check(first["max_force_spread"], 0)
+    def summary(self) -> MDSummary:
+        counts = _CalculatorCounts.of(self.calc).since(self.calc_counts_before)
+        return MDSummary(
+            steps=self.done,
+            interrupted=self.interrupted,
+            wall_time=self.wall,
+            atom_steps_per_second=(len(self.atoms) * self.done / self.wall if self.wall > 0
+                                   else 0.0),
+            evaluations=counts.evaluations,
+            rebuilds=counts.rebuilds,
+            extrapolating_evaluations=counts.extrapolating_evaluations,
+            timings=counts.timings,
+            first=self.first,
+            last=self.last,
+            max_force_spread=self.watch.largest,
+            spread_warn_step=self.watch.warn_step,
+            spread_stop_step=self.watch.stop_step,
+        )
 
-        with _StopOnSigint() as stop:
-            t0 = time.perf_counter()
-            try:
-                for k in range(1, steps + 1):
-                    if stop_now:
-                        break
-                    evaluate(dyn.step)
-                    done = k
-                    if committee:
-                        stop_now = watch.check(evaluate(lambda: _max_force_spread(atoms)), k)
-                    if k % log_interval == 0 or k == steps or stop_now or (
-                            traj is not None and k % trajectory_interval == 0):
-                        last = evaluate(lambda k=k: _observables(atoms, k, timestep))
-                        if log_file is not None and (k % log_interval == 0 or k == steps
-                                                     or stop_now):
-                            log_file.write(_log_line(last))
-                            log_file.flush()
-                            logged = k
-                        if traj is not None and (k % trajectory_interval == 0 or stop_now):
-                            traj.write(atoms, k, k * timestep)
-                        if bar is not None:
-                            rate = n * k / max(time.perf_counter() - t0, 1e-12)
-                            spread = (f", Fspread={last['max_force_spread']:.3g} eV/Å"
-                                      if committee else "")
-                            bar.set_postfix_str(
-                                f"{rate:.3g} atom·steps/s, T={last['temperature']:.1f} K, "
-                                f"Etot={last['etot']:.6g} eV{spread}", refresh=False)
-                    if bar is not None:
-                        bar.update(1)
-                    if stop.requested:
-                        interrupted = k < steps
-                        break
-            except KeyboardInterrupt:  # second Ctrl-C: the step may be half done
-                interrupted = hard = True
-            wall = time.perf_counter() - t0
-        if interrupted and not hard and done > 0:
-            # graceful stop after a whole step: log the state reached (cached results)
-            if int(last.get("step", -1)) != done:
-                last = evaluate(lambda: _observables(atoms, done, timestep))
-            if log_file is not None and logged != done:
-                log_file.write(_log_line(last))
-    finally:
-        if bar is not None:
-            bar.close()
-        if traj is not None:
-            traj.close()
-        if log_file is not None:
-            if interrupted:
-                log_file.write(f"# interrupted after step {done}\n")
-            elif watch.stop_step is not None:
-                log_file.write(f"# stopped after step {watch.stop_step}: the largest force "
-                               f"spread {watch.largest:.6g} eV/Å exceeds force_spread_stop "
-                               f"{watch.stop:g} eV/Å\n")
-            log_file.flush()
-            if own_log:
-                log_file.close()
 
-    timings = {k: v - timings0.get(k, 0.0) for k, v in calc.timings.items()}
-    return MDSummary(
-        steps=done,
-        interrupted=interrupted,
-        wall_time=wall,
-        atom_steps_per_second=n * done / wall if wall > 0 else 0.0,
-        evaluations=calc.evaluations - evaluations0,
-        rebuilds=calc.rebuilds - rebuilds0,
-        extrapolating_evaluations=calc.extrapolating_evaluations - extrap0,
-        timings=timings,
-        first=first,
-        last=last,
-        max_force_spread=watch.largest,
-        spread_warn_step=watch.warn_step,
-        spread_stop_step=watch.stop_step,
-    )
+@dataclass(frozen=True)
+class _CalculatorCounts:
+    """A BPCalculator's counters (evaluations, neighbour-list builds, extrapolating
+    evaluations) and seconds per core phase."""
+
+    evaluations: int
+    rebuilds: int
+    extrapolating_evaluations: int
+    timings: Dict[str, float]
+
+    @classmethod
+    def of(cls, calc: BPCalculator) -> "_CalculatorCounts":
+        return cls(calc.evaluations, calc.rebuilds, calc.extrapolating_evaluations,
+                   dict(calc.timings))
+
+    def since(self, before: "_CalculatorCounts") -> "_CalculatorCounts":
+        return _CalculatorCounts(
+            self.evaluations - before.evaluations, self.rebuilds - before.rebuilds,
+            self.extrapolating_evaluations - before.extrapolating_evaluations,
+            {k: v - before.timings.get(k, 0.0) for k, v in self.timings.items()})

@@ -17,7 +17,7 @@ import tempfile
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
@@ -37,7 +37,7 @@ from .optimizers import Adam, KalmanFilter
 from .outputs import History, TrainingLog, plot_learning_curve
 from .potential_files import write_potential
 from .scaling import compute_scaling
-from .settings import Settings
+from .settings import Settings, TrainingOptions
 from .weights import initialize_weights
 
 if TYPE_CHECKING:
@@ -478,10 +478,34 @@ def train(
     KeyboardInterrupt the best weights so far are already in ``outdir``.
     """
     settings, stated_units = _settings(settings)
-    units = units or stated_units
+    seed, epochs = _seed_and_epochs(settings.training, optimizer, seed, epochs, force_batch,
+                                    energy_batch, batch_size, committee)
+    settings = _with_overrides(settings, force_weight, force_fraction)
+    train_set, test_set = _train_and_test_sets(settings, data, test, seed, force_weight,
+                                               length_unit, energy_unit)
+    n_threads = check_threads(threads) or _core.default_threads()
+    out = _output_directory(outdir)
+    plan = _Plan(units=units or stated_units, train_set=train_set, test_set=test_set,
+                 optimizer=optimizer, threads=n_threads, batch_size=batch_size, epochs=epochs,
+                 time_limit=time_limit, patience=patience, resume=resume, progress=progress,
+                 decoupled=decoupled, force_batch=force_batch, force_sample=force_sample,
+                 energy_batch=energy_batch, energy_offset=energy_offset)
+    with _one_blas_thread():
+        if committee is None:
+            return _train_logged(settings, out, seed, plan)
+        return _train_committee(settings, out, seed, int(committee), plan)
+
+
+# ---------------------------------------------------------------------- train's parts
+
+
+def _seed_and_epochs(options: TrainingOptions, optimizer: str, seed: Optional[int],
+                     epochs: Optional[int], force_batch: int, energy_batch: int,
+                     batch_size: int, committee: Optional[int]) -> Tuple[int, int]:
+    """The seed and the number of epochs (the settings' unless given), once the
+    optimizer, the batch sizes and the committee size are checked."""
     if optimizer not in ("kalman", "adam"):
         raise ValueError(f"optimizer must be 'kalman' or 'adam', got {optimizer!r}")
-    options = settings.training
     seed = options.random_seed if seed is None else int(seed)
     epochs = options.epochs if epochs is None else int(epochs)
     if epochs < 0:
@@ -495,55 +519,78 @@ def train(
     if committee is not None and (isinstance(committee, bool) or int(committee) != committee
                                   or committee < 2):
         raise ValueError(f"committee must be a number of members >= 2, got {committee!r}")
+    return seed, epochs
+
+
+def _with_overrides(settings: Settings, force_weight: Optional[float],
+                    force_fraction: Optional[float]) -> Settings:
+    """``settings`` with the force weight and fraction of :func:`train`, where given."""
+    training = settings.training
     if force_weight is not None:
-        settings = replace(settings, training=replace(options, force_weight=float(force_weight)))
+        training = replace(training, force_weight=float(force_weight))
     if force_fraction is not None:
-        settings = replace(settings, training=replace(settings.training,
-                                                      short_force_fraction=float(force_fraction)))
+        training = replace(training, short_force_fraction=float(force_fraction))
+    return settings if training is settings.training else replace(settings, training=training)
+
+
+def _train_and_test_sets(settings: Settings, data, test, seed: int,
+                         force_weight: Optional[float], length_unit,
+                         energy_unit) -> Tuple[TrainingSet, TrainingSet]:
+    """The training and test sets, read and checked; without ``test``, the settings'
+    ``test_fraction`` of ``data`` drawn with ``seed``."""
     train_set = _data(data, settings, "training", length_unit, energy_unit)
     if force_weight is not None and force_weight > 0 and not _structure_forces(train_set):
         train_set.require_forces()  # forces requested explicitly: name a structure without
     if test is None:
-        train_set, test_set = train_set.split(options.test_fraction, seed)
-    else:
-        test_set = _data(test, settings, "test", length_unit, energy_unit)
-        train_set.check_test_set(test_set)
-    out = _output_directory(outdir)
-    n_threads = check_threads(threads) or _core.default_threads()
-    options = dict(decoupled=decoupled, force_batch=force_batch, force_sample=force_sample,
-                   energy_batch=energy_batch, energy_offset=energy_offset)
-    run = dict(units=units, train_set=train_set, test_set=test_set, optimizer=optimizer,
-               threads=n_threads, batch_size=batch_size, epochs=epochs, time_limit=time_limit,
-               patience=patience, resume=resume, progress=progress)
-    with _one_blas_thread():
-        if committee is None:
-            return _train_logged(settings, out, seed, run, options)
-        return _train_committee(settings, out, seed, int(committee), run, options)
+        return train_set.split(settings.training.test_fraction, seed)
+    test_set = _data(test, settings, "test", length_unit, energy_unit)
+    train_set.check_test_set(test_set)
+    return train_set, test_set
 
 
-def _train_logged(settings, out: Path, seed: int, run: dict, options: dict):
+@dataclass(frozen=True)
+class _Plan:
+    """What every training run of one :func:`train` call shares (the arguments of
+    :func:`train`, checked, and the data sets)."""
+
+    units: Optional[Tuple[str, str]]
+    train_set: TrainingSet
+    test_set: TrainingSet
+    optimizer: str
+    threads: int
+    batch_size: int
+    epochs: int
+    time_limit: Optional[float]
+    patience: Optional[int]
+    resume: bool
+    progress: bool
+    decoupled: bool
+    force_batch: int
+    force_sample: Optional[int]
+    energy_batch: int
+    energy_offset: bool
+
+
+def _train_logged(settings: Settings, out: Path, seed: int, plan: _Plan,
+                  prepared: Optional[_Prepared] = None):
     """One training run into ``out``, with its log."""
-    log = TrainingLog(out / "train.log", append=run["resume"] and (out / CHECKPOINT).exists())
+    log = TrainingLog(out / "train.log", append=plan.resume and (out / CHECKPOINT).exists())
     try:
-        return _train(settings, run["units"], run["train_set"], run["test_set"], out,
-                      run["optimizer"], seed, run["threads"], run["batch_size"], run["epochs"],
-                      run["time_limit"], run["patience"], run["resume"], run["progress"], log,
-                      options)
+        return _train(settings, out, seed, plan, log, prepared)
     finally:
         log.close()
 
 
-def _train_committee(settings, out: Path, seed: int, members: int, run: dict, options: dict):
+def _train_committee(settings: Settings, out: Path, seed: int, members: int, plan: _Plan):
     """``members`` runs with seeds seed, seed + 1, ... into out/member_m, sharing the
     symmetry functions and the scaling."""
     from ..committee import Committee
 
-    prepared = _Prepared(settings, run["train_set"], run["test_set"], run["threads"])
+    prepared = _Prepared(settings, plan.train_set, plan.test_set, plan.threads)
     potentials, histories = [], []
     for m in range(members):
         directory = _output_directory(out / f"member_{m}")
-        potential, history = _train_logged(settings, directory, seed + m, run,
-                                           dict(options, prepared=prepared))
+        potential, history = _train_logged(settings, directory, seed + m, plan, prepared)
         potentials.append(potential)
         histories.append(history)
     return Committee(potentials), histories
@@ -570,50 +617,15 @@ def _progress_bar(total: int, initial: int, enabled: bool):
     return tqdm(total=total, initial=initial, unit="epoch", desc="training")
 
 
-def _train(settings, units, train_set, test_set, out, optimizer, seed, threads, batch_size,
-           epochs, time_limit, patience, resume, progress, log, options):
+
+
+def _train(settings: Settings, out: Path, seed: int, plan: _Plan, log: TrainingLog,
+           prepared: Optional[_Prepared]) -> Tuple[Potential, History]:
+    """Epoch 0 (or the checkpoint's state), the epochs, and the potential of the best."""
     start = time.perf_counter()
-    deadline = start + (time_limit if time_limit is not None else np.inf)
-    log(f"training set: {len(train_set)} structures, test set: {len(test_set)}; "
-        f"optimizer {optimizer}, seed {seed}, {threads} thread(s)")
-    run = _Run(settings, units, train_set, test_set, out, optimizer, seed, threads, batch_size,
-               log, **options)
-    log(f"{run.model.parameter_count} weights; symmetry functions and scaling in "
-        f"{time.perf_counter() - start:.1f} s")
-    if resume and (out / CHECKPOINT).exists():
-        run.load_checkpoint(out / CHECKPOINT)
-        log(f"resumed after epoch {run.epoch}")
-    else:
-        run.record(run.measure(start))
-    bar = _progress_bar(epochs, min(run.epoch, epochs), progress)
+    run = _started_run(settings, out, seed, plan, log, prepared, start)
+    _run_epochs(run, plan, start, log, out)
     history = run.history
-    try:
-        while run.epoch < epochs:
-            if time.perf_counter() > deadline:  # no epoch without updates
-                history.stopped = f"time limit of {time_limit} s"
-                break
-            finished = run.run_epoch(deadline)
-            run.epoch += 1
-            row = run.measure(start)
-            run.record(row)
-            run.save_checkpoint()
-            if bar is not None:
-                bar.set_postfix({k.replace("_rmse", ""): f"{v:.3g}" for k, v in row.items()
-                                 if "rmse" in k})
-                bar.update(1)
-            if not finished:
-                history.stopped = f"time limit of {time_limit} s"
-                break
-            if patience is not None and run.epoch - history.best_epoch >= patience:
-                history.stopped = f"no better test error in {patience} epochs"
-                break
-    except KeyboardInterrupt:
-        log(f"interrupted in epoch {run.epoch + 1}; the best weights (epoch "
-            f"{history.best_epoch}) are in {out}")
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
     if history.stopped:
         log(f"stopped: {history.stopped}")
     log(f"best epoch {history.best_epoch}: weights in {out}")
@@ -621,3 +633,66 @@ def _train(settings, units, train_set, test_set, out, optimizer, seed, threads, 
     if message:
         log(message)
     return load(out), history
+
+
+def _started_run(settings: Settings, out: Path, seed: int, plan: _Plan, log: TrainingLog,
+                 prepared: Optional[_Prepared], start: float) -> _Run:
+    """The run with its weights initialised and epoch 0 measured and written, or in the
+    state of ``out/checkpoint.npz`` (``resume``)."""
+    log(f"training set: {len(plan.train_set)} structures, test set: {len(plan.test_set)}; "
+        f"optimizer {plan.optimizer}, seed {seed}, {plan.threads} thread(s)")
+    run = _Run(settings, plan.units, plan.train_set, plan.test_set, out, plan.optimizer, seed,
+               plan.threads, plan.batch_size, log, decoupled=plan.decoupled,
+               force_batch=plan.force_batch, force_sample=plan.force_sample,
+               energy_batch=plan.energy_batch, energy_offset=plan.energy_offset,
+               prepared=prepared)
+    log(f"{run.model.parameter_count} weights; symmetry functions and scaling in "
+        f"{time.perf_counter() - start:.1f} s")
+    if plan.resume and (out / CHECKPOINT).exists():
+        run.load_checkpoint(out / CHECKPOINT)
+        log(f"resumed after epoch {run.epoch}")
+    else:
+        run.record(run.measure(start))
+    return run
+
+
+def _run_epochs(run: _Run, plan: _Plan, start: float, log: TrainingLog, out: Path) -> None:
+    """Epochs until ``plan.epochs``, the time limit (counted from ``start``) or the
+    patience; ``run.history.stopped`` says why, if training stopped early."""
+    deadline = start + (plan.time_limit if plan.time_limit is not None else np.inf)
+    bar = _progress_bar(plan.epochs, min(run.epoch, plan.epochs), plan.progress)
+    try:
+        while run.epoch < plan.epochs:
+            stopped = _epoch(run, plan, start, deadline, bar)
+            if stopped:
+                run.history.stopped = stopped
+                break
+    except KeyboardInterrupt:
+        log(f"interrupted in epoch {run.epoch + 1}; the best weights (epoch "
+            f"{run.history.best_epoch}) are in {out}")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _epoch(run: _Run, plan: _Plan, start: float, deadline: float, bar) -> str:
+    """One epoch, measured, recorded and checkpointed (none once the deadline has
+    passed); why training stops after it, or "" to go on."""
+    time_limit = f"time limit of {plan.time_limit} s"
+    if time.perf_counter() > deadline:  # no epoch without updates
+        return time_limit
+    finished = run.run_epoch(deadline)
+    run.epoch += 1
+    row = run.measure(start)
+    run.record(row)
+    run.save_checkpoint()
+    if bar is not None:
+        bar.set_postfix({k.replace("_rmse", ""): f"{v:.3g}" for k, v in row.items()
+                         if "rmse" in k})
+        bar.update(1)
+    if not finished:
+        return time_limit
+    if plan.patience is not None and run.epoch - run.history.best_epoch >= plan.patience:
+        return f"no better test error in {plan.patience} epochs"
+    return ""
