@@ -511,23 +511,26 @@ class GaussianAngularKernel {
         const int n = static_cast<int>(s_.queued.size());
         const typename GaussianAngularScratch::QueuedBlock* queued = s_.queued.data();
         double* geometry = block_geometry(n);  // cos theta, r_ik (r_jk: in the block)
-        for (int b = 0; b < n; ++b) {  // r_jk, its cutoff, f_ij w_k f_c(r_ik) f_c(r_jk)
+        for (int b = 0; b < n; ++b) {  // r_jk, f_ij w_k f_c(r_ik), cos theta, r_ik
             double* slot = blocks + size_t(b) * block_doubles;
             const Listed j = listed(queued[b].j);
             const PartnerLanes pk = partners_at(0, index + queued[b].first, 0);
             const vd jx = pk.x - j.x, jy = pk.y - j.y, jz = pk.z - j.z;
-            const vd r_jk = simd::sqrt(jx * jx + jy * jy + jz * jz);
-            const auto valid = simd::iota<vd>() < static_cast<double>(queued[b].lanes);
-            vd f_jk, df_jk;
-            cutoff_.evaluate(r_jk, f_jk, df_jk);
-            f_jk = simd::select(valid, f_jk, vd{});
-            simd::store(slot, r_jk);
-            simd::store(slot + W, f_jk);
-            simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
-            simd::store(slot + F_at, j.fw * pk.fw * f_jk);
+            simd::store(slot, simd::sqrt(jx * jx + jy * jy + jz * jz));
+            simd::store(slot + F_at, j.fw * pk.fw);
             simd::store(geometry + 2 * W * b,
                         (j.x * pk.x + j.y * pk.y + j.z * pk.z) * j.inv_r * pk.inv_r);
             simd::store(geometry + 2 * W * b + W, pk.r);
+        }
+        for (int b = 0; b < n; ++b) {  // the cutoff of r_jk
+            double* slot = blocks + size_t(b) * block_doubles;
+            const auto valid = simd::iota<vd>() < static_cast<double>(queued[b].lanes);
+            vd f_jk, df_jk;
+            cutoff_.evaluate(simd::load<vd>(slot), f_jk, df_jk);
+            f_jk = simd::select(valid, f_jk, vd{});
+            simd::store(slot + W, f_jk);
+            simd::store(slot + 2 * W, simd::select(valid, df_jk, vd{}));
+            simd::store(slot + F_at, simd::load<vd>(slot + F_at) * f_jk);
         }
         angle_powers(n, geometry, blocks);
         const int nk = static_cast<int>(g_.keys.size());
