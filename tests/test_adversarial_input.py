@@ -1,0 +1,180 @@
+"""Damaged potential files and odd structures: a clear exception naming the file and line,
+the atom or the argument, never a crash, a hang, a NaN or a silently changed result."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+import bpfast
+from synthetic import default_scaling_structures
+
+FILES = ("input.nn", "scaling.data", "weights.001.data", "weights.008.data")
+
+
+@pytest.fixture
+def broken(potdir, tmp_path):
+    """A fresh copy of the potential to damage."""
+    target = tmp_path / "broken"
+    shutil.copytree(potdir, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def structure():
+    """A periodic H/O structure inside the training range of ``potdir``."""
+    return default_scaling_structures(("H", "O"), 4.0, 4)[0]
+
+
+def same_result(directory, reference, structure):
+    a = bpfast.load(directory).compute(*structure, stress=True)
+    b = reference.compute(*structure, stress=True)
+    return (a.energy == b.energy and np.array_equal(a.forces, b.forces)
+            and np.array_equal(a.stress, b.stress))
+
+
+def sf_lines(path):
+    """(1-based line number, tokens) of the symfunction lines of an input.nn."""
+    rows = []
+    for k, text in enumerate(path.read_text().splitlines()):
+        tokens = re.split(r"[#!]", text)[0].split()
+        if tokens[:1] in (["symfunction_short"], ["symfunction"]):
+            rows.append((k + 1, tokens))
+    return rows
+
+
+def set_token(path, number, index, value):
+    lines = path.read_text().splitlines()
+    tokens = re.split(r"[#!]", lines[number - 1])[0].split()
+    tokens[index] = value
+    lines[number - 1] = " ".join(tokens)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def replace_keyword(path, keyword, text):
+    """Replaces the line of `keyword` by `text`; returns its line number."""
+    lines = path.read_text().splitlines()
+    for k, line in enumerate(lines):
+        if line.split()[:1] == [keyword]:
+            lines[k] = text
+            path.write_text("\n".join(lines) + "\n")
+            return k + 1
+    raise AssertionError(f"no {keyword} line")
+
+
+def format_error(directory, name, line, words):
+    with pytest.raises(bpfast.FormatError, match=words) as info:
+        bpfast.load(directory)
+    assert info.value.file.endswith(name)
+    assert info.value.line == line
+    return info.value
+
+
+# ---------------------------------------------------------------------------------
+# Encodings and line endings: the same potential
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_byte_order_mark_is_ignored(broken, pot, structure, name):
+    path = broken / name
+    # The mark directly before data (no comment line to absorb it).
+    lines = [s for s in path.read_text().splitlines() if s.strip() and not s.lstrip().startswith("#")]
+    path.write_bytes("\ufeff".encode() + "\n".join(lines).encode() + b"\n")
+    assert same_result(broken, pot, structure)
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r"])
+def test_dos_and_classic_mac_line_endings(broken, pot, structure, ending):
+    for name in FILES:
+        path = broken / name
+        path.write_bytes(path.read_bytes().replace(b"\n", ending))
+    assert same_result(broken, pot, structure)
+
+
+def test_tabs_separate_columns(broken, pot, structure):
+    for name in FILES:
+        path = broken / name
+        path.write_text(path.read_text().replace(" ", "\t"))
+    assert same_result(broken, pot, structure)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_directory_in_place_of_a_file(broken, name):
+    (broken / name).unlink()
+    (broken / name).mkdir()
+    err = format_error(broken, name, 0, "a directory, expected a file")
+    assert name in str(err)
+
+
+# ---------------------------------------------------------------------------------
+# Symmetry-function parameters
+
+
+def _parameter_cases():
+    # (type, token index of the parameter in 'symfunction_short El T ...', value, words)
+    return [
+        ("2", 4, "-0.5", "eta must be"),
+        ("9", 5, "-1.0", "eta must be"),
+        ("2", 4, "1e308", "eta .* too large"),
+        ("9", 5, "1e308", "eta .* too large"),
+        ("9", 7, "0", "zeta must be"),
+        ("9", 7, "-2", "zeta must be"),
+        ("9", 7, "0.5", "zeta must be"),
+        ("9", 7, "1024", "zeta must be"),
+        ("9", 7, "1e9", "zeta must be"),
+    ]
+
+
+@pytest.mark.parametrize("sf_type,index,value,words", _parameter_cases())
+def test_symmetry_function_parameters_out_of_range(broken, sf_type, index, value, words):
+    path = broken / "input.nn"
+    number = next(k for k, tokens in sf_lines(path) if tokens[2] == sf_type)
+    set_token(path, number, index, value)
+    format_error(broken, "input.nn", number, words)
+
+
+def test_zeta_bounds_are_inclusive(broken, structure):
+    path = broken / "input.nn"
+    number = next(k for k, tokens in sf_lines(path) if tokens[2] == "9")
+    for zeta in ("1", "1000", "2.5"):
+        set_token(path, number, 7, zeta)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", bpfast.ExtrapolationWarning)
+            res = bpfast.load(broken).compute(*structure)
+        assert np.isfinite(res.energy) and np.isfinite(res.forces).all()
+
+
+# ---------------------------------------------------------------------------------
+# Network and normalisation keywords
+
+
+def test_more_node_counts_than_hidden_layers(broken):
+    number = replace_keyword(broken / "input.nn", "global_nodes_short", "global_nodes_short 6 5 4")
+    format_error(broken, "input.nn", number, "expects 2 node counts")
+
+
+@pytest.mark.parametrize("counts", ["0 5", "-3 5", "6 0"])
+def test_element_nodes_must_be_positive(broken, counts):
+    path = broken / "input.nn"
+    path.write_text(path.read_text() + f"element_nodes_short H {counts}\n")
+    number = len(path.read_text().splitlines())
+    format_error(broken, "input.nn", number, "number of nodes must be positive")
+
+
+@pytest.mark.parametrize("keyword", ["conv_energy", "conv_length"])
+@pytest.mark.parametrize("value", ["-1.5", "0"])
+def test_normalisation_factors_must_be_positive(broken, keyword, value):
+    number = replace_keyword(broken / "input.nn", keyword, f"{keyword} {value}")
+    format_error(broken, "input.nn", number, f"{keyword} must be positive")
+
+
+def test_atom_energy_given_twice_for_an_element(broken):
+    path = broken / "input.nn"
+    path.write_text(path.read_text() + "atom_energy H -0.5\natom_energy O -75.0\n"
+                    "atom_energy H -0.4\n")
+    number = len(path.read_text().splitlines())
+    format_error(broken, "input.nn", number, "atom_energy of H given a second time")
