@@ -178,3 +178,36 @@ def test_atom_energy_given_twice_for_an_element(broken):
                     "atom_energy H -0.4\n")
     number = len(path.read_text().splitlines())
     format_error(broken, "input.nn", number, "atom_energy of H given a second time")
+
+
+# ---------------------------------------------------------------------------------
+# Structures
+
+
+@pytest.mark.parametrize("kind", ["potential", "committee", "ase"])
+def test_cell_far_smaller_than_the_cutoff_is_refused_quickly(pot, potdir, kind):
+    # 0.15-wide cubic cell, cutoff 4 (+ the calculator's skin): about 80000 neighbours
+    # per atom; evaluating them would take minutes (angular functions: pairs of neighbours).
+    positions, species, cell = [[0.0, 0.0, 0.0]], ["O"], np.eye(3) * 0.15
+    if kind == "ase":
+        from ase import Atoms
+
+        from bpfast.ase import BPCalculator
+
+        atoms = Atoms("O", positions=positions, cell=cell, pbc=True)
+        atoms.calc = BPCalculator(pot)
+        call = atoms.get_potential_energy
+    else:
+        evaluator = pot if kind == "potential" else bpfast.load_committee([potdir, potdir])
+        def call():
+            return evaluator.compute(positions, species, cell)
+    with pytest.raises(ValueError, match=r"atom 0 has \d+ neighbours within .*more than 10000"):
+        call()
+
+
+def test_dense_but_evaluable_cell_still_works(pot):
+    # One atom in a 0.5-wide cell: ~2100 neighbours, well below the limit.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = pot.compute([[0.0, 0.0, 0.0]], ["O"], np.eye(3) * 0.5, stress=True)
+    assert np.isfinite(res.energy) and np.isfinite(res.stress).all()

@@ -187,6 +187,7 @@ CommitteeResult Committee::compute(const double* positions, const int32_t* numbe
         } else {
             build_neighbor_list(positions, n, cell, pbc, cutoff_, nt, *own.list, options.kernels);
         }
+        check_neighbor_counts(*list, n);
         wrapped_positions(*list, positions, n, wrapped);
         res.neighbor_pairs = static_cast<int64_t>(list->pairs());
         res.closest_pair = closest_pair(*list, wrapped.data(), n, nt);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "bpfast/errors.hpp"
 #include "bpfast/kernel_choice.hpp"
@@ -37,6 +38,21 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     const ShiftTable shifts = make_shift_table(grid, out.shift_vectors);
     scan_atoms(grid, binned, fp, shifts, n, cutoff, nt, scan_lanes(kernels) == 8, std::move(previous),
                out);
+}
+
+void check_neighbor_counts(const NeighborList& list, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t count = list.offsets[i + 1] - list.offsets[i];
+        if (count <= kMaxNeighborsPerAtom) continue;
+        char text[320];
+        std::snprintf(text, sizeof text,
+                      "atom %lld has %lld neighbours within %.6g (more than %lld, the most "
+                      "bpfast evaluates): the cell is far smaller than the cutoff or the atoms "
+                      "are piled up; check the cell and the units",
+                      static_cast<long long>(i), static_cast<long long>(count), list.cutoff,
+                      static_cast<long long>(kMaxNeighborsPerAtom));
+        throw InputError(text);
+    }
 }
 
 void wrapped_positions(const NeighborList& list, const double* positions, int64_t n,
