@@ -211,3 +211,30 @@ def test_dense_but_evaluable_cell_still_works(pot):
         warnings.simplefilter("ignore")
         res = pot.compute([[0.0, 0.0, 0.0]], ["O"], np.eye(3) * 0.5, stress=True)
     assert np.isfinite(res.energy) and np.isfinite(res.stress).all()
+
+
+@pytest.mark.parametrize("offset", [1e12, -1e17, 1e300])
+def test_atom_too_far_from_a_periodic_cell(pot, structure, offset):
+    positions, species, cell, pbc = structure
+    positions = np.array(positions, dtype=float)
+    positions[2, 1] += offset
+    with pytest.raises(ValueError, match="atom 2 is .* lengths of lattice vector [123] from the cell"):
+        pot.compute(positions, species, cell, pbc)
+
+
+def test_far_atom_without_periodicity_is_isolated(pot):
+    near = pot.compute([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]], ["O", "H"])
+    far = pot.compute([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1e12, 0.0, 0.0]], ["O", "H", "H"])
+    alone = pot.compute([[0.0, 0.0, 0.0]], ["H"])
+    assert far.energy == pytest.approx(near.energy + alone.energy, rel=1e-12)
+
+
+def test_complex_positions_are_refused(pot):
+    with pytest.raises(TypeError, match="positions must be real"):
+        pot.compute(np.zeros((1, 3), dtype=complex), ["O"])
+
+
+@pytest.mark.parametrize("pbc", ["False", "yes", ["True", "False", "False"]])
+def test_pbc_given_as_text_is_refused(pot, pbc):
+    with pytest.raises(TypeError, match="pbc must be"):
+        pot.compute([[0.0, 0.0, 0.0]], ["O"], np.eye(3) * 5.0, pbc)
