@@ -3,8 +3,10 @@ the atom or the argument, never a crash, a hang, a NaN or a silently changed res
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import threading
 import warnings
 
 import numpy as np
@@ -108,6 +110,26 @@ def test_directory_in_place_of_a_file(broken, name):
     (broken / name).mkdir()
     err = format_error(broken, name, 0, "a directory, expected a file")
     assert name in str(err)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_named_pipe_in_place_of_a_file_does_not_block(broken):
+    fifo = broken / "scaling.data"
+    fifo.unlink()
+    os.mkfifo(fifo)
+
+    def release_a_blocked_reader():  # so that a regression fails instead of hanging
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # no reader waiting
+            pass
+
+    timer = threading.Timer(2.0, release_a_blocked_reader)
+    timer.start()
+    try:
+        format_error(broken, "scaling.data", 0, "not a regular file")
+    finally:
+        timer.cancel()
 
 
 # ---------------------------------------------------------------------------------

@@ -54,8 +54,14 @@ void split_lines(const std::string& text, std::vector<std::string>& lines) {
 /// The lines of a text file: a leading UTF-8 byte-order mark dropped, any line ending.
 std::vector<std::string> read_lines(const std::string& path) {
     std::error_code ignored;
-    if (std::filesystem::is_directory(path, ignored)) {
+    const auto status = std::filesystem::status(path, ignored);
+    if (std::filesystem::is_directory(status)) {
         throw FormatError(path, 0, "is a directory, expected a file");
+    }
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+        // Opening a FIFO would wait for a writer.
+        throw FormatError(path, 0, "is not a regular file (a pipe, socket or device), "
+                                   "expected a file");
     }
     std::ifstream f(path, std::ios::binary);
     if (!f) throw FileNotFoundError(path);
