@@ -223,8 +223,31 @@ def test_cell_far_smaller_than_the_cutoff_is_refused_quickly(pot, potdir, kind):
         evaluator = pot if kind == "potential" else bpfast.load_committee([potdir, potdir])
         def call():
             return evaluator.compute(positions, species, cell)
-    with pytest.raises(ValueError, match=r"atom 0 has \d+ neighbours within .*more than 10000"):
+    with pytest.raises(ValueError, match=r"\d+ neighbours .*more than 10000"):
         call()
+
+
+@pytest.mark.parametrize("kind", ["potential", "committee"])
+def test_atom_with_too_many_neighbours_is_named(pot, potdir, kind):
+    # A slab periodic in x and y with 0.05-wide cell vectors: ~20000 images within the
+    # cutoff 4 (no volume, so only the built list shows it).
+    evaluator = pot if kind == "potential" else bpfast.load_committee([potdir, potdir])
+    with pytest.raises(ValueError, match=r"atom 0 has \d+ neighbours within 4 .*more than "
+                                         r"10000"):
+        evaluator.compute([[0.0, 0.0, 0.0]], ["O"], np.diag([0.05, 0.05, 1.0]),
+                          [True, True, False])
+
+
+@pytest.mark.parametrize("kind", ["potential", "committee"])
+def test_many_atoms_in_a_tiny_cell_are_refused_before_their_neighbour_list(pot, potdir, kind):
+    # 200 atoms in a 1-wide cell, cutoff 4: ~54000 neighbours each. Their list alone
+    # grows with n^2 (gigabytes at a few thousand atoms): refused from the density.
+    rng = np.random.default_rng(3)
+    positions = rng.uniform(0.0, 1.0, (200, 3))
+    evaluator = pot if kind == "potential" else bpfast.load_committee([potdir, potdir])
+    with pytest.raises(ValueError, match=r"200 atoms in a cell of volume 1 have about \d+ "
+                                         r"neighbours each within 4 on average"):
+        evaluator.compute(positions, ["O"] * 200, np.eye(3))
 
 
 def test_dense_but_evaluable_cell_still_works(pot):

@@ -181,6 +181,7 @@ CommitteeResult Committee::compute(const double* positions, const int32_t* numbe
     std::vector<double> wrapped;
     if (n > 0) {
         const auto t0 = Clock::now();
+        check_neighbor_density(n, cell, pbc, cutoff_);
         if (cache != nullptr) {
             lock = std::unique_lock<std::mutex>(cache->mutex());
             list = &cache->update(positions, n, cell, pbc, cutoff_, nt, options.kernels);
