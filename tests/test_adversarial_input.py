@@ -6,11 +6,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import warnings
 
 import numpy as np
 import pytest
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
 
 import bpfast
 from synthetic import default_scaling_structures
@@ -256,6 +263,25 @@ def test_dense_but_evaluable_cell_still_works(pot):
         warnings.simplefilter("ignore")
         res = pot.compute([[0.0, 0.0, 0.0]], ["O"], np.eye(3) * 0.5, stress=True)
     assert np.isfinite(res.energy) and np.isfinite(res.stress).all()
+
+
+@pytest.mark.skipif(resource is None, reason="no setrlimit on this system")
+def test_neighbour_list_beyond_the_memory_is_a_memory_error(tmp_path):
+    # 6000 atoms in a 2-wide cell, cutoff 4: ~10^9 pairs, far beyond a 3 GiB address
+    # space. The failed allocation happens in the threads that build the list.
+    script = tmp_path / "dense.py"
+    script.write_text(
+        "import resource, numpy as np, bpfast\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+        "positions = np.random.default_rng(0).uniform(0.0, 2.0, (6000, 3))\n"
+        "try:\n"
+        "    bpfast.neighbor_list(positions, 4.0, np.eye(3) * 2.0, threads=2)\n"
+        "except MemoryError:\n"
+        "    print('MemoryError')\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "MemoryError"
 
 
 @pytest.mark.parametrize("offset", [1e12, -1e17, 1e300])
