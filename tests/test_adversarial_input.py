@@ -119,6 +119,12 @@ def test_directory_in_place_of_a_file(broken, name):
     assert name in str(err)
 
 
+def test_path_to_another_file_of_the_potential(potdir):
+    with pytest.raises(FileNotFoundError, match="Not a potential directory but a file") as info:
+        bpfast.load(potdir / "scaling.data")
+    assert info.value.filename.endswith("scaling.data")
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
 def test_named_pipe_in_place_of_a_file_does_not_block(broken):
     fifo = broken / "scaling.data"

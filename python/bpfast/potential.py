@@ -78,6 +78,9 @@ def load(path: Union[str, os.PathLike]) -> "Potential":
     p = Path(path)
     if p.is_file() and p.name == "input.nn":
         p = p.parent
+    if p.is_file():
+        raise FileNotFoundError(2, "Not a potential directory but a file (expected the "
+                                   "directory holding input.nn, or input.nn itself)", str(p))
     if not p.is_dir():
         raise FileNotFoundError(2, "No such potential directory", str(p))
     pot = Potential(_core.load(str(p)))
