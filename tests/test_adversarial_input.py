@@ -215,6 +215,22 @@ def test_atom_energy_given_twice_for_an_element(broken):
     format_error(broken, "input.nn", number, "atom_energy of H given a second time")
 
 
+@pytest.mark.parametrize("kind", ["potential", "committee"])
+def test_overflowing_network_is_an_error(broken, potdir, structure, kind):
+    # Finite but absurd weights: the output layer's sum overflows to -inf.
+    for name in FILES[2:]:
+        path = broken / name
+        path.write_text("".join(
+            line if line.lstrip().startswith("#") or not line.strip() else "1e308\n"
+            for line in path.read_text().splitlines(keepends=True)))
+    evaluator = (bpfast.load(broken) if kind == "potential"
+                 else bpfast.load_committee([potdir, broken]))
+    with pytest.raises(FloatingPointError, match=r"broken gave a non-finite energy.*overflowed"):
+        evaluator.compute(*structure, stress=True)
+    with pytest.raises(FloatingPointError, match=r"non-finite energy, energies \(atoms 0, 1, "):
+        evaluator.compute(*structure, energies=True)
+
+
 # ---------------------------------------------------------------------------------
 # Structures
 
