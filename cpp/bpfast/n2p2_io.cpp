@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -17,6 +18,14 @@ namespace bpfast {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+constexpr double kMaxExponent = 1e300;  // largest eta (2 rc + |rs|)^2 accepted
+constexpr double kMaxZeta = 1000.0;     // 2^zeta must not overflow
+
+std::string format_number(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", v);
+    return text;
+}
 
 std::string join_path(const std::string& dir, const std::string& name) {
     if (dir.empty()) return name;
@@ -24,22 +33,50 @@ std::string join_path(const std::string& dir, const std::string& name) {
 }
 
 bool file_exists(const std::string& path) {
-    std::ifstream f(path);
-    return f.good();
+    std::error_code ignored;
+    return std::filesystem::exists(path, ignored);
 }
 
+/// Appends the lines of `text` split at CR, LF or CR LF (DOS and classic Mac files).
+void split_lines(const std::string& text, std::vector<std::string>& lines) {
+    size_t start = 0;
+    while (start < text.size()) {
+        const size_t end = text.find_first_of("\r\n", start);
+        if (end == std::string::npos) {
+            lines.push_back(text.substr(start));
+            return;
+        }
+        lines.push_back(text.substr(start, end - start));
+        start = end + (text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n' ? 2 : 1);
+    }
+}
+
+/// The lines of a text file: a leading UTF-8 byte-order mark dropped, any line ending.
 std::vector<std::string> read_lines(const std::string& path) {
-    std::ifstream f(path);
+    std::error_code ignored;
+    const auto status = std::filesystem::status(path, ignored);
+    if (std::filesystem::is_directory(status)) {
+        throw FormatError(path, 0, "is a directory, expected a file");
+    }
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+        // Opening a FIFO would wait for a writer.
+        throw FormatError(path, 0, "is not a regular file (a pipe, socket or device), "
+                                   "expected a file");
+    }
+    std::ifstream f(path, std::ios::binary);
     if (!f) throw FileNotFoundError(path);
+    std::ostringstream content;
+    content << f.rdbuf();
+    if (f.bad()) throw FormatError(path, 0, "read error");
+    std::string text = content.str();
+    if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
     std::vector<std::string> lines;
-    std::string line;
-    while (std::getline(f, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find('\0') != std::string::npos) {
-            throw FormatError(path, static_cast<int>(lines.size()) + 1,
+    split_lines(text, lines);
+    for (size_t k = 0; k < lines.size(); ++k) {
+        if (lines[k].find('\0') != std::string::npos) {
+            throw FormatError(path, static_cast<int>(k) + 1,
                               "binary data (a NUL byte): expected a text file");
         }
-        lines.push_back(line);
     }
     return lines;
 }
@@ -208,6 +245,26 @@ int element_of(const Settings& s, const PotentialSpec& spec, const std::string& 
     throw FormatError(s.path(), line, "element '" + sym + "' is not listed in 'elements'");
 }
 
+/// Gaussian parameters for which the function or its derivative would be undefined or
+/// overflow (NaN forces): eta < 0, eta so large that eta r^2 overflows, zeta outside
+/// [1, 1000] (below 1 the angular term has no derivative at collinear neighbours,
+/// above 1000 the kernels' (1 + lambda cos)^zeta overflows).
+void check_gaussian_parameters(const Settings& s, const Line& l, const SymmetryFunctionSpec& sf) {
+    if (sf.type >= 20) return;
+    auto fail = [&](const std::string& what) { throw FormatError(s.path(), l.number, what); };
+    if (!(sf.eta >= 0.0)) fail("eta must be >= 0, found " + format_number(sf.eta));
+    const double span = 2.0 * sf.rc + std::fabs(sf.rs);
+    if (sf.eta > 0.0 && !(sf.eta * span * span <= kMaxExponent)) {
+        fail("eta = " + format_number(sf.eta) + " is too large for rc = " +
+             format_number(sf.rc) + ": eta (2 rc + |rs|)^2 must stay below " +
+             format_number(kMaxExponent) + " (the Gaussian's derivative overflows)");
+    }
+    if (is_angular_sf_type(sf.type) && !(sf.zeta >= 1.0 && sf.zeta <= kMaxZeta)) {
+        fail("zeta must be between 1 and " + format_number(kMaxZeta) + ", found " +
+             format_number(sf.zeta));
+    }
+}
+
 SymmetryFunctionSpec read_symmetry_function(const Settings& s, const PotentialSpec& spec,
                                             const Line& l) {
     SymmetryFunctionSpec sf;
@@ -335,6 +392,7 @@ SymmetryFunctionSpec read_symmetry_function(const Settings& s, const PotentialSp
             sf.angle_right = ar * kPi / 180.0;
         }
     }
+    check_gaussian_parameters(s, l, sf);
     // Angular SFs are symmetric in their two neighbour elements: keep e1 <= e2.
     if (sf.e2 >= 0 && sf.e2 < sf.e1) std::swap(sf.e1, sf.e2);
     return sf;
@@ -346,12 +404,19 @@ void read_settings(const Settings& s, PotentialSpec& spec) {
     const size_t nel = spec.elements.size();
 
     spec.atom_energy.assign(nel, 0.0);
+    std::map<int, int> atom_energy_line;  // atomic number -> line of its atom_energy
     for (const Line& l : s.all("atom_energy")) {
         if (l.args.size() < 2) {
             throw FormatError(s.path(), l.number, "atom_energy expects '<element> <energy>'");
         }
-        // Offsets of elements the potential does not use are irrelevant.
         const int z = atomic_number(l.args[0]);
+        const auto first = atom_energy_line.emplace(z, l.number);
+        if (!first.second) {
+            throw FormatError(s.path(), l.number,
+                              "atom_energy of " + l.args[0] + " given a second time (first on "
+                              "line " + std::to_string(first.first->second) + ")");
+        }
+        // Offsets of elements the potential does not use are irrelevant.
         for (size_t e = 0; e < nel; ++e) {
             if (spec.atomic_numbers[e] == z) spec.atom_energy[e] = s.number(l, 1, "atom energy");
         }
@@ -396,9 +461,13 @@ void read_settings(const Settings& s, PotentialSpec& spec) {
         spec.mean_energy = s.number(s.one("mean_energy", 1), 0, "mean_energy");
         spec.conv_energy = s.number(s.one("conv_energy", 1), 0, "conv_energy");
         spec.conv_length = s.number(s.one("conv_length", 1), 0, "conv_length");
-        if (spec.conv_energy == 0.0 || spec.conv_length == 0.0) {
-            throw FormatError(s.path(), s.one("conv_energy").number,
-                              "conv_energy and conv_length must be non-zero");
+        for (const char* key : {"conv_energy", "conv_length"}) {
+            const Line& cl = s.one(key);
+            if (!(s.number(cl, 0, key) > 0.0)) {
+                throw FormatError(s.path(), cl.number,
+                                  std::string(key) + " must be positive, found '" +
+                                      cl.args[0] + "'");
+            }
         }
     }
     spec.normalize_nodes = s.has("normalize_nodes");
@@ -431,6 +500,12 @@ void read_settings(const Settings& s, PotentialSpec& spec) {
         throw FormatError(s.path(), hl.number, "number of hidden layers must be 0 ... 100");
     }
     const Line& nodes = s.one("global_nodes_short", static_cast<size_t>(hidden));
+    if (nodes.args.size() != static_cast<size_t>(hidden)) {
+        throw FormatError(s.path(), nodes.number,
+                          "global_nodes_short expects " + std::to_string(hidden) +
+                              " node counts (global_hidden_layers_short), found " +
+                              std::to_string(nodes.args.size()));
+    }
     std::vector<int> global_nodes;
     for (int k = 0; k < hidden; ++k) {
         const int v = s.integer(nodes, k, "number of nodes");
@@ -468,8 +543,10 @@ void read_settings(const Settings& s, PotentialSpec& spec) {
                                   std::to_string(hidden) + " node counts");
         }
         const int e = element_of(s, spec, l.args[0], l.number);
-        for (int k = 0; k + 1 < hidden; ++k) {
-            spec.networks[e].sizes[k + 1] = s.integer(l, k + 1, "number of nodes");
+        for (int k = 0; k < hidden; ++k) {
+            const int v = s.integer(l, k + 1, "number of nodes");
+            if (v < 1) throw FormatError(s.path(), l.number, "number of nodes must be positive");
+            if (k + 1 < hidden) spec.networks[e].sizes[k + 1] = v;
         }
     }
 }

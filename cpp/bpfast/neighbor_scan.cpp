@@ -1,5 +1,7 @@
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <new>
 
 #include "bpfast/neighbor_search.hpp"
 #include "bpfast/threading.hpp"
@@ -171,6 +173,10 @@ void scan_atoms(const Grid& g, const BinnedAtoms& binned, const FramePositions& 
     if (g.periodic[0] && g.periodic[1] && g.periodic[2]) {
         expected = 1.1 * static_cast<double>(n) / std::fabs(g.det) * 4.18879 * cutoff * cutoff * cutoff;
     }
+    // An allocation failing inside the parallel region must not leave it as an exception
+    // (std::terminate): it is noted, the threads skip their remaining atoms, and it is
+    // thrown after the region (Python: MemoryError).
+    std::atomic<bool> out_of_memory{false};
 #pragma omp parallel num_threads(nt)
     {
         const int t = thread_id();
@@ -182,8 +188,12 @@ void scan_atoms(const Grid& g, const BinnedAtoms& binned, const FramePositions& 
         // As buffers: all of the capacity (uninitialised; no copy of old entries).
         my_idx.clear();
         my_sft.clear();
-        my_idx.resize(std::max(hint, my_idx.capacity()));
-        my_sft.resize(my_idx.size());
+        try {
+            my_idx.resize(std::max(hint, my_idx.capacity()));
+            my_sft.resize(my_idx.size());
+        } catch (const std::bad_alloc&) {
+            out_of_memory = true;
+        }
         size_t used = 0;
         bool first = true;
 #pragma omp for schedule(static)
@@ -193,14 +203,23 @@ void scan_atoms(const Grid& g, const BinnedAtoms& binned, const FramePositions& 
                 first = false;
             }
             const size_t before = used;
-            scanner.visit(i, my_idx, my_sft, used);
+            if (!out_of_memory.load(std::memory_order_relaxed)) {
+                try {
+                    scanner.visit(i, my_idx, my_sft, used);
+                } catch (const std::bad_alloc&) {
+                    out_of_memory = true;
+                }
+            }
             list.offsets[i + 1] = static_cast<int64_t>(used - before);
         }
-        my_idx.resize(used);
-        my_sft.resize(used);
-        idx[t] = std::move(my_idx);
-        sft[t] = std::move(my_sft);
+        if (!out_of_memory) {
+            my_idx.resize(used);
+            my_sft.resize(used);
+            idx[t] = std::move(my_idx);
+            sft[t] = std::move(my_sft);
+        }
     }
+    if (out_of_memory) throw std::bad_alloc();
     for (int64_t i = 0; i < n; ++i) list.offsets[i + 1] += list.offsets[i];
     // Each thread's pairs become one block, already in atom order: a static schedule
     // without a chunk size gives each thread at most one run of consecutive atoms, in

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "bpfast/errors.hpp"
 #include "bpfast/kernel_choice.hpp"
@@ -37,6 +38,43 @@ void build_neighbor_list(const double* pos, int64_t n, const Cell* cell,
     const ShiftTable shifts = make_shift_table(grid, out.shift_vectors);
     scan_atoms(grid, binned, fp, shifts, n, cutoff, nt, scan_lanes(kernels) == 8, std::move(previous),
                out);
+}
+
+void check_neighbor_counts(const NeighborList& list, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t count = list.offsets[i + 1] - list.offsets[i];
+        if (count <= kMaxNeighborsPerAtom) continue;
+        char text[320];
+        std::snprintf(text, sizeof text,
+                      "atom %lld has %lld neighbours within %.6g (more than %lld, the most "
+                      "bpfast evaluates): the cell is far smaller than the cutoff or the atoms "
+                      "are piled up; check the cell and the units",
+                      static_cast<long long>(i), static_cast<long long>(count), list.cutoff,
+                      static_cast<long long>(kMaxNeighborsPerAtom));
+        throw InputError(text);
+    }
+}
+
+void check_neighbor_density(int64_t n, const Cell* cell, const std::array<bool, 3>& pbc,
+                            double cutoff) {
+    if (cell == nullptr || !(pbc[0] && pbc[1] && pbc[2])) return;
+    const Cell& h = *cell;
+    const double volume = std::fabs(h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) -
+                                    h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
+                                    h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]));
+    if (!(volume > 0.0)) return;  // the list builder reports the singular cell
+    const double sphere = 4.0 / 3.0 * 3.14159265358979323846 * cutoff * cutoff * cutoff;
+    const double mean = static_cast<double>(n) * sphere / volume;
+    if (mean <= static_cast<double>(kMaxNeighborsPerAtom)) return;
+    char text[320];
+    std::snprintf(text, sizeof text,
+                  "%lld atoms in a cell of volume %.6g have about %.0f neighbours each within "
+                  "%.6g on average (more than %lld, the most bpfast evaluates): the cell is far "
+                  "smaller than the cutoff or the atoms are piled up; check the cell and the "
+                  "units",
+                  static_cast<long long>(n), volume, mean, cutoff,
+                  static_cast<long long>(kMaxNeighborsPerAtom));
+    throw InputError(text);
 }
 
 void wrapped_positions(const NeighborList& list, const double* positions, int64_t n,

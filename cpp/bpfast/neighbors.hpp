@@ -93,6 +93,21 @@ void build_neighbor_list(const double* positions, int64_t n, const Cell* cell,
                          const std::array<bool, 3>& pbc, double cutoff, int threads,
                          NeighborList& out, const KernelOptions& kernels);
 
+/// Most neighbours an atom may have for a potential to evaluate it: the angular functions
+/// work grows with the square of the count (about a second per atom at this limit), and
+/// no structure of realistic density comes near it at the cutoffs of HDNNPs.
+constexpr int64_t kMaxNeighborsPerAtom = 10000;
+
+/// Throws InputError naming the first of the n atoms with more than kMaxNeighborsPerAtom
+/// neighbours in `list` (a cell far smaller than the cutoff, or atoms piled up).
+void check_neighbor_counts(const NeighborList& list, int64_t n);
+
+/// Before the list is built: throws InputError when n atoms in a cell periodic in all
+/// three directions average more than kMaxNeighborsPerAtom neighbours within `cutoff`
+/// (their list would exhaust the memory before check_neighbor_counts could see it).
+void check_neighbor_density(int64_t n, const Cell* cell, const std::array<bool, 3>& pbc,
+                            double cutoff);
+
 /// A neighbour list kept between calls: a Verlet list built at cutoff + skin and
 /// reused while the cell and boundary conditions are unchanged and no atom has moved
 /// more than skin / 2 since the list was built. A skin of 0 rebuilds every call.

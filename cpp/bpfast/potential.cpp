@@ -71,6 +71,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
     std::vector<double> wrapped;
     if (n > 0) {
         const auto t0 = Clock::now();
+        check_neighbor_density(n, cell, pbc, model_.cutoff);
         if (cache != nullptr) {
             lock = std::unique_lock<std::mutex>(cache->mutex());
             list = &cache->update(positions, n, cell, pbc, model_.cutoff, nt, options.kernels);
@@ -78,6 +79,7 @@ Result Potential::compute(const double* positions, const int32_t* numbers, int64
             build_neighbor_list(positions, n, cell, pbc, model_.cutoff, nt, *own.list,
                                 options.kernels);
         }
+        check_neighbor_counts(*list, n);
         wrapped_positions(*list, positions, n, wrapped);
         res.neighbor_pairs = static_cast<int64_t>(list->pairs());
         res.closest_pair = closest_pair(*list, wrapped.data(), n, nt);

@@ -69,6 +69,9 @@ def as_pbc(pbc: Any, have_cell: bool) -> Tuple[bool, bool, bool]:
     if pbc is None:
         return (have_cell,) * 3
     arr = np.asarray(pbc)
+    if arr.dtype.kind in "USO" and any(isinstance(x, (str, bytes)) for x in arr.ravel().tolist()):
+        # bool("False") is True: text would silently make a direction periodic.
+        raise TypeError(f"pbc must be a bool or 3 bools, got text {pbc!r}")
     if arr.shape == ():
         return (bool(arr),) * 3
     if arr.shape != (3,):
@@ -89,9 +92,34 @@ def check_threads(threads: Optional[int]) -> int:
     return int(threads)
 
 
+#: Fractional coordinates beyond this many cell lengths cannot be wrapped into the cell
+#: without losing the position (about 20 of a double's 53 bits would remain).
+MAX_CELL_LENGTHS = 2.0**32
+
+
+def check_within_reach(pos: np.ndarray, cell: np.ndarray, periodic) -> None:
+    """ValueError for an atom so far from the cell along a periodic direction that its
+    wrapped position would be mostly rounding error."""
+    if len(pos) == 0 or not any(periodic):
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        frac = pos @ np.linalg.pinv(cell)  # rows of cell are the lattice vectors
+    far = ~(np.abs(frac[:, list(periodic)]) <= MAX_CELL_LENGTHS)  # NaN from overflow too
+    if far.any():
+        i, k = np.argwhere(far)[0]
+        k = int(np.flatnonzero(periodic)[k])
+        raise ValueError(
+            f"atom {i} is {abs(frac[i, k]):.3g} lengths of lattice vector {k + 1} from the "
+            f"cell (more than {MAX_CELL_LENGTHS:.3g}): its position inside the periodic cell "
+            f"would be lost to rounding; check the units or the trajectory")
+
+
 def prepare(positions, species, cell, pbc):
     """Checked, converted arguments: positions (n, 3) float64, numbers (n,) int32,
     cell (3, 3) float64 or None, pbc (3 bools)."""
+    if np.iscomplexobj(positions):
+        raise TypeError(f"positions must be real numbers, got dtype "
+                        f"{np.asarray(positions).dtype}")
     pos = np.ascontiguousarray(positions, dtype=np.float64)
     if pos.ndim != 2 or pos.shape[1] != 3:
         if pos.size == 0 and pos.ndim <= 2:
@@ -107,6 +135,8 @@ def prepare(positions, species, cell, pbc):
     periodic = as_pbc(pbc, c is not None)
     if any(periodic) and c is None:
         raise ValueError("pbc is set but no cell was given")
+    if c is not None:
+        check_within_reach(pos, c, periodic)
     return pos, numbers, c, periodic
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _core
 from ._caller import user_stacklevel
+from ._finite import check_finite_results
 from ._overlap import check_closest_pair
 from ._validation import check_threads, prepare_compute
 from .potential import Potential, load
@@ -217,10 +218,16 @@ class Committee:
                           for key in ("extrapolations", "extrapolating_atoms", "excursions")}
             warnings.warn(self.members[worst]._extrapolation_warning(member_out, pos.shape[0]),
                           stacklevel=user_stacklevel())
+        member_energies = np.asarray(out["energy"])
+        overflowed = [p for p, e in zip(self.paths, member_energies) if not np.isfinite(e)]
+        check_finite_results(
+            f"the committee member(s) {', '.join(overflowed or self.paths)}", member_energies,
+            out["forces"] if forces_std else out["mean_forces"],
+            out["virial"] if forces_std else out["mean_virial"], out["energies"])
         stress_values = None
         if stress and forces_std:
             stress_values = np.asarray(out["virial"]) / volume
-        result = _result(np.asarray(out["energy"]), out["forces"], stress_values, out["energies"],
+        result = _result(member_energies, out["forces"], stress_values, out["energies"],
                          members, max(counts), dict(out["timings"]), int(out["neighbor_pairs"]))
         if forces_std:
             return result

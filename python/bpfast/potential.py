@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _core
 from ._caller import user_stacklevel
+from ._finite import check_finite_results
 from ._extrapolation import UNITS_HINT_FRACTION, extrapolation_warning, function_listing
 from ._overlap import check_closest_pair
 from ._validation import check_threads, prepare, prepare_compute
@@ -78,6 +79,9 @@ def load(path: Union[str, os.PathLike]) -> "Potential":
     p = Path(path)
     if p.is_file() and p.name == "input.nn":
         p = p.parent
+    if p.is_file():
+        raise FileNotFoundError(2, "Not a potential directory but a file (expected the "
+                                   "directory holding input.nn, or input.nn itself)", str(p))
     if not p.is_dir():
         raise FileNotFoundError(2, "No such potential directory", str(p))
     pot = Potential(_core.load(str(p)))
@@ -232,6 +236,8 @@ class Potential:
         stress_tensor = None
         if stress:
             stress_tensor = np.asarray(out["virial"]) / volume
+        check_finite_results(f"the potential {self.directory}", out["energy"], out["forces"],
+                             stress_tensor, out["energies"])
         return Result(
             energy=float(out["energy"]),
             forces=out["forces"],
