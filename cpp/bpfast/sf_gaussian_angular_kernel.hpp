@@ -501,15 +501,27 @@ class GaussianAngularKernel {
     }
 
     /// Computes the queued blocks (groups with r_jk), the first at `blocks`, their partner
-    /// indices in `index`: first the geometry of every block, then the cutoff of r_jk,
-    /// then per angle key its powers of every block, then per key the Gaussians of every
-    /// block (exp(-eta sum t^2); or a power of an earlier key's). Short independent
-    /// iterations over many blocks, each loop's parameters (and integer powers) fixed:
-    /// the processor overlaps the blocks.
+    /// indices in `index`, in runs of kQueuedRun blocks: per run first the geometry of
+    /// every block, then the cutoff of r_jk, then per angle key its powers of every block,
+    /// then per key the Gaussians of every block (exp(-eta sum t^2); or a power of an
+    /// earlier key's). Short independent iterations over many blocks, each loop's
+    /// parameters (and integer powers) fixed: the processor overlaps the blocks.
     void fill_queued(const int* index, double* blocks) {
-        const int block_doubles = block_doubles_, F_at = F_at_, ek_at = ek_at_;
         const int n = static_cast<int>(s_.queued.size());
-        const typename GaussianAngularScratch::QueuedBlock* queued = s_.queued.data();
+        for (int first = 0; first < n; first += kQueuedRun) {
+            fill_queued_run(index, s_.queued.data() + first, std::min(kQueuedRun, n - first),
+                            blocks + size_t(first) * block_doubles_);
+        }
+    }
+
+    /// Blocks computed together by fill_queued: their data stay in the L1 cache.
+    static constexpr int kQueuedRun = 32;
+
+    /// fill_queued for the n queued blocks from `queued` on, the first at `blocks`.
+    void fill_queued_run(const int* index,
+                         const typename GaussianAngularScratch::QueuedBlock* queued, int n,
+                         double* blocks) {
+        const int block_doubles = block_doubles_, F_at = F_at_, ek_at = ek_at_;
         double* geometry = block_geometry(n);  // cos theta, r_ik (r_jk: in the block)
         for (int b = 0; b < n; ++b) {  // r_jk, f_ij w_k f_c(r_ik), cos theta, r_ik
             double* slot = blocks + size_t(b) * block_doubles;
