@@ -102,6 +102,14 @@ def check_within_reach(pos: np.ndarray, cell: np.ndarray, periodic) -> None:
     wrapped position would be mostly rounding error."""
     if len(pos) == 0 or not any(periodic):
         return
+    # |fractional coordinate k| <= |r| / h_k (h_k: the cell's height across vector k), so
+    # the usual structure passes without a matrix product (which would start BLAS and
+    # its buffers on every call).
+    normals = np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        heights = abs(float((cell[0] * normals[0]).sum())) / np.sqrt((normals * normals).sum(axis=1))
+        if np.sqrt(3.0) * np.abs(pos).max() <= MAX_CELL_LENGTHS * heights[list(periodic)].min():
+            return
     with np.errstate(over="ignore", invalid="ignore"):
         frac = pos @ np.linalg.pinv(cell)  # rows of cell are the lattice vectors
     far = ~(np.abs(frac[:, list(periodic)]) <= MAX_CELL_LENGTHS)  # NaN from overflow too
