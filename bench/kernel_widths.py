@@ -11,8 +11,9 @@ loaded machine inflates less), of its neighbour-list and symmetry-function phase
 the CPU time of bpfast.neighbor_list() alone (the candidate scan is the part of the
 neighbour list that comes in two widths), whether the widths give bitwise equal
 energies and forces, and, where n2p2 was timed on this CPU model (N2P2_US_PER_ATOM in
-_common.py), n2p2's one-thread time divided by each width's CPU time. Needs the n2p2 potentials and example structures in ../shared (or
-$BPFAST_SHARED). Where the CPU lacks 8-lane kernels, the "8" row runs 4 lanes.
+_common.py), n2p2's one-thread time divided by each width's CPU time. Needs the n2p2
+potentials and example structures in ../shared (or $BPFAST_SHARED). Where the CPU lacks
+8-lane kernels, the "8" row runs 4 lanes.
 """
 
 from __future__ import annotations
