@@ -16,12 +16,6 @@ constexpr double kMaxTranslations = 1e6;
 
 using Vec3 = std::array<double, 3>;
 
-double det3(const Cell& h) {
-    return h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) -
-           h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
-           h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]);
-}
-
 Vec3 cross(const Vec3& a, const Vec3& b) {
     return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
 }
@@ -114,6 +108,12 @@ BPFAST_KERNEL void to_fractional(const Grid& g, const double* pos, int64_t begin
 }
 
 }  // namespace
+
+double det3(const Cell& h) {
+    return h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) -
+           h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
+           h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]);
+}
 
 Grid make_frame(const Cell* cell, const std::array<bool, 3>& pbc, double cutoff) {
     Grid g;

@@ -30,6 +30,9 @@ struct Grid {
     std::array<double, 3> lo{}, width{};  ///< fractional origin and bin width
 };
 
+/// Determinant of the cell matrix h (rows: lattice vectors), the signed volume.
+double det3(const Cell& h);
+
 /// The frame of a search at `cutoff` (bins not yet chosen). Throws InputError for a
 /// periodic structure without a cell, a singular cell, or a cutoff that spans too many
 /// periodic images.

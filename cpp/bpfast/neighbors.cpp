@@ -58,10 +58,7 @@ void check_neighbor_counts(const NeighborList& list, int64_t n) {
 void check_neighbor_density(int64_t n, const Cell* cell, const std::array<bool, 3>& pbc,
                             double cutoff) {
     if (cell == nullptr || !(pbc[0] && pbc[1] && pbc[2])) return;
-    const Cell& h = *cell;
-    const double volume = std::fabs(h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) -
-                                    h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
-                                    h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]));
+    const double volume = std::fabs(neighbor_search::det3(*cell));
     if (!(volume > 0.0)) return;  // the list builder reports the singular cell
     const double sphere = 4.0 / 3.0 * 3.14159265358979323846 * cutoff * cutoff * cutoff;
     const double mean = static_cast<double>(n) * sphere / volume;
